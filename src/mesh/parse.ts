@@ -1,0 +1,70 @@
+// Entry point of the mesh description: text + file name in, frozen model out. Pure: no I/O, so a reload can
+// parse the new text fully before deciding whether to swap it in.
+import type { SpiffeId } from '../spiffe/id.js';
+import type { TrustDomain } from '../spiffe/trust-domain.js';
+import type { MeshModel, NodePrincipal, Service, SourcePosition } from './model.js';
+import { principalToString } from './principal.js';
+import { MeshError, type MeshProblem } from './problems.js';
+import type { RawMesh } from './raw.js';
+import { Resolver, type Resolved } from './resolve.js';
+import { checkStructure } from './structure.js';
+
+export type MeshCheck = { readonly ok: true; readonly model: MeshModel } | { readonly ok: false; readonly problems: readonly MeshProblem[] };
+
+/** Parses and validates; every problem is returned, sorted by position in the file. Never throws. */
+export function checkMesh(text: string, file: string): MeshCheck {
+  const structure = checkStructure(text, file);
+  if (structure.value === undefined) return { ok: false, problems: structure.problems };
+  const resolver = new Resolver(file, structure.positions);
+  const resolved = resolver.resolve(structure.value as RawMesh);
+  const problems = [...structure.problems, ...resolver.problems].sort((a, b) => a.line - b.line || a.column - b.column);
+  if (problems.length > 0 || resolved.trustDomain === undefined) return { ok: false, problems };
+  return { ok: true, model: buildModel(file, resolved as Resolved & { trustDomain: TrustDomain }, structure.positions) };
+}
+
+/** Parses and validates; throws MeshError carrying every problem. */
+export function parseMesh(text: string, file: string): MeshModel {
+  const r = checkMesh(text, file);
+  if (!r.ok) throw new MeshError(file, r.problems);
+  return r.model;
+}
+
+function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, positions: ReadonlyMap<string, SourcePosition>): MeshModel {
+  const byName = new Map(r.services.map((s) => [s.name, s]));
+  const byId = new Map(r.services.map((s) => [s.spiffeId.toString(), s]));
+  const byPrincipal = new Map<string, Service[]>();
+  for (const s of r.services) {
+    for (const p of s.nodes) {
+      const key = principalToString(p);
+      const list = byPrincipal.get(key) ?? [];
+      if (!list.includes(s)) list.push(s);
+      byPrincipal.set(key, list);
+    }
+  }
+  const domains = Object.freeze([r.trustDomain, ...r.federation.map((f) => f.trustDomain)]);
+  const pos = new Map(positions);
+  const model: MeshModel = {
+    file,
+    trustDomain: r.trustDomain,
+    defaultMode: r.defaultMode,
+    federation: deepFreeze(r.federation),
+    services: deepFreeze(r.services),
+    serviceByName: (name: string) => byName.get(name),
+    serviceBySpiffeId: (id: SpiffeId | string) => byId.get(id.toString()),
+    servicesForPrincipal: (p: NodePrincipal) => byPrincipal.get(principalToString(p)) ?? [],
+    knownTrustDomains: () => domains,
+    admitsCaller: (s: Service, caller: SpiffeId) => s.allowedCallers.matcher(caller),
+    locate: (path: string) => pos.get(path),
+  };
+  for (const list of byPrincipal.values()) Object.freeze(list);
+  return Object.freeze(model);
+}
+
+/** Freezes plain objects and arrays; class instances (SpiffeId, TrustDomain) are immutable already. */
+function deepFreeze<T>(v: T): T {
+  if (Array.isArray(v) || (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype)) {
+    for (const x of Object.values(v as object)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}

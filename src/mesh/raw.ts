@@ -1,0 +1,59 @@
+// The shape checkStructure() returns: the schema's fields, each possibly missing because it was invalid
+// (the problem is already reported), with formatted strings parsed. Only resolve.ts reads these.
+import type { SpiffeId } from '../spiffe/id.js';
+import type { TrustDomain } from '../spiffe/trust-domain.js';
+import type { BundleFormat, Mode, NodePrincipal, Protocol, Target } from './model.js';
+
+type List<T> = readonly (T | undefined)[];
+
+export interface RawMesh {
+  trustDomain?: TrustDomain;
+  defaultMode?: Mode;
+  federation?: List<RawFederation>;
+  services?: List<RawService>;
+}
+
+export interface RawFederation {
+  trustDomain?: TrustDomain;
+  bundleFile?: string;
+  format?: BundleFormat;
+}
+
+export interface RawService {
+  name?: string;
+  spiffeId?: SpiffeId;
+  address?: string;
+  target?: Target;
+  nodes?: List<NodePrincipal>;
+  mode?: Mode;
+  inbound?: List<RawInbound>;
+  outbound?: List<RawOutbound>;
+  allowedCallers?: List<RawCaller>;
+}
+
+export interface RawInbound {
+  port?: number;
+  appPort?: number;
+  appAddress?: string;
+  protocol?: Protocol;
+  mode?: Mode;
+}
+
+export type RawOutbound =
+  | { kind: 'service'; service?: string; port?: number; listenPort?: number }
+  | {
+      kind: 'name';
+      name?: string;
+      address?: string;
+      endpoints?: List<{ address?: string; port?: number }>;
+      port?: number;
+      protocol?: Protocol;
+      spiffeIds?: List<SpiffeId>;
+      mode?: Mode;
+      listenPort?: number;
+    };
+
+export type RawCaller =
+  | { kind: 'spiffeId'; spiffeId?: SpiffeId }
+  | { kind: 'service'; service?: string }
+  | { kind: 'trustDomain'; trustDomain?: TrustDomain };

@@ -1,0 +1,285 @@
+// Cross-reference checks and defaults: turns the structurally valid value into resolved services. Runs even
+// when the structure had problems, on whatever was valid, so one run reports everything.
+import { dirname, isAbsolute, join } from 'node:path';
+import type { SpiffeId } from '../spiffe/id.js';
+import { matchMemberOf, matchOneOf, type SpiffeIdMatcher } from '../spiffe/matcher.js';
+import type { TrustDomain } from '../spiffe/trust-domain.js';
+import {
+  DEFAULT_MODE,
+  type AllowedCallers,
+  type CallerRule,
+  type Federation,
+  type InboundPort,
+  type Mode,
+  type Outbound,
+  type Service,
+  type SourcePosition,
+} from './model.js';
+import { suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
+import type { RawCaller, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
+import { childPath } from './structure.js';
+
+function callerMatcher(ids: readonly SpiffeId[], tds: readonly TrustDomain[]): SpiffeIdMatcher {
+  const exact = matchOneOf(...ids);
+  const members = tds.map(matchMemberOf);
+  return (id) => exact(id) || members.some((m) => m(id));
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** A service resolved except for its outbound dependencies, which need every service's inbound side first. */
+type Partial = Omit<Service, 'outbound'> & { raw: RawService };
+
+export interface Resolved {
+  readonly trustDomain?: TrustDomain;
+  readonly defaultMode: Mode;
+  readonly federation: Federation[];
+  readonly services: Service[];
+}
+
+export class Resolver {
+  readonly problems: MeshProblem[] = [];
+  private known: TrustDomain[] = [];
+  private ownValid = true;
+
+  constructor(
+    private readonly file: string,
+    private readonly positions: ReadonlyMap<string, SourcePosition>,
+  ) {}
+
+  /** Position of a path, or of its nearest ancestor that was in the file. */
+  private at(path: string): SourcePosition {
+    for (let p = path; ; p = p.replace(/(\.[^.[\]]+|\[\d+\])$/, '')) {
+      const pos = this.positions.get(p);
+      if (pos) return pos;
+      if (p === '') return { line: 1, column: 1 };
+    }
+  }
+
+  private report(code: MeshProblemCode, path: string, message: string, found?: string, accepted?: string): void {
+    const { line, column } = this.at(path);
+    this.problems.push({ code, file: this.file, line, column, path, message, found, accepted });
+  }
+
+  private where(path: string): string {
+    return `${path} (line ${this.at(path).line})`;
+  }
+
+  resolve(raw: RawMesh): Resolved {
+    const defaultMode = raw.defaultMode ?? DEFAULT_MODE;
+    const federation = this.federation(raw);
+    this.ownValid = raw.trustDomain !== undefined;
+    this.known = [raw.trustDomain, ...federation.map((f) => f.trustDomain)].filter((t) => t !== undefined);
+    this.services = (raw.services ?? []).filter((s) => s !== undefined);
+    const partials: Partial[] = [];
+    const byName = new Map<string, Partial>();
+    const byId = new Map<string, string>();
+    (raw.services ?? []).forEach((rs, i) => {
+      if (rs === undefined) return;
+      const path = childPath('services', i);
+      const p = this.service(rs, path, raw.trustDomain, defaultMode);
+      if (rs.name !== undefined) {
+        const first = byName.get(rs.name);
+        if (first) this.report('DUPLICATE_SERVICE_NAME', `${path}.name`, `service name "${rs.name}" is already used by ${this.where(first.path)}`);
+        else byName.set(rs.name, p);
+      }
+      if (rs.spiffeId !== undefined) {
+        const id = rs.spiffeId.toString();
+        const first = byId.get(id);
+        if (first) this.report('DUPLICATE_SPIFFE_ID', `${path}.spiffeId`, `SPIFFE ID ${id} is already the identity of ${this.where(first)}`);
+        else byId.set(id, path);
+      }
+      partials.push(p);
+    });
+    const services = partials.map(({ raw: rs, ...s }) => ({ ...s, outbound: this.outbound(rs, s.path, byName) }));
+    for (const s of services) this.checkPorts(s);
+    return { trustDomain: raw.trustDomain, defaultMode, federation, services };
+  }
+
+  private federation(raw: RawMesh): Federation[] {
+    const out: Federation[] = [];
+    (raw.federation ?? []).forEach((f, i) => {
+      const path = childPath('federation', i);
+      if (f?.trustDomain === undefined) return;
+      const td = f.trustDomain;
+      if (raw.trustDomain?.equals(td)) {
+        this.report('DUPLICATE_TRUST_DOMAIN', `${path}.trustDomain`, `trust domain "${td.name}" is the mesh's own; it needs no federation`);
+        return;
+      }
+      const first = out.find((o) => o.trustDomain.equals(td));
+      if (first) {
+        this.report('DUPLICATE_TRUST_DOMAIN', `${path}.trustDomain`, `trust domain "${td.name}" is already federated at ${this.where(first.path)}`);
+        return;
+      }
+      const bundleFile = f.bundleFile === undefined ? undefined : isAbsolute(f.bundleFile) ? f.bundleFile : join(dirname(this.file), f.bundleFile);
+      const format = f.format ?? (f.bundleFile?.toLowerCase().endsWith('.json') ? 'spiffe' : 'pem');
+      out.push({ trustDomain: td, bundleFile, format, path });
+    });
+    return out;
+  }
+
+  private service(rs: RawService, path: string, own: TrustDomain | undefined, defaultMode: Mode): Partial {
+    if (rs.spiffeId !== undefined && own !== undefined && !rs.spiffeId.memberOf(own)) {
+      this.report('ID_OUTSIDE_TRUST_DOMAIN', `${path}.spiffeId`, `SPIFFE ID ${rs.spiffeId.toString()} is outside the mesh's trust domain "${own.name}"`, `trust domain "${rs.spiffeId.trustDomain.name}"`, `an ID under ${own.idString()}/`);
+    }
+    const mode = rs.mode ?? defaultMode;
+    const inbound: InboundPort[] = [];
+    (rs.inbound ?? []).forEach((ri: RawInbound | undefined, i) => {
+      if (ri?.port === undefined || ri.appPort === undefined) return;
+      inbound.push({
+        port: ri.port,
+        appPort: ri.appPort,
+        appAddress: ri.appAddress ?? '127.0.0.1',
+        protocol: ri.protocol ?? 'tcp',
+        mode: ri.mode ?? mode,
+        modeSource: ri.mode !== undefined ? 'port' : rs.mode !== undefined ? 'service' : 'mesh',
+        path: `${path}.inbound[${i}]`,
+      });
+    });
+    return {
+      name: rs.name ?? '',
+      spiffeId: rs.spiffeId as SpiffeId,
+      address: rs.address ?? rs.name ?? '',
+      target: rs.target ?? 'sidecar',
+      nodes: (rs.nodes ?? []).filter((n) => n !== undefined),
+      mode,
+      modeSource: rs.mode !== undefined ? 'service' : 'mesh',
+      inbound,
+      allowedCallers: this.callers(rs, path, own),
+      path,
+      raw: rs,
+    };
+  }
+
+  private callers(rs: RawService, path: string, own: TrustDomain | undefined): AllowedCallers {
+    const listPath = `${path}.allowedCallers`;
+    if (rs.allowedCallers === undefined) {
+      const trustDomains = own ? [own] : [];
+      return { implicit: true, rules: [], spiffeIds: [], trustDomains, matcher: callerMatcher([], trustDomains), path: listPath };
+    }
+    const rules: CallerRule[] = [];
+    rs.allowedCallers.forEach((c: RawCaller | undefined, i) => {
+      const p = childPath(listPath, i);
+      if (c?.kind === 'spiffeId' && c.spiffeId && this.knownDomain(c.spiffeId, `${p}.spiffeId`)) {
+        rules.push({ kind: 'spiffeId', spiffeId: c.spiffeId, path: p });
+      }
+      if (c?.kind === 'trustDomain' && c.trustDomain) {
+        if (this.known.some((t) => t.equals(c.trustDomain!))) rules.push({ kind: 'trustDomain', trustDomain: c.trustDomain, path: p });
+        else if (this.ownValid) this.unknownDomain(c.trustDomain, `${p}.trustDomain`);
+      }
+      if (c?.kind === 'service' && c.service !== undefined) {
+        const s = this.services?.find((x) => x.name === c.service);
+        if (s?.spiffeId) rules.push({ kind: 'service', service: c.service, spiffeId: s.spiffeId, path: p });
+        else if (!s) this.unknownService(c.service, `${p}.service`);
+      }
+    });
+    const spiffeIds: SpiffeId[] = [];
+    for (const r of rules) if (r.kind !== 'trustDomain' && !spiffeIds.some((x) => x.equals(r.spiffeId))) spiffeIds.push(r.spiffeId);
+    const trustDomains = rules.flatMap((r) => (r.kind === 'trustDomain' ? [r.trustDomain] : []));
+    return { implicit: false, rules, spiffeIds, trustDomains, matcher: callerMatcher(spiffeIds, trustDomains), path: listPath };
+  }
+
+  /** Raw services by name, for `service:` references in allowedCallers (which may point forward). */
+  services?: readonly { name?: string; spiffeId?: SpiffeId }[];
+
+  private knownDomain(id: SpiffeId, path: string): boolean {
+    if (this.known.some((t) => id.memberOf(t))) return true;
+    if (!this.ownValid) return false; // the own trust domain is already reported; membership cannot be judged
+    this.unknownDomain(id.trustDomain, path);
+    return false;
+  }
+
+  private unknownDomain(td: TrustDomain, path: string): void {
+    const known = this.known.map((t) => t.name).join(', ');
+    this.report('UNKNOWN_TRUST_DOMAIN', path, `trust domain "${td.name}" is neither the mesh's own nor federated`, `"${td.name}"`, `a trust domain in: ${known}; or add it under federation`);
+  }
+
+  private unknownService(name: string, path: string): void {
+    const names = [...new Set((this.services ?? []).map((s) => s.name).filter((n) => n !== undefined))];
+    const near = suggestKey(name, names);
+    this.report('UNKNOWN_SERVICE', path, `no service named "${name}"${near ? `, did you mean "${near}"?` : ''}`, `"${name}"`, names.length > 0 ? `a service of this mesh: ${names.join(', ')}` : 'a service of this mesh');
+  }
+
+  private outbound(rs: RawService, path: string, byName: ReadonlyMap<string, Partial>): Outbound[] {
+    const out: Outbound[] = [];
+    const names = new Map<string, string>();
+    (rs.outbound ?? []).forEach((ro: RawOutbound | undefined, i) => {
+      const p = childPath(`${path}.outbound`, i);
+      const o = ro?.kind === 'service' ? this.meshDependency(ro, p, byName) : ro ? this.external(ro, p) : undefined;
+      if (!o) return;
+      const first = names.get(o.name);
+      const keyPath = `${p}.${ro!.kind}`;
+      if (first) this.report('DUPLICATE_DEPENDENCY', keyPath, `dependency "${o.name}" is already declared at ${this.where(first)}`);
+      else names.set(o.name, p);
+      out.push(o);
+    });
+    return out;
+  }
+
+  private meshDependency(ro: Extract<RawOutbound, { kind: 'service' }>, p: string, byName: ReadonlyMap<string, Partial>): Outbound | undefined {
+    if (ro.service === undefined) return undefined;
+    const server = byName.get(ro.service);
+    if (!server) {
+      this.unknownService(ro.service, `${p}.service`);
+      return undefined;
+    }
+    const ports = server.inbound.map((ib) => ib.port);
+    const port = ro.port === undefined && server.inbound.length === 1 ? server.inbound[0] : server.inbound.find((ib) => ib.port === ro.port);
+    if (!port) {
+      const accepted = ports.length > 0 ? `one of the inbound ports of "${server.name}": ${ports.join(', ')}` : `a service with inbound ports`;
+      if (ro.port !== undefined) this.report('UNKNOWN_PORT', `${p}.port`, `service "${server.name}" has no inbound port ${ro.port}`, String(ro.port), accepted);
+      else if (ports.length === 0) this.report('UNKNOWN_PORT', `${p}.service`, `service "${server.name}" has no inbound ports to call`, undefined, accepted);
+      else this.report('UNKNOWN_PORT', `${p}.service`, `service "${server.name}" has ${ports.length} inbound ports; say which with "port"`, undefined, accepted);
+      return undefined;
+    }
+    return {
+      kind: 'service',
+      service: server.name,
+      name: server.name,
+      port: port.port,
+      endpoints: [{ address: server.address, port: port.port }],
+      protocol: port.protocol,
+      spiffeIds: server.spiffeId ? [server.spiffeId] : [],
+      serverMode: port.mode,
+      listenPort: ro.listenPort,
+      path: p,
+    };
+  }
+
+  private external(ro: Extract<RawOutbound, { kind: 'name' }>, p: string): Outbound | undefined {
+    const serverMode = ro.mode ?? 'STRICT';
+    const spiffeIds: SpiffeId[] = [];
+    (ro.spiffeIds ?? []).forEach((id, k) => {
+      if (id && this.knownDomain(id, `${p}.spiffeIds[${k}]`)) spiffeIds.push(id);
+    });
+    // A key that was present but invalid is already reported; only a truly absent list is missing.
+    const written = (key: string) => this.positions.has(`${p}.${key}`);
+    if (!written('spiffeIds') && !(written('mode') && ro.mode === undefined) && serverMode !== 'DISABLE') {
+      this.report('MISSING_FIELD', `${p}.spiffeIds`, 'missing required field "spiffeIds"', undefined, 'the SPIFFE IDs the server may present; or mode: DISABLE for a plaintext server');
+    }
+    if (ro.name === undefined || ro.port === undefined) return undefined;
+    const port = ro.port;
+    const endpoints = ro.address !== undefined
+      ? [{ address: ro.address, port }]
+      : (ro.endpoints ?? []).flatMap((e) => (e?.address === undefined ? [] : [{ address: e.address, port: e.port ?? port }]));
+    return { kind: 'external', name: ro.name, endpoints, protocol: ro.protocol ?? 'tcp', spiffeIds, serverMode, listenPort: ro.listenPort, path: p };
+  }
+
+  /** A service's proxy binds its inbound and outbound listen ports on one host, beside its (loopback) application. */
+  private checkPorts(s: Service): void {
+    const bound = new Map<number, string>();
+    const claim = (port: number, path: string) => {
+      const first = bound.get(port);
+      if (first) this.report('DUPLICATE_PORT', path, `port ${port} is already used by ${this.where(first)}`, String(port), 'a port no other listener or application of this service uses');
+      else bound.set(port, path);
+    };
+    for (const ib of s.inbound) claim(ib.port, `${ib.path}.port`);
+    for (const ob of s.outbound) if (ob.listenPort !== undefined) claim(ob.listenPort, `${ob.path}.listenPort`);
+    for (const ib of s.inbound) {
+      const listener = bound.get(ib.appPort);
+      if (listener && LOOPBACK.has(ib.appAddress)) {
+        this.report('DUPLICATE_PORT', `${ib.path}.appPort`, `application port ${ib.appPort} is also the proxy's listen port at ${this.where(listener)}`, String(ib.appPort), 'an application port the proxy does not listen on');
+      }
+    }
+  }
+}

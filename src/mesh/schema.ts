@@ -1,0 +1,213 @@
+// The description's structure, defined once as data. The validator (structure.ts) walks the YAML against it and
+// meshJsonSchema() renders it for editors, so what an editor accepts is exactly what trustplane accepts.
+import { FORMATS, type FormatName } from './formats.js';
+import { MODES, PROTOCOLS, TARGETS } from './model.js';
+
+interface Described {
+  readonly description: string;
+}
+export interface StringSchema extends Described {
+  readonly type: 'string';
+  readonly enum?: readonly string[];
+  readonly format?: FormatName;
+}
+export interface IntegerSchema extends Described {
+  readonly type: 'integer';
+  readonly minimum: number;
+  readonly maximum: number;
+}
+export interface ArraySchema extends Described {
+  readonly type: 'array';
+  readonly items: SchemaNode;
+  readonly minItems?: number;
+}
+export interface ObjectSchema extends Described {
+  readonly type: 'object';
+  readonly properties: Readonly<Record<string, SchemaNode>>;
+  readonly required?: readonly string[];
+  /** Groups of keys of which exactly one must be set. */
+  readonly exactlyOne?: readonly (readonly string[])[];
+}
+/** A map whose shape is chosen by which one of the variants' keys it has (`service:` or `name:`). */
+export interface UnionSchema extends Described {
+  readonly type: 'union';
+  readonly variants: readonly { readonly when: string; readonly schema: ObjectSchema }[];
+}
+export type SchemaNode = StringSchema | IntegerSchema | ArraySchema | ObjectSchema | UnionSchema;
+
+const port = (description: string): IntegerSchema => ({ type: 'integer', minimum: 1, maximum: 65535, description });
+const str = (description: string, format?: FormatName): StringSchema => ({ type: 'string', description, format });
+const oneOf = (values: readonly string[], description: string): StringSchema => ({ type: 'string', enum: values, description });
+const mode = (inherits: string) =>
+  oneOf(MODES, `DISABLE (plaintext only) | PERMISSIVE (plaintext and mTLS) | STRICT (mTLS only); inherits ${inherits}`);
+const protocol = oneOf(PROTOCOLS, 'Application protocol; default tcp');
+
+const inboundPort: ObjectSchema = {
+  type: 'object',
+  description: 'A port the service receives traffic on through its proxy',
+  required: ['port', 'appPort'],
+  properties: {
+    port: port('Port the proxy listens on'),
+    appPort: port('Port of the application behind the proxy'),
+    appAddress: str('Address of the application; default 127.0.0.1', 'address'),
+    protocol,
+    mode: mode("the service's mode"),
+  },
+};
+
+const meshDependency: ObjectSchema = {
+  type: 'object',
+  description: 'A dependency on a service of this mesh',
+  required: ['service'],
+  properties: {
+    service: str('Name of the server service', 'name'),
+    port: port("The server's inbound listen port; may be left out when it has exactly one"),
+    listenPort: port("Local port the proxy listens on for the application's traffic to this dependency"),
+  },
+};
+
+const endpoint: ObjectSchema = {
+  type: 'object',
+  description: 'One address of an external server',
+  required: ['address'],
+  properties: { address: str('Host name or IP address', 'address'), port: port("Port; default the dependency's port") },
+};
+
+const externalDependency: ObjectSchema = {
+  type: 'object',
+  description: 'A dependency outside this mesh (another trust domain, or a plaintext server)',
+  required: ['name', 'port'],
+  exactlyOne: [['address', 'endpoints']],
+  properties: {
+    name: str('Name of the dependency, unique within the service', 'name'),
+    address: str('Host name or IP address of the server', 'address'),
+    endpoints: { type: 'array', minItems: 1, description: 'Addresses of the server', items: endpoint },
+    port: port('Port of the server'),
+    protocol,
+    spiffeIds: {
+      type: 'array',
+      minItems: 1,
+      description: 'SPIFFE IDs the server may present (exact match); required unless mode is DISABLE',
+      items: str('SPIFFE ID', 'spiffeId'),
+    },
+    mode: oneOf(MODES, "The server's mode: DISABLE means plaintext to it; default STRICT"),
+    listenPort: port("Local port the proxy listens on for the application's traffic to this dependency"),
+  },
+};
+
+const caller = (key: 'spiffeId' | 'trustDomain' | 'service', description: string, format: FormatName): ObjectSchema => ({
+  type: 'object',
+  description,
+  required: [key],
+  properties: { [key]: str(description, format) },
+});
+
+const service: ObjectSchema = {
+  type: 'object',
+  description: 'A workload with one identity',
+  required: ['name', 'spiffeId'],
+  properties: {
+    name: str('Service name, unique in the mesh', 'name'),
+    spiffeId: str("The service's SPIFFE ID, in the mesh's trust domain", 'spiffeId'),
+    address: str("Host the service's proxy is reached at; default the service name", 'address'),
+    target: oneOf(TARGETS, 'What runs the proxy; default sidecar'),
+    nodes: {
+      type: 'array',
+      description: 'Node principals that may receive this identity: uid:<n> or node:<name>',
+      items: str('Node principal', 'principal'),
+    },
+    mode: mode("the mesh's defaultMode"),
+    inbound: { type: 'array', description: 'Ports the service receives traffic on', items: inboundPort },
+    outbound: {
+      type: 'array',
+      description: 'Servers the service calls',
+      items: {
+        type: 'union',
+        description: 'A mesh service (service:) or an external server (name:)',
+        variants: [
+          { when: 'service', schema: meshDependency },
+          { when: 'name', schema: externalDependency },
+        ],
+      },
+    },
+    allowedCallers: {
+      type: 'array',
+      description: 'Who may call the service over mTLS; default every member of the trust domain',
+      items: {
+        type: 'union',
+        description: 'An exact SPIFFE ID, a mesh service, or every member of a trust domain',
+        variants: [
+          { when: 'spiffeId', schema: caller('spiffeId', 'Caller SPIFFE ID (exact)', 'spiffeId') },
+          { when: 'service', schema: caller('service', 'A service of this mesh, by name', 'name') },
+          { when: 'trustDomain', schema: caller('trustDomain', 'Every member of this trust domain', 'trustDomain') },
+        ],
+      },
+    },
+  },
+};
+
+export const MESH_SCHEMA: ObjectSchema = {
+  type: 'object',
+  description: 'trustplane mesh description',
+  required: ['trustDomain', 'services'],
+  properties: {
+    trustDomain: str("The mesh's own trust domain", 'trustDomain'),
+    defaultMode: oneOf(MODES, 'Mode of every service that sets none; default PERMISSIVE'),
+    federation: {
+      type: 'array',
+      description: 'Other trust domains whose bundles this mesh trusts',
+      items: {
+        type: 'object',
+        description: 'A federated trust domain',
+        required: ['trustDomain'],
+        properties: {
+          trustDomain: str('Federated trust domain', 'trustDomain'),
+          bundleFile: str('Bundle file, relative to the mesh file'),
+          format: oneOf(['pem', 'spiffe'], 'Bundle file format; default by extension (.json = spiffe, else pem)'),
+        },
+      },
+    },
+    services: { type: 'array', description: 'The workloads of the mesh', items: service },
+  },
+};
+
+type Json = { [k: string]: unknown };
+
+function render(node: SchemaNode): Json {
+  switch (node.type) {
+    case 'string': {
+      const out: Json = { type: 'string', description: node.description };
+      if (node.enum) out['enum'] = [...node.enum];
+      if (node.format) out['pattern'] = FORMATS[node.format].pattern;
+      return out;
+    }
+    case 'integer':
+      return { type: 'integer', description: node.description, minimum: node.minimum, maximum: node.maximum };
+    case 'array': {
+      const out: Json = { type: 'array', description: node.description, items: render(node.items) };
+      if (node.minItems !== undefined) out['minItems'] = node.minItems;
+      return out;
+    }
+    case 'object': {
+      const properties: Json = {};
+      for (const [k, v] of Object.entries(node.properties)) properties[k] = render(v);
+      const out: Json = { type: 'object', description: node.description, properties, additionalProperties: false };
+      if (node.required?.length) out['required'] = [...node.required];
+      const groups = node.exactlyOne ?? [];
+      if (groups.length === 1) out['oneOf'] = groups[0]!.map((k) => ({ required: [k] }));
+      else if (groups.length > 1) out['allOf'] = groups.map((g) => ({ oneOf: g.map((k) => ({ required: [k] })) }));
+      return out;
+    }
+    case 'union':
+      return { description: node.description, oneOf: node.variants.map((v) => render(v.schema)) };
+  }
+}
+
+/** JSON Schema (draft 2020-12) of the mesh description, for editors (e.g. the YAML language server). */
+export function meshJsonSchema(): Json {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'trustplane mesh description',
+    ...render(MESH_SCHEMA),
+  };
+}

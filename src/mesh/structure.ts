@@ -1,0 +1,196 @@
+// Structural validation: walks the YAML syntax tree against MESH_SCHEMA, collecting every problem with its exact
+// position, and returns the plain value with formatted strings already parsed (SpiffeId, TrustDomain, principals).
+// Invalid parts are left out (arrays keep their indexes, with holes), so later checks can still run on the rest.
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { FORMATS } from './formats.js';
+import type { SourcePosition } from './model.js';
+import { suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
+import { MESH_SCHEMA, type ObjectSchema, type SchemaNode, type UnionSchema } from './schema.js';
+
+export interface StructureResult {
+  /** undefined when the document could not be read at all. */
+  readonly value: Record<string, unknown> | undefined;
+  readonly problems: MeshProblem[];
+  readonly positions: Map<string, SourcePosition>;
+}
+
+export function childPath(base: string, key: string | number): string {
+  return typeof key === 'number' ? `${base}[${key}]` : base === '' ? key : `${base}.${key}`;
+}
+
+/** How the schema node is described in `accepted:` parts of messages. */
+export function describeAccepted(s: SchemaNode): string {
+  switch (s.type) {
+    case 'string':
+      if (s.enum) return `one of ${s.enum.join(', ')}`;
+      return s.format ? FORMATS[s.format].accepted : 'a string';
+    case 'integer':
+      return `an integer from ${s.minimum} to ${s.maximum}`;
+    case 'array':
+      return 'a list';
+    case 'object':
+      return `a map with keys ${Object.keys(s.properties).join(', ')}`;
+    case 'union':
+      return `a map with one of the keys ${s.variants.map((v) => v.when).join(', ')}`;
+  }
+}
+
+class Walker {
+  readonly problems: MeshProblem[] = [];
+  readonly positions = new Map<string, SourcePosition>();
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  at(node: YamlNode | null | undefined): SourcePosition {
+    const offset = node?.range?.[0];
+    if (offset === undefined) return { line: 1, column: 1 };
+    const { line, col } = this.lines.linePos(offset);
+    return { line, column: col };
+  }
+
+  report(code: MeshProblemCode, pos: SourcePosition, path: string, message: string, found?: string, accepted?: string): void {
+    this.problems.push({ code, file: this.file, line: pos.line, column: pos.column, path, message, found, accepted });
+  }
+
+  check(raw: unknown, schema: SchemaNode, path: string): unknown {
+    const node = (isAlias(raw) ? raw.resolve(this.doc) : raw) as YamlNode | null | undefined;
+    if (node) this.positions.set(path, this.at(node));
+    switch (schema.type) {
+      case 'object':
+        return isMap(node) ? this.object(node, schema, path) : this.wrongType(node, schema, path);
+      case 'union':
+        return isMap(node) ? this.union(node, schema, path) : this.wrongType(node, schema, path);
+      case 'array': {
+        if (!isSeq(node)) return this.wrongType(node, schema, path);
+        if (schema.minItems !== undefined && node.items.length < schema.minItems) {
+          this.report('EMPTY_LIST', this.at(node), path, 'empty list', undefined, `at least ${schema.minItems} item`);
+          return undefined;
+        }
+        return node.items.map((item, i) => this.check(item, schema.items, childPath(path, i)));
+      }
+      case 'integer': {
+        const v = isScalar(node) ? node.value : undefined;
+        if (typeof v !== 'number' || !Number.isInteger(v)) return this.wrongType(node, schema, path);
+        if (v < schema.minimum || v > schema.maximum) {
+          this.report('OUT_OF_RANGE', this.at(node), path, 'out of range', String(v), describeAccepted(schema));
+          return undefined;
+        }
+        return v;
+      }
+      case 'string': {
+        const v = isScalar(node) ? node.value : undefined;
+        if (typeof v !== 'string') return this.wrongType(node, schema, path);
+        if (schema.enum && !schema.enum.includes(v)) {
+          const hint = suggestKey(v, schema.enum);
+          const message = hint ? `invalid value, did you mean "${hint}"?` : 'invalid value';
+          this.report('INVALID_ENUM', this.at(node), path, message, JSON.stringify(v), describeAccepted(schema));
+          return undefined;
+        }
+        if (schema.format) {
+          const format = FORMATS[schema.format];
+          const r = format.parse(v);
+          if ('reason' in r) {
+            this.report(format.code, this.at(node), path, `not a valid ${format.what}: ${r.reason}`, JSON.stringify(v), format.accepted);
+            return undefined;
+          }
+          return r.value;
+        }
+        return v;
+      }
+    }
+  }
+
+  private wrongType(node: YamlNode | null | undefined, schema: SchemaNode, path: string): undefined {
+    this.report('WRONG_TYPE', this.at(node), path, 'wrong type', describeFound(node), describeAccepted(schema));
+    return undefined;
+  }
+
+  private object(node: import('yaml').YAMLMap, schema: ObjectSchema, path: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const accepted = Object.keys(schema.properties);
+    const present = new Map<string, YamlNode>();
+    for (const pair of node.items) {
+      const keyNode = pair.key as YamlNode | null;
+      const key = isScalar(keyNode) ? String(keyNode.value) : describeFound(keyNode);
+      const sub = schema.properties[key];
+      const keyPath = childPath(path, key);
+      if (sub === undefined) {
+        const near = suggestKey(key, accepted);
+        const message = near ? `unknown key "${key}", did you mean "${near}"?` : `unknown key "${key}"`;
+        this.report('UNKNOWN_KEY', this.at(keyNode), keyPath, message, undefined, accepted.join(', '));
+        continue;
+      }
+      if (keyNode) present.set(key, keyNode);
+      const v = this.check(pair.value, sub, keyPath);
+      if (v !== undefined) out[key] = v;
+    }
+    for (const key of schema.required ?? []) {
+      if (!present.has(key)) {
+        const sub = schema.properties[key]!;
+        this.report('MISSING_FIELD', this.at(node), childPath(path, key), `missing required field "${key}"`, undefined, describeAccepted(sub));
+      }
+    }
+    for (const group of schema.exactlyOne ?? []) {
+      const set = group.filter((k) => present.has(k));
+      const names = group.map((k) => `"${k}"`).join(', ');
+      if (set.length === 0) {
+        this.report('MISSING_FIELD', this.at(node), path, `missing one of ${names}`, undefined, `exactly one of ${names}`);
+      } else if (set.length > 1) {
+        const second = set[1]!;
+        this.report('CONFLICTING_FIELDS', this.at(present.get(second)), childPath(path, second), `${set.map((k) => `"${k}"`).join(' and ')} exclude each other`, undefined, `exactly one of ${names}`);
+      }
+    }
+    return out;
+  }
+
+  private union(node: import('yaml').YAMLMap, schema: UnionSchema, path: string): unknown {
+    const keys = node.items.map((p) => (isScalar(p.key) ? String(p.key.value) : ''));
+    const matches = schema.variants.filter((v) => keys.includes(v.when));
+    const names = schema.variants.map((v) => `"${v.when}"`).join(', ');
+    if (matches.length === 1) return { kind: matches[0]!.when, ...this.object(node, matches[0]!.schema, path) };
+    if (matches.length === 0) {
+      this.report('MISSING_FIELD', this.at(node), path, `missing one of ${names}`, undefined, describeAccepted(schema));
+    } else {
+      const second = node.items.find((p) => isScalar(p.key) && p.key.value === matches[1]!.when)?.key as YamlNode | undefined;
+      this.report('CONFLICTING_FIELDS', this.at(second), childPath(path, matches[1]!.when), `${matches.map((m) => `"${m.when}"`).join(' and ')} exclude each other`, undefined, `exactly one of ${names}`);
+    }
+    return undefined;
+  }
+}
+
+function describeFound(node: YamlNode | null | undefined): string {
+  if (isMap(node)) return 'a map';
+  if (isSeq(node)) return 'a list';
+  const v = isScalar(node) ? node.value : null;
+  if (v === null || v === undefined) return 'an empty value';
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Parses YAML text and checks it against the schema; never throws. */
+export function checkStructure(text: string, file: string): StructureResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  const walker = new Walker(file, doc, lines);
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const { line, col } = lines.linePos(err.pos[0]);
+      const code = err.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX';
+      walker.report(code, { line, column: col }, '', firstLine(err.message));
+    }
+    return { value: undefined, problems: walker.problems, positions: walker.positions };
+  }
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    walker.report('WRONG_TYPE', { line: 1, column: 1 }, '', 'the file holds no mesh description', 'an empty document', describeAccepted(MESH_SCHEMA));
+    return { value: undefined, problems: walker.problems, positions: walker.positions };
+  }
+  const value = walker.check(doc.contents, MESH_SCHEMA, '') as Record<string, unknown> | undefined;
+  return { value, problems: walker.problems, positions: walker.positions };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}

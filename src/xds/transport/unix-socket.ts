@@ -1,0 +1,58 @@
+// A Unix socket admits exactly who its file permissions admit, so a socket can stand for one principal. The socket
+// is bound inside a private (0700) staging directory, given its mode and owner there, and only then renamed into
+// place: there is no moment at which the final path exists with looser permissions than configured.
+import * as grpc from '@grpc/grpc-js';
+import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { TrustplaneError } from '../../errors.js';
+import { bindAsync } from './grpc-bind.js';
+
+export class UnixSocketError extends TrustplaneError {}
+
+export interface UnixSocketSpec {
+  /** Absolute path of the socket file. */
+  readonly path: string;
+  /** File mode of the socket: 0o600 (owner only, the default) or 0o660 with gid for a group. */
+  readonly mode?: number;
+  /** Owner and group to give the socket (changing the owner needs privileges). */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Mode of the directory holding the socket; 0o700 unless the socket is meant for other users (then 0o711/0o750). */
+  readonly dirMode?: number;
+}
+
+const MAX_SOCKET_PATH = 107;
+
+/** Binds server to spec.path with the configured permissions; returns a function that removes the socket file. */
+export async function bindUnixSocket(server: grpc.Server, spec: UnixSocketSpec): Promise<() => Promise<void>> {
+  if (Buffer.byteLength(spec.path) > MAX_SOCKET_PATH) {
+    throw new UnixSocketError('UNIX_SOCKET_PATH_TOO_LONG', `Unix socket path ${spec.path} is longer than ${MAX_SOCKET_PATH} bytes; choose a shorter data directory`);
+  }
+  const dir = dirname(spec.path);
+  await mkdir(dir, { recursive: true, mode: spec.dirMode ?? 0o700 });
+  await chmod(dir, spec.dirMode ?? 0o700);
+  await removeStaleSocket(spec.path);
+  const staging = await mkdtemp(join(dir, '.bind-'));
+  try {
+    const temp = join(staging, 's');
+    await bindAsync(server, `unix:${temp}`, grpc.ServerCredentials.createInsecure());
+    await chmod(temp, spec.mode ?? 0o600);
+    if (spec.uid !== undefined || spec.gid !== undefined) await chown(temp, spec.uid ?? -1, spec.gid ?? -1);
+    await rename(temp, spec.path);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return () => rm(spec.path, { force: true });
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    const st = await lstat(path);
+    if (!st.isSocket()) {
+      throw new UnixSocketError('UNIX_SOCKET_PATH_TAKEN', `${path} exists and is not a socket; refusing to replace it (${basename(path)})`);
+    }
+    await rm(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}

@@ -1,0 +1,125 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse as parseYaml, stringify } from 'yaml';
+import { checkMesh, meshJsonSchema } from '../../src/mesh/index.js';
+import { BAD_CASES } from './bad-inputs.js';
+import { EXAMPLES, readExample } from './examples.js';
+import { jsonSchemaErrors } from './json-schema-check.js';
+
+type Obj = { [k: string]: unknown };
+const schema = meshJsonSchema() as Obj;
+
+/** A description using every kind of map the format has. */
+function kitchenSink(): Obj {
+  return {
+    trustDomain: 'example.org',
+    defaultMode: 'STRICT',
+    federation: [{ trustDomain: 'partner.net', bundleFile: 'p.pem', format: 'pem' }],
+    services: [
+      {
+        name: 'a',
+        spiffeId: 'spiffe://example.org/a',
+        address: 'a.internal',
+        target: 'sidecar',
+        nodes: ['uid:1001', 'node:a-1'],
+        mode: 'PERMISSIVE',
+        inbound: [{ port: 15006, appPort: 8080, appAddress: '127.0.0.1', protocol: 'http', mode: 'STRICT' }],
+        outbound: [
+          { service: 'b', port: 15006, listenPort: 15101 },
+          { name: 'p', endpoints: [{ address: 'p.partner.net', port: 443 }], port: 443, protocol: 'grpc', spiffeIds: ['spiffe://partner.net/p'], mode: 'STRICT', listenPort: 15102 },
+        ],
+        allowedCallers: [{ spiffeId: 'spiffe://partner.net/x' }, { service: 'b' }, { trustDomain: 'partner.net' }],
+      },
+      { name: 'b', spiffeId: 'spiffe://example.org/b', inbound: [{ port: 15006, appPort: 8080 }] },
+    ],
+  };
+}
+
+// Where each map of the format sits: in the kitchen sink (a path of keys) and in the JSON Schema (a path of keys).
+const MAPS: { name: string; doc: (string | number)[]; schema: (string | number)[]; path: string; unused?: string[] }[] = [
+  { name: 'mesh', doc: [], schema: [], path: '' },
+  { name: 'federation entry', doc: ['federation', 0], schema: ['properties', 'federation', 'items'], path: 'federation[0]' },
+  { name: 'service', doc: ['services', 0], schema: ['properties', 'services', 'items'], path: 'services[0]' },
+  { name: 'inbound port', doc: ['services', 0, 'inbound', 0], schema: ['properties', 'services', 'items', 'properties', 'inbound', 'items'], path: 'services[0].inbound[0]' },
+  { name: 'mesh dependency', doc: ['services', 0, 'outbound', 0], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 0], path: 'services[0].outbound[0]' },
+  { name: 'external dependency', doc: ['services', 0, 'outbound', 1], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1], path: 'services[0].outbound[1]', unused: ['address'] /* excludes endpoints */ },
+  { name: 'endpoint', doc: ['services', 0, 'outbound', 1, 'endpoints', 0], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1, 'properties', 'endpoints', 'items'], path: 'services[0].outbound[1].endpoints[0]' },
+  { name: 'caller by SPIFFE ID', doc: ['services', 0, 'allowedCallers', 0], schema: ['properties', 'services', 'items', 'properties', 'allowedCallers', 'items', 'oneOf', 0], path: 'services[0].allowedCallers[0]' },
+  { name: 'caller by service', doc: ['services', 0, 'allowedCallers', 1], schema: ['properties', 'services', 'items', 'properties', 'allowedCallers', 'items', 'oneOf', 1], path: 'services[0].allowedCallers[1]' },
+  { name: 'caller by trust domain', doc: ['services', 0, 'allowedCallers', 2], schema: ['properties', 'services', 'items', 'properties', 'allowedCallers', 'items', 'oneOf', 2], path: 'services[0].allowedCallers[2]' },
+];
+
+function dig(v: unknown, keys: (string | number)[]): Obj {
+  return keys.reduce<unknown>((o, k) => (o as Obj)[k], v) as Obj;
+}
+
+function countObjectSchemas(s: unknown): number {
+  if (typeof s !== 'object' || s === null) return 0;
+  const self = (s as Obj)['type'] === 'object' ? 1 : 0;
+  return self + Object.values(s as Obj).reduce<number>((n, v) => n + (Array.isArray(v) ? v.reduce<number>((m, x) => m + countObjectSchemas(x), 0) : countObjectSchemas(v)), 0);
+}
+
+describe('JSON Schema', () => {
+  test('is draft 2020-12, JSON-serializable, and closed at the top', () => {
+    assert.equal(schema['$schema'], 'https://json-schema.org/draft/2020-12/schema');
+    assert.deepEqual(JSON.parse(JSON.stringify(schema)), schema);
+    assert.equal(schema['additionalProperties'], false);
+    assert.deepEqual(schema['required'], ['trustDomain', 'services']);
+  });
+
+  for (const name of EXAMPLES) {
+    test(`${name} validates against the schema and parses`, () => {
+      const text = readExample(name);
+      assert.deepEqual(jsonSchemaErrors(schema, parseYaml(text)), []);
+      assert.equal(checkMesh(text, name).ok, true);
+    });
+  }
+
+  test('the kitchen sink validates against the schema and parses', () => {
+    assert.deepEqual(jsonSchemaErrors(schema, kitchenSink()), []);
+    const r = checkMesh(stringify(kitchenSink()), 'sink.yaml');
+    assert.deepEqual(r.ok ? [] : r.problems, []);
+  });
+
+  test('the table below covers every map of the schema', () => {
+    assert.equal(countObjectSchemas(schema), MAPS.length);
+  });
+
+  for (const m of MAPS) {
+    test(`${m.name}: the validator accepts exactly the keys the schema lists`, () => {
+      const doc = kitchenSink();
+      dig(doc, m.doc)['zzzUnknown'] = 1;
+      assert.ok(jsonSchemaErrors(schema, doc).length > 0, 'the schema rejects an unknown key');
+      const r = checkMesh(stringify(doc), 'sink.yaml');
+      assert.equal(r.ok, false);
+      const problems = r.ok ? [] : r.problems;
+      assert.deepEqual(problems.map((p) => [p.code, p.path]), [['UNKNOWN_KEY', m.path === '' ? 'zzzUnknown' : `${m.path}.zzzUnknown`]]);
+      const accepted = problems[0]!.accepted!.split(', ');
+      assert.deepEqual(accepted, Object.keys(dig(schema, m.schema)['properties'] as Obj));
+    });
+  }
+
+  test('every documented key of every map is accepted by the validator', () => {
+    for (const m of MAPS) {
+      const keys = Object.keys(dig(schema, m.schema)['properties'] as Obj);
+      const present = [...Object.keys(dig(kitchenSink(), m.doc)), ...(m.unused ?? [])];
+      assert.deepEqual(keys.filter((k) => !present.includes(k)), [], `${m.name}: the kitchen sink uses every key`);
+    }
+  });
+
+  describe('bad inputs: the schema rejects the structural ones and accepts the cross-reference ones', () => {
+    for (const c of BAD_CASES) {
+      let value: unknown;
+      try {
+        value = parseYaml(c.yaml, { uniqueKeys: true });
+      } catch {
+        continue; // not YAML at all: no JSON for the schema to judge
+      }
+      test(c.name, () => {
+        const errors = jsonSchemaErrors(schema, value);
+        if (c.semantic) assert.deepEqual(errors, []);
+        else assert.ok(errors.length > 0, 'the schema must reject it');
+      });
+    }
+  });
+});
