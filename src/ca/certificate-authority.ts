@@ -1,0 +1,375 @@
+// The embedded CA: holds the signing authorities (active, plus prepared and old ones around a rotation), mints
+// X.509-SVIDs with the active one, publishes the bundle, and rotates on the schedule in rotation.ts.
+import { X509Certificate } from 'node:crypto';
+import type { Clock, TimerHandle } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { X509Bundle } from '../spiffe/bundle.js';
+import type { SpiffeId } from '../spiffe/id.js';
+import type { TrustDomain } from '../spiffe/trust-domain.js';
+import { buildCaCertificate } from './ca-cert.js';
+import { CaStore, type AuthorityState, type JournalEntry } from './ca-store.js';
+import { certificateFields } from './cert-fields.js';
+import { CaError } from './errors.js';
+import { generateKey, signatureAlgorithmFor, type KeyType } from './key-type.js';
+import { IssuedX509Svid, MintedX509Svid } from './issued-svid.js';
+import { generateLeafKey } from './leaf-key.js';
+import { activationTime, minimumCaTtlMs, preparationDue } from './rotation.js';
+import { SvidTemplate } from './svid-template.js';
+import { loadUpstream, type Upstream, type UpstreamFiles } from './upstream.js';
+
+export const DEFAULT_CA_TTL_MS = 7 * 24 * 3600_000;
+export const DEFAULT_SVID_TTL_MS = 3600_000;
+/** Certificates start this much before they are made, for clock skew between peers (SPIRE backdates likewise). */
+export const BACKDATE_MS = 10_000;
+
+/** pino-compatible; receives identifiers and times only, never key material. */
+export interface CaLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface CertificateAuthorityOptions {
+  readonly trustDomain: TrustDomain;
+  /** The CA keeps its files in <dataDir>/ca. */
+  readonly dataDir: string;
+  readonly clock?: Clock;
+  /** CA signing key type; default ec-p256. Applies to CAs created from now on. */
+  readonly keyType?: KeyType;
+  /** SVID key type; default ec-p256. */
+  readonly svidKeyType?: KeyType;
+  /** Lifetime of each CA certificate; default 7 days, at least 3 SVID TTLs. */
+  readonly caTtlMs?: number;
+  /** Default SVID lifetime; default 1 hour. */
+  readonly svidTtlMs?: number;
+  /** Sign with an intermediate issued by this upstream CA instead of a self-signed root. */
+  readonly upstream?: UpstreamFiles;
+  readonly logger?: CaLogger;
+}
+
+export interface AuthorityStatus {
+  readonly id: string;
+  readonly state: AuthorityState;
+  readonly certificate: X509Certificate;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Latest notAfter of an SVID it may have signed; an old CA leaves the bundle at this time. */
+  readonly issuedUntil: Date | undefined;
+}
+
+interface Authority {
+  readonly id: string;
+  state: AuthorityState;
+  readonly keyType: KeyType;
+  readonly certificate: X509Certificate;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** Present while the authority may sign (prepared or active). */
+  template: SvidTemplate | undefined;
+  /** [own certificate, ...upstream intermediates]: appended to every SVID it signs. */
+  readonly chainTail: X509Certificate[];
+  /** Exact latest SVID notAfter issued (seeded with the persisted bound on load). */
+  issued: number;
+  /** Bound persisted before issuing past it, so a crash cannot lose track of what was signed. */
+  reserved: number;
+}
+
+const RSA_OID = Buffer.from('2a864886f70d010101', 'hex');
+const noLogger: CaLogger = { info() {}, warn() {} };
+const floorSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
+const certTime = (s: string): number => Date.parse(s);
+
+export class CertificateAuthority {
+  readonly trustDomain: TrustDomain;
+  readonly svidTtlMs: number;
+  readonly #clock: Clock;
+  readonly #keyType: KeyType;
+  readonly #svidKeyType: KeyType;
+  readonly #caTtlMs: number;
+  readonly #store: CaStore;
+  readonly #upstream: Upstream | undefined;
+  readonly #logger: CaLogger;
+  readonly #listeners = new Set<(bundle: X509Bundle) => void>();
+  #authorities: Authority[] = [];
+  /** Authority IDs with files on disk, to delete the files of those that left. */
+  #known = new Set<string>();
+  #sequence = 0;
+  #bundle: X509Bundle | undefined;
+  #timer: TimerHandle | undefined;
+  #nextDue = Infinity;
+  #closed = false;
+
+  private constructor(opts: CertificateAuthorityOptions) {
+    this.trustDomain = opts.trustDomain;
+    this.#clock = opts.clock ?? systemClock;
+    this.#keyType = opts.keyType ?? 'ec-p256';
+    this.#svidKeyType = opts.svidKeyType ?? 'ec-p256';
+    this.svidTtlMs = opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS;
+    this.#caTtlMs = opts.caTtlMs ?? DEFAULT_CA_TTL_MS;
+    this.#logger = opts.logger ?? noLogger;
+    if (!(Number.isSafeInteger(this.svidTtlMs) && this.svidTtlMs >= 60_000)) {
+      throw new CaError('SVID_TTL_INVALID', `SVID TTL must be a whole number of milliseconds of at least one minute, got ${this.svidTtlMs}`);
+    }
+    if (!(Number.isSafeInteger(this.#caTtlMs) && this.#caTtlMs >= minimumCaTtlMs(this.svidTtlMs))) {
+      throw new CaError(
+        'CA_TTL_INVALID',
+        `CA TTL must be at least 3 SVID TTLs (${minimumCaTtlMs(this.svidTtlMs)} ms for an SVID TTL of ${this.svidTtlMs} ms), got ${this.#caTtlMs}`,
+      );
+    }
+    this.#store = new CaStore(opts.dataDir);
+    this.#upstream = opts.upstream && loadUpstream(opts.upstream, this.#clock.now());
+  }
+
+  /** Loads the CA from the data directory, creating it on first use, and starts its rotation schedule. */
+  static open(opts: CertificateAuthorityOptions): CertificateAuthority {
+    const ca = new CertificateAuthority(opts);
+    ca.#load();
+    ca.#reconcile();
+    return ca;
+  }
+
+  /** Every CA certificate a peer must trust now (in upstream mode: the upstream trust anchor). */
+  bundle(): X509Bundle {
+    this.#bundle ??= new X509Bundle(this.trustDomain, this.#published(), { sequence: this.#sequence });
+    return this.#bundle;
+  }
+
+  /** Called synchronously whenever the bundle's authorities change; returns an unsubscribe function. */
+  onBundleChange(listener: (bundle: X509Bundle) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Mints an SVID with a fresh key. */
+  mintX509Svid(spiffeId: SpiffeId, opts: { ttlMs?: number } = {}): MintedX509Svid {
+    const key = generateLeafKey(this.#svidKeyType);
+    return new MintedX509Svid(spiffeId.toString(), key.privateKeyPem, this.signX509Svid(spiffeId, key.spkiDer, opts));
+  }
+
+  /** Signs an SVID for a public key the caller holds the private key of (SubjectPublicKeyInfo DER). */
+  signX509Svid(spiffeId: SpiffeId, spkiDer: Buffer, opts: { ttlMs?: number } = {}): IssuedX509Svid {
+    const now = this.#clock.now();
+    if (now >= this.#nextDue) this.#reconcile();
+    if (!spiffeId.memberOf(this.trustDomain)) {
+      throw new CaError('SVID_ID_INVALID', `cannot mint an SVID for ${spiffeId}: this CA issues only in trust domain ${this.trustDomain.name}`);
+    }
+    if (spiffeId.path === '') {
+      throw new CaError('SVID_ID_INVALID', `cannot mint an SVID for ${spiffeId}: an X509-SVID's SPIFFE ID needs a path`);
+    }
+    const ttl = opts.ttlMs ?? this.svidTtlMs;
+    if (!(Number.isFinite(ttl) && ttl >= 1000)) throw new CaError('SVID_TTL_INVALID', `SVID TTL must be at least 1000 ms, got ${ttl}`);
+    const active = this.#authorities.find((a) => a.state === 'active');
+    if (!active?.template) throw new CaError('CA_NOT_ACTIVE', 'the CA has no active signing authority (closed?)');
+    const notBefore = floorSecond(Math.max(now - BACKDATE_MS, active.notBefore));
+    const notAfter = floorSecond(Math.min(now + ttl, active.notAfter));
+    if (notAfter > active.reserved) {
+      active.reserved = Math.min(active.notAfter, notAfter + this.svidTtlMs);
+      this.#persist();
+    }
+    active.issued = Math.max(active.issued, notAfter);
+    let issued;
+    try {
+      const rsaKey = spkiDer.subarray(0, 24).includes(RSA_OID);
+      issued = active.template.issue({ spiffeId: spiffeId.toString(), spkiDer, notBefore, notAfter, rsaKey });
+    } catch (err) {
+      if (err instanceof RangeError) throw new CaError('SVID_KEY_INVALID', `public key for ${spiffeId} is not a DER SubjectPublicKeyInfo`);
+      throw err;
+    }
+    return new IssuedX509Svid(issued.der, active.chainTail, new Date(notBefore), new Date(notAfter), issued.serial);
+  }
+
+  /**
+   * Rotates now: prepares and publishes a new CA (listeners see the new bundle first), then makes it active.
+   * The old CA stays in the bundle until every SVID it signed has expired.
+   */
+  rotateNow(): void {
+    this.#reconcile();
+    if (!this.#authorities.some((a) => a.state === 'prepared')) {
+      this.#authorities.push(this.#create('prepared'));
+      this.#commit(true);
+    }
+    this.#activatePrepared();
+    this.#commit(false);
+    this.#schedule();
+  }
+
+  status(): AuthorityStatus[] {
+    return this.#authorities.map((a) => ({
+      id: a.id,
+      state: a.state,
+      certificate: a.certificate,
+      notBefore: new Date(a.notBefore),
+      notAfter: new Date(a.notAfter),
+      issuedUntil: a.issued > 0 ? new Date(a.issued) : undefined,
+    }));
+  }
+
+  /** Stops the rotation timer. */
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  #published(): X509Certificate[] {
+    if (this.#upstream) return [this.#upstream.trustAnchor];
+    const order: Record<AuthorityState, number> = { active: 0, prepared: 1, old: 2 };
+    return [...this.#authorities].sort((a, b) => order[a.state] - order[b.state]).map((a) => a.certificate);
+  }
+
+  #load(): void {
+    const journal = this.#store.readJournal();
+    if (!journal) return;
+    this.#sequence = journal.bundleSequence;
+    this.#authorities = journal.authorities.map((e) => this.#restore(e));
+    this.#known = new Set(this.#authorities.map((a) => a.id));
+  }
+
+  #restore(entry: JournalEntry): Authority {
+    const certificate = this.#store.readCertificate(entry.id);
+    const issuer = this.#upstream?.certificate ?? certificate;
+    if (entry.state !== 'old' && !certificate.verify(issuer.publicKey)) {
+      throw new CaError(
+        'CA_UPSTREAM_MISMATCH',
+        `${this.#store.certFile(entry.id)} was not signed by ${this.#upstream ? 'the configured upstream CA' : 'itself'}: the upstream setting changed since this CA was made; restore it or remove ${this.#store.dir} to start a new CA`,
+      );
+    }
+    const authority = this.#authority(entry.id, entry.state, entry.keyType, certificate, entry.issuedUntil);
+    if (entry.state !== 'old') authority.template = this.#template(certificate, this.#store.readPrivateKey(entry.id, certificate));
+    return authority;
+  }
+
+  #authority(id: string, state: AuthorityState, keyType: KeyType, certificate: X509Certificate, issuedUntil: number): Authority {
+    return {
+      id, state, keyType, certificate,
+      notBefore: certTime(certificate.validFrom),
+      notAfter: certTime(certificate.validTo),
+      template: undefined,
+      chainTail: [certificate, ...(this.#upstream?.chainTail ?? [])],
+      issued: issuedUntil,
+      reserved: issuedUntil,
+    };
+  }
+
+  #template(certificate: X509Certificate, privateKey: import('node:crypto').KeyObject): SvidTemplate {
+    const fields = certificateFields(certificate.raw);
+    const algorithm = signatureAlgorithmFor(privateKey);
+    if (!algorithm) throw new CaError('CA_KEY_TYPE_INVALID', `CA key for ${certificate.serialNumber} is of an unsupported type`);
+    return new SvidTemplate({ subjectDer: fields.subjectDer, keyId: fields.keyId, privateKey, algorithm });
+  }
+
+  #create(state: AuthorityState): Authority {
+    const now = this.#clock.now();
+    const key = generateKey(this.#keyType);
+    const algorithm = signatureAlgorithmFor(key.privateKey)!;
+    const upstreamEnd = this.#upstream ? certTime(this.#upstream.certificate.validTo) : Infinity;
+    const der = buildCaCertificate({
+      trustDomainId: this.trustDomain.idString(),
+      spkiDer: key.spkiDer,
+      notBefore: floorSecond(now - BACKDATE_MS),
+      notAfter: floorSecond(Math.min(now + this.#caTtlMs, upstreamEnd)),
+      self: { privateKey: key.privateKey, algorithm },
+      ...(this.#upstream ? { issuer: this.#upstream.issuer } : {}),
+    });
+    const certificate = new X509Certificate(der);
+    const id = certificate.serialNumber.toUpperCase();
+    this.#store.writeAuthority(id, certificate.toString(), key.privateKeyPem);
+    const authority = this.#authority(id, state, this.#keyType, certificate, 0);
+    authority.template = this.#template(certificate, key.privateKey);
+    this.#logger.info({ ca: id, state, notAfter: new Date(authority.notAfter).toISOString() }, 'CA authority created');
+    return authority;
+  }
+
+  /** Brings the authorities in line with the schedule at the clock's current time. */
+  #reconcile(): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const before = this.#published().map((c) => c.fingerprint256).join();
+    let changed = false;
+
+    for (const a of [...this.#authorities]) {
+      // An expired CA can have no valid SVIDs left (SVIDs never outlive their CA), whatever its state.
+      const gone = a.notAfter <= now || (a.state === 'old' && a.issued <= now);
+      if (!gone) continue;
+      this.#authorities = this.#authorities.filter((x) => x !== a);
+      changed = true;
+      this.#logger.info({ ca: a.id, state: a.state }, 'CA authority removed from the bundle');
+    }
+
+    if (!this.#authorities.some((a) => a.state === 'active')) {
+      if (this.#authorities.some((a) => a.state === 'prepared')) {
+        this.#logger.warn({}, 'no valid active CA: activating the prepared one ahead of schedule');
+        this.#activatePrepared();
+      } else {
+        // First start, or a restart after the CA expired: nothing trusts us yet, so there is nothing to precede.
+        this.#authorities.push(this.#create('active'));
+      }
+      changed = true;
+    }
+
+    const active = this.#authorities.find((a) => a.state === 'active')!;
+    const prepared = this.#authorities.find((a) => a.state === 'prepared');
+    if (!prepared) {
+      if (now >= preparationDue(active, this.svidTtlMs)) {
+        this.#authorities.push(this.#create('prepared'));
+        changed = true;
+      }
+    } else if (now >= activationTime(active, prepared.notBefore + BACKDATE_MS, this.svidTtlMs)) {
+      this.#activatePrepared();
+      changed = true;
+    }
+
+    if (changed) this.#commit(before !== this.#published().map((c) => c.fingerprint256).join());
+    this.#schedule();
+  }
+
+  #activatePrepared(): void {
+    const prepared = this.#authorities.find((a) => a.state === 'prepared');
+    if (!prepared) return;
+    for (const a of this.#authorities) {
+      if (a.state !== 'active') continue;
+      a.state = 'old';
+      a.template = undefined;
+      // From here on it signs nothing, so what it issued is final.
+      a.reserved = a.issued;
+    }
+    prepared.state = 'active';
+    this.#logger.info({ ca: prepared.id }, 'CA authority activated');
+  }
+
+  /** Persists the journal, deletes keys and files no longer needed, and tells listeners about a new bundle. */
+  #commit(bundleChanged: boolean): void {
+    if (bundleChanged) {
+      this.#sequence++;
+      this.#bundle = undefined;
+    }
+    this.#persist();
+    const live = new Set(this.#authorities.map((a) => a.id));
+    for (const id of this.#known) if (!live.has(id)) this.#store.removeAuthority(id);
+    for (const a of this.#authorities) if (a.state === 'old') this.#store.removeKey(a.id);
+    this.#known = live;
+    if (bundleChanged) {
+      const bundle = this.bundle();
+      for (const l of [...this.#listeners]) l(bundle);
+    }
+  }
+
+  #persist(): void {
+    this.#store.writeJournal({
+      bundleSequence: this.#sequence,
+      authorities: this.#authorities.map((a) => ({ id: a.id, state: a.state, keyType: a.keyType, issuedUntil: a.reserved })),
+    });
+  }
+
+  #schedule(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    if (this.#closed) return;
+    const active = this.#authorities.find((a) => a.state === 'active')!;
+    const prepared = this.#authorities.find((a) => a.state === 'prepared');
+    const due = [active.notAfter];
+    due.push(prepared ? activationTime(active, prepared.notBefore + BACKDATE_MS, this.svidTtlMs) : preparationDue(active, this.svidTtlMs));
+    for (const a of this.#authorities) if (a.state === 'old') due.push(Math.min(a.issued, a.notAfter));
+    this.#nextDue = Math.min(...due);
+    this.#timer = this.#clock.setTimer(Math.max(0, this.#nextDue - this.#clock.now()), () => this.#reconcile());
+  }
+}

@@ -1,0 +1,30 @@
+// Prometheus metrics, one registry per control plane. Names follow the rest of trustplane (spiffe_id, trust_domain,
+// type) and labels stay bounded: a SPIFFE ID the mesh declares, a type, a result — never a node.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { XdsMetrics } from '../xds/observability.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly svidExpiry = new Gauge({ name: 'trustplane_svid_expiry_timestamp_seconds', help: 'notAfter of the current X.509-SVID, per SPIFFE ID', labelNames: ['spiffe_id'], registers: [this.registry] });
+  readonly svidRenewals = new Counter({ name: 'trustplane_svid_renewals_total', help: 'X.509-SVID mints and renewals by result', labelNames: ['result'], registers: [this.registry] });
+  readonly bundleAuthorities = new Gauge({ name: 'trustplane_bundle_authorities', help: 'X.509 authorities in the trust bundle, per trust domain', labelNames: ['trust_domain'], registers: [this.registry] });
+  readonly caExpiry = new Gauge({ name: 'trustplane_ca_expiry_timestamp_seconds', help: 'notAfter of the signing CA certificate', registers: [this.registry] });
+  readonly connectedProxies = new Gauge({ name: 'trustplane_xds_connected_streams', help: 'open xDS streams', registers: [this.registry] });
+  readonly pushes = new Counter({ name: 'trustplane_xds_pushes_total', help: 'xDS responses written, by resource type', labelNames: ['type'], registers: [this.registry] });
+  readonly nacks = new Counter({ name: 'trustplane_xds_nacks_total', help: 'xDS NACKs received, by resource type', labelNames: ['type'], registers: [this.registry] });
+  readonly rejectedNames = new Counter({ name: 'trustplane_xds_rejected_names_total', help: 'requested resource names left out, by type and reason (unknown | denied)', labelNames: ['type', 'reason'], registers: [this.registry] });
+  readonly pushSeconds = new Histogram({ name: 'trustplane_xds_push_duration_seconds', help: 'from a change to the response written, by type', labelNames: ['type'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [this.registry] });
+  readonly meshReloads = new Counter({ name: 'trustplane_mesh_reloads_total', help: 'mesh description reloads by result (ok | invalid)', labelNames: ['result'], registers: [this.registry] });
+  readonly meshValid = new Gauge({ name: 'trustplane_mesh_last_reload_valid', help: '1 when the last mesh description read was valid, 0 while the last good one keeps serving after a bad edit', registers: [this.registry] });
+
+  /** The hooks the xDS server calls. */
+  xds(): XdsMetrics {
+    return {
+      connectedProxies: (n) => this.connectedProxies.set(n),
+      pushed: (type) => this.pushes.inc({ type }),
+      nacked: (type) => this.nacks.inc({ type }),
+      nameRejected: (type, reason) => this.rejectedNames.inc({ type, reason }),
+      pushSeconds: (type, s) => this.pushSeconds.observe({ type }, s),
+    };
+  }
+}
