@@ -51,26 +51,6 @@ async function rateAsync(fn: () => Promise<void>): Promise<number> {
   return n / ((t - t0) / 1000);
 }
 
-// @peculiar/x509 resolves its classes through tsyringe, which needs the Reflect metadata API; a polyfill package is
-// not a dependency of trustplane, so the bench carries the three functions tsyringe calls.
-function installReflectMetadata(): void {
-  const r = Reflect as unknown as Record<string, unknown>;
-  if (typeof r.getMetadata === 'function') return;
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  const own = (target: object, key: unknown): unknown => store.get(target)?.get(key);
-  r.defineMetadata = (key: unknown, value: unknown, target: object): void => {
-    if (!store.has(target)) store.set(target, new Map());
-    store.get(target)!.set(key, value);
-  };
-  r.getOwnMetadata = own;
-  r.getMetadata = (key: unknown, target: object): unknown => {
-    for (let t: object | null = target; t; t = Object.getPrototypeOf(t)) {
-      const v = own(t, key);
-      if (v !== undefined) return v;
-    }
-    return undefined;
-  };
-}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'trustplane-bench-'));
@@ -106,8 +86,7 @@ async function main(): Promise<void> {
       () => void ca.signX509Svid(id, keys[k++ & 511]!),
     );
 
-    installReflectMetadata();
-    const x509 = await import('@peculiar/x509');
+    const x509 = await import('../src/spiffe/x509-lib.js');
     x509.cryptoProvider.set(webcrypto as unknown as Crypto);
     const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
     const caKeys = await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify']);
