@@ -1,0 +1,146 @@
+// Hand-written encoders for the response envelopes. Resources are encoded once (as Any bytes, cached by version)
+// and only the small envelope differs per stream, so building a response is a few length prefixes and copies
+// instead of a full protobuf serialisation per proxy. The field numbers are those of
+// envoy/service/discovery/v3/discovery.proto; a test decodes every envelope with the generated schema.
+import { createHash } from 'node:crypto';
+
+const WIRE_LEN = 2;
+
+// DiscoveryResponse
+const DR_VERSION_INFO = 1;
+const DR_RESOURCES = 2;
+const DR_TYPE_URL = 4;
+const DR_NONCE = 5;
+// DeltaDiscoveryResponse
+const DDR_SYSTEM_VERSION_INFO = 1;
+const DDR_RESOURCES = 2;
+const DDR_TYPE_URL = 4;
+const DDR_NONCE = 5;
+const DDR_REMOVED_RESOURCES = 6;
+// Resource
+const RES_VERSION = 1;
+const RES_RESOURCE = 2;
+const RES_NAME = 3;
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** A field of wire type LEN: key, length, payload. */
+class LenField {
+  readonly size: number;
+  constructor(
+    readonly field: number,
+    readonly payload: Uint8Array | LenField[],
+    readonly payloadSize: number,
+  ) {
+    this.size = varintSize((field << 3) | WIRE_LEN) + varintSize(payloadSize) + payloadSize;
+  }
+}
+
+function bytesField(field: number, b: Uint8Array): LenField {
+  return new LenField(field, b, b.byteLength);
+}
+
+function stringField(field: number, s: string): LenField {
+  return bytesField(field, Buffer.from(s, 'utf8'));
+}
+
+function messageField(field: number, parts: LenField[]): LenField {
+  return new LenField(field, parts, sumSizes(parts));
+}
+
+function sumSizes(parts: LenField[]): number {
+  let n = 0;
+  for (const p of parts) n += p.size;
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+function writeFields(buf: Buffer, pos: number, parts: LenField[]): number {
+  for (const p of parts) {
+    pos = writeVarint(buf, pos, (p.field << 3) | WIRE_LEN);
+    pos = writeVarint(buf, pos, p.payloadSize);
+    if (p.payload instanceof Uint8Array) {
+      buf.set(p.payload, pos);
+      pos += p.payload.byteLength;
+    } else {
+      pos = writeFields(buf, pos, p.payload);
+    }
+  }
+  return pos;
+}
+
+function encode(parts: LenField[]): Buffer {
+  const buf = Buffer.allocUnsafe(sumSizes(parts));
+  writeFields(buf, 0, parts);
+  return buf;
+}
+
+export interface SotwEnvelope {
+  readonly versionInfo: string;
+  /** Each an encoded google.protobuf.Any. */
+  readonly resources: readonly Uint8Array[];
+  readonly typeUrl: string;
+  readonly nonce: string;
+}
+
+export function encodeDiscoveryResponse(r: SotwEnvelope): Buffer {
+  const parts: LenField[] = [];
+  if (r.versionInfo) parts.push(stringField(DR_VERSION_INFO, r.versionInfo));
+  for (const any of r.resources) parts.push(bytesField(DR_RESOURCES, any));
+  if (r.typeUrl) parts.push(stringField(DR_TYPE_URL, r.typeUrl));
+  if (r.nonce) parts.push(stringField(DR_NONCE, r.nonce));
+  return encode(parts);
+}
+
+export interface DeltaResourceEntry {
+  readonly name: string;
+  readonly version: string;
+  /** An encoded google.protobuf.Any. */
+  readonly any: Uint8Array;
+}
+
+export interface DeltaEnvelope {
+  readonly systemVersionInfo: string;
+  readonly resources: readonly DeltaResourceEntry[];
+  readonly typeUrl: string;
+  readonly removedResources: readonly string[];
+  readonly nonce: string;
+}
+
+export function encodeDeltaDiscoveryResponse(r: DeltaEnvelope): Buffer {
+  const parts: LenField[] = [];
+  if (r.systemVersionInfo) parts.push(stringField(DDR_SYSTEM_VERSION_INFO, r.systemVersionInfo));
+  for (const res of r.resources) {
+    const inner: LenField[] = [];
+    if (res.version) inner.push(stringField(RES_VERSION, res.version));
+    inner.push(bytesField(RES_RESOURCE, res.any));
+    inner.push(stringField(RES_NAME, res.name));
+    parts.push(messageField(DDR_RESOURCES, inner));
+  }
+  if (r.typeUrl) parts.push(stringField(DDR_TYPE_URL, r.typeUrl));
+  if (r.nonce) parts.push(stringField(DDR_NONCE, r.nonce));
+  for (const name of r.removedResources) parts.push(stringField(DDR_REMOVED_RESOURCES, name));
+  return encode(parts);
+}
+
+/** A short version string derived from content, so identical content always has the same version. */
+export function contentVersion(...parts: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex').slice(0, 16);
+}

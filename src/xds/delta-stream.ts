@@ -1,0 +1,116 @@
+// An incremental (Delta) stream (DeltaSecrets or DeltaAggregatedResources). Per type: the subscription and the
+// version of each resource the proxy holds (seeded from initial_resource_versions on reconnect). A push carries
+// only resources whose version differs from what the proxy holds, and removed_resources for names it holds or
+// asked for that do not exist (each reported once until it appears). Versions are recorded when sent, so a
+// NACKed version is not resent until its content changes.
+import type { DeltaDiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
+import { contentVersion, encodeDeltaDiscoveryResponse, type DeltaResourceEntry } from './codec.js';
+import type { ResolvedResource } from './resolution.js';
+import { XdsStream } from './stream-base.js';
+import { DeltaSubscription } from './subscriptions.js';
+import { isWildcardType } from './type-urls.js';
+
+/** Responses not yet answered that a stream remembers per type, to match ACKs to them. */
+const MAX_UNANSWERED = 16;
+
+interface DeltaTypeState {
+  readonly sub: DeltaSubscription;
+  readonly held: Map<string, string>;
+  readonly reportedAbsent: Set<string>;
+  readonly unanswered: string[];
+  everSent: boolean;
+}
+
+export class DeltaStream extends XdsStream {
+  readonly #types = new Map<string, DeltaTypeState>();
+
+  protected onRequest(raw: unknown): void {
+    const req = raw as DeltaDiscoveryRequest;
+    this.context(req.node);
+    const typeUrl = this.acceptType(req.typeUrl);
+    if (typeUrl === undefined) return;
+    let st = this.#types.get(typeUrl);
+    const first = st === undefined;
+    if (!st) {
+      st = {
+        sub: new DeltaSubscription(isWildcardType(typeUrl)),
+        held: new Map(Object.entries(req.initialResourceVersions)),
+        reportedAbsent: new Set(),
+        unanswered: [],
+        everSent: false,
+      };
+      this.#types.set(typeUrl, st);
+    }
+
+    const nonce = req.responseNonce;
+    const at = nonce ? st.unanswered.indexOf(nonce) : -1;
+    if (at >= 0) {
+      st.unanswered.splice(0, at + 1);
+      if (req.errorDetail) this.logNack(typeUrl, nonce, req.errorDetail.message);
+      else this.record!.ack(typeUrl, nonce, this.now());
+    }
+
+    // Subscription changes are honoured whatever the nonce.
+    const delta = st.sub.apply(req.resourceNamesSubscribe, req.resourceNamesUnsubscribe);
+    const { index } = this.deps;
+    for (const n of delta.added) index.add(this, typeUrl, n);
+    for (const n of delta.removed) {
+      index.remove(this, typeUrl, n);
+      st.held.delete(n);
+      st.reportedAbsent.delete(n);
+      this.noteUnsubscribed(typeUrl, n);
+    }
+    if (delta.wildcardChanged) {
+      index.setWildcard(this, typeUrl, st.sub.wildcard);
+      // Leaving the wildcard: the proxy drops what it held through it; nothing to report as removed.
+      if (!st.sub.wildcard) for (const n of [...st.held.keys()]) if (!st.sub.names.has(n)) st.held.delete(n);
+    }
+    if (first || delta.added.length || delta.wildcardChanged) this.markDirty(typeUrl, this.now());
+  }
+
+  protected build(typeUrl: string): Uint8Array | undefined {
+    const st = this.#types.get(typeUrl);
+    if (!st || !this.ctx) return undefined;
+    const { resolver } = this.deps;
+    const names = new Set(st.sub.names);
+    if (st.sub.wildcard) for (const n of resolver.wildcardNames(this.ctx, typeUrl)) names.add(n);
+    const sent: ResolvedResource[] = [];
+    const removed: string[] = [];
+    for (const name of [...names].sort()) {
+      const res = resolver.resolve(this.ctx, typeUrl, name);
+      if (res.kind === 'found') {
+        this.noteFound(typeUrl, name);
+        st.reportedAbsent.delete(name);
+        if (st.held.get(name) !== res.resource.version) sent.push(res.resource);
+        continue;
+      }
+      this.noteAbsent(typeUrl, name, res);
+      if (st.held.delete(name)) removed.push(name);
+      else if (st.sub.names.has(name) && !st.reportedAbsent.has(name)) {
+        st.reportedAbsent.add(name);
+        removed.push(name);
+      }
+    }
+    // Held (or claimed on reconnect) but no longer covered by the subscription or no longer existing.
+    for (const name of [...st.held.keys()]) {
+      if (!names.has(name)) {
+        st.held.delete(name);
+        removed.push(name);
+      }
+    }
+    if (sent.length === 0 && removed.length === 0 && (st.everSent || !st.sub.wildcard)) return undefined;
+    for (const r of sent) st.held.set(r.name, r.version);
+    const nonce = this.nextNonce();
+    st.everSent = true;
+    st.unanswered.push(nonce);
+    if (st.unanswered.length > MAX_UNANSWERED) st.unanswered.shift();
+    const systemVersion = contentVersion(...[...st.held].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => `${n}=${v}`));
+    this.record!.sent(typeUrl, nonce, systemVersion, this.now(), sent, removed);
+    const entries: DeltaResourceEntry[] = sent.map((r) => ({ name: r.name, version: r.version, any: r.any }));
+    return encodeDeltaDiscoveryResponse({ systemVersionInfo: systemVersion, resources: entries, typeUrl, removedResources: removed, nonce });
+  }
+
+  protected *subscriptions(): Iterable<[string, Iterable<string>, boolean]> {
+    for (const [typeUrl, st] of this.#types) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
+  }
+}

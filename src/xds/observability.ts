@@ -1,0 +1,27 @@
+// What the xDS server reports about itself. Both are optional hooks so the protocol code stays free of
+// prom-client and logger setup; the lead wires them. Labels are bounded: a type name or a reason, never a node.
+
+/** Prometheus-style hooks. `type` is a short type name such as `Secret` or `Cluster`. */
+export interface XdsMetrics {
+  /** Number of streams currently open (set on every change). */
+  connectedProxies?(count: number): void;
+  /** One response written. */
+  pushed?(type: string): void;
+  /** One NACK received. */
+  nacked?(type: string): void;
+  /** A requested name left out: not a valid name for the type, or not allowed for the caller. */
+  nameRejected?(type: string, reason: 'unknown' | 'denied'): void;
+  /** From a change (or request) that made a response necessary to that response being written to the stream. */
+  pushSeconds?(type: string, seconds: number): void;
+}
+
+/** The subset of a pino logger the server uses. */
+export interface XdsLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const noop = (): void => {};
+export const silentLogger: XdsLogger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -1,0 +1,22 @@
+// One resolver over both sources: secrets from the identity store, everything else from the resource cache.
+import type { ResourceCache } from './resource-cache.js';
+import type { Resolution, ResourceResolver, StreamContext } from './resolution.js';
+import type { SecretSource } from './secrets.js';
+import { isWildcardType, TYPE_SECRET } from './type-urls.js';
+
+export class CombinedResolver implements ResourceResolver {
+  constructor(
+    private readonly secrets: SecretSource,
+    private readonly resources: ResourceCache,
+  ) {}
+
+  resolve(ctx: StreamContext, typeUrl: string, name: string): Resolution {
+    if (typeUrl === TYPE_SECRET) return this.secrets.resolve(ctx, name);
+    const r = this.resources.get(ctx.group, typeUrl, name);
+    return r ? { kind: 'found', resource: r } : { kind: 'missing' };
+  }
+
+  wildcardNames(ctx: StreamContext, typeUrl: string): string[] {
+    return isWildcardType(typeUrl) ? this.resources.names(ctx.group, typeUrl) : [];
+  }
+}

@@ -1,0 +1,124 @@
+// What listeners, clusters, routes and endpoints exist, per node group (go-control-plane's cache, as opposed to
+// the server that delivers it). A group is a node's cluster (its service name); the default group '' holds what
+// every node gets unless its own group has a resource of the same name. Resources are encoded once when set;
+// versions come from the encoded bytes, so setting identical content again changes nothing.
+import { toBinary } from '@bufbuild/protobuf';
+import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
+import { TrustplaneError } from '../errors.js';
+import { contentVersion } from './codec.js';
+import { CONFIG_TYPES, type ConfigTypeUrl } from './type-urls.js';
+
+export const DEFAULT_GROUP = '';
+
+export interface NamedResource {
+  readonly name: string;
+  /** The resource packed with anyPack; its type URL must be the type it is set under. */
+  readonly resource: Any;
+}
+
+export interface CachedResource {
+  readonly name: string;
+  readonly version: string;
+  readonly any: Uint8Array;
+}
+
+export interface ResourceChange {
+  readonly typeUrl: ConfigTypeUrl;
+  /** Names added, replaced or removed (in any group). */
+  readonly names: readonly string[];
+}
+
+export type ResourceSnapshot = Partial<Record<ConfigTypeUrl, readonly NamedResource[]>>;
+
+type TypeTable = Map<string, CachedResource>;
+
+export class ResourceCacheError extends TrustplaneError {}
+
+function digest(bytes: Uint8Array): string {
+  return contentVersion(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'));
+}
+
+export class ResourceCache {
+  readonly #groups = new Map<string, Map<ConfigTypeUrl, TypeTable>>();
+  readonly #listeners = new Set<(changes: readonly ResourceChange[]) => void>();
+
+  /**
+   * Replaces the named types of one group whole (types not in the snapshot are left alone). Checked first and
+   * swapped in only if every resource is valid: a bad snapshot changes nothing.
+   */
+  setSnapshot(group: string, snapshot: ResourceSnapshot): void {
+    const tables = new Map<ConfigTypeUrl, TypeTable>();
+    for (const [typeUrl, resources] of Object.entries(snapshot) as [ConfigTypeUrl, readonly NamedResource[]][]) {
+      if (!CONFIG_TYPES.includes(typeUrl)) {
+        throw new ResourceCacheError('XDS_RESOURCE_TYPE_UNKNOWN', `resource cache group ${JSON.stringify(group)}: type ${typeUrl} is not one of ${CONFIG_TYPES.join(', ')}`);
+      }
+      tables.set(typeUrl, this.#table(group, typeUrl, resources));
+    }
+    const changes: ResourceChange[] = [];
+    const current = this.#groups.get(group) ?? new Map<ConfigTypeUrl, TypeTable>();
+    for (const [typeUrl, table] of tables) {
+      const names = diff(current.get(typeUrl), table);
+      if (table.size) current.set(typeUrl, table);
+      else current.delete(typeUrl);
+      if (names.length) changes.push({ typeUrl, names });
+    }
+    if (current.size) this.#groups.set(group, current);
+    else this.#groups.delete(group);
+    this.#emit(changes);
+  }
+
+  /** Removes every resource of a group. */
+  removeGroup(group: string): void {
+    const current = this.#groups.get(group);
+    if (!current) return;
+    this.#groups.delete(group);
+    this.#emit([...current].map(([typeUrl, table]) => ({ typeUrl, names: [...table.keys()] })));
+  }
+
+  get(group: string, typeUrl: string, name: string): CachedResource | undefined {
+    const t = typeUrl as ConfigTypeUrl;
+    return this.#groups.get(group)?.get(t)?.get(name) ?? this.#groups.get(DEFAULT_GROUP)?.get(t)?.get(name);
+  }
+
+  /** Every name a node of this group sees for the type, sorted. */
+  names(group: string, typeUrl: string): string[] {
+    const t = typeUrl as ConfigTypeUrl;
+    const names = new Set(this.#groups.get(DEFAULT_GROUP)?.get(t)?.keys() ?? []);
+    for (const n of this.#groups.get(group)?.get(t)?.keys() ?? []) names.add(n);
+    return [...names].sort();
+  }
+
+  subscribe(listener: (changes: readonly ResourceChange[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #table(group: string, typeUrl: ConfigTypeUrl, resources: readonly NamedResource[]): TypeTable {
+    const table: TypeTable = new Map();
+    const where = `resource cache group ${JSON.stringify(group)}, type ${typeUrl}`;
+    for (const [i, r] of resources.entries()) {
+      if (!r.name) throw new ResourceCacheError('XDS_RESOURCE_NAME_EMPTY', `${where}: resource ${i} has an empty name`);
+      if (table.has(r.name)) {
+        throw new ResourceCacheError('XDS_RESOURCE_DUPLICATE', `${where}: resource name ${JSON.stringify(r.name)} appears twice; names must be unique per type`);
+      }
+      if (r.resource.typeUrl !== typeUrl) {
+        throw new ResourceCacheError('XDS_RESOURCE_TYPE_MISMATCH', `${where}: resource ${JSON.stringify(r.name)} is a ${r.resource.typeUrl || '(no type)'}; only ${typeUrl} is accepted here`);
+      }
+      const any = toBinary(AnySchema, r.resource);
+      table.set(r.name, { name: r.name, version: digest(any), any });
+    }
+    return table;
+  }
+
+  #emit(changes: readonly ResourceChange[]): void {
+    if (!changes.length) return;
+    for (const l of [...this.#listeners]) l(changes);
+  }
+}
+
+function diff(before: TypeTable | undefined, after: TypeTable): string[] {
+  const names: string[] = [];
+  for (const [name, r] of after) if (before?.get(name)?.version !== r.version) names.push(name);
+  for (const name of before?.keys() ?? []) if (!after.has(name)) names.push(name);
+  return names;
+}

@@ -1,0 +1,180 @@
+// Secrets from the identity store, by SDS name, for one caller. Each (name, form, version) is encoded once and
+// the Any bytes are shared by every stream that receives it; a rotation re-encodes once, not once per proxy.
+import { create, toBinary } from '@bufbuild/protobuf';
+import { anyPack, AnySchema } from '@bufbuild/protobuf/wkt';
+import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
+import {
+  SPIFFECertValidatorConfigSchema,
+} from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_spiffe_validator_config_pb';
+import type { X509Bundle } from '../spiffe/bundle.js';
+import type { IdentityStore, StoreChange } from '../store/identity-store.js';
+import { contentVersion } from './codec.js';
+import type { IdentityPolicy } from './policy.js';
+import { principalToString } from './principal.js';
+import type { Resolution, SecretSummary, StreamContext } from './resolution.js';
+import { ALL_SECRET, DEFAULT_SECRET, parseSecretName, ROOTCA_SECRET, type SecretName } from './secret-names.js';
+
+export const SPIFFE_VALIDATOR_NAME = 'envoy.tls.cert_validator.spiffe';
+
+interface Encoded {
+  readonly version: string;
+  readonly any: Uint8Array;
+  readonly secret: SecretSummary;
+}
+
+function inline(text: string): { specifier: { case: 'inlineBytes'; value: Uint8Array } } {
+  return { specifier: { case: 'inlineBytes', value: Buffer.from(text, 'utf8') } };
+}
+
+function bundlePem(b: X509Bundle): string {
+  return b.x509Authorities.map((c) => c.toString()).join('');
+}
+
+export class SecretSource {
+  readonly #parsed = new Map<string, SecretName>();
+  readonly #encoded = new Map<string, Encoded>();
+  #allVersion: string | undefined;
+
+  constructor(
+    private readonly store: IdentityStore,
+    private readonly policy: IdentityPolicy,
+  ) {}
+
+  /** Called on every store change before streams are told: drops encodings the change made stale. */
+  onStoreChange(change: StoreChange): void {
+    if (change.bundles.length) this.#allVersion = undefined;
+    const svids = new Set(change.svids);
+    const bundles = new Set(change.bundles);
+    for (const key of this.#encoded.keys()) {
+      const [, ref = '', form] = key.split('\0');
+      const stale = form === undefined ? svids.has(ref) : ref === '*' ? bundles.size > 0 : bundles.has(ref);
+      if (stale) this.#encoded.delete(key);
+    }
+  }
+
+  /** Secret names whose content may have changed; `default` whenever any SVID changed. */
+  affectedNames(change: StoreChange): string[] {
+    const names = new Set<string>();
+    for (const id of change.svids) names.add(id);
+    if (change.svids.length) names.add(DEFAULT_SECRET);
+    for (const td of change.bundles) names.add(`spiffe://${td}`);
+    if (change.bundles.length) names.add(ALL_SECRET);
+    if (change.bundles.includes(this.store.trustDomain)) names.add(ROOTCA_SECRET);
+    return [...names];
+  }
+
+  resolve(ctx: StreamContext, name: string): Resolution {
+    let parsed = this.#parsed.get(name);
+    if (!parsed) {
+      parsed = parseSecretName(name);
+      if (this.#parsed.size < 10_000) this.#parsed.set(name, parsed);
+    }
+    switch (parsed.kind) {
+      case 'invalid':
+        return { kind: 'invalid', reason: parsed.reason };
+      case 'svid':
+        return this.#svid(ctx, name, parsed.spiffeId);
+      case 'default': {
+        const id = this.policy.defaultIdentity(ctx.principal, ctx.node);
+        if (id === undefined) {
+          return { kind: 'denied', reason: `no default identity for ${principalToString(ctx.principal)}` };
+        }
+        return this.#svid(ctx, name, id);
+      }
+      case 'bundle':
+        return this.#bundle(ctx, name, parsed.trustDomain === 'own' ? this.store.trustDomain : parsed.trustDomain);
+      case 'all':
+        return this.#all(ctx, name);
+    }
+  }
+
+  #svid(ctx: StreamContext, name: string, spiffeId: string): Resolution {
+    if (ctx.principal.kind !== 'insecure' && !this.policy.mayReceive(ctx.principal, spiffeId)) {
+      return { kind: 'denied', reason: `${principalToString(ctx.principal)} may not receive ${spiffeId}` };
+    }
+    const version = this.store.svidVersion(spiffeId);
+    if (version === undefined) return { kind: 'missing' };
+    const key = `${name}\0${spiffeId}`;
+    let enc = this.#encoded.get(key);
+    if (enc?.version !== version) {
+      const svid = this.store.getSvid(spiffeId)!;
+      const secret = create(SecretSchema, {
+        name,
+        type: {
+          case: 'tlsCertificate',
+          value: {
+            certificateChain: inline(svid.chain.map((c) => c.toString()).join('')),
+            privateKey: inline(svid.privateKeyPem),
+          },
+        },
+      });
+      enc = {
+        version,
+        any: toBinary(AnySchema, anyPack(SecretSchema, secret)),
+        secret: {
+          kind: 'tls_certificate',
+          spiffeId,
+          serial: svid.serial,
+          notBefore: svid.notBefore.toISOString(),
+          notAfter: svid.notAfter.toISOString(),
+        },
+      };
+      this.#encoded.set(key, enc);
+    }
+    return { kind: 'found', resource: { name, ...enc } };
+  }
+
+  #bundle(ctx: StreamContext, name: string, trustDomain: string): Resolution {
+    const bundleVersion = this.store.bundleVersion(trustDomain);
+    if (bundleVersion === undefined) return { kind: 'missing' };
+    const form = ctx.spiffeCertValidation ? 'spiffe' : 'ca';
+    const version = contentVersion(form, bundleVersion);
+    const key = `${name}\0${trustDomain}\0${form}`;
+    let enc = this.#encoded.get(key);
+    if (enc?.version !== version) {
+      enc = this.#encodeValidation(name, version, [this.store.getBundle(trustDomain)!], ctx.spiffeCertValidation);
+      this.#encoded.set(key, enc);
+    }
+    return { kind: 'found', resource: { name, ...enc } };
+  }
+
+  #all(ctx: StreamContext, name: string): Resolution {
+    const bundles = this.store.bundles();
+    if (bundles.length === 0) return { kind: 'missing' };
+    this.#allVersion ??= contentVersion(
+      ...bundles.map((b) => `${b.trustDomain.name}=${this.store.bundleVersion(b.trustDomain.name)}`),
+    );
+    const form = ctx.spiffeCertValidation ? 'spiffe' : 'ca';
+    const version = contentVersion(form, this.#allVersion);
+    const key = `${name}\0*\0${form}`;
+    let enc = this.#encoded.get(key);
+    if (enc?.version !== version) {
+      enc = this.#encodeValidation(name, version, bundles, ctx.spiffeCertValidation);
+      this.#encoded.set(key, enc);
+    }
+    return { kind: 'found', resource: { name, ...enc } };
+  }
+
+  #encodeValidation(name: string, version: string, bundles: readonly X509Bundle[], spiffe: boolean): Encoded {
+    const sorted = [...bundles].sort((a, b) => (a.trustDomain.name < b.trustDomain.name ? -1 : 1));
+    const validation = spiffe
+      ? {
+          customValidatorConfig: {
+            name: SPIFFE_VALIDATOR_NAME,
+            typedConfig: anyPack(
+              SPIFFECertValidatorConfigSchema,
+              create(SPIFFECertValidatorConfigSchema, {
+                trustDomains: sorted.map((b) => ({ name: b.trustDomain.name, trustBundle: inline(bundlePem(b)) })),
+              }),
+            ),
+          },
+        }
+      : { trustedCa: inline(sorted.map(bundlePem).join('')) };
+    const secret = create(SecretSchema, { name, type: { case: 'validationContext', value: validation } });
+    return {
+      version,
+      any: toBinary(AnySchema, anyPack(SecretSchema, secret)),
+      secret: { kind: 'validation_context', trustDomains: sorted.map((b) => b.trustDomain.name) },
+    };
+  }
+}

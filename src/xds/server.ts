@@ -1,0 +1,157 @@
+// The xDS protocol server: registers SDS, ADS and CSDS on a grpc.Server built by the transport, routes identity
+// store and resource cache changes to the streams subscribed to them, and exposes the proxy status.
+import * as grpc from '@grpc/grpc-js';
+import { toBinary } from '@bufbuild/protobuf';
+import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
+import { ClientStatusResponseSchema, type ClientStatusRequest } from '#gen/envoy/service/status/v3/csds_pb';
+import type { Clock } from '../clock.js';
+import type { IdentityStore, StoreChange } from '../store/identity-store.js';
+import { clientStatusResponse } from './csds.js';
+import { DeltaStream } from './delta-stream.js';
+import { fetchSecrets } from './fetch.js';
+import { silentLogger, type XdsLogger, type XdsMetrics } from './observability.js';
+import type { IdentityPolicy } from './policy.js';
+import type { CallAuthenticator, NodePrincipal } from './principal.js';
+import { ProxyStatusRegistry, type ProxyStatusSnapshot } from './proxy-status.js';
+import type { ResourceCache, ResourceChange } from './resource-cache.js';
+import { CombinedResolver } from './resolver.js';
+import { SecretSource } from './secrets.js';
+import { aggregatedDiscoveryService, clientStatusDiscoveryService, secretDiscoveryService } from './services.js';
+import { SotwStream } from './sotw-stream.js';
+import type { StreamDeps, XdsStream } from './stream-base.js';
+import { SubscriptionIndex } from './subscription-index.js';
+import { CONFIG_TYPES, TYPE_SECRET } from './type-urls.js';
+
+export interface XdsServerOptions {
+  readonly store: IdentityStore;
+  readonly resources: ResourceCache;
+  readonly policy: IdentityPolicy;
+  readonly clock: Clock;
+  readonly logger?: XdsLogger;
+  readonly metrics?: XdsMetrics;
+}
+
+type Duplex = grpc.ServerDuplexStream<unknown, Uint8Array>;
+
+const denied = { code: grpc.status.PERMISSION_DENIED, details: 'the caller has no node principal; xDS streams need an authenticated node' };
+const shuttingDown = { code: grpc.status.UNAVAILABLE, details: 'the xDS server is shutting down; reconnect to another one' };
+
+export class XdsServer {
+  readonly #index = new SubscriptionIndex();
+  readonly #registry = new ProxyStatusRegistry();
+  readonly #streams = new Set<XdsStream>();
+  readonly #secrets: SecretSource;
+  readonly #resolver: CombinedResolver;
+  readonly #deps: StreamDeps;
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #clock: Clock;
+  readonly #logger: XdsLogger;
+  readonly #metrics: XdsMetrics;
+  #nextStreamId = 0;
+  #closed = false;
+
+  constructor(opts: XdsServerOptions) {
+    this.#clock = opts.clock;
+    this.#logger = opts.logger ?? silentLogger;
+    this.#metrics = opts.metrics ?? {};
+    this.#secrets = new SecretSource(opts.store, opts.policy);
+    this.#resolver = new CombinedResolver(this.#secrets, opts.resources);
+    this.#deps = {
+      resolver: this.#resolver,
+      index: this.#index,
+      registry: this.#registry,
+      clock: this.#clock,
+      logger: this.#logger,
+      metrics: this.#metrics,
+      nextStreamId: () => String(++this.#nextStreamId),
+      opened: (s) => {
+        this.#streams.add(s);
+        this.#metrics.connectedProxies?.(this.#streams.size);
+      },
+      closed: (s) => {
+        this.#streams.delete(s);
+        this.#metrics.connectedProxies?.(this.#streams.size);
+      },
+    };
+    this.#unsubscribe.push(opts.store.subscribe((c) => this.#onStoreChange(c)));
+    this.#unsubscribe.push(opts.resources.subscribe((c) => this.#onResourceChange(c)));
+  }
+
+  addTo(server: grpc.Server, authenticator: CallAuthenticator): void {
+    const stream = (service: 'ads' | 'sds', Kind: typeof SotwStream | typeof DeltaStream) => (call: Duplex) => {
+      const principal = this.#admit(call, authenticator);
+      if (!principal) return;
+      new Kind(call, this.#deps, principal, service, Kind === SotwStream ? 'sotw' : 'delta').start();
+    };
+    server.addService(secretDiscoveryService, {
+      StreamSecrets: stream('sds', SotwStream),
+      DeltaSecrets: stream('sds', DeltaStream),
+      FetchSecrets: (call: grpc.ServerUnaryCall<DiscoveryRequest, Uint8Array>, cb: grpc.sendUnaryData<Uint8Array>) => {
+        const principal = authenticator.authenticate(call);
+        if (!principal) return cb(denied);
+        if (this.#closed) return cb(shuttingDown);
+        cb(null, fetchSecrets(call.request, principal, this.#resolver, this.#logger, this.#metrics));
+      },
+    });
+    server.addService(aggregatedDiscoveryService, {
+      StreamAggregatedResources: stream('ads', SotwStream),
+      DeltaAggregatedResources: stream('ads', DeltaStream),
+    });
+    server.addService(clientStatusDiscoveryService, {
+      StreamClientStatus: (call: Duplex) => {
+        if (!this.#admit(call, authenticator)) return;
+        call.on('data', (req: ClientStatusRequest) => call.write(this.#csds(req)));
+        call.on('end', () => call.end());
+      },
+      FetchClientStatus: (call: grpc.ServerUnaryCall<ClientStatusRequest, Uint8Array>, cb: grpc.sendUnaryData<Uint8Array>) => {
+        if (!authenticator.authenticate(call)) return cb(denied);
+        cb(null, this.#csds(call.request));
+      },
+    });
+  }
+
+  status(): ProxyStatusSnapshot {
+    return this.#registry.snapshot(this.#clock.now());
+  }
+
+  /** The identity policy changed (e.g. the mesh description was reloaded): re-evaluate every secret. */
+  policyChanged(): void {
+    this.#index.notifyAll(TYPE_SECRET, this.#clock.now());
+  }
+
+  /** Stops taking streams and ends every open one with OK, so proxies reconnect to another server. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const u of this.#unsubscribe.splice(0)) u();
+    for (const s of [...this.#streams]) s.close();
+  }
+
+  #admit(call: Duplex, authenticator: CallAuthenticator): NodePrincipal | undefined {
+    if (this.#closed) {
+      call.emit('error', shuttingDown);
+      return undefined;
+    }
+    const principal = authenticator.authenticate(call);
+    if (!principal) {
+      this.#logger.warn({ peer: call.getPeer(), method: call.getPath() }, 'xDS call without a node principal: PERMISSION_DENIED');
+      call.emit('error', denied);
+      return undefined;
+    }
+    return principal;
+  }
+
+  #csds(req: ClientStatusRequest): Uint8Array {
+    return toBinary(ClientStatusResponseSchema, clientStatusResponse(this.status(), req));
+  }
+
+  #onStoreChange(change: StoreChange): void {
+    this.#secrets.onStoreChange(change);
+    this.#index.notify(TYPE_SECRET, this.#secrets.affectedNames(change), this.#clock.now());
+  }
+
+  #onResourceChange(changes: readonly ResourceChange[]): void {
+    const at = this.#clock.now();
+    for (const c of changes) if (CONFIG_TYPES.includes(c.typeUrl)) this.#index.notify(c.typeUrl, c.names, at);
+  }
+}

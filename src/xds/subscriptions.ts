@@ -1,0 +1,93 @@
+// What one stream is subscribed to for one type, by the xDS subscription rules (xds_protocol.rst, "How the
+// client specifies what resources to return"). Pure state machines; the streams act on what they return.
+
+export const WILDCARD = '*';
+
+export interface SubscriptionDelta {
+  /** Names newly subscribed by this request. */
+  readonly added: readonly string[];
+  /** Names no longer subscribed after this request. */
+  readonly removed: readonly string[];
+  /** Whether the wildcard subscription was switched on or off by this request. */
+  readonly wildcardChanged: boolean;
+}
+
+abstract class Subscription {
+  protected wildcardOn = false;
+  protected readonly explicit = new Set<string>();
+
+  constructor(readonly wildcardType: boolean) {}
+
+  /** Subscribed to everything of the type (only ever for listeners and clusters). */
+  get wildcard(): boolean {
+    return this.wildcardOn;
+  }
+
+  /** Explicitly subscribed names (without `*`). */
+  get names(): ReadonlySet<string> {
+    return this.explicit;
+  }
+
+  /** Whether the stream currently wants this name (explicitly or through the wildcard). */
+  covers(name: string): boolean {
+    return this.wildcardOn || this.explicit.has(name);
+  }
+}
+
+/**
+ * State-of-the-World: every request carries the full list. For listeners and clusters, an empty list is the
+ * legacy wildcard only while every request so far had an empty list; after an explicit subscription an empty
+ * list means "nothing". `*` is an explicit wildcard. For every other type an empty list means "nothing".
+ */
+export class SotwSubscription extends Subscription {
+  #explicitSeen = false;
+
+  update(resourceNames: readonly string[]): SubscriptionDelta {
+    const before = new Set(this.explicit);
+    const wasWildcard = this.wildcardOn;
+    const next = new Set(resourceNames);
+    if (this.wildcardType) {
+      if (next.size === 0) {
+        this.wildcardOn = !this.#explicitSeen;
+      } else {
+        this.#explicitSeen = true;
+        this.wildcardOn = next.delete(WILDCARD);
+      }
+    }
+    this.explicit.clear();
+    for (const n of next) this.explicit.add(n);
+    return {
+      added: [...next].filter((n) => !before.has(n)),
+      removed: [...before].filter((n) => !next.has(n)),
+      wildcardChanged: wasWildcard !== this.wildcardOn,
+    };
+  }
+}
+
+/**
+ * Delta: requests carry changes. For listeners and clusters, a first request that subscribes to nothing is the
+ * legacy wildcard; `*` subscribes or unsubscribes the wildcard explicitly. Changes apply whatever the nonce.
+ */
+export class DeltaSubscription extends Subscription {
+  #first = true;
+
+  apply(subscribe: readonly string[], unsubscribe: readonly string[]): SubscriptionDelta {
+    const wasWildcard = this.wildcardOn;
+    const added: string[] = [];
+    const removed: string[] = [];
+    if (this.wildcardType && this.#first && subscribe.length === 0) this.wildcardOn = true;
+    this.#first = false;
+    for (const n of subscribe) {
+      if (this.wildcardType && n === WILDCARD) this.wildcardOn = true;
+      else if (!this.explicit.has(n)) {
+        this.explicit.add(n);
+        added.push(n);
+      }
+    }
+    for (const n of unsubscribe) {
+      if (this.wildcardType && n === WILDCARD) this.wildcardOn = false;
+      else if (this.explicit.delete(n)) removed.push(n);
+    }
+    return { added, removed, wildcardChanged: wasWildcard !== this.wildcardOn };
+  }
+}
