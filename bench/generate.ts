@@ -1,0 +1,108 @@
+// bench/generate: Envoy resources for synthetic meshes of 100, 1,000 and 10,000 services.
+//
+// What is timed is what `trustplane serve` does on a description change: for every service, build its listeners
+// and clusters (buildNodeResources) and encode each to the bytes the xDS cache serves. Parsing the description is
+// not timed (the mesh engineer's cost, done once per edit).
+//
+// Reference measured in the same run: encoding the very same, already built messages again (toBinary only).
+// Any generator has to produce those bytes, so encode-only is the floor of our own work; the ratio says how much
+// building the messages adds on top. Goal: 10,000 services in < 2 s, per-service cost flat (linear growth).
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { toBinary } from '@bufbuild/protobuf';
+import { ClusterSchema, type Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
+import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
+import { parseMesh } from '../src/mesh/parse.js';
+import type { MeshModel } from '../src/mesh/model.js';
+import { buildNodeResources, type NodeResource } from '../src/envoy/resources.js';
+
+const SIZES = [100, 1_000, 10_000];
+const REPEATS = 3;
+const GOAL_MS_10K = 2000;
+const MODES = ['STRICT', 'PERMISSIVE', 'STRICT', 'DISABLE'];
+const PROTOCOLS = ['http', 'grpc', 'tcp'];
+
+/** n services; each has one inbound port, calls the next three services and is called by the previous three. */
+function syntheticMesh(n: number): string {
+  const lines = ['trustDomain: bench.example.org', 'services:'];
+  for (let i = 0; i < n; i++) {
+    lines.push(
+      `  - name: s${i}`,
+      `    spiffeId: spiffe://bench.example.org/ns/n${i % 50}/sa/s${i}`,
+      `    nodes: [uid:${10000 + i}]`,
+      `    mode: ${MODES[i % MODES.length]}`,
+      `    inbound:`,
+      `      - { port: 15006, appPort: 8080, protocol: ${PROTOCOLS[i % PROTOCOLS.length]} }`,
+      `    outbound:`,
+    );
+    for (let k = 1; k <= 3; k++) lines.push(`      - { service: s${(i + k) % n}, listenPort: ${15100 + k} }`);
+    lines.push('    allowedCallers:');
+    for (let k = 1; k <= 3; k++) lines.push(`      - service: s${(i - k + n) % n}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function generate(mesh: MeshModel): NodeResource[][] {
+  return mesh.services.map((s) => buildNodeResources(mesh, s));
+}
+
+function encodeAgain(all: NodeResource[][]): number {
+  let bytes = 0;
+  for (const rs of all) {
+    for (const r of rs) {
+      bytes += (r.typeUrl.endsWith('Listener') ? toBinary(ListenerSchema, r.message as Listener) : toBinary(ClusterSchema, r.message as Cluster)).length;
+    }
+  }
+  return bytes;
+}
+
+function best(fn: () => void): number {
+  let min = Infinity;
+  for (let i = 0; i < REPEATS; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const t = performance.now();
+    fn();
+    min = Math.min(min, performance.now() - t);
+  }
+  return min;
+}
+
+interface Row {
+  services: number;
+  resources: number;
+  bytes: number;
+  generateMs: number;
+  encodeOnlyMs: number;
+  usPerService: number;
+  ratio: number;
+}
+
+const rows: Row[] = [];
+generate(parseMesh(syntheticMesh(50), 'bench.yaml')); // warm-up: JIT and the SDS config cache
+for (const n of SIZES) {
+  const mesh = parseMesh(syntheticMesh(n), `bench-${n}.yaml`);
+  let out: NodeResource[][] = [];
+  const generateMs = best(() => (out = generate(mesh)));
+  const encodeOnlyMs = best(() => encodeAgain(out));
+  const resources = out.reduce((a, rs) => a + rs.length, 0);
+  const bytes = out.reduce((a, rs) => a + rs.reduce((b, r) => b + r.bytes.length, 0), 0);
+  rows.push({ services: n, resources, bytes, generateMs, encodeOnlyMs, usPerService: (generateMs * 1000) / n, ratio: generateMs / encodeOnlyMs });
+}
+
+const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log('services  resources      bytes  generate ms  encode-only ms (ref)  ratio  µs/service');
+for (const r of rows) {
+  console.log(
+    `${f(r.services).padStart(8)}  ${f(r.resources).padStart(9)}  ${f(r.bytes).padStart(9)}  ${f(r.generateMs, 1).padStart(11)}  ${f(r.encodeOnlyMs, 1).padStart(20)}  ${f(r.ratio, 2).padStart(5)}  ${f(r.usPerService, 1).padStart(10)}`,
+  );
+}
+const last = rows.at(-1)!;
+const first = rows[0]!;
+console.log(
+  `goal: 10,000 services < ${f(GOAL_MS_10K)} ms: ${last.generateMs < GOAL_MS_10K ? 'met' : 'NOT met'} (${f(last.generateMs)} ms); ` +
+    `per-service cost 10,000 vs 100: ${f(last.usPerService / first.usPerService, 2)}x (1.0 = linear)`,
+);
+// Other processes on a 2-core box inflate every figure; the load average says how busy it was.
+const load = loadavg()[0]!;
+console.log(`load average (1 min) at the end of the run: ${f(load, 2)}`);
+console.log(JSON.stringify({ bench: 'generate', node: process.version, repeats: REPEATS, goalMs10k: GOAL_MS_10K, loadAvg1m: load, rows }));

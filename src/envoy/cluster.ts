@@ -1,0 +1,64 @@
+// Clusters with inline endpoints. STATIC when every endpoint is an IP (no DNS in the data path), STRICT_DNS
+// otherwise (Envoy resolves and follows every address of the names). HTTP/2 upstreams (gRPC, the xDS server)
+// say so with HttpProtocolOptions, the v3 way; HTTP/1.1 is Envoy's default and is left implicit.
+import { isIP } from 'node:net';
+import { create } from '@bufbuild/protobuf';
+import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
+import { HttpProtocolOptionsSchema } from '#gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb';
+import { AddressSchema, type Address } from '#gen/envoy/config/core/v3/address_pb';
+import type { TransportSocket } from '#gen/envoy/config/core/v3/base_pb';
+import type { Endpoint } from '../mesh/model.js';
+import { typed, durationMs } from './typed.js';
+
+export const HTTP_PROTOCOL_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+export function socketAddress(address: string, port: number): Address {
+  return create(AddressSchema, { address: { case: 'socketAddress', value: { address, portSpecifier: { case: 'portValue', value: port } } } });
+}
+
+export function pipeAddress(path: string): Address {
+  return create(AddressSchema, { address: { case: 'pipe', value: { path } } });
+}
+
+export type ClusterEndpoint = Endpoint | { readonly pipe: string };
+
+export interface ClusterInput {
+  readonly name: string;
+  readonly endpoints: readonly ClusterEndpoint[];
+  readonly http2: boolean;
+  readonly connectTimeoutMs: number;
+  readonly transportSocket?: TransportSocket;
+}
+
+function needsDns(e: ClusterEndpoint): boolean {
+  return 'address' in e && isIP(e.address) === 0;
+}
+
+export function endpointCluster(input: ClusterInput): Cluster {
+  return create(ClusterSchema, {
+    name: input.name,
+    clusterDiscoveryType: { case: 'type', value: input.endpoints.some(needsDns) ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.STATIC },
+    connectTimeout: durationMs(input.connectTimeoutMs),
+    loadAssignment: {
+      clusterName: input.name,
+      endpoints: [
+        {
+          lbEndpoints: input.endpoints.map((e) => ({
+            hostIdentifier: {
+              case: 'endpoint' as const,
+              value: { address: 'pipe' in e ? pipeAddress(e.pipe) : socketAddress(e.address, e.port) },
+            },
+          })),
+        },
+      ],
+    },
+    typedExtensionProtocolOptions: input.http2
+      ? {
+          [HTTP_PROTOCOL_OPTIONS_KEY]: typed(HttpProtocolOptionsSchema, {
+            upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'http2ProtocolOptions', value: {} } } },
+          }),
+        }
+      : {},
+    ...(input.transportSocket ? { transportSocket: input.transportSocket } : {}),
+  });
+}

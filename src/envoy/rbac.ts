@@ -1,0 +1,47 @@
+// Who may call a service over mTLS, as Envoy's network RBAC filter.
+//
+// Network RBAC rather than HTTP RBAC: the rule is about the peer's identity, which is known once the handshake
+// is done, so one filter at the top of every mTLS chain serves http, grpc and tcp ports alike; a denied caller is
+// refused before any byte reaches the application and is counted under <stat_prefix>rbac.denied. (HTTP RBAC
+// would only add per-request rules, which the mesh description does not have.)
+//
+// authenticated.principal_name is matched against the peer certificate's URI SAN (Envoy uses the URI SAN first),
+// i.e. the caller's SPIFFE ID: exact for named callers, prefix `spiffe://<td>/` for every member of a trust
+// domain (the trailing slash keeps `spiffe://example.org.evil/...` out).
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { RBAC_Action, PrincipalSchema, type PolicySchema, type Principal } from '#gen/envoy/config/rbac/v3/rbac_pb';
+import { RBACSchema as NetworkRbacSchema } from '#gen/envoy/extensions/filters/network/rbac/v3/rbac_pb';
+import { FilterSchema, type Filter } from '#gen/envoy/config/listener/v3/listener_components_pb';
+import type { AllowedCallers } from '../mesh/model.js';
+import { typed } from './typed.js';
+
+export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
+export const ALLOWED_CALLERS_POLICY = 'allowed-callers';
+
+function principalName(matchPattern: { case: 'exact' | 'prefix'; value: string }): Principal {
+  return create(PrincipalSchema, { identifier: { case: 'authenticated', value: { principalName: { matchPattern } } } });
+}
+
+/** Exact IDs first, then trust-domain prefixes; each sorted so a reordered description changes no byte. */
+export function callerPrincipals(callers: AllowedCallers): Principal[] {
+  const ids = [...new Set(callers.spiffeIds.map(String))].sort();
+  const prefixes = [...new Set(callers.trustDomains.map((td) => `${td.idString()}/`))].sort();
+  return [
+    ...ids.map((value) => principalName({ case: 'exact', value })),
+    ...prefixes.map((value) => principalName({ case: 'prefix', value })),
+  ];
+}
+
+/** ALLOW with exactly the allowed callers; an empty list yields ALLOW with no policy, which denies everyone. */
+export function rbacFilter(callers: AllowedCallers, statPrefix: string): Filter {
+  const principals = callerPrincipals(callers);
+  const policies: Record<string, MessageInitShape<typeof PolicySchema>> = {};
+  if (principals.length) policies[ALLOWED_CALLERS_POLICY] = { permissions: [{ rule: { case: 'any', value: true } }], principals };
+  return create(FilterSchema, {
+    name: NETWORK_RBAC_FILTER,
+    configType: {
+      case: 'typedConfig',
+      value: typed(NetworkRbacSchema, { statPrefix, rules: { action: RBAC_Action.ALLOW, policies } }),
+    },
+  });
+}

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FilterSchema } from '#gen/envoy/config/listener/v3/listener_components_pb';
+import { rbacFilter } from '../../src/envoy/rbac.js';
+import { asJson } from './fixtures/json.js';
+import { mesh, MODES_MESH, service } from './fixtures/meshes.js';
+
+const m = mesh(MODES_MESH);
+const rules = (name: string) => asJson(FilterSchema, rbacFilter(service(m, name).allowedCallers, 'p_')).typed_config.rules;
+
+describe('RBAC of allowed callers', () => {
+  test('exact principal per named caller, trust-domain prefix with a trailing slash, sorted', () => {
+    const policy = rules('api').policies['allowed-callers'];
+    assert.equal(rules('api').action, undefined, 'ALLOW is the zero value, omitted in JSON');
+    assert.deepEqual(policy.permissions, [{ any: true }]);
+    assert.deepEqual(policy.principals.map((p: { authenticated: { principal_name: unknown } }) => p.authenticated.principal_name), [
+      { exact: 'spiffe://example.org/ops/debug' },
+      { exact: 'spiffe://example.org/web' },
+      { prefix: 'spiffe://partner.example.net/' },
+    ]);
+  });
+
+  test('no allowedCallers list admits every member of the own trust domain', () => {
+    const principals = rules('web').policies['allowed-callers'].principals;
+    assert.deepEqual(principals, [{ authenticated: { principal_name: { prefix: 'spiffe://example.org/' } } }]);
+  });
+
+  test('an empty allowedCallers list denies everyone: ALLOW with no policy', () => {
+    assert.deepEqual(rules('legacy'), {});
+  });
+});
