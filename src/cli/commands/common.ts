@@ -1,0 +1,36 @@
+// Options and helpers shared by several commands, so one thing has one flag name everywhere.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defaultServeConfig } from '../../control-plane/config.js';
+import { parseMesh, type MeshModel } from '../../mesh/index.js';
+import { UsageError } from '../command.js';
+
+export const dataDirOption = { 'data-dir': { type: 'string' } } as const;
+export const meshOption = { mesh: { type: 'string' } } as const;
+
+export function dataDir(value: string | undefined): string {
+  return value ? resolve(value) : defaultServeConfig().dataDir;
+}
+
+export function meshFile(value: string | undefined): string {
+  return value ? resolve(value) : defaultServeConfig().meshFile;
+}
+
+export function readMesh(file: string): MeshModel {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read mesh description ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseMesh(text, file);
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses 90s, 10m, 1h, 7d (also combined: 1h30m). */
+export function parseDuration(value: string, flag: string): number {
+  const parts = [...value.matchAll(/(\d+)(ms|s|m|h|d)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== value) throw new UsageError(`${flag} "${value}" is not a duration (e.g. 90s, 10m, 1h, 7d)`);
+  return parts.reduce((ms, p) => ms + Number(p[1]) * UNITS[p[2]!]!, 0);
+}

@@ -1,0 +1,99 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { BootstrapSchema } from '#gen/envoy/config/bootstrap/v3/bootstrap_pb';
+import { buildBootstrap, DEFAULT_BOOTSTRAP_OPTIONS, generateService, isGenerated, tcpXdsEndpoint, type XdsEndpoint } from '../../envoy/index.js';
+import { GOLDEN_DIR, renderGoldenTree, writeTree } from '../../envoy/golden.js';
+import { envoyJson, printYaml } from '../../envoy/yaml-print.js';
+import { defineCommand, UsageError } from '../command.js';
+import { dataDir, dataDirOption, meshFile, meshOption, readMesh } from './common.js';
+
+const xdsOption = { xds: { type: 'string' }, 'tls-dir': { type: 'string' } } as const;
+const XDS_HELP = `  --xds unix:PATH | tcp:HOST:PORT
+                    how Envoy reaches trustplane (default unix:<data-dir>/xds.sock); over TCP Envoy
+                    authenticates with its node SVID (see \`trustplane token create\`)
+  --tls-dir DIR     over TCP: where the node SVID files are (svid.pem, svid_key.pem, bundle.pem)`;
+
+function xdsEndpoint(xds: string | undefined, tlsDir: string | undefined, data: string): XdsEndpoint {
+  const spec = xds ?? `unix:${join(data, 'xds.sock')}`;
+  if (spec.startsWith('unix:')) return { kind: 'unix', path: resolve(spec.slice(5)) };
+  const m = /^tcp:(.+):(\d+)$/.exec(spec);
+  if (!m) throw new UsageError(`--xds "${spec}" is neither unix:PATH nor tcp:HOST:PORT`);
+  const dir = tlsDir ? resolve(tlsDir) : undefined;
+  return tcpXdsEndpoint(m[1]!, Number(m[2]), dir ? { certificateFile: join(dir, 'svid.pem'), privateKeyFile: join(dir, 'svid_key.pem'), caFile: join(dir, 'bundle.pem') } : {});
+}
+
+export const generate = defineCommand({
+  path: ['generate'],
+  summary: 'write Envoy bootstraps, listeners and clusters for every service of a mesh description',
+  usage: `Usage: trustplane generate [--mesh FILE] --out DIR [--static] [--xds ...]
+       trustplane generate --all-examples     (what \`npm run golden\` runs: examples/*.yaml → envoy/)
+
+Writes DIR/<service>/bootstrap.yaml (ADS for listeners, clusters and secrets; with --static, listeners and
+clusters inline and only secrets over SDS), listeners.yaml and clusters.yaml (DiscoveryResponse form, readable by
+Envoy's file-based xDS). Files are replaced atomically; other files in DIR are left alone.
+  --mesh FILE       the mesh description (default examples/mesh.yaml)
+  --out DIR         output directory
+  --static          static bootstrap variant
+${XDS_HELP}
+  --data-dir DIR    the control plane's data directory (default ./.trustplane)`,
+  options: { ...meshOption, out: { type: 'string' }, static: { type: 'boolean' }, 'all-examples': { type: 'boolean' }, ...xdsOption, ...dataDirOption },
+  async run({ values, io }) {
+    if (values['all-examples']) {
+      const tree = renderGoldenTree(resolve('examples'));
+      writeTree(resolve(GOLDEN_DIR), tree);
+      io.stdout.write(`wrote ${tree.size} files under ${GOLDEN_DIR}/\n`);
+      return 0;
+    }
+    if (!values.out) throw new UsageError('--out is required (or --all-examples)');
+    const file = meshFile(values.mesh);
+    const mesh = readMesh(file);
+    const out = resolve(values.out);
+    const xds = xdsEndpoint(values.xds, values['tls-dir'], dataDir(values['data-dir']));
+    let count = 0;
+    for (const service of mesh.services) {
+      if (!isGenerated(service)) {
+        io.stderr.write(`skipped ${service.name}: target ${service.target} has no Envoy generator yet\n`);
+        continue;
+      }
+      const files = generateService(mesh, service, { source: relative(process.cwd(), file) || file, bootstrap: { xds } });
+      const chosen: [string, string][] = [
+        ['bootstrap.yaml', files.get(values.static ? 'bootstrap-static.yaml' : 'bootstrap.yaml')!],
+        ['listeners.yaml', files.get('listeners.yaml')!],
+        ['clusters.yaml', files.get('clusters.yaml')!],
+      ];
+      for (const [name, text] of chosen) {
+        const path = join(out, service.name, name);
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(`${path}.tmp`, text);
+        renameSync(`${path}.tmp`, path);
+        count++;
+      }
+    }
+    io.stdout.write(`wrote ${count} files under ${out}\n`);
+    return 0;
+  },
+});
+
+export const bootstrap = defineCommand({
+  path: ['bootstrap'],
+  summary: "print one service's Envoy bootstrap to stdout (logs go to stderr)",
+  usage: `Usage: trustplane bootstrap --service NAME [--mesh FILE] [--static] [--node-id ID] [--xds ...]
+
+  --service NAME    the service whose proxy this bootstrap is for (node.cluster = NAME)
+  --mesh FILE       the mesh description (default examples/mesh.yaml)
+  --static          listeners and clusters inline, only secrets over SDS
+  --node-id ID      node.id (default: the service name)
+${XDS_HELP}
+  --data-dir DIR    the control plane's data directory (default ./.trustplane)`,
+  options: { service: { type: 'string' }, ...meshOption, static: { type: 'boolean' }, 'node-id': { type: 'string' }, ...xdsOption, ...dataDirOption },
+  async run({ values, io }) {
+    if (!values.service) throw new UsageError('--service is required');
+    const mesh = readMesh(meshFile(values.mesh));
+    const service = mesh.serviceByName(values.service);
+    if (!service) throw new UsageError(`no service "${values.service}" in ${mesh.file}; services: ${mesh.services.map((s) => s.name).join(', ')}`);
+    const xds = xdsEndpoint(values.xds, values['tls-dir'], dataDir(values['data-dir']));
+    const boot = buildBootstrap(mesh, service, { ...DEFAULT_BOOTSTRAP_OPTIONS, xds, static: values.static ?? false, ...(values['node-id'] ? { nodeId: values['node-id'] } : {}) });
+    io.stdout.write(printYaml(envoyJson(BootstrapSchema, boot), [`Envoy bootstrap for service ${service.name} (trustplane bootstrap)`]));
+    return 0;
+  },
+});

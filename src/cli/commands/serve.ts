@@ -1,0 +1,86 @@
+import { resolve } from 'node:path';
+import { parseKeyType } from '../../ca/key-type.js';
+import { defaultServeConfig, type ServeConfig } from '../../control-plane/config.js';
+import { ControlPlane } from '../../control-plane/control-plane.js';
+import { defineCommand, UsageError } from '../command.js';
+import { parseDuration } from './common.js';
+
+export const serve = defineCommand({
+  path: ['serve'],
+  summary: 'run the control plane: embedded CA, SDS/ADS over a Unix socket and TLS, status and metrics',
+  usage: `Usage: trustplane serve [options]
+
+With no options (what \`npm start\` runs): the embedded CA and data directory ./.trustplane, the mesh description
+examples/mesh.yaml (reloaded when it changes), xDS on ./.trustplane/xds.sock and on 127.0.0.1:18000 (TLS, callers
+authenticate with a node SVID), and /live /ready /metrics /status /mesh on http://127.0.0.1:18080.
+  --mesh FILE            mesh description
+  --data-dir DIR         CA keys (0600), join tokens and the Unix socket live here
+  --uds PATH             xDS Unix socket ('' = none); only its owner's uid may connect
+  --tcp HOST:PORT        xDS over TLS ('' = none)
+  --admin HOST:PORT      HTTP endpoints ('' = none)
+  --ca-key-type T        ec-p256 (default) | ec-p384 | rsa-2048 | rsa-3072
+  --svid-key-type T      key type of SVIDs (default ec-p256)
+  --ca-ttl DURATION      lifetime of each CA certificate (default 7d); rotation at about half of it
+  --svid-ttl DURATION    lifetime of SVIDs (default 1h); renewed at about half of it
+  --upstream-cert FILE   sign with an intermediate CA issued by this upstream CA ...
+  --upstream-key FILE    ... and its key (PEM)
+  --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
+  options: {
+    mesh: { type: 'string' },
+    'data-dir': { type: 'string' },
+    uds: { type: 'string' },
+    tcp: { type: 'string' },
+    admin: { type: 'string' },
+    'ca-key-type': { type: 'string' },
+    'svid-key-type': { type: 'string' },
+    'ca-ttl': { type: 'string' },
+    'svid-ttl': { type: 'string' },
+    'upstream-cert': { type: 'string' },
+    'upstream-key': { type: 'string' },
+    insecure: { type: 'boolean' },
+  },
+  async run({ values, io }) {
+    const d = defaultServeConfig();
+    const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
+    if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
+    const config: ServeConfig = {
+      dataDir,
+      meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
+      unixSocket: values.uds !== undefined ? (values.uds && resolve(values.uds)) : resolve(dataDir, 'xds.sock'),
+      tcpAddress: values.tcp ?? d.tcpAddress,
+      adminAddress: values.admin ?? d.adminAddress,
+      insecure: values.insecure ?? false,
+      ...(values['ca-key-type'] ? { caKeyType: parseKeyType(values['ca-key-type'], '--ca-key-type') } : {}),
+      ...(values['svid-key-type'] ? { svidKeyType: parseKeyType(values['svid-key-type'], '--svid-key-type') } : {}),
+      ...(values['ca-ttl'] ? { caTtlMs: parseDuration(values['ca-ttl'], '--ca-ttl') } : {}),
+      ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
+      ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
+    };
+    const logger = io.logger();
+    const cp = await ControlPlane.start(config, { logger });
+    const svc = cp.mesh.services[0]?.name ?? 'SERVICE';
+    io.stdout.write(
+      [
+        `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${config.meshFile})`,
+        ...cp.unixSockets.map((s) => `  xDS (SDS + ADS), Unix socket: ${s}`),
+        ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
+        ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),
+        '',
+        'Point an Envoy at it:',
+        `  npx trustplane bootstrap --service ${svc} > envoy-${svc}.yaml && envoy -c envoy-${svc}.yaml`,
+        `  (over TCP: npx trustplane token create --node NAME, then bootstrap --xds tcp:${cp.tcpAddress ?? 'HOST:PORT'} --tls-dir DIR)`,
+        '  npx trustplane status        shows every connected proxy',
+        '',
+      ].join('\n'),
+    );
+    await new Promise<void>((done) => {
+      const stop = (signal: string): void => {
+        logger.info({ signal }, 'shutting down: proxies are told to reconnect elsewhere');
+        void cp.close().then(done);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    return 0;
+  },
+});

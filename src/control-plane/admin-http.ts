@@ -1,0 +1,68 @@
+// The control plane's HTTP side: health for orchestrators, metrics for Prometheus, and the JSON that
+// `trustplane status` and `trustplane rollout status` read. Loopback by default; nothing here carries key material.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface AdminRoutes {
+  /** Ready = holds a valid identity to serve with. */
+  ready(): { ready: boolean; reason?: string };
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** JSON documents by path: /status, /mesh, /rollout, ... */
+  json(path: string): unknown | undefined;
+}
+
+export interface AdminServer {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export async function startAdminServer(address: string, routes: AdminRoutes): Promise<AdminServer> {
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const path = new URL(req.url ?? '/', 'http://admin').pathname.replace(/\/+$/, '') || '/';
+      if (req.method !== 'GET') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      if (path === '/live') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      if (path === '/ready') {
+        const r = routes.ready();
+        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(r.ready ? 'ready\n' : `not ready: ${r.reason ?? ''}\n`);
+        return;
+      }
+      if (path === '/metrics') {
+        const m = await routes.metrics();
+        res.writeHead(200, { 'content-type': m.contentType }).end(m.body);
+        return;
+      }
+      const doc = routes.json(path);
+      if (doc === undefined) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such endpoint ${path}; try /live /ready /metrics /status /mesh /rollout\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(doc, null, 2)}\n`);
+    })().catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`internal error: ${(err as Error).message}\n`);
+    });
+  });
+  const { host, port } = splitHostPort(address);
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => ok());
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    address: `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
+  if (!m) throw new Error(`"${address}" is not host:port`);
+  return { host: m[1]!, port: Number(m[2]) };
+}

@@ -1,0 +1,40 @@
+// What `trustplane serve` runs with. Every field has an embedded default, so `npm start` needs no configuration:
+// the embedded CA, the example mesh, and a data directory in the working directory.
+import { join, resolve } from 'node:path';
+import type { KeyType } from '../ca/key-type.js';
+
+export interface ServeConfig {
+  /** Holds the CA (0700/0600), join tokens and the xDS Unix socket. */
+  readonly dataDir: string;
+  readonly meshFile: string;
+  /** Unix socket path for sidecars on this host; '' turns it off. */
+  readonly unixSocket: string;
+  /** host:port for TLS xDS (edge gateways, VMs); '' turns it off. */
+  readonly tcpAddress: string;
+  /** host:port of the HTTP endpoints: /live /ready /metrics /status /mesh /rollout; '' turns it off. */
+  readonly adminAddress: string;
+  /** Development only: no TLS on TCP and no authorization anywhere. */
+  readonly insecure: boolean;
+  readonly caKeyType?: KeyType;
+  readonly svidKeyType?: KeyType;
+  readonly caTtlMs?: number;
+  readonly svidTtlMs?: number;
+  readonly upstream?: { readonly certFile: string; readonly keyFile: string };
+  /** How long graceful shutdown waits for streams to end before cancelling them. */
+  readonly drainMs?: number;
+}
+
+export const DEFAULT_TCP_ADDRESS = '127.0.0.1:18000';
+export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:18080';
+
+export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
+  const dataDir = resolve(cwd, '.trustplane');
+  return {
+    dataDir,
+    meshFile: resolve(cwd, 'examples', 'mesh.yaml'),
+    unixSocket: join(dataDir, 'xds.sock'),
+    tcpAddress: DEFAULT_TCP_ADDRESS,
+    adminAddress: DEFAULT_ADMIN_ADDRESS,
+    insecure: false,
+  };
+}

@@ -1,0 +1,261 @@
+// `trustplane serve`, composed: the mesh description says who exists; the embedded CA keeps an SVID fresh for each
+// identity in the identity store; the generator turns the mesh into listeners and clusters in the resource cache;
+// the xDS server serves both; the transport authenticates callers; the admin endpoint reports on all of it.
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { CertificateAuthority } from '../ca/certificate-authority.js';
+import { SvidManager } from '../ca/svid-manager.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { defaultServerSpiffeId } from '../envoy/index.js';
+import type { MeshModel } from '../mesh/index.js';
+import { Metrics } from '../observe/metrics.js';
+import type { Logger } from '../observe/log.js';
+import { SpiffeId } from '../spiffe/id.js';
+import { IdentityStore } from '../store/identity-store.js';
+import { JoinTokenStore } from '../xds/node-attest/join-token-store.js';
+import { joinTokenDir } from '../xds/node-attest/token-command.js';
+import { ResourceCache } from '../xds/resource-cache.js';
+import { XdsServer } from '../xds/server.js';
+import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
+import { startAdminServer, type AdminServer } from './admin-http.js';
+import type { ServeConfig } from './config.js';
+import { MeshIdentityPolicy } from './identity-policy.js';
+import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
+import { nodeSvidIssuer } from './node-issuer.js';
+import { applyMeshResources } from './resources.js';
+
+export interface MeshState {
+  readonly file: string;
+  /** Whether the last read of the file was valid (false: the last good description keeps serving). */
+  readonly valid: boolean;
+  readonly loadedAt: string;
+  readonly lastAttemptAt: string;
+  readonly problems: readonly string[];
+  readonly services: number;
+}
+
+export interface ReloadResult {
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+}
+
+export class ControlPlane {
+  readonly store: IdentityStore;
+  readonly resources = new ResourceCache();
+  readonly metrics = new Metrics();
+  readonly ca: CertificateAuthority;
+  readonly xds: XdsServer;
+  readonly serverSpiffeId: string;
+  #mesh: LoadedMesh;
+  #meshState: MeshState;
+  #groups: string[] = [];
+  readonly #svids: SvidManager;
+  #transport: Transport | undefined;
+  #admin: AdminServer | undefined;
+  #watcher: FSWatcher | undefined;
+  #debounce: TimerHandle | undefined;
+
+  private constructor(
+    readonly config: ServeConfig,
+    readonly clock: Clock,
+    readonly logger: Logger,
+    mesh: LoadedMesh,
+  ) {
+    this.#mesh = mesh;
+    const now = new Date(clock.now()).toISOString();
+    this.#meshState = { file: config.meshFile, valid: true, loadedAt: now, lastAttemptAt: now, problems: [], services: mesh.model.services.length };
+    this.metrics.meshValid.set(1);
+    const td = mesh.model.trustDomain;
+    this.serverSpiffeId = defaultServerSpiffeId(mesh.model);
+    this.store = new IdentityStore(td.name);
+    this.store.subscribe((c) => {
+      for (const td of c.bundles) this.metrics.bundleAuthorities.set({ trust_domain: td }, this.store.getBundle(td)?.x509Authorities.length ?? 0);
+    });
+    this.ca = CertificateAuthority.open({
+      trustDomain: td,
+      dataDir: config.dataDir,
+      clock,
+      logger: logger.child({ component: 'ca' }),
+      ...(config.caKeyType ? { keyType: config.caKeyType } : {}),
+      ...(config.svidKeyType ? { svidKeyType: config.svidKeyType } : {}),
+      ...(config.caTtlMs ? { caTtlMs: config.caTtlMs } : {}),
+      ...(config.svidTtlMs ? { svidTtlMs: config.svidTtlMs } : {}),
+      ...(config.upstream ? { upstream: config.upstream } : {}),
+    });
+    this.#svids = new SvidManager({
+      ca: this.ca,
+      store: this.store,
+      clock,
+      logger: logger.child({ component: 'svids' }),
+      onRenewal: (e) => {
+        this.metrics.svidRenewals.inc({ result: e.result });
+        if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
+      },
+    });
+    this.xds = new XdsServer({
+      store: this.store,
+      resources: this.resources,
+      policy: new MeshIdentityPolicy(() => this.#mesh.model),
+      clock,
+      logger: logger.child({ component: 'xds' }),
+      metrics: this.metrics.xds(),
+    });
+    this.#apply(mesh);
+  }
+
+  /** Loads the mesh description, opens the CA and starts every listener the config names. */
+  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
+    const mesh = loadMesh(config.meshFile);
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+    try {
+      await cp.#listen();
+      if (deps.watch ?? true) cp.#watchMesh();
+    } catch (err) {
+      await cp.close();
+      throw err;
+    }
+    return cp;
+  }
+
+  get mesh(): MeshModel {
+    return this.#mesh.model;
+  }
+
+  get meshState(): MeshState {
+    return this.#meshState;
+  }
+
+  get unixSockets(): readonly string[] {
+    return this.#transport?.unixSockets ?? [];
+  }
+
+  get tcpAddress(): string | undefined {
+    return this.#transport?.tcpAddress;
+  }
+
+  get adminAddress(): string | undefined {
+    return this.#admin?.address;
+  }
+
+  /**
+   * Reads the mesh description again. A valid one is swapped in whole (identities, policy, resources); a bad one
+   * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
+   */
+  reload(): ReloadResult {
+    const at = new Date(this.clock.now()).toISOString();
+    let next: LoadedMesh;
+    try {
+      next = loadMesh(this.config.meshFile);
+      if (next.model.trustDomain.name !== this.#mesh.model.trustDomain.name) {
+        throw new MeshLoadError('MESH_TRUST_DOMAIN_CHANGED', `${this.config.meshFile}: trustDomain changed from ${this.#mesh.model.trustDomain.name} to ${next.model.trustDomain.name}; a running control plane keeps its trust domain (restart to change it)`, [`trustDomain: changing it needs a restart`]);
+      }
+      this.#apply(next);
+    } catch (err) {
+      const problems = err instanceof MeshLoadError ? err.problems : [(err as Error).message];
+      this.#meshState = { ...this.#meshState, valid: false, lastAttemptAt: at, problems };
+      this.metrics.meshReloads.inc({ result: 'invalid' });
+      this.metrics.meshValid.set(0);
+      this.logger.error({ file: this.config.meshFile, problems }, 'mesh description rejected; the last good one keeps serving');
+      return { ok: false, problems };
+    }
+    this.#meshState = { file: this.config.meshFile, valid: true, loadedAt: at, lastAttemptAt: at, problems: [], services: next.model.services.length };
+    this.metrics.meshReloads.inc({ result: 'ok' });
+    this.metrics.meshValid.set(1);
+    this.logger.info({ file: this.config.meshFile, services: next.model.services.length }, 'mesh description reloaded');
+    return { ok: true, problems: [] };
+  }
+
+  /** Whether the control plane holds a valid identity of its own and a bundle to serve with. */
+  ready(): { ready: boolean; reason?: string } {
+    const svid = this.store.getSvid(this.serverSpiffeId);
+    if (!svid || svid.notAfter.getTime() <= this.clock.now()) return { ready: false, reason: `no valid SVID for ${this.serverSpiffeId}` };
+    if (!this.store.getBundle(this.store.trustDomain)) return { ready: false, reason: 'no trust bundle' };
+    return { ready: true };
+  }
+
+  async close(): Promise<void> {
+    this.#watcher?.close();
+    this.#debounce?.cancel();
+    await this.#admin?.close();
+    if (this.#transport) await this.#transport.close();
+    else await this.xds.close();
+    this.#svids.close();
+    this.ca.close();
+  }
+
+  // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
+  // everything from one description, or nothing.
+  #apply(next: LoadedMesh): void {
+    const groups = applyMeshResources(this.resources, next.model, this.#groups);
+    this.#groups = groups;
+    const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
+    this.#mesh = next;
+    this.store.batch(() => {
+      for (const b of next.federatedBundles) this.store.setBundle(b);
+      for (const td of previousFederated) if (!next.federatedBundles.some((b) => b.trustDomain.name === td)) this.store.removeBundle(td);
+    });
+    this.#svids.setIdentities([SpiffeId.parse(this.serverSpiffeId), ...next.model.services.map((s) => s.spiffeId)]);
+    this.xds.policyChanged();
+  }
+
+  async #listen(): Promise<void> {
+    const c = this.config;
+    const unix: UnixListenerConfig[] = [];
+    if (c.unixSocket) {
+      // As root, each uid the mesh names gets a socket only it can open: the socket's permissions authenticate it.
+      // Those uids must be able to traverse (not list) the directories above their sockets.
+      const uids = process.getuid?.() === 0 ? [...new Set(this.mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b) : [];
+      const dirMode = uids.length ? 0o711 : 0o700;
+      unix.push({ path: c.unixSocket, principal: { kind: 'uid', uid: process.getuid?.() ?? 0 }, mode: 0o600, dirMode });
+      for (const uid of uids) {
+        unix.push({ path: join(dirname(c.unixSocket), 'sockets', `uid-${uid}.sock`), principal: { kind: 'uid', uid }, mode: 0o600, uid, dirMode });
+      }
+    }
+    this.#transport = await startTransport({
+      store: this.store,
+      clock: this.clock,
+      log: this.logger.child({ component: 'transport' }),
+      register: (server, auth) => this.xds.addTo(server, auth),
+      endStreams: () => this.xds.close(),
+      unix,
+      ...(c.tcpAddress
+        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } }
+        : {}),
+      insecure: c.insecure,
+      ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
+    });
+    if (c.adminAddress) {
+      this.#admin = await startAdminServer(c.adminAddress, {
+        ready: () => this.ready(),
+        metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+        json: (path) => this.#json(path),
+      });
+    }
+  }
+
+  #json(path: string): unknown | undefined {
+    if (path === '/status') return this.xds.status();
+    const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
+    if (proxy) {
+      const id = decodeURIComponent(proxy[1]!);
+      const snap = this.xds.status();
+      const proxies = snap.proxies.filter((p) => p.nodeId === id);
+      return proxies.length ? { ...snap, proxies } : undefined;
+    }
+    if (path === '/mesh') return this.#meshState;
+    return undefined;
+  }
+
+  // Editors replace files by rename, so watch the directory and match the name; debounce bursts of events.
+  #watchMesh(): void {
+    const dir = dirname(this.config.meshFile);
+    const name = basename(this.config.meshFile);
+    this.#watcher = watch(dir, (_event, file) => {
+      if (file !== null && file !== name) return;
+      this.#debounce?.cancel();
+      this.#debounce = systemClock.setTimer(200, () => this.reload());
+    });
+    this.#watcher.unref();
+  }
+}
