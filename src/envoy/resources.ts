@@ -2,36 +2,30 @@
 // whose node.cluster names the service.
 import { toBinary } from '@bufbuild/protobuf';
 import { ClusterSchema, type Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
+import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '#gen/envoy/config/endpoint/v3/endpoint_pb';
 import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
+import { RouteConfigurationSchema, type RouteConfiguration } from '#gen/envoy/config/route/v3/route_pb';
 import type { MeshModel, Service, Target } from '../mesh/model.js';
 import { EnvoyGenerateError } from './errors.js';
 import { inboundListener, localCluster } from './inbound.js';
 import { resourceOptions, type ResourceOptions } from './options.js';
 import { outboundCluster, outboundListener } from './outbound.js';
-import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from './type-urls.js';
-
-/** Targets with a generator today; issue 6 adds gateway, vm and grpc. */
-export const GENERATED_TARGETS: readonly Target[] = ['sidecar'];
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from './type-urls.js';
 
 export interface ServiceResources {
   /** Inbound listeners in description order, then outbound listeners in description order. */
   readonly listeners: readonly Listener[];
   /** Local application clusters, then one per dependency, in description order. */
   readonly clusters: readonly Cluster[];
+  /** RouteConfigurations served by RDS (targets whose listeners do not inline their routes). */
+  readonly routes?: readonly RouteConfiguration[];
+  /** ClusterLoadAssignments served by EDS (targets whose clusters do not inline their endpoints). */
+  readonly endpoints?: readonly ClusterLoadAssignment[];
 }
 
-export function isGenerated(service: Service): boolean {
-  return GENERATED_TARGETS.includes(service.target);
-}
+type TargetBuilder = (mesh: MeshModel, service: Service, opts: ResourceOptions) => ServiceResources;
 
-export function buildServiceResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions> | ResourceOptions = {}): ServiceResources {
-  if (!isGenerated(service)) {
-    throw new EnvoyGenerateError(
-      'UNSUPPORTED_TARGET',
-      `${service.path}: service ${service.name} has target ${service.target}; Envoy resources are generated for: ${GENERATED_TARGETS.join(', ')}`,
-    );
-  }
-  const opts = resourceOptions(options);
+function sidecarResources(mesh: MeshModel, service: Service, opts: ResourceOptions): ServiceResources {
   const listeners: Listener[] = service.inbound.map((port) => inboundListener(mesh, service, port, opts));
   const clusters: Cluster[] = service.inbound.map((port) => localCluster(mesh, port, opts));
   for (const dep of service.outbound) {
@@ -41,20 +35,45 @@ export function buildServiceResources(mesh: MeshModel, service: Service, options
   return { listeners, clusters };
 }
 
+/** One generator per target; a target without one is parsed but not generated. */
+const TARGET_BUILDERS: Partial<Record<Target, TargetBuilder>> = {
+  sidecar: sidecarResources,
+};
+
+/** Targets with a generator. */
+export const GENERATED_TARGETS: readonly Target[] = Object.keys(TARGET_BUILDERS) as Target[];
+
+export function isGenerated(service: Service): boolean {
+  return TARGET_BUILDERS[service.target] !== undefined;
+}
+
+export function buildServiceResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions> | ResourceOptions = {}): ServiceResources {
+  const build = TARGET_BUILDERS[service.target];
+  if (!build) {
+    throw new EnvoyGenerateError(
+      'UNSUPPORTED_TARGET',
+      `${service.path}: service ${service.name} has target ${service.target}; Envoy resources are generated for: ${GENERATED_TARGETS.join(', ')}`,
+    );
+  }
+  return build(mesh, service, resourceOptions(options));
+}
+
 export interface NodeResource {
   readonly typeUrl: string;
   readonly name: string;
-  readonly message: Listener | Cluster;
+  readonly message: Listener | Cluster | RouteConfiguration | ClusterLoadAssignment;
   /** The resource's binary encoding, computed once so every stream can reuse it. */
   readonly bytes: Uint8Array;
 }
 
 /** What the xDS server's cache holds for a node serving `service`: Listener and Cluster resources over ADS. */
 export function buildNodeResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions> = {}): NodeResource[] {
-  const { listeners, clusters } = buildServiceResources(mesh, service, options);
+  const { listeners, clusters, routes = [], endpoints = [] } = buildServiceResources(mesh, service, options);
   return [
     ...listeners.map((message) => ({ typeUrl: LISTENER_TYPE_URL, name: message.name, message, bytes: toBinary(ListenerSchema, message) })),
     ...clusters.map((message) => ({ typeUrl: CLUSTER_TYPE_URL, name: message.name, message, bytes: toBinary(ClusterSchema, message) })),
+    ...routes.map((message) => ({ typeUrl: ROUTE_TYPE_URL, name: message.name, message, bytes: toBinary(RouteConfigurationSchema, message) })),
+    ...endpoints.map((message) => ({ typeUrl: ENDPOINT_TYPE_URL, name: message.clusterName, message, bytes: toBinary(ClusterLoadAssignmentSchema, message) })),
   ];
 }
 
