@@ -1,7 +1,7 @@
 // TCP callers are nodes proving themselves with their node SVID. OpenSSL has already checked the chain against
 // the bundle at handshake time (otherwise grpc-js reports no peer certificate); this adds what OpenSSL cannot:
 // SPIFFE rules, the own trust domain, the node path, and validity at the Clock's time rather than the host's.
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { BundleSource } from '../../spiffe/bundle.js';
@@ -9,10 +9,22 @@ import { verifyX509Svid } from '../../spiffe/x509svid.js';
 import { nodeNameFromPath } from '../node-attest/node-id.js';
 import type { CallAuthenticator, NodePrincipal, ServerSurfaceCall } from '../principal.js';
 
+interface Verified {
+  readonly name: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+// Verifying an SVID parses it with a general ASN.1 library (~7 ms); a proxy opens several streams with the same
+// certificate, and thousands reconnect at once after a restart, so a verdict is kept per (certificate, bundle).
+const CACHE_LIMIT = 16_384;
+
 export class NodeSvidAuthenticator implements CallAuthenticator {
+  readonly #verified = new Map<string, Verified>();
+
   constructor(
     private readonly trustDomain: string,
-    private readonly bundles: BundleSource,
+    private readonly bundles: BundleSource & { bundleVersion?(trustDomain: string): string | undefined },
     private readonly clock: Clock,
     private readonly log?: Logger,
   ) {}
@@ -26,6 +38,21 @@ export class NodeSvidAuthenticator implements CallAuthenticator {
   nodeName(call: ServerSurfaceCall): string | undefined {
     const raw = call.getAuthContext().sslPeerCertificate?.raw;
     if (!raw) return this.#deny(call, 'NO_CLIENT_CERTIFICATE', 'no client certificate that chains to the own bundle');
+    const now = this.clock.now();
+    const key = `${createHash('sha256').update(raw).digest('base64')}:${this.bundles.bundleVersion?.(this.trustDomain) ?? ''}`;
+    const hit = this.#verified.get(key);
+    if (hit && now >= hit.notBefore && now < hit.notAfter) return hit.name;
+    this.#verified.delete(key);
+    const name = this.#verify(call, raw);
+    if (name !== undefined) {
+      const cert = new X509Certificate(raw);
+      if (this.#verified.size >= CACHE_LIMIT) this.#verified.delete(this.#verified.keys().next().value!);
+      this.#verified.set(key, { name, notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) });
+    }
+    return name;
+  }
+
+  #verify(call: ServerSurfaceCall, raw: Buffer): string | undefined {
     let spiffeId: string;
     let path: string;
     let trustDomain: string;

@@ -34,6 +34,20 @@ describe('TCP listener: mTLS node authentication', () => {
     }
   });
 
+  test('a node SVID accepted once is denied on a later call after it expired (no stale verdict is reused)', async () => {
+    const t = await startTcp();
+    try {
+      const creds = pem(await issueSvid(t.ca, `spiffe://${TD}/trustplane/node/edge-1`, t.clock.now(), 600_000));
+      assert.equal(await whoami(t.who(creds)), 'node:edge-1');
+      assert.equal(await whoami(t.who(creds)), 'node:edge-1');
+      t.clock.advance(600_001);
+      const err = await rejection(whoami(t.who(creds)));
+      assert.equal(err.code, grpc.status.PERMISSION_DENIED, err.message);
+    } finally {
+      await t.stop();
+    }
+  });
+
   const denied: Array<[string, (t: Awaited<ReturnType<typeof startTcp>>) => Promise<{ certChainPem: string; privateKeyPem: string } | undefined>]> = [
     ['no client certificate', async () => undefined],
     ['a node SVID from another trust domain', async (t) => pem(await issueSvid(await makeCa('other.org', t.clock.now()), 'spiffe://other.org/trustplane/node/edge-1', t.clock.now()))],
