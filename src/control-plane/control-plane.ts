@@ -11,6 +11,7 @@ import type { MeshModel } from '../mesh/index.js';
 import { Metrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/log.js';
 import { SpiffeId } from '../spiffe/id.js';
+import { RolloutController } from '../rollout/index.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { JoinTokenStore } from '../xds/node-attest/join-token-store.js';
 import { joinTokenDir } from '../xds/node-attest/token-command.js';
@@ -48,6 +49,8 @@ export class ControlPlane {
   readonly serverSpiffeId: string;
   #mesh: LoadedMesh;
   #meshState: MeshState;
+  readonly #rollout: RolloutController;
+  #statusChangePending = false;
   #groups: string[] = [];
   readonly #svids: SvidManager;
   #transport: Transport | undefined;
@@ -99,6 +102,27 @@ export class ControlPlane {
       clock,
       logger: logger.child({ component: 'xds' }),
       metrics: this.metrics.xds(),
+    });
+    // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
+    this.#rollout = new RolloutController({
+      status: () => this.xds.status(),
+      resources: this.resources,
+      onEffectiveChange: (model) => {
+        this.#groups = applyMeshResources(this.resources, model, this.#groups);
+      },
+    });
+    // ACKs arrive inside stream handlers; take rollout steps once per turn of the event loop, outside them.
+    this.xds.onStatusChange(() => {
+      if (this.#statusChangePending) return;
+      this.#statusChangePending = true;
+      setImmediate(() => {
+        this.#statusChangePending = false;
+        try {
+          this.#rollout.statusChanged();
+        } catch (err) {
+          this.logger.error({ err: (err as Error).message }, 'rollout step failed; the previous configuration keeps serving');
+        }
+      });
     });
     this.#apply(mesh);
   }
@@ -184,11 +208,15 @@ export class ControlPlane {
     this.ca.close();
   }
 
+  /** Where each port's rollout stands: asked for, in force, waiting for. */
+  rolloutStatus(): ReturnType<RolloutController['rolloutStatus']> {
+    return this.#rollout.rolloutStatus();
+  }
+
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
   #apply(next: LoadedMesh): void {
-    const groups = applyMeshResources(this.resources, next.model, this.#groups);
-    this.#groups = groups;
+    this.#rollout.setDesired(next.model);
     const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
     this.store.batch(() => {
@@ -244,6 +272,7 @@ export class ControlPlane {
       return proxies.length ? { ...snap, proxies } : undefined;
     }
     if (path === '/mesh') return this.#meshState;
+    if (path === '/rollout') return this.#rollout.rolloutStatus();
     return undefined;
   }
 

@@ -86,6 +86,8 @@ export interface ProxyIdentity {
 
 export class ProxyRecord {
   readonly #types = new Map<string, TypeRecord>();
+  /** Told of every ACK and NACK (the registry sets it), for whoever waits on proxies, like the rollout. */
+  onAnswer: (() => void) | undefined;
 
   constructor(readonly identity: ProxyIdentity) {}
 
@@ -128,6 +130,7 @@ export class ProxyRecord {
         r.answeredAt = at;
       }
     }
+    this.onAnswer?.();
   }
 
   nack(typeUrl: string, nonce: string, message: string, at: number): void {
@@ -141,6 +144,7 @@ export class ProxyRecord {
         r.error = message;
       }
     }
+    this.onAnswer?.();
   }
 
   snapshot(): ProxyStatus {
@@ -209,13 +213,26 @@ function strip<T extends object>(o: T): T {
 /** Every live stream's record. */
 export class ProxyStatusRegistry {
   readonly #records = new Set<ProxyRecord>();
+  readonly #listeners = new Set<() => void>();
+  readonly #notify = (): void => {
+    for (const l of [...this.#listeners]) l();
+  };
 
   add(r: ProxyRecord): void {
     this.#records.add(r);
+    r.onAnswer = this.#notify;
+    this.#notify();
   }
 
   remove(r: ProxyRecord): void {
-    this.#records.delete(r);
+    r.onAnswer = undefined;
+    if (this.#records.delete(r)) this.#notify();
+  }
+
+  /** Called after a stream opens or closes and after every ACK or NACK, synchronously: keep listeners cheap. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   get size(): number {

@@ -12,6 +12,7 @@ import { fetchSecrets } from './fetch.js';
 import { silentLogger, type XdsLogger, type XdsMetrics } from './observability.js';
 import type { IdentityPolicy } from './policy.js';
 import type { CallAuthenticator, NodePrincipal } from './principal.js';
+import { PushScheduler } from './push-scheduler.js';
 import { ProxyStatusRegistry, type ProxyStatusSnapshot } from './proxy-status.js';
 import type { ResourceCache, ResourceChange } from './resource-cache.js';
 import { CombinedResolver } from './resolver.js';
@@ -60,6 +61,7 @@ export class XdsServer {
       resolver: this.#resolver,
       index: this.#index,
       registry: this.#registry,
+      scheduler: new PushScheduler((err) => this.#logger.error({ err }, 'xDS push failed; the other streams go on')),
       clock: this.#clock,
       logger: this.#logger,
       metrics: this.#metrics,
@@ -108,6 +110,11 @@ export class XdsServer {
         cb(null, this.#csds(call.request));
       },
     });
+  }
+
+  /** Subscribes to proxy status changes: a stream opened or closed, an ACK or a NACK. Called synchronously. */
+  onStatusChange(listener: () => void): () => void {
+    return this.#registry.onChange(listener);
   }
 
   status(): ProxyStatusSnapshot {

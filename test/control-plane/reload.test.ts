@@ -104,6 +104,9 @@ describe('control plane: mesh reload', () => {
     assert.match(metrics, /trustplane_bundle_authorities\{trust_domain="example\.org"\} 1/);
     assert.doesNotMatch(metrics, /PRIVATE KEY/);
     assert.deepEqual(((await (await fetch(`${base}/status`)).json()) as { proxies: unknown[] }).proxies, []);
+    const rollout = (await (await fetch(`${base}/rollout`)).json()) as { ports: Array<{ service: string; asked: string; inForce: string }> };
+    const orders = rollout.ports.find((p) => p.service === 'orders');
+    assert.deepEqual([orders?.asked, orders?.inForce], ['STRICT', 'STRICT'], 'the first description is in force at once');
     assert.equal((await fetch(`${base}/nope`)).status, 404);
   });
 });

@@ -4,8 +4,10 @@ import { BootstrapSchema } from '#gen/envoy/config/bootstrap/v3/bootstrap_pb';
 import { buildBootstrap, DEFAULT_BOOTSTRAP_OPTIONS, generateService, isGenerated, tcpXdsEndpoint, type XdsEndpoint } from '../../envoy/index.js';
 import { GOLDEN_DIR, renderGoldenTree, writeTree } from '../../envoy/golden.js';
 import { envoyJson, printYaml } from '../../envoy/yaml-print.js';
+import { buildGrpcBootstrap, DEFAULT_REFRESH_INTERVAL_MS } from '../../envoy/grpc/bootstrap.js';
+import type { MeshModel, Service } from '../../mesh/index.js';
 import { defineCommand, UsageError } from '../command.js';
-import { dataDir, dataDirOption, meshFile, meshOption, readMesh } from './common.js';
+import { dataDir, dataDirOption, meshFile, meshOption, parseDuration, readMesh } from './common.js';
 
 const xdsOption = { xds: { type: 'string' }, 'tls-dir': { type: 'string' } } as const;
 const XDS_HELP = `  --xds unix:PATH | tcp:HOST:PORT
@@ -56,11 +58,9 @@ ${XDS_HELP}
         continue;
       }
       const files = generateService(mesh, service, { source: relative(process.cwd(), file) || file, bootstrap: { xds } });
-      const chosen: [string, string][] = [
-        ['bootstrap.yaml', files.get(values.static ? 'bootstrap-static.yaml' : 'bootstrap.yaml')!],
-        ['listeners.yaml', files.get('listeners.yaml')!],
-        ['clusters.yaml', files.get('clusters.yaml')!],
-      ];
+      const chosen: [string, string][] = [...files].flatMap(([name, text]): [string, string][] =>
+        name === 'bootstrap-static.yaml' ? [] : name === 'bootstrap.yaml' ? [[name, files.get(values.static ? 'bootstrap-static.yaml' : 'bootstrap.yaml')!]] : [[name, text]],
+      );
       for (const [name, text] of chosen) {
         const path = join(out, service.name, name);
         mkdirSync(dirname(path), { recursive: true });
@@ -78,22 +78,65 @@ export const bootstrap = defineCommand({
   path: ['bootstrap'],
   summary: "print one service's Envoy bootstrap to stdout (logs go to stderr)",
   usage: `Usage: trustplane bootstrap --service NAME [--mesh FILE] [--static] [--node-id ID] [--xds ...]
+       trustplane bootstrap --service NAME --target grpc [--svid-dir DIR] [--refresh-interval 10s] [--region R] [--zone Z]
 
   --service NAME    the service whose proxy this bootstrap is for (node.cluster = NAME)
   --mesh FILE       the mesh description (default examples/mesh.yaml)
   --static          listeners and clusters inline, only secrets over SDS
   --node-id ID      node.id (default: the service name)
+  --target grpc     print the gRPC xDS bootstrap JSON (GRPC_XDS_BOOTSTRAP_CONFIG) of a service with target: grpc
+                    (the default for such a service), reading its certificates from the files that
+                    \`trustplane svid write\` (or serve's svidFiles option) keeps fresh
+  --svid-dir DIR    root of those files (default <data-dir>/svids)
+  --refresh-interval D
+                    how often gRPC re-reads them (default ${DEFAULT_REFRESH_INTERVAL_MS / 1000}s)
+  --region R, --zone Z
+                    node.locality
 ${XDS_HELP}
   --data-dir DIR    the control plane's data directory (default ./.trustplane)`,
-  options: { service: { type: 'string' }, ...meshOption, static: { type: 'boolean' }, 'node-id': { type: 'string' }, ...xdsOption, ...dataDirOption },
+  options: {
+    service: { type: 'string' },
+    ...meshOption,
+    static: { type: 'boolean' },
+    'node-id': { type: 'string' },
+    target: { type: 'string' },
+    'svid-dir': { type: 'string' },
+    'refresh-interval': { type: 'string' },
+    region: { type: 'string' },
+    zone: { type: 'string' },
+    ...xdsOption,
+    ...dataDirOption,
+  },
   async run({ values, io }) {
     if (!values.service) throw new UsageError('--service is required');
     const mesh = readMesh(meshFile(values.mesh));
     const service = mesh.serviceByName(values.service);
     if (!service) throw new UsageError(`no service "${values.service}" in ${mesh.file}; services: ${mesh.services.map((s) => s.name).join(', ')}`);
     const xds = xdsEndpoint(values.xds, values['tls-dir'], dataDir(values['data-dir']));
+    if (values.target !== undefined && values.target !== 'grpc' && values.target !== 'envoy') throw new UsageError(`--target "${values.target}" is neither grpc nor envoy`);
+    if (values.target === 'grpc' || (values.target === undefined && service.target === 'grpc')) {
+      io.stdout.write(`${JSON.stringify(grpcBootstrap(mesh, service, values, xds), null, 2)}\n`);
+      return 0;
+    }
+    if (service.target === 'grpc') throw new UsageError(`service ${service.name} has target grpc: it runs no Envoy; use --target grpc`);
     const boot = buildBootstrap(mesh, service, { ...DEFAULT_BOOTSTRAP_OPTIONS, xds, static: values.static ?? false, ...(values['node-id'] ? { nodeId: values['node-id'] } : {}) });
     io.stdout.write(printYaml(envoyJson(BootstrapSchema, boot), [`Envoy bootstrap for service ${service.name} (trustplane bootstrap)`]));
     return 0;
   },
 });
+
+function grpcBootstrap(
+  mesh: MeshModel,
+  service: Service,
+  values: { 'node-id'?: string; 'svid-dir'?: string; 'refresh-interval'?: string; region?: string; zone?: string; 'data-dir'?: string },
+  xds: XdsEndpoint,
+): unknown {
+  if (service.target !== 'grpc') throw new UsageError(`service ${service.name} has target ${service.target}; --target grpc is for services with target: grpc`);
+  return buildGrpcBootstrap(mesh, service, {
+    xds,
+    svidDir: values['svid-dir'] ? resolve(values['svid-dir']) : join(dataDir(values['data-dir']), 'svids'),
+    refreshIntervalMs: values['refresh-interval'] ? parseDuration(values['refresh-interval'], '--refresh-interval') : DEFAULT_REFRESH_INTERVAL_MS,
+    locality: { ...(values.region ? { region: values.region } : {}), ...(values.zone ? { zone: values.zone } : {}) },
+    ...(values['node-id'] ? { nodeId: values['node-id'] } : {}),
+  });
+}

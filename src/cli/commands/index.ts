@@ -3,10 +3,11 @@ import { bundleShow } from './bundle.js';
 import { bootstrap, generate } from './generate.js';
 import { idParse } from './id.js';
 import { lint, schema } from './mesh.js';
+import { rolloutStatus } from './rollout.js';
 import { serve } from './serve.js';
 import { status } from './status.js';
 import { svidMint } from './svid.js';
 import { svidVerify } from './svid-verify.js';
 import { tokenCreate } from './token.js';
 
-export const commands: readonly Command[] = [serve, status, idParse, svidMint, svidVerify, bundleShow, tokenCreate, lint, schema, generate, bootstrap] as unknown as Command[];
+export const commands: readonly Command[] = [serve, status, rolloutStatus, idParse, svidMint, svidVerify, bundleShow, tokenCreate, lint, schema, generate, bootstrap] as unknown as Command[];

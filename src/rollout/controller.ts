@@ -1,0 +1,190 @@
+// The rollout controller: holds the modes in force, feeds the control plane an effective mesh model with modes
+// held back, and moves them toward the description as proxies ACK (state-machine.ts has the rules). I/O stays
+// with the caller: it is told the proxy status and the cache's versions through functions, and publishes the
+// effective model through a callback.
+import type { MeshModel } from '../mesh/model.js';
+import { TrustplaneError } from '../errors.js';
+import type { ProxyStatusSnapshot } from '../xds/proxy-status.js';
+import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../envoy/type-urls.js';
+import { ackProgress, isSettled, type AckProgress } from './acks.js';
+import { effectiveModel } from './effective.js';
+import { planRollout, type EdgePlan, type PortPlan } from './plan.js';
+import { advance, initialState, sameState, type RolloutState, type Settled } from './state-machine.js';
+import { buildRolloutStatus, type RolloutStatus } from './status.js';
+
+export class RolloutError extends TrustplaneError {}
+
+/** What the resource cache serves; `ResourceCache` fits as is (group = service name). */
+export interface ResourceVersions {
+  get(group: string, typeUrl: string, name: string): { readonly version: string } | undefined;
+}
+
+export interface RolloutControllerOptions {
+  /** The xDS server's proxy status (XdsServer.status). */
+  status(): ProxyStatusSnapshot;
+  /** Versions of what is served; read right after each onEffectiveChange to learn the version of each step. */
+  readonly resources: ResourceVersions;
+  /**
+   * Publishes a new effective model: generate and set it into the resource cache before returning. If it throws,
+   * the controller keeps the previous state (nothing was pushed) and rethrows.
+   */
+  onEffectiveChange(model: MeshModel): void;
+}
+
+/** How many steps one evaluation may chain when nobody is connected to wait for (D→P→S is at most 3 pushes). */
+const MAX_CHAINED_STEPS = 8;
+
+interface StepVersions {
+  /** The step in force for this resource: a port's mode or an edge's transport. */
+  readonly step: string;
+  /** Versions served since the step was taken; empty = not served. */
+  readonly versions: Set<string>;
+}
+
+const listenerKey = (p: PortPlan): string => `L ${p.service} ${p.listener}`;
+const clusterKey = (e: EdgePlan): string => `C ${e.client} ${e.cluster}`;
+
+export class RolloutController {
+  readonly #opts: RolloutControllerOptions;
+  #desired: MeshModel | undefined;
+  #plans: readonly PortPlan[] = [];
+  #state: RolloutState = { ports: new Map(), edges: new Map() };
+  #effective: MeshModel | undefined;
+  readonly #versions = new Map<string, StepVersions>();
+  #evaluating = false;
+  #again = false;
+
+  constructor(opts: RolloutControllerOptions) {
+    this.#opts = opts;
+  }
+
+  /** A new (valid) description. Pushes the effective model at once, then takes every step already allowed. */
+  setDesired(model: MeshModel): void {
+    if (this.#evaluating) {
+      throw new RolloutError('ROLLOUT_REENTRANT', 'setDesired was called from inside onEffectiveChange; hand the new description over after the push returns');
+    }
+    const plans = planRollout(model);
+    this.#exclusive(() => {
+      const next = this.#desired === undefined ? initialState(plans) : advance(plans, this.#state, this.#settled(this.#opts.status()));
+      this.#apply(model, plans, next);
+    });
+    this.statusChanged();
+  }
+
+  /** The proxy status may have changed (an ACK, a NACK, a stream opened or closed): take the steps now allowed. */
+  statusChanged(): void {
+    const desired = this.#desired;
+    if (desired === undefined) return;
+    this.#exclusive(() => {
+      for (let steps = 0; steps < MAX_CHAINED_STEPS; steps++) {
+        const next = advance(this.#plans, this.#state, this.#settled(this.#opts.status()));
+        if (sameState(next, this.#state)) break;
+        this.#apply(desired, this.#plans, next);
+      }
+    });
+  }
+
+  /**
+   * Runs one change at a time. A statusChanged() from inside onEffectiveChange (the caller's push may report
+   * synchronously) is deferred until the running change is complete, then evaluated.
+   */
+  #exclusive(fn: () => void): void {
+    if (this.#evaluating) {
+      this.#again = true;
+      return;
+    }
+    this.#evaluating = true;
+    try {
+      fn();
+    } finally {
+      this.#evaluating = false;
+    }
+    if (this.#again) {
+      this.#again = false;
+      this.statusChanged();
+    }
+  }
+
+  desired(): MeshModel | undefined {
+    return this.#desired;
+  }
+
+  /** The model in force: the description with the modes not yet safe held back. */
+  effective(): MeshModel {
+    if (!this.#effective) throw new RolloutError('ROLLOUT_NO_DESCRIPTION', 'the rollout controller has no mesh description yet; call setDesired first');
+    return this.#effective;
+  }
+
+  rolloutStatus(): RolloutStatus {
+    const snapshot = this.#opts.status();
+    return buildRolloutStatus({
+      plans: this.#plans,
+      state: this.#state,
+      portProgress: (p) => this.#portProgress(snapshot, p),
+      edgeProgress: (_p, e) => this.#edgeProgress(snapshot, e),
+    });
+  }
+
+  #apply(desired: MeshModel, plans: readonly PortPlan[], next: RolloutState): void {
+    const model = effectiveModel(desired, plans, next);
+    this.#opts.onEffectiveChange(model);
+    this.#desired = desired;
+    this.#plans = plans;
+    this.#state = next;
+    this.#effective = model;
+    this.#recordVersions();
+  }
+
+  /** After a push: the version now served of every tracked resource joins its step's set (or starts a new set). */
+  #recordVersions(): void {
+    const seen = new Set<string>();
+    const record = (key: string, step: string, group: string, typeUrl: string, name: string): void => {
+      seen.add(key);
+      const version = this.#opts.resources.get(group, typeUrl, name)?.version;
+      const had = this.#versions.get(key);
+      if (version === undefined) this.#versions.set(key, { step, versions: new Set() });
+      else if (had && had.step === step && had.versions.size > 0) had.versions.add(version);
+      else this.#versions.set(key, { step, versions: new Set([version]) });
+    };
+    for (const p of this.#plans) {
+      record(listenerKey(p), this.#state.ports.get(p.key)!.mode, p.service, LISTENER_TYPE_URL, p.listener);
+      for (const e of p.edges) record(clusterKey(e), this.#edgeStep(e), e.client, CLUSTER_TYPE_URL, e.cluster);
+    }
+    for (const key of [...this.#versions.keys()]) if (!seen.has(key)) this.#versions.delete(key);
+  }
+
+  #edgeStep(e: EdgePlan): string {
+    const edge = this.#state.edges.get(e.key)!;
+    return `${edge.transport} ${edge.server}:${edge.port}`;
+  }
+
+  #stepVersions(key: string, step: string): ReadonlySet<string> {
+    const v = this.#versions.get(key);
+    // Not recorded for this step (cannot happen after #apply): nothing counts as ACKed.
+    return v && v.step === step ? v.versions : new Set(['(not pushed)']);
+  }
+
+  #portProgress(snapshot: ProxyStatusSnapshot, p: PortPlan): AckProgress {
+    const mode = this.#state.ports.get(p.key)?.mode ?? p.target;
+    return ackProgress(snapshot, p.service, LISTENER_TYPE_URL, p.listener, this.#stepVersions(listenerKey(p), mode));
+  }
+
+  #edgeProgress(snapshot: ProxyStatusSnapshot, e: EdgePlan): AckProgress {
+    return ackProgress(snapshot, e.client, CLUSTER_TYPE_URL, e.cluster, this.#stepVersions(clusterKey(e), this.#edgeStep(e)));
+  }
+
+  #settled(snapshot: ProxyStatusSnapshot): Settled {
+    const ports = new Map(this.#plans.map((p) => [p.key, p]));
+    const edges = new Map(this.#plans.flatMap((p) => p.edges.map((e) => [e.key, e] as const)));
+    return {
+      port: (key) => {
+        const p = ports.get(key);
+        return p !== undefined && isSettled(this.#portProgress(snapshot, p));
+      },
+      edge: (key) => {
+        const e = edges.get(key);
+        return e !== undefined && isSettled(this.#edgeProgress(snapshot, e));
+      },
+    };
+  }
+}

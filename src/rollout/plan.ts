@@ -1,0 +1,85 @@
+// What the description asks of each server port and of each client's way to it, read off the desired model.
+// Pure. The state machine (state-machine.ts) moves what is in force toward these targets.
+import type { MeshModel, Mode } from '../mesh/model.js';
+import { inboundListenerName, outboundClusterName } from '../envoy/names.js';
+import { usesMtls } from '../envoy/outbound.js';
+import { edgeKey, portKey } from './with-modes.js';
+
+/** How a client's proxy calls a server port: the cluster with or without an UpstreamTlsContext. */
+export type Transport = 'mtls' | 'plaintext';
+
+/** A mesh client's dependency on a server port. */
+export interface EdgePlan {
+  readonly key: string;
+  readonly client: string;
+  /** The dependency's name in the client (its cluster is `outbound_<dependency>`). */
+  readonly dependency: string;
+  /** The client's cluster for it. */
+  readonly cluster: string;
+  readonly server: string;
+  readonly port: number;
+  /** What the description asks: mTLS unless the server port is DISABLE or the client itself is DISABLE. */
+  readonly wanted: Transport;
+  /** The client's own mode as described. */
+  readonly clientMode: Mode;
+}
+
+export interface PortPlan {
+  readonly key: string;
+  readonly service: string;
+  readonly port: number;
+  /** The server's listener for the port. */
+  readonly listener: string;
+  /** The port's mode in the description. */
+  readonly asked: Mode;
+  /**
+   * Where the controller heads: `asked`, except that STRICT is held at PERMISSIVE while some client still calls
+   * in plaintext by its own choice (its mode is DISABLE; lint TP0003): STRICT would refuse it.
+   */
+  readonly target: Mode;
+  readonly edges: readonly EdgePlan[];
+  /** Clients that call in plaintext because their own mode is DISABLE, when the port asks for STRICT. */
+  readonly plaintextClients: readonly string[];
+}
+
+/** Every inbound port of every service, with its mesh clients, in description order. */
+export function planRollout(desired: MeshModel): PortPlan[] {
+  const edgesByPort = new Map<string, EdgePlan[]>();
+  for (const client of desired.services) {
+    for (const dep of client.outbound) {
+      if (dep.kind !== 'service') continue;
+      const key = portKey(dep.service, dep.port);
+      const list = edgesByPort.get(key) ?? [];
+      list.push({
+        key: edgeKey(client.name, dep.name),
+        client: client.name,
+        dependency: dep.name,
+        cluster: outboundClusterName(dep),
+        server: dep.service,
+        port: dep.port,
+        wanted: usesMtls(client, dep) ? 'mtls' : 'plaintext',
+        clientMode: client.mode,
+      });
+      edgesByPort.set(key, list);
+    }
+  }
+  const plans: PortPlan[] = [];
+  for (const s of desired.services) {
+    for (const ib of s.inbound) {
+      const key = portKey(s.name, ib.port);
+      const edges = edgesByPort.get(key) ?? [];
+      const plaintextClients = ib.mode === 'STRICT' ? edges.filter((e) => e.wanted === 'plaintext').map((e) => e.client) : [];
+      plans.push({
+        key,
+        service: s.name,
+        port: ib.port,
+        listener: inboundListenerName(ib),
+        asked: ib.mode,
+        target: plaintextClients.length > 0 ? 'PERMISSIVE' : ib.mode,
+        edges,
+        plaintextClients,
+      });
+    }
+  }
+  return plans;
+}
