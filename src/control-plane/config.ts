@@ -2,6 +2,7 @@
 // the embedded CA, the example mesh, and a data directory in the working directory.
 import { join, resolve } from 'node:path';
 import type { KeyType } from '../ca/key-type.js';
+import type { AfterWrite } from '../svid-files/after-write.js';
 
 export interface ServeConfig {
   /** Holds the CA (0700/0600), join tokens and the xDS Unix socket. */
@@ -20,6 +21,11 @@ export interface ServeConfig {
   readonly caTtlMs?: number;
   readonly svidTtlMs?: number;
   readonly upstream?: { readonly certFile: string; readonly keyFile: string };
+  /**
+   * The spiffe-helper role for proxyless gRPC services (target grpc), which load certificates from files:
+   * <dir>/<trust domain><path>/{svid.pem, svid_key.pem, svid_bundle.pem}, rewritten on every renewal.
+   */
+  readonly svidFiles?: { readonly dir: string; readonly afterWrite?: AfterWrite };
   /** How long graceful shutdown waits for streams to end before cancelling them. */
   readonly drainMs?: number;
 }

@@ -13,6 +13,7 @@ import type { Logger } from '../observe/log.js';
 import { SpiffeId } from '../spiffe/id.js';
 import { RolloutController } from '../rollout/index.js';
 import { IdentityStore } from '../store/identity-store.js';
+import { SvidFileWriter } from '../svid-files/writer.js';
 import { JoinTokenStore } from '../xds/node-attest/join-token-store.js';
 import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
@@ -51,6 +52,7 @@ export class ControlPlane {
   #meshState: MeshState;
   readonly #rollout: RolloutController;
   #statusChangePending = false;
+  #svidFiles: SvidFileWriter | undefined;
   #groups: string[] = [];
   readonly #svids: SvidManager;
   #transport: Transport | undefined;
@@ -125,6 +127,13 @@ export class ControlPlane {
       });
     });
     this.#apply(mesh);
+    if (config.svidFiles) {
+      this.#svidFiles = new SvidFileWriter({
+        store: this.store,
+        config: { ...config.svidFiles, selects: (id) => this.#mesh.model.serviceBySpiffeId(id)?.target === 'grpc' },
+        logger: logger.child({ component: 'svid-files' }),
+      }).start();
+    }
   }
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
@@ -184,6 +193,7 @@ export class ControlPlane {
       return { ok: false, problems };
     }
     this.#meshState = { file: this.config.meshFile, valid: true, loadedAt: at, lastAttemptAt: at, problems: [], services: next.model.services.length };
+    this.#svidFiles?.sync();
     this.metrics.meshReloads.inc({ result: 'ok' });
     this.metrics.meshValid.set(1);
     this.logger.info({ file: this.config.meshFile, services: next.model.services.length }, 'mesh description reloaded');
@@ -204,6 +214,7 @@ export class ControlPlane {
     await this.#admin?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
+    this.#svidFiles?.close();
     this.#svids.close();
     this.ca.close();
   }

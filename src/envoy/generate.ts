@@ -1,17 +1,35 @@
 // Text files for one mesh: per generated service, its bootstrap (dynamic and static) and its listeners and
 // clusters. listeners.yaml / clusters.yaml are DiscoveryResponse-shaped (`resources:` of typed Anys), the form
-// Envoy's file-based xDS (path_config_source) reads, so they can be used as they are.
+// Envoy's file-based xDS (path_config_source) reads, so they can be used as they are. Targets whose resources
+// include RDS routes or EDS endpoints get routes.yaml / endpoints.yaml too; a resource file with nothing in it is
+// not written. The grpc target runs no Envoy, so it gets no Envoy bootstrap (its gRPC bootstrap is
+// `trustplane bootstrap --target grpc`).
 import { BootstrapSchema } from '#gen/envoy/config/bootstrap/v3/bootstrap_pb';
 import { ClusterSchema } from '#gen/envoy/config/cluster/v3/cluster_pb';
+import { ClusterLoadAssignmentSchema } from '#gen/envoy/config/endpoint/v3/endpoint_pb';
 import { ListenerSchema } from '#gen/envoy/config/listener/v3/listener_pb';
-import type { MeshModel, Service } from '../mesh/model.js';
+import { RouteConfigurationSchema } from '#gen/envoy/config/route/v3/route_pb';
+import type { MeshModel, Service, Target } from '../mesh/model.js';
+import { gatewaySdsFiles } from './gateway/file-sds.js';
 import { buildBootstrap, DEFAULT_BOOTSTRAP_OPTIONS, type BootstrapOptions } from './bootstrap.js';
 import { buildServiceResources, isGenerated } from './resources.js';
-import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from './type-urls.js';
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from './type-urls.js';
 import { envoyAnyJson, envoyJson, printYaml } from './yaml-print.js';
 
-export const SERVICE_FILES = ['bootstrap.yaml', 'bootstrap-static.yaml', 'listeners.yaml', 'clusters.yaml'] as const;
-export type ServiceFile = (typeof SERVICE_FILES)[number];
+/** The files of a service whose proxy is an Envoy (every target but grpc). */
+export const ENVOY_SERVICE_FILES = ['bootstrap.yaml', 'bootstrap-static.yaml', 'listeners.yaml', 'clusters.yaml'] as const;
+/** The files every generated service has, whatever its target (a gRPC server alone has no clusters). */
+export const SERVICE_FILES = ['listeners.yaml'] as const;
+/** sds/<secret>.yaml: a gateway's file-based SDS Secrets, naming the certificate files cert-manager writes. */
+export type ServiceFile = (typeof ENVOY_SERVICE_FILES)[number] | 'routes.yaml' | 'endpoints.yaml' | `sds/${string}.yaml`;
+
+/** Targets whose data plane is not an Envoy: no Envoy bootstrap is generated for them. */
+const NO_ENVOY: readonly Target[] = ['grpc'];
+
+/** The files generateService always writes for a service of this target (routes/endpoints come when non-empty). */
+export function serviceFiles(target: Target): readonly ServiceFile[] {
+  return NO_ENVOY.includes(target) ? SERVICE_FILES : ENVOY_SERVICE_FILES;
+}
 
 export interface GenerateOptions {
   /** Shown in each file's header: where the description came from (relative, never a machine path). */
@@ -26,12 +44,18 @@ function header(opts: GenerateOptions, service: Service, what: string): string[]
 export function generateService(mesh: MeshModel, service: Service, options: Partial<GenerateOptions> = {}): Map<ServiceFile, string> {
   const opts: GenerateOptions = { source: options.source ?? 'the mesh description', bootstrap: options.bootstrap ?? {} };
   const boot: BootstrapOptions = { ...DEFAULT_BOOTSTRAP_OPTIONS, ...opts.bootstrap };
-  const { listeners, clusters } = buildServiceResources(mesh, service, boot.resources);
+  const { listeners, clusters, routes = [], endpoints = [] } = buildServiceResources(mesh, service, boot.resources);
+  const envoy = !NO_ENVOY.includes(service.target);
   const files = new Map<ServiceFile, string>();
-  files.set('bootstrap.yaml', printYaml(envoyJson(BootstrapSchema, buildBootstrap(mesh, service, { ...boot, static: false })), header(opts, service, 'Envoy bootstrap (listeners, clusters and secrets over ADS)')));
-  files.set('bootstrap-static.yaml', printYaml(envoyJson(BootstrapSchema, buildBootstrap(mesh, service, { ...boot, static: true })), header(opts, service, 'Envoy bootstrap (listeners and clusters inline, secrets over ADS)')));
-  files.set('listeners.yaml', printYaml({ resources: listeners.map((l) => envoyAnyJson(LISTENER_TYPE_URL, ListenerSchema, l)) }, header(opts, service, 'Listeners')));
-  files.set('clusters.yaml', printYaml({ resources: clusters.map((c) => envoyAnyJson(CLUSTER_TYPE_URL, ClusterSchema, c)) }, header(opts, service, 'Clusters')));
+  if (envoy) {
+    files.set('bootstrap.yaml', printYaml(envoyJson(BootstrapSchema, buildBootstrap(mesh, service, { ...boot, static: false })), header(opts, service, 'Envoy bootstrap (listeners, clusters and secrets over ADS)')));
+    files.set('bootstrap-static.yaml', printYaml(envoyJson(BootstrapSchema, buildBootstrap(mesh, service, { ...boot, static: true })), header(opts, service, 'Envoy bootstrap (listeners and clusters inline, secrets over ADS)')));
+  }
+  if (envoy || listeners.length) files.set('listeners.yaml', printYaml({ resources: listeners.map((l) => envoyAnyJson(LISTENER_TYPE_URL, ListenerSchema, l)) }, header(opts, service, 'Listeners')));
+  if (envoy || clusters.length) files.set('clusters.yaml', printYaml({ resources: clusters.map((c) => envoyAnyJson(CLUSTER_TYPE_URL, ClusterSchema, c)) }, header(opts, service, 'Clusters')));
+  if (routes.length) files.set('routes.yaml', printYaml({ resources: routes.map((r) => envoyAnyJson(ROUTE_TYPE_URL, RouteConfigurationSchema, r)) }, header(opts, service, 'Route configurations (RDS)')));
+  if (service.target === 'gateway') for (const [name, text] of gatewaySdsFiles(service, opts.source)) files.set(`sds/${name}` as ServiceFile, text);
+  if (endpoints.length) files.set('endpoints.yaml', printYaml({ resources: endpoints.map((e) => envoyAnyJson(ENDPOINT_TYPE_URL, ClusterLoadAssignmentSchema, e)) }, header(opts, service, 'Cluster load assignments (EDS)')));
   return files;
 }
 

@@ -7,10 +7,13 @@ import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/lis
 import { RouteConfigurationSchema, type RouteConfiguration } from '#gen/envoy/config/route/v3/route_pb';
 import type { MeshModel, Service, Target } from '../mesh/model.js';
 import { EnvoyGenerateError } from './errors.js';
+import { gatewayResources } from './gateway/resources.js';
+import { grpcResources } from './grpc/resources.js';
 import { inboundListener, localCluster } from './inbound.js';
 import { resourceOptions, type ResourceOptions } from './options.js';
 import { outboundCluster, outboundListener } from './outbound.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from './type-urls.js';
+import { vmResources } from './vm/resources.js';
 
 export interface ServiceResources {
   /** Inbound listeners in description order, then outbound listeners in description order. */
@@ -38,6 +41,9 @@ function sidecarResources(mesh: MeshModel, service: Service, opts: ResourceOptio
 /** One generator per target; a target without one is parsed but not generated. */
 const TARGET_BUILDERS: Partial<Record<Target, TargetBuilder>> = {
   sidecar: sidecarResources,
+  gateway: gatewayResources,
+  vm: vmResources,
+  grpc: grpcResources,
 };
 
 /** Targets with a generator. */

@@ -33,7 +33,9 @@ export function lintMesh(model: MeshModel): LintFinding[] {
     for (const ob of s.outbound) {
       if (ob.kind === 'external') {
         ob.spiffeIds.forEach((id, k) => {
-          if (id.memberOf(own) && !model.serviceBySpiffeId(id)) {
+          // An Istio service's identity is Istio's to issue, even when trustplane's CA is an intermediate under
+          // Istio's root (and so shares the trust domain): no service of this description holds it.
+          if (ob.istio === undefined && id.memberOf(own) && !model.serviceBySpiffeId(id)) {
             add('TP0001', `${ob.path}.spiffeIds[${k}]`, `dependency "${ob.name}" of "${s.name}" expects ${id.toString()}, which no service of the mesh has`);
           }
         });

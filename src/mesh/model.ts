@@ -12,7 +12,10 @@ export const DEFAULT_MODE: Mode = 'PERMISSIVE';
 export type Protocol = 'http' | 'tcp' | 'grpc';
 export const PROTOCOLS: readonly Protocol[] = ['http', 'tcp', 'grpc'];
 
-/** Where a proxy runs; only `sidecar` is generated today, the others are parsed and kept for later targets. */
+/**
+ * What runs the proxy: `sidecar` beside an application, `gateway` an edge gateway (external TLS in, mesh mTLS
+ * out), `vm` a VM's Envoy that may call into an Istio mesh, `grpc` a proxyless gRPC application.
+ */
 export type Target = 'sidecar' | 'gateway' | 'vm' | 'grpc';
 export const TARGETS: readonly Target[] = ['sidecar', 'gateway', 'vm', 'grpc'];
 
@@ -51,6 +54,19 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** An Istio service as Istio's own clients address it (see resolve.ts for the defaults). */
+export interface IstioDestination {
+  /** The service's host in Istio, e.g. reviews.bookinfo.svc.cluster.local. */
+  readonly host: string;
+  /** The service's port in Istio (part of the SNI), which may differ from the port the VM connects to. */
+  readonly port: number;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly trustDomain: TrustDomain;
+  /** spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>: also the dependency's only spiffeIds entry. */
+  readonly spiffeId: SpiffeId;
+}
+
 interface OutboundBase {
   /** Unique per service; a mesh dependency is named after its server service. */
   readonly name: string;
@@ -74,6 +90,11 @@ export interface MeshOutbound extends OutboundBase {
 
 export interface ExternalOutbound extends OutboundBase {
   readonly kind: 'external';
+  /** Set when the server is a service of an Istio mesh; the builders derive SNI and ALPN from it. */
+  readonly istio?: IstioDestination;
+  /** TLS server name and ALPN as written; generated for targets vm and gateway only. */
+  readonly sni?: string;
+  readonly alpn?: readonly string[];
 }
 
 export type Outbound = MeshOutbound | ExternalOutbound;
@@ -96,6 +117,38 @@ export interface AllowedCallers {
   readonly path: string;
 }
 
+export interface GatewayTls {
+  readonly certificateFile: string;
+  readonly privateKeyFile: string;
+  /** When set, clients are asked for a certificate and it is checked against these CAs. */
+  readonly clientCaFile?: string;
+  /** Only with clientCaFile: clients without a certificate are refused. */
+  readonly requireClientCertificate: boolean;
+  readonly path: string;
+}
+
+export interface GatewayListener {
+  readonly port: number;
+  readonly hosts: readonly string[];
+  readonly tls: GatewayTls;
+  readonly path: string;
+}
+
+export interface GatewayRoute {
+  readonly host: string;
+  readonly pathPrefix: string;
+  /** Name of an outbound dependency of the gateway service. */
+  readonly dependency: string;
+  readonly path: string;
+}
+
+export interface Gateway {
+  /** In description order; entries may share a port (then told apart by TLS server name). */
+  readonly listeners: readonly GatewayListener[];
+  readonly routes: readonly GatewayRoute[];
+  readonly path: string;
+}
+
 export interface Service {
   readonly name: string;
   readonly spiffeId: SpiffeId;
@@ -108,6 +161,8 @@ export interface Service {
   readonly inbound: readonly InboundPort[];
   readonly outbound: readonly Outbound[];
   readonly allowedCallers: AllowedCallers;
+  /** Present exactly when target is gateway. */
+  readonly gateway?: Gateway;
   readonly path: string;
 }
 

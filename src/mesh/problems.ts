@@ -18,6 +18,11 @@ export const MESH_PROBLEM_CODES = {
   INVALID_SPIFFE_ID: 'a string that is not a valid SPIFFE ID',
   INVALID_TRUST_DOMAIN: 'a string that is not a valid trust domain name',
   INVALID_PRINCIPAL: 'a node principal that is not uid:<n> or node:<name>',
+  INVALID_HOST: 'a gateway host that is not a lower-case DNS name or *.<name>',
+  INVALID_PATH_PREFIX: 'a route path prefix that is not a URL path starting with "/"',
+  INVALID_PATH: 'a file path that is not absolute',
+  INVALID_SNI: 'a TLS server name with characters SNI does not allow',
+  INVALID_ALPN: 'an ALPN protocol ID that is not printable ASCII',
   DUPLICATE_SERVICE_NAME: 'two services with the same name',
   DUPLICATE_SPIFFE_ID: 'two services with the same SPIFFE ID',
   DUPLICATE_TRUST_DOMAIN: 'a trust domain federated twice, or federated with itself',
@@ -27,6 +32,12 @@ export const MESH_PROBLEM_CODES = {
   UNKNOWN_TRUST_DOMAIN: 'a SPIFFE ID in a trust domain that is neither the own nor a federated one',
   UNKNOWN_SERVICE: 'a reference to a service the description does not have',
   UNKNOWN_PORT: 'a dependency on a port the server service does not expose',
+  UNKNOWN_DEPENDENCY: 'a gateway route to a dependency the gateway does not declare under outbound',
+  UNKNOWN_HOST: 'a gateway route for a host no gateway listener serves',
+  DUPLICATE_HOST: 'a host served by two listener entries on one port (the TLS server name could not choose)',
+  DUPLICATE_ROUTE: 'two gateway routes with the same host and path prefix',
+  WRONG_PROTOCOL: 'a gateway route to a dependency that does not speak HTTP',
+  NOT_FOR_TARGET: 'a field the service\'s target does not use (gateway: needs target gateway; istio/sni/alpn need target vm or gateway)',
 } as const;
 
 export type MeshProblemCode = keyof typeof MESH_PROBLEM_CODES;

@@ -26,6 +26,7 @@ export interface RawService {
   target?: Target;
   nodes?: List<NodePrincipal>;
   mode?: Mode;
+  gateway?: RawGateway;
   inbound?: List<RawInbound>;
   outbound?: List<RawOutbound>;
   allowedCallers?: List<RawCaller>;
@@ -51,7 +52,40 @@ export type RawOutbound =
       spiffeIds?: List<SpiffeId>;
       mode?: Mode;
       listenPort?: number;
+      istio?: RawIstio;
+      sni?: string;
+      alpn?: List<string>;
     };
+
+export interface RawIstio {
+  host?: string;
+  port?: number;
+  namespace?: string;
+  serviceAccount?: string;
+  trustDomain?: TrustDomain;
+}
+
+export interface RawGateway {
+  listeners?: List<RawGatewayListener>;
+  routes?: List<RawGatewayRoute>;
+}
+
+export interface RawGatewayListener {
+  port?: number;
+  hosts?: List<string>;
+  tls?: {
+    certificateFile?: string;
+    privateKeyFile?: string;
+    clientCaFile?: string;
+    requireClientCertificate?: boolean;
+  };
+}
+
+export interface RawGatewayRoute {
+  host?: string;
+  pathPrefix?: string;
+  dependency?: string;
+}
 
 export type RawCaller =
   | { kind: 'spiffeId'; spiffeId?: SpiffeId }

@@ -1,22 +1,27 @@
 // Cross-reference checks and defaults: turns the structurally valid value into resolved services. Runs even
 // when the structure had problems, on whatever was valid, so one run reports everything.
 import { dirname, isAbsolute, join } from 'node:path';
-import type { SpiffeId } from '../spiffe/id.js';
+import { SpiffeId } from '../spiffe/id.js';
 import { matchMemberOf, matchOneOf, type SpiffeIdMatcher } from '../spiffe/matcher.js';
-import type { TrustDomain } from '../spiffe/trust-domain.js';
+import { TrustDomain } from '../spiffe/trust-domain.js';
 import {
   DEFAULT_MODE,
   type AllowedCallers,
   type CallerRule,
   type Federation,
+  type Gateway,
+  type GatewayListener,
+  type GatewayRoute,
   type InboundPort,
+  type IstioDestination,
   type Mode,
   type Outbound,
   type Service,
   type SourcePosition,
+  type Target,
 } from './model.js';
 import { suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
-import type { RawCaller, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
+import type { RawCaller, RawGateway, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
 import { childPath } from './structure.js';
 
 function callerMatcher(ids: readonly SpiffeId[], tds: readonly TrustDomain[]): SpiffeIdMatcher {
@@ -26,6 +31,12 @@ function callerMatcher(ids: readonly SpiffeId[], tds: readonly TrustDomain[]): S
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Istio's default trust domain (meshConfig.trustDomain). */
+export const ISTIO_DEFAULT_TRUST_DOMAIN = 'cluster.local';
+
+/** Targets whose builders honour an external dependency's istio, sni and alpn (the sidecar's use its own rules). */
+const UPSTREAM_TLS_TARGETS: readonly Target[] = ['vm', 'gateway'];
 
 /** A service resolved except for its outbound dependencies, which need every service's inbound side first. */
 type Partial = Omit<Service, 'outbound'> & { raw: RawService };
@@ -91,7 +102,12 @@ export class Resolver {
       }
       partials.push(p);
     });
-    const services = partials.map(({ raw: rs, ...s }) => ({ ...s, outbound: this.outbound(rs, s.path, byName) }));
+    const services = partials.map(({ raw: rs, ...s }) => {
+      const outbound = this.outbound(rs, s.path, byName);
+      this.checkTarget(rs, s.target, s.path);
+      const gateway = s.target === 'gateway' && rs.gateway ? this.gateway(rs.gateway, `${s.path}.gateway`, outbound, byName) : undefined;
+      return gateway ? { ...s, outbound, gateway } : { ...s, outbound };
+    });
     for (const s of services) this.checkPorts(s);
     return { trustDomain: raw.trustDomain, defaultMode, federation, services };
   }
@@ -254,7 +270,15 @@ export class Resolver {
     });
     // A key that was present but invalid is already reported; only a truly absent list is missing.
     const written = (key: string) => this.positions.has(`${p}.${key}`);
-    if (!written('spiffeIds') && !(written('mode') && ro.mode === undefined) && serverMode !== 'DISABLE') {
+    // istio derives the server ID, SNI and ALPN; stating any of them as well would leave two answers.
+    if (written('istio')) {
+      for (const key of ['spiffeIds', 'sni', 'alpn']) {
+        if (written(key)) this.report('CONFLICTING_FIELDS', `${p}.${key}`, `"istio" and "${key}" exclude each other`, undefined, `istio (the server ID, SNI and ALPN follow from it), or ${key}`);
+      }
+    }
+    const istio = ro.istio && ro.port !== undefined ? this.istio(ro.istio, ro.port, `${p}.istio`) : undefined;
+    if (istio && !written('spiffeIds')) spiffeIds.push(istio.spiffeId);
+    if (!written('spiffeIds') && !written('istio') && !(written('mode') && ro.mode === undefined) && serverMode !== 'DISABLE') {
       this.report('MISSING_FIELD', `${p}.spiffeIds`, 'missing required field "spiffeIds"', undefined, 'the SPIFFE IDs the server may present; or mode: DISABLE for a plaintext server');
     }
     if (ro.name === undefined || ro.port === undefined) return undefined;
@@ -262,7 +286,124 @@ export class Resolver {
     const endpoints = ro.address !== undefined
       ? [{ address: ro.address, port }]
       : (ro.endpoints ?? []).flatMap((e) => (e?.address === undefined ? [] : [{ address: e.address, port: e.port ?? port }]));
-    return { kind: 'external', name: ro.name, endpoints, protocol: ro.protocol ?? 'tcp', spiffeIds, serverMode, listenPort: ro.listenPort, path: p };
+    const alpn = ro.alpn?.filter((a) => a !== undefined);
+    return {
+      kind: 'external',
+      name: ro.name,
+      endpoints,
+      protocol: ro.protocol ?? 'tcp',
+      spiffeIds,
+      serverMode,
+      listenPort: ro.listenPort,
+      ...(istio ? { istio } : {}),
+      ...(ro.sni !== undefined ? { sni: ro.sni } : {}),
+      ...(alpn ? { alpn } : {}),
+      path: p,
+    };
+  }
+
+  private istio(ri: NonNullable<Extract<RawOutbound, { kind: 'name' }>['istio']>, port: number, p: string): IstioDestination | undefined {
+    const trustDomain = ri.trustDomain ?? TrustDomain.parse(ISTIO_DEFAULT_TRUST_DOMAIN);
+    const tdPath = this.positions.has(`${p}.trustDomain`) ? `${p}.trustDomain` : p;
+    if (ri.host === undefined || ri.namespace === undefined || ri.serviceAccount === undefined) return undefined;
+    const spiffeId = SpiffeId.fromPath(trustDomain, `/ns/${ri.namespace}/sa/${ri.serviceAccount}`);
+    if (!this.knownDomain(spiffeId, tdPath)) return undefined;
+    return { host: ri.host, port: ri.port ?? port, namespace: ri.namespace, serviceAccount: ri.serviceAccount, trustDomain, spiffeId };
+  }
+
+  /** Fields only some targets generate: reported rather than silently ignored. */
+  private checkTarget(rs: RawService, target: Target, path: string): void {
+    const written = (p: string) => this.positions.has(p);
+    if (target === 'gateway' && !written(`${path}.gateway`)) {
+      this.report('MISSING_FIELD', `${path}.gateway`, 'missing required field "gateway"', undefined, 'the listeners and routes of a service with target gateway');
+    }
+    if (target !== 'gateway' && written(`${path}.gateway`)) {
+      this.report('NOT_FOR_TARGET', `${path}.gateway`, `"gateway" is only used by target gateway; this service's target is ${target}`, undefined, 'target: gateway, or no gateway key');
+    }
+    if (UPSTREAM_TLS_TARGETS.includes(target)) return;
+    (rs.outbound ?? []).forEach((_, i) => {
+      for (const key of ['istio', 'sni', 'alpn']) {
+        const p = `${path}.outbound[${i}].${key}`;
+        if (written(p)) this.report('NOT_FOR_TARGET', p, `"${key}" is only generated for targets ${UPSTREAM_TLS_TARGETS.join(' and ')}; this service's target is ${target}`, undefined, `target: ${UPSTREAM_TLS_TARGETS.join(' or ')}, or no ${key} key`);
+      }
+    });
+  }
+
+  private gateway(rg: RawGateway, path: string, outbound: readonly Outbound[], byName: ReadonlyMap<string, Partial>): Gateway {
+    const listeners: GatewayListener[] = [];
+    const hostsByPort = new Map<number, Map<string, string>>();
+    (rg.listeners ?? []).forEach((rl, i) => {
+      const lp = childPath(`${path}.listeners`, i);
+      if (rl === undefined) return;
+      const tls = rl.tls;
+      if (tls?.requireClientCertificate === true && tls.clientCaFile === undefined && !this.positions.has(`${lp}.tls.clientCaFile`)) {
+        this.report('MISSING_FIELD', `${lp}.tls.clientCaFile`, 'missing field "clientCaFile": requireClientCertificate needs the CAs client certificates are checked against', undefined, 'a PEM file of CA certificates');
+      }
+      const hosts: string[] = [];
+      if (rl.port !== undefined) {
+        const seen = hostsByPort.get(rl.port) ?? new Map<string, string>();
+        hostsByPort.set(rl.port, seen);
+        (rl.hosts ?? []).forEach((h, k) => {
+          if (h === undefined) return;
+          const first = seen.get(h);
+          if (first) this.report('DUPLICATE_HOST', `${lp}.hosts[${k}]`, `host "${h}" is already served on port ${rl.port} by ${this.where(first)}`, `"${h}"`, 'each host once per port');
+          else seen.set(h, lp);
+          hosts.push(h);
+        });
+      }
+      if (rl.port === undefined || tls?.certificateFile === undefined || tls.privateKeyFile === undefined || hosts.length === 0) return;
+      listeners.push({
+        port: rl.port,
+        hosts,
+        tls: {
+          certificateFile: tls.certificateFile,
+          privateKeyFile: tls.privateKeyFile,
+          ...(tls.clientCaFile !== undefined ? { clientCaFile: tls.clientCaFile } : {}),
+          requireClientCertificate: tls.requireClientCertificate ?? false,
+          path: `${lp}.tls`,
+        },
+        path: lp,
+      });
+    });
+    const served = [...new Set([...hostsByPort.values()].flatMap((m) => [...m.keys()]))];
+    const routes: GatewayRoute[] = [];
+    const seenRoutes = new Map<string, string>();
+    (rg.routes ?? []).forEach((rr, i) => {
+      const rp = childPath(`${path}.routes`, i);
+      if (rr?.host === undefined || rr.dependency === undefined) return;
+      const pathPrefix = rr.pathPrefix ?? (this.positions.has(`${rp}.pathPrefix`) ? undefined : '/');
+      if (pathPrefix === undefined) return;
+      let ok = true;
+      if (!served.includes(rr.host)) {
+        ok = false;
+        if (hostsByPort.size > 0) {
+          const near = suggestKey(rr.host, served);
+          this.report('UNKNOWN_HOST', `${rp}.host`, `no gateway listener serves host "${rr.host}"${near ? `, did you mean "${near}"?` : ''}`, `"${rr.host}"`, served.length ? `a host of the listeners: ${served.join(', ')}` : 'a host of the listeners');
+        }
+      }
+      const dep = outbound.find((o) => o.name === rr.dependency);
+      if (!dep) {
+        ok = false;
+        const names = outbound.map((o) => o.name);
+        const near = suggestKey(rr.dependency, names);
+        const accepted = byName.has(rr.dependency)
+          ? `a dependency of this gateway; to route to service "${rr.dependency}", add "- service: ${rr.dependency}" under outbound`
+          : names.length ? `a dependency of this gateway: ${names.join(', ')}` : 'a dependency of this gateway (declare it under outbound)';
+        this.report('UNKNOWN_DEPENDENCY', `${rp}.dependency`, `the gateway has no dependency "${rr.dependency}"${near ? `, did you mean "${near}"?` : ''}`, `"${rr.dependency}"`, accepted);
+      } else if (dep.protocol === 'tcp') {
+        ok = false;
+        this.report('WRONG_PROTOCOL', `${rp}.dependency`, `dependency "${dep.name}" speaks tcp; a route forwards HTTP requests`, `"${dep.name}" (protocol tcp)`, 'a dependency with protocol http or grpc');
+      }
+      const key = `${rr.host} ${pathPrefix}`;
+      const first = seenRoutes.get(key);
+      if (first) {
+        this.report('DUPLICATE_ROUTE', rr.pathPrefix !== undefined ? `${rp}.pathPrefix` : `${rp}.host`, `host "${rr.host}" path prefix "${pathPrefix}" is already routed by ${this.where(first)}`, undefined, 'one route per host and path prefix');
+        return;
+      }
+      seenRoutes.set(key, rp);
+      if (ok) routes.push({ host: rr.host, pathPrefix, dependency: rr.dependency, path: rp });
+    });
+    return { listeners, routes, path };
   }
 
   /** A service's proxy binds its inbound and outbound listen ports on one host, beside its (loopback) application. */
@@ -274,6 +415,13 @@ export class Resolver {
       else bound.set(port, path);
     };
     for (const ib of s.inbound) claim(ib.port, `${ib.path}.port`);
+    // Gateway entries on one port share one listener (chosen by TLS server name), so a port is claimed once.
+    const gatewayPorts = new Set<number>();
+    for (const gl of s.gateway?.listeners ?? []) {
+      if (gatewayPorts.has(gl.port)) continue;
+      gatewayPorts.add(gl.port);
+      claim(gl.port, `${gl.path}.port`);
+    }
     for (const ob of s.outbound) if (ob.listenPort !== undefined) claim(ob.listenPort, `${ob.path}.listenPort`);
     for (const ib of s.inbound) {
       const listener = bound.get(ib.appPort);

@@ -11,6 +11,9 @@ export interface StringSchema extends Described {
   readonly enum?: readonly string[];
   readonly format?: FormatName;
 }
+export interface BooleanSchema extends Described {
+  readonly type: 'boolean';
+}
 export interface IntegerSchema extends Described {
   readonly type: 'integer';
   readonly minimum: number;
@@ -33,7 +36,7 @@ export interface UnionSchema extends Described {
   readonly type: 'union';
   readonly variants: readonly { readonly when: string; readonly schema: ObjectSchema }[];
 }
-export type SchemaNode = StringSchema | IntegerSchema | ArraySchema | ObjectSchema | UnionSchema;
+export type SchemaNode = StringSchema | BooleanSchema | IntegerSchema | ArraySchema | ObjectSchema | UnionSchema;
 
 const port = (description: string): IntegerSchema => ({ type: 'integer', minimum: 1, maximum: 65535, description });
 const str = (description: string, format?: FormatName): StringSchema => ({ type: 'string', description, format });
@@ -73,6 +76,21 @@ const endpoint: ObjectSchema = {
   properties: { address: str('Host name or IP address', 'address'), port: port("Port; default the dependency's port") },
 };
 
+// Where an Istio service is, as Istio's own clients name it: the SNI (outbound_.<port>_._.<host>), ALPN and
+// server identity (spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>) follow from these.
+const istioDestination: ObjectSchema = {
+  type: 'object',
+  description: 'The dependency is a service of an Istio mesh, reached through its sidecar or east-west gateway',
+  required: ['host', 'namespace', 'serviceAccount'],
+  properties: {
+    host: str('The service\'s host in Istio, e.g. reviews.bookinfo.svc.cluster.local', 'address'),
+    port: port("The service's port in Istio; default the dependency's port"),
+    namespace: str('Kubernetes namespace of the server workloads', 'name'),
+    serviceAccount: str('Kubernetes service account of the server workloads', 'k8sName'),
+    trustDomain: str("Istio's trust domain (meshConfig.trustDomain); default cluster.local", 'trustDomain'),
+  },
+};
+
 const externalDependency: ObjectSchema = {
   type: 'object',
   description: 'A dependency outside this mesh (another trust domain, or a plaintext server)',
@@ -92,6 +110,60 @@ const externalDependency: ObjectSchema = {
     },
     mode: oneOf(MODES, "The server's mode: DISABLE means plaintext to it; default STRICT"),
     listenPort: port("Local port the proxy listens on for the application's traffic to this dependency"),
+    istio: istioDestination,
+    sni: str('TLS server name to send; default the address when it is a host name (targets vm and gateway)', 'sni'),
+    alpn: {
+      type: 'array',
+      minItems: 1,
+      description: 'ALPN protocols to offer, in order; default h2 for grpc, else none (targets vm and gateway)',
+      items: str('ALPN protocol ID', 'alpn'),
+    },
+  },
+};
+
+// An edge gateway's outside: TLS terminated with a certificate from files (cert-manager's tls.crt/tls.key),
+// HTTP routed by host and path prefix to the gateway's outbound dependencies.
+const gatewayTls: ObjectSchema = {
+  type: 'object',
+  description: 'Server certificate for external clients, from files; reloaded when the files are replaced',
+  required: ['certificateFile', 'privateKeyFile'],
+  properties: {
+    certificateFile: str('PEM certificate chain, leaf first (cert-manager: tls.crt)', 'absolutePath'),
+    privateKeyFile: str('PEM private key (cert-manager: tls.key)', 'absolutePath'),
+    clientCaFile: str('PEM CA certificates client certificates are checked against; when set, clients are asked for one', 'absolutePath'),
+    requireClientCertificate: { type: 'boolean', description: 'Refuse clients without a certificate; needs clientCaFile; default false' },
+  },
+};
+
+const gatewayListener: ObjectSchema = {
+  type: 'object',
+  description: 'A port external clients connect to over TLS; entries on one port are chosen by TLS server name',
+  required: ['port', 'hosts', 'tls'],
+  properties: {
+    port: port('Port the gateway listens on'),
+    hosts: { type: 'array', minItems: 1, description: 'Host names served with this certificate', items: str('Host name', 'host') },
+    tls: gatewayTls,
+  },
+};
+
+const gatewayRoute: ObjectSchema = {
+  type: 'object',
+  description: 'Requests for a host whose path starts with a prefix go to one dependency; the longest prefix wins',
+  required: ['host', 'dependency'],
+  properties: {
+    host: str('A host of one of the listeners', 'host'),
+    pathPrefix: str('Path prefix; default /', 'pathPrefix'),
+    dependency: str('Name of an outbound dependency of the gateway (a mesh dependency is named after its service)', 'name'),
+  },
+};
+
+const gateway: ObjectSchema = {
+  type: 'object',
+  description: 'The external side of a service with target gateway',
+  required: ['listeners', 'routes'],
+  properties: {
+    listeners: { type: 'array', minItems: 1, description: 'TLS ports for external clients', items: gatewayListener },
+    routes: { type: 'array', minItems: 1, description: 'HTTP routes to the gateway\'s dependencies', items: gatewayRoute },
   },
 };
 
@@ -117,6 +189,7 @@ const service: ObjectSchema = {
       items: str('Node principal', 'principal'),
     },
     mode: mode("the mesh's defaultMode"),
+    gateway,
     inbound: { type: 'array', description: 'Ports the service receives traffic on', items: inboundPort },
     outbound: {
       type: 'array',
@@ -181,6 +254,8 @@ function render(node: SchemaNode): Json {
       if (node.format) out['pattern'] = FORMATS[node.format].pattern;
       return out;
     }
+    case 'boolean':
+      return { type: 'boolean', description: node.description };
     case 'integer':
       return { type: 'integer', description: node.description, minimum: node.minimum, maximum: node.maximum };
     case 'array': {

@@ -24,6 +24,8 @@ export function describeAccepted(s: SchemaNode): string {
     case 'string':
       if (s.enum) return `one of ${s.enum.join(', ')}`;
       return s.format ? FORMATS[s.format].accepted : 'a string';
+    case 'boolean':
+      return 'true or false';
     case 'integer':
       return `an integer from ${s.minimum} to ${s.maximum}`;
     case 'array':
@@ -70,6 +72,10 @@ class Walker {
           return undefined;
         }
         return node.items.map((item, i) => this.check(item, schema.items, childPath(path, i)));
+      }
+      case 'boolean': {
+        const v = isScalar(node) ? node.value : undefined;
+        return typeof v === 'boolean' ? v : this.wrongType(node, schema, path);
       }
       case 'integer': {
         const v = isScalar(node) ? node.value : undefined;

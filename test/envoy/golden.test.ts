@@ -10,7 +10,9 @@ import { diffTrees, GOLDEN_DIR, readTree, renderGoldenTree } from '../../src/env
 import { checkEnvoyBinary, parseEnvoyJson } from '../../src/envoy/strict.js';
 import { messageForType } from '../../src/envoy/registry.js';
 import { BOOTSTRAP_TYPE_NAME, DISCOVERY_RESPONSE_TYPE_NAME, ROUTE_TYPE_URL } from '../../src/envoy/type-urls.js';
-import { SERVICE_FILES } from '../../src/envoy/generate.js';
+import { serviceFiles } from '../../src/envoy/generate.js';
+import { parseMesh } from '../../src/mesh/parse.js';
+import { readdirSync, readFileSync as readText } from 'node:fs';
 
 // dist/test/envoy/ → repository root
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,10 +47,16 @@ describe('golden files (envoy/)', () => {
     assert.equal(lines.length, 0, `${lines.join('\n')}\nrun \`npm run golden\` to regenerate envoy/`);
   });
 
-  test('every example mesh has a directory, every service the four files', () => {
+  test('every example mesh has a directory, every service the files of its target', () => {
     assert.ok(golden.size > 0, 'envoy/ is empty: run `npm run golden`');
-    const services = new Set([...golden.keys()].map((k) => k.split('/').slice(0, 2).join('/')));
-    for (const s of services) for (const f of SERVICE_FILES) assert.ok(golden.has(`${s}/${f}`), `envoy/${s}/${f}`);
+    const examples = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml'));
+    assert.ok(examples.length >= 5);
+    for (const f of examples) {
+      const mesh = parseMesh(readText(join(ROOT, 'examples', f), 'utf8'), f);
+      for (const s of mesh.services) {
+        for (const file of serviceFiles(s.target)) assert.ok(golden.has(`${f.replace(/\.yaml$/, '')}/${s.name}/${file}`), `envoy/${f.replace(/\.yaml$/, '')}/${s.name}/${file}`);
+      }
+    }
   });
 
   for (const [path, text] of golden) {

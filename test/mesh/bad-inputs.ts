@@ -248,4 +248,70 @@ export const BAD_CASES: readonly BadCase[] = [
       "INVALID_TRUST_DOMAIN mesh.yaml:1:14: trustDomain: not a valid trust domain: trust domain contains an invalid character \"E\" at index 0 in \"Example.org\" (accepted: a-z 0-9 . - _); upper case is not allowed, trust domains are lower case (found \"Example.org\"; accepted: a trust domain name such as example.org (lowercase letters, digits, \".\", \"-\", \"_\"))",
     ],
   },
+  {
+    name: "gateway: upper-case and one-label hosts, a wildcard not in the first label, relative and directory file paths, a non-boolean flag, bad path prefixes",
+    yaml: "trustDomain: example.org\nservices:\n  - name: edge\n    spiffeId: spiffe://example.org/edge\n    target: gateway\n    gateway:\n      listeners:\n        - port: 443\n          hosts: [Shop.example.com, localhost, '*.*.example.com']\n          tls:\n            certificateFile: tls/tls.crt\n            privateKeyFile: /etc/tls/\n            requireClientCertificate: yes\n      routes:\n        - host: shop.example.com\n          pathPrefix: api/\n          dependency: web\n        - host: shop.example.com\n          pathPrefix: /a/../admin\n          dependency: web\n",
+    expected: [
+      "INVALID_HOST mesh.yaml:9:19: services[0].gateway.listeners[0].hosts[0]: not a valid host: not a lower-case DNS name; a wildcard is only allowed as the whole first label (found \"Shop.example.com\"; accepted: a lower-case DNS name (e.g. shop.example.com), or one with a leading wildcard label (*.example.com))",
+      "INVALID_HOST mesh.yaml:9:37: services[0].gateway.listeners[0].hosts[1]: not a valid host: a host has at least two labels (found \"localhost\"; accepted: a lower-case DNS name (e.g. shop.example.com), or one with a leading wildcard label (*.example.com))",
+      "INVALID_HOST mesh.yaml:9:48: services[0].gateway.listeners[0].hosts[2]: not a valid host: not a lower-case DNS name; a wildcard is only allowed as the whole first label (found \"*.*.example.com\"; accepted: a lower-case DNS name (e.g. shop.example.com), or one with a leading wildcard label (*.example.com))",
+      "INVALID_PATH mesh.yaml:11:30: services[0].gateway.listeners[0].tls.certificateFile: not a valid file path: Envoy resolves relative paths against its working directory; give an absolute path (found \"tls/tls.crt\"; accepted: an absolute file path on the proxy's host, e.g. /etc/gateway/tls/shop/tls.crt)",
+      "INVALID_PATH mesh.yaml:12:29: services[0].gateway.listeners[0].tls.privateKeyFile: not a valid file path: a file path does not end with \"/\" (found \"/etc/tls/\"; accepted: an absolute file path on the proxy's host, e.g. /etc/gateway/tls/shop/tls.crt)",
+      "WRONG_TYPE mesh.yaml:13:39: services[0].gateway.listeners[0].tls.requireClientCertificate: wrong type (found string \"yes\"; accepted: true or false)",
+      "INVALID_PATH_PREFIX mesh.yaml:16:23: services[0].gateway.routes[0].pathPrefix: not a valid path prefix: a path prefix starts with \"/\" (found \"api/\"; accepted: a URL path starting with \"/\" (e.g. /api/), without query, fragment, spaces, \".\" or \"..\" segments)",
+      "INVALID_PATH_PREFIX mesh.yaml:19:23: services[0].gateway.routes[1].pathPrefix: not a valid path prefix: a path prefix has no \".\" or \"..\" segments (found \"/a/../admin\"; accepted: a URL path starting with \"/\" (e.g. /api/), without query, fragment, spaces, \".\" or \"..\" segments)",
+    ],
+  },
+  {
+    name: "vm dependency: an IP address as SNI, an ALPN ID with a space, an Istio service account that is no Kubernetes name",
+    yaml: "trustDomain: example.org\nservices:\n  - name: billing\n    spiffeId: spiffe://example.org/billing\n    target: vm\n    outbound:\n      - name: reviews\n        address: 10.0.0.7\n        port: 15443\n        spiffeIds: [spiffe://example.org/reviews]\n        sni: 10.0.0.7\n        alpn: [istio, 'h 2']\n      - name: ratings\n        address: istio-eastwest.example.net\n        port: 15443\n        istio: {host: ratings.bookinfo.svc.cluster.local, port: 9080, namespace: bookinfo, serviceAccount: Bookinfo_Ratings}\n",
+    expected: [
+      "INVALID_SNI mesh.yaml:11:14: services[0].outbound[0].sni: not a valid server name: TLS forbids an IP address as server name (RFC 6066) (found \"10.0.0.7\"; accepted: letters, digits, \".\", \"-\" and \"_\", at most 255 characters, not an IP address)",
+      "INVALID_ALPN mesh.yaml:12:23: services[0].outbound[0].alpn[1]: not a valid ALPN protocol: an ALPN protocol ID is printable ASCII without spaces (found \"h 2\"; accepted: a printable ASCII protocol ID of 1–255 characters, e.g. h2, istio-peer-exchange)",
+      "INVALID_NAME mesh.yaml:16:108: services[0].outbound[1].istio.serviceAccount: not a valid Kubernetes name: Istio builds the SPIFFE ID from it: spiffe://<td>/ns/<namespace>/sa/<serviceAccount> (found \"Bookinfo_Ratings\"; accepted: a DNS subdomain: lower-case letters, digits, \"-\" and \".\", at most 253 characters)",
+    ],
+  },
+  {
+    name: "gateway routes and listeners: client certificates required without a CA, a host on one port twice, a route twice, an unserved host, a tcp dependency, routes to undeclared dependencies",
+    yaml: "trustDomain: example.org\nservices:\n  - name: edge\n    spiffeId: spiffe://example.org/edge\n    target: gateway\n    outbound:\n      - service: web\n      - service: db\n    gateway:\n      listeners:\n        - port: 443\n          hosts: [shop.example.com, api.example.com]\n          tls: {certificateFile: /t/a.crt, privateKeyFile: /t/a.key, requireClientCertificate: true}\n        - port: 443\n          hosts: [api.example.com]\n          tls: {certificateFile: /t/b.crt, privateKeyFile: /t/b.key}\n      routes:\n        - {host: shop.example.com, dependency: web}\n        - {host: shop.example.com, pathPrefix: /, dependency: web}\n        - {host: shop.exampel.com, dependency: web}\n        - {host: api.example.com, dependency: db}\n        - {host: api.example.com, pathPrefix: /v1/, dependency: orders}\n        - {host: api.example.com, pathPrefix: /v2/, dependency: wbe}\n  - name: web\n    spiffeId: spiffe://example.org/web\n    inbound: [{port: 15006, appPort: 8080, protocol: http}]\n  - name: db\n    spiffeId: spiffe://example.org/db\n    inbound: [{port: 15006, appPort: 5432}]\n  - name: orders\n    spiffeId: spiffe://example.org/orders\n    inbound: [{port: 15006, appPort: 8080, protocol: http}]\n",
+    expected: [
+      "MISSING_FIELD mesh.yaml:13:16: services[0].gateway.listeners[0].tls.clientCaFile: missing field \"clientCaFile\": requireClientCertificate needs the CAs client certificates are checked against (accepted: a PEM file of CA certificates)",
+      "DUPLICATE_HOST mesh.yaml:15:19: services[0].gateway.listeners[1].hosts[0]: host \"api.example.com\" is already served on port 443 by services[0].gateway.listeners[0] (line 11) (found \"api.example.com\"; accepted: each host once per port)",
+      "DUPLICATE_ROUTE mesh.yaml:19:48: services[0].gateway.routes[1].pathPrefix: host \"shop.example.com\" path prefix \"/\" is already routed by services[0].gateway.routes[0] (line 18) (accepted: one route per host and path prefix)",
+      "UNKNOWN_HOST mesh.yaml:20:18: services[0].gateway.routes[2].host: no gateway listener serves host \"shop.exampel.com\", did you mean \"shop.example.com\"? (found \"shop.exampel.com\"; accepted: a host of the listeners: shop.example.com, api.example.com)",
+      "WRONG_PROTOCOL mesh.yaml:21:47: services[0].gateway.routes[3].dependency: dependency \"db\" speaks tcp; a route forwards HTTP requests (found \"db\" (protocol tcp); accepted: a dependency with protocol http or grpc)",
+      "UNKNOWN_DEPENDENCY mesh.yaml:22:65: services[0].gateway.routes[4].dependency: the gateway has no dependency \"orders\" (found \"orders\"; accepted: a dependency of this gateway; to route to service \"orders\", add \"- service: orders\" under outbound)",
+      "UNKNOWN_DEPENDENCY mesh.yaml:23:65: services[0].gateway.routes[5].dependency: the gateway has no dependency \"wbe\" (found \"wbe\"; accepted: a dependency of this gateway: web, db)",
+    ],
+    semantic: true,
+  },
+  {
+    name: "fields the target does not use: a gateway without gateway:, gateway: on a sidecar, istio and sni on a sidecar (and together)",
+    yaml: "trustDomain: example.org\nservices:\n  - name: edge\n    spiffeId: spiffe://example.org/edge\n    target: gateway\n  - name: web\n    spiffeId: spiffe://example.org/web\n    gateway:\n      listeners: [{port: 443, hosts: [a.example.com], tls: {certificateFile: /a, privateKeyFile: /b}}]\n      routes: [{host: a.example.com, dependency: x}]\n    outbound:\n      - name: reviews\n        address: reviews.example.org\n        port: 9080\n        istio: {host: reviews.bookinfo.svc.cluster.local, namespace: bookinfo, serviceAccount: bookinfo-reviews, trustDomain: example.org}\n        sni: reviews\n",
+    expected: [
+      "MISSING_FIELD mesh.yaml:3:5: services[0].gateway: missing required field \"gateway\" (accepted: the listeners and routes of a service with target gateway)",
+      "NOT_FOR_TARGET mesh.yaml:9:7: services[1].gateway: \"gateway\" is only used by target gateway; this service's target is sidecar (accepted: target: gateway, or no gateway key)",
+      "NOT_FOR_TARGET mesh.yaml:15:16: services[1].outbound[0].istio: \"istio\" is only generated for targets vm and gateway; this service's target is sidecar (accepted: target: vm or gateway, or no istio key)",
+      "CONFLICTING_FIELDS mesh.yaml:16:14: services[1].outbound[0].sni: \"istio\" and \"sni\" exclude each other (accepted: istio (the server ID, SNI and ALPN follow from it), or sni)",
+      "NOT_FOR_TARGET mesh.yaml:16:14: services[1].outbound[0].sni: \"sni\" is only generated for targets vm and gateway; this service's target is sidecar (accepted: target: vm or gateway, or no sni key)",
+    ],
+    semantic: true,
+  },
+  {
+    name: "istio dependency: spiffeIds beside istio, and Istio's default trust domain not federated",
+    yaml: "trustDomain: example.org\nservices:\n  - name: billing\n    spiffeId: spiffe://example.org/billing\n    target: vm\n    outbound:\n      - name: reviews\n        address: istio-eastwest.example.net\n        port: 15443\n        spiffeIds: [spiffe://example.org/reviews]\n        istio: {host: reviews.bookinfo.svc.cluster.local, namespace: bookinfo, serviceAccount: bookinfo-reviews}\n",
+    expected: [
+      "CONFLICTING_FIELDS mesh.yaml:10:20: services[0].outbound[0].spiffeIds: \"istio\" and \"spiffeIds\" exclude each other (accepted: istio (the server ID, SNI and ALPN follow from it), or spiffeIds)",
+      "UNKNOWN_TRUST_DOMAIN mesh.yaml:11:16: services[0].outbound[0].istio: trust domain \"cluster.local\" is neither the mesh's own nor federated (found \"cluster.local\"; accepted: a trust domain in: example.org; or add it under federation)",
+    ],
+    semantic: true,
+  },
+  {
+    name: "gateway listener port also used by an inbound port",
+    yaml: "trustDomain: example.org\nservices:\n  - name: edge\n    spiffeId: spiffe://example.org/edge\n    target: gateway\n    inbound: [{port: 8443, appPort: 8080}]\n    outbound: [{service: web}]\n    gateway:\n      listeners:\n        - {port: 8443, hosts: [a.example.com], tls: {certificateFile: /t/a.crt, privateKeyFile: /t/a.key}}\n        - {port: 8443, hosts: [b.example.com], tls: {certificateFile: /t/b.crt, privateKeyFile: /t/b.key}}\n      routes: [{host: a.example.com, dependency: web}]\n  - name: web\n    spiffeId: spiffe://example.org/web\n    inbound: [{port: 15006, appPort: 8080, protocol: http}]\n",
+    expected: [
+      "DUPLICATE_PORT mesh.yaml:10:18: services[0].gateway.listeners[0].port: port 8443 is already used by services[0].inbound[0].port (line 6) (found 8443; accepted: a port no other listener or application of this service uses)",
+    ],
+    semantic: true,
+  },
 ];

@@ -13,7 +13,8 @@ export function jsonSchemaErrors(schema: Schema, value: unknown, path = ''): str
   if (type === 'array' && !Array.isArray(value)) return [`${path}: not an array`];
   if (type === 'string' && typeof value !== 'string') return [`${path}: not a string`];
   if (type === 'integer' && !Number.isInteger(value)) return [`${path}: not an integer`];
-  if (type !== undefined && !['object', 'array', 'string', 'integer'].includes(type as string)) throw new Error(`checker does not know type ${String(type)}`);
+  if (type === 'boolean' && typeof value !== 'boolean') return [`${path}: not a boolean`];
+  if (type !== undefined && !['object', 'array', 'string', 'integer', 'boolean'].includes(type as string)) throw new Error(`checker does not know type ${String(type)}`);
   // As in JSON Schema, the other keywords apply whenever the value has the kind they are about.
   if (isObject) {
     const props = (schema['properties'] ?? {}) as Record<string, Schema>;

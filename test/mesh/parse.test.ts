@@ -143,14 +143,14 @@ describe('federation and external dependencies', () => {
 
   test('defaults: address = name, target sidecar, protocol tcp, appAddress 127.0.0.1, implicit callers = own trust domain; target is kept', () => {
     const m = parseMesh(
-      'trustDomain: example.org\nservices:\n  - name: a\n    spiffeId: spiffe://example.org/a\n    inbound: [{port: 15006, appPort: 8080}]\n  - name: gw\n    spiffeId: spiffe://example.org/gw\n    target: gateway\n    address: gw.internal\n',
+      'trustDomain: example.org\nservices:\n  - name: a\n    spiffeId: spiffe://example.org/a\n    inbound: [{port: 15006, appPort: 8080}]\n  - name: gw\n    spiffeId: spiffe://example.org/gw\n    target: vm\n    address: gw.internal\n',
       'm.yaml',
     );
     const [a, gw] = m.services;
     assert.deepEqual([a!.address, a!.target, a!.inbound[0]!.protocol, a!.inbound[0]!.appAddress, a!.nodes], ['a', 'sidecar', 'tcp', '127.0.0.1', []]);
     assert.equal(a!.allowedCallers.implicit, true);
     assert.deepEqual(a!.allowedCallers.trustDomains.map(String), ['example.org']);
-    assert.deepEqual([gw!.address, gw!.target], ['gw.internal', 'gateway']);
+    assert.deepEqual([gw!.address, gw!.target], ['gw.internal', 'vm']);
   });
 
   test('allowedCallers may name a service declared later', () => {

@@ -30,7 +30,38 @@ function kitchenSink(): Obj {
         ],
         allowedCallers: [{ spiffeId: 'spiffe://partner.net/x' }, { service: 'b' }, { trustDomain: 'partner.net' }],
       },
-      { name: 'b', spiffeId: 'spiffe://example.org/b', inbound: [{ port: 15006, appPort: 8080 }] },
+      { name: 'b', spiffeId: 'spiffe://example.org/b', inbound: [{ port: 15006, appPort: 8080, protocol: 'http' }] },
+      {
+        name: 'edge',
+        spiffeId: 'spiffe://example.org/edge',
+        target: 'gateway',
+        outbound: [{ service: 'b' }],
+        gateway: {
+          listeners: [
+            {
+              port: 443,
+              hosts: ['shop.example.com', '*.shop.example.com'],
+              tls: { certificateFile: '/etc/tls/tls.crt', privateKeyFile: '/etc/tls/tls.key', clientCaFile: '/etc/tls/ca.crt', requireClientCertificate: true },
+            },
+          ],
+          routes: [{ host: 'shop.example.com', pathPrefix: '/api/', dependency: 'b' }],
+        },
+      },
+      {
+        name: 'vm',
+        spiffeId: 'spiffe://example.org/vm',
+        target: 'vm',
+        outbound: [
+          {
+            name: 'reviews',
+            address: 'istio-eastwest.example.net',
+            port: 15443,
+            protocol: 'http',
+            istio: { host: 'reviews.bookinfo.svc.cluster.local', port: 9080, namespace: 'bookinfo', serviceAccount: 'bookinfo-reviews', trustDomain: 'partner.net' },
+          },
+          { name: 'legacy', address: 'legacy.partner.net', port: 443, spiffeIds: ['spiffe://partner.net/legacy'], sni: 'legacy.partner.net', alpn: ['h2'] },
+        ],
+      },
     ],
   };
 }
@@ -39,13 +70,18 @@ function kitchenSink(): Obj {
 const MAPS: { name: string; doc: (string | number)[]; schema: (string | number)[]; path: string; unused?: string[] }[] = [
   { name: 'mesh', doc: [], schema: [], path: '' },
   { name: 'federation entry', doc: ['federation', 0], schema: ['properties', 'federation', 'items'], path: 'federation[0]' },
-  { name: 'service', doc: ['services', 0], schema: ['properties', 'services', 'items'], path: 'services[0]' },
+  { name: 'service', doc: ['services', 0], schema: ['properties', 'services', 'items'], path: 'services[0]', unused: ['gateway' /* target gateway only: services[2] uses it */] },
   { name: 'inbound port', doc: ['services', 0, 'inbound', 0], schema: ['properties', 'services', 'items', 'properties', 'inbound', 'items'], path: 'services[0].inbound[0]' },
   { name: 'mesh dependency', doc: ['services', 0, 'outbound', 0], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 0], path: 'services[0].outbound[0]' },
-  { name: 'external dependency', doc: ['services', 0, 'outbound', 1], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1], path: 'services[0].outbound[1]', unused: ['address'] /* excludes endpoints */ },
+  { name: 'external dependency', doc: ['services', 0, 'outbound', 1], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1], path: 'services[0].outbound[1]', unused: ['address' /* excludes endpoints */, 'istio', 'sni', 'alpn' /* vm and gateway targets only: services[3] uses them */] },
   { name: 'endpoint', doc: ['services', 0, 'outbound', 1, 'endpoints', 0], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1, 'properties', 'endpoints', 'items'], path: 'services[0].outbound[1].endpoints[0]' },
   { name: 'caller by SPIFFE ID', doc: ['services', 0, 'allowedCallers', 0], schema: ['properties', 'services', 'items', 'properties', 'allowedCallers', 'items', 'oneOf', 0], path: 'services[0].allowedCallers[0]' },
   { name: 'caller by service', doc: ['services', 0, 'allowedCallers', 1], schema: ['properties', 'services', 'items', 'properties', 'allowedCallers', 'items', 'oneOf', 1], path: 'services[0].allowedCallers[1]' },
+  { name: 'Istio destination', doc: ['services', 3, 'outbound', 0, 'istio'], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1, 'properties', 'istio'], path: 'services[3].outbound[0].istio' },
+  { name: 'gateway', doc: ['services', 2, 'gateway'], schema: ['properties', 'services', 'items', 'properties', 'gateway'], path: 'services[2].gateway' },
+  { name: 'gateway listener', doc: ['services', 2, 'gateway', 'listeners', 0], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'listeners', 'items'], path: 'services[2].gateway.listeners[0]' },
+  { name: 'gateway TLS', doc: ['services', 2, 'gateway', 'listeners', 0, 'tls'], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'listeners', 'items', 'properties', 'tls'], path: 'services[2].gateway.listeners[0].tls' },
+  { name: 'gateway route', doc: ['services', 2, 'gateway', 'routes', 0], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'routes', 'items'], path: 'services[2].gateway.routes[0]' },
   { name: 'caller by trust domain', doc: ['services', 0, 'allowedCallers', 2], schema: ['properties', 'services', 'items', 'properties', 'allowedCallers', 'items', 'oneOf', 2], path: 'services[0].allowedCallers[2]' },
 ];
 

@@ -7,7 +7,8 @@ import { rolloutStatus } from './rollout.js';
 import { serve } from './serve.js';
 import { status } from './status.js';
 import { svidMint } from './svid.js';
+import { svidWrite } from './svid-write.js';
 import { svidVerify } from './svid-verify.js';
 import { tokenCreate } from './token.js';
 
-export const commands: readonly Command[] = [serve, status, rolloutStatus, idParse, svidMint, svidVerify, bundleShow, tokenCreate, lint, schema, generate, bootstrap] as unknown as Command[];
+export const commands: readonly Command[] = [serve, status, rolloutStatus, idParse, svidMint, svidWrite, svidVerify, bundleShow, tokenCreate, lint, schema, generate, bootstrap] as unknown as Command[];

@@ -4,6 +4,9 @@ import { defaultServeConfig, type ServeConfig } from '../../control-plane/config
 import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration } from './common.js';
+import { afterWriteOf } from './svid-write.js';
+
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
 export const serve = defineCommand({
   path: ['serve'],
@@ -24,6 +27,9 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --svid-ttl DURATION    lifetime of SVIDs (default 1h); renewed at about half of it
   --upstream-cert FILE   sign with an intermediate CA issued by this upstream CA ...
   --upstream-key FILE    ... and its key (PEM)
+  --svid-dir DIR         write SVID, key (0600) and bundle files of proxyless gRPC services (target grpc) here,
+                         renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
+  --svid-command ARGV    run after each such write (split on spaces, no shell)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
   options: {
     mesh: { type: 'string' },
@@ -37,11 +43,14 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     'svid-ttl': { type: 'string' },
     'upstream-cert': { type: 'string' },
     'upstream-key': { type: 'string' },
+    'svid-dir': { type: 'string' },
+    'svid-command': { type: 'string' },
     insecure: { type: 'boolean' },
   },
   async run({ values, io }) {
     const d = defaultServeConfig();
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
+    if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
     const config: ServeConfig = {
       dataDir,
@@ -54,6 +63,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['svid-key-type'] ? { svidKeyType: parseKeyType(values['svid-key-type'], '--svid-key-type') } : {}),
       ...(values['ca-ttl'] ? { caTtlMs: parseDuration(values['ca-ttl'], '--ca-ttl') } : {}),
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
+      ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     const logger = io.logger();

@@ -1,0 +1,87 @@
+// `trustplane svid write`: the spiffe-helper role on the command line. Once, or (--daemon) until stopped,
+// re-writing the files at every renewal.
+import { resolve } from 'node:path';
+import { SpiffeId } from '../../spiffe/id.js';
+import { startSvidFilesDaemon } from '../../svid-files/daemon.js';
+import { svidFilePaths } from '../../svid-files/layout.js';
+import type { AfterWrite } from '../../svid-files/after-write.js';
+import { defineCommand, UsageError } from '../command.js';
+import { dataDir, dataDirOption, parseDuration } from './common.js';
+
+export const svidWrite = defineCommand({
+  path: ['svid', 'write'],
+  summary: "write SVIDs, keys and bundles to files (spiffe-helper's role); --daemon keeps them renewed",
+  usage: `Usage: trustplane svid write --spiffe-id ID [--spiffe-id ID ...] --dir DIR [--daemon] [--ttl 1h]
+                             [--command "ARGV..."] [--signal NAME (--pid N | --pid-file FILE)] [--data-dir DIR]
+
+Opens (or creates) the embedded CA in the data directory and writes, for each ID, in DIR/<trust domain><path>/:
+  svid.pem          the certificate chain, leaf first
+  svid_key.pem      its private key (PKCS#8, mode 0600; never readable by others, even while being replaced)
+  svid_bundle.pem   the trust bundle
+Each file is replaced atomically. With --daemon the SVIDs are renewed at about half their lifetime and the files
+rewritten each time, until SIGINT/SIGTERM; after each write the command runs and/or the signal is sent. Do not run
+it on the data directory of a running \`trustplane serve\` (use serve's svidFiles option there).
+  --spiffe-id ID    an identity to write (repeatable; one trust domain)
+  --dir DIR         root directory of the files (what \`trustplane bootstrap --target grpc --svid-dir\` names)
+  --daemon          keep running and renewing
+  --ttl DURATION    SVID lifetime (default the CA's, 1h)
+  --command ARGV    run after each write (split on spaces, no shell); gets TRUSTPLANE_SPIFFE_ID, TRUSTPLANE_SVID_DIR
+  --signal NAME     send this signal after each write (e.g. SIGHUP) to --pid N or the pid in --pid-file FILE
+  --data-dir DIR    the control plane's data directory (default ./.trustplane)`,
+  options: {
+    'spiffe-id': { type: 'string', multiple: true },
+    dir: { type: 'string' },
+    daemon: { type: 'boolean' },
+    ttl: { type: 'string' },
+    command: { type: 'string' },
+    signal: { type: 'string' },
+    pid: { type: 'string' },
+    'pid-file': { type: 'string' },
+    ...dataDirOption,
+  },
+  async run({ values, io }) {
+    const ids = (values['spiffe-id'] ?? []).map((s) => SpiffeId.parse(s));
+    if (!ids.length) throw new UsageError('--spiffe-id is required');
+    if (!values.dir) throw new UsageError('--dir is required');
+    const afterWrite = afterWriteOf(values);
+    const dir = resolve(values.dir);
+    const logger = io.logger();
+    const daemon = startSvidFilesDaemon({
+      dataDir: dataDir(values['data-dir']),
+      spiffeIds: ids,
+      config: { dir, ...(afterWrite ? { afterWrite } : {}) },
+      logger,
+      ...(values.ttl ? { svidTtlMs: parseDuration(values.ttl, '--ttl') } : {}),
+    });
+    for (const id of ids) io.stdout.write(`wrote ${svidFilePaths(dir, id).dir}/{svid.pem,svid_key.pem (0600),svid_bundle.pem}\n`);
+    if (!values.daemon) {
+      daemon.close();
+      return 0;
+    }
+    await new Promise<void>((done) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'svid write: stopping; the files stay');
+        daemon.close();
+        done();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    return 0;
+  },
+});
+
+export function afterWriteOf(values: { command?: string; signal?: string; pid?: string; 'pid-file'?: string }): AfterWrite | undefined {
+  const command = values.command?.split(/\s+/).filter(Boolean);
+  let signal: AfterWrite['signal'];
+  if (values.signal) {
+    if (!/^SIG[A-Z0-9]+$/.test(values.signal)) throw new UsageError(`--signal "${values.signal}" is not a signal name such as SIGHUP`);
+    if (values.pid === undefined && values['pid-file'] === undefined) throw new UsageError('--signal needs --pid or --pid-file');
+    if (values.pid !== undefined && !/^[1-9][0-9]*$/.test(values.pid)) throw new UsageError(`--pid "${values.pid}" is not a process id`);
+    signal = { name: values.signal as NodeJS.Signals, ...(values.pid !== undefined ? { pid: Number(values.pid) } : { pidFile: resolve(values['pid-file']!) }) };
+  } else if (values.pid !== undefined || values['pid-file'] !== undefined) {
+    throw new UsageError('--pid and --pid-file go with --signal');
+  }
+  if (!command?.length && !signal) return undefined;
+  return { ...(command?.length ? { command } : {}), ...(signal ? { signal } : {}) };
+}
