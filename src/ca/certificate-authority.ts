@@ -244,7 +244,8 @@ export class CertificateAuthority {
       notBefore: certTime(certificate.validFrom),
       notAfter: certTime(certificate.validTo),
       template: undefined,
-      chainTail: [certificate, ...(this.#upstream?.chainTail ?? [])],
+      // A self-signed CA is a trust anchor: peers have it from the bundle, and an SVID chain never carries its root.
+      chainTail: this.#upstream ? [certificate, ...this.#upstream.chainTail] : [],
       issued: issuedUntil,
       reserved: issuedUntil,
     };

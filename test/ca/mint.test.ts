@@ -37,6 +37,7 @@ describe('minting with each CA and SVID key type', () => {
 
       const verified = verifyX509Svid(svid.chain, new BundleSet([ca.bundle()]), new Date(clock.now()));
       assert.equal(verified.spiffeId.toString(), workload.toString());
+      assert.equal(svid.chain.length, 1, 'a root CA is a trust anchor: the SVID chain is the leaf alone, never the root');
 
       const dir = tempDir();
       const bundleFile = writePem(dir, 'bundle.pem', ca.bundle().x509Authorities);
