@@ -133,6 +133,16 @@ export class CertificateAuthority {
     return this.#bundle;
   }
 
+  /**
+   * The certificates between an SVID and the bundle, for every authority whose SVIDs may still be in use (empty for
+   * a self-signed root): a peer that presents only its leaf, as a gRPC client certificate reaches the server, is
+   * verified with these.
+   */
+  intermediates(): X509Certificate[] {
+    const seen = new Set<string>();
+    return this.#authorities.flatMap((a) => a.chainTail).filter((c) => !seen.has(c.fingerprint256) && !!seen.add(c.fingerprint256));
+  }
+
   /** Called synchronously whenever the bundle's authorities change; returns an unsubscribe function. */
   onBundleChange(listener: (bundle: X509Bundle) => void): () => void {
     this.#listeners.add(listener);

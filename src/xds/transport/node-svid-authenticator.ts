@@ -27,6 +27,8 @@ export class NodeSvidAuthenticator implements CallAuthenticator {
     private readonly bundles: BundleSource & { bundleVersion?(trustDomain: string): string | undefined },
     private readonly clock: Clock,
     private readonly log?: Logger,
+    /** Intermediates between node SVIDs and the bundle (upstream CA mode); grpc-js hands over the leaf alone. */
+    private readonly intermediates: () => readonly X509Certificate[] = () => [],
   ) {}
 
   authenticate(call: ServerSurfaceCall): NodePrincipal | undefined {
@@ -57,7 +59,7 @@ export class NodeSvidAuthenticator implements CallAuthenticator {
     let path: string;
     let trustDomain: string;
     try {
-      const verified = verifyX509Svid([new X509Certificate(raw)], this.bundles, new Date(this.clock.now()));
+      const verified = verifyX509Svid([new X509Certificate(raw), ...this.intermediates()], this.bundles, new Date(this.clock.now()));
       spiffeId = verified.spiffeId.toString();
       path = verified.spiffeId.path;
       trustDomain = verified.spiffeId.trustDomain.name;

@@ -1,6 +1,7 @@
 // The xDS transport: which listeners exist, how each authenticates its callers, and how they stop. The protocol
 // server is handed in as `register` (XdsServer.addTo) so the transport never depends on protocol details.
 import * as grpc from '@grpc/grpc-js';
+import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { IdentityStore } from '../../store/identity-store.js';
@@ -26,6 +27,8 @@ export interface TcpListenerConfig {
   readonly address: string;
   /** The SPIFFE ID of the server's own SVID in the store, presented to callers. */
   readonly serverSpiffeId: string;
+  /** Intermediates between node SVIDs and the bundle, when the CA is itself an intermediate (upstream mode). */
+  readonly intermediates?: () => readonly X509Certificate[];
   /** Serve node attestation (join tokens, renewal) on this listener. */
   readonly nodeAttestation?: { readonly tokens: JoinTokenStore; readonly issuer: NodeSvidIssuer; readonly nodeSvidTtlMs?: number };
 }
@@ -90,7 +93,7 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
         const watched = credentialsFromStore(opts.store, opts.tcp.serverSpiffeId);
         stops.push(watched.stop);
         credentials = watched.credentials;
-        const nodeAuth = new NodeSvidAuthenticator(opts.store.trustDomain, opts.store, opts.clock, opts.log);
+        const nodeAuth = new NodeSvidAuthenticator(opts.store.trustDomain, opts.store, opts.clock, opts.log, opts.tcp.intermediates);
         authenticator = nodeAuth;
         if (opts.tcp.nodeAttestation) {
           addNodeAttestation(server, { trustDomain: opts.store.trustDomain, authenticator: nodeAuth, log: opts.log, ...opts.tcp.nodeAttestation });
