@@ -5,7 +5,7 @@ import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { SvidManager } from '../ca/svid-manager.js';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { defaultServerSpiffeId } from '../envoy/index.js';
 import type { MeshModel } from '../mesh/index.js';
 import { Metrics } from '../observe/metrics.js';
@@ -53,12 +53,13 @@ export class ControlPlane {
   readonly #rollout: RolloutController;
   #statusChangePending = false;
   #svidFiles: SvidFileWriter | undefined;
+  readonly #reloadListeners = new Set<(result: ReloadResult) => void>();
   #groups: string[] = [];
   readonly #svids: SvidManager;
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watcher: FSWatcher | undefined;
-  #debounce: TimerHandle | undefined;
+  #debounce: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly config: ServeConfig,
@@ -176,6 +177,18 @@ export class ControlPlane {
    * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
    */
   reload(): ReloadResult {
+    const result = this.#reload();
+    for (const l of [...this.#reloadListeners]) l(result);
+    return result;
+  }
+
+  /** Told of every reload, whether a file change or a call started it. */
+  onReload(listener: (result: ReloadResult) => void): () => void {
+    this.#reloadListeners.add(listener);
+    return () => this.#reloadListeners.delete(listener);
+  }
+
+  #reload(): ReloadResult {
     const at = new Date(this.clock.now()).toISOString();
     let next: LoadedMesh;
     try {
@@ -210,7 +223,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.#watcher?.close();
-    this.#debounce?.cancel();
+    clearTimeout(this.#debounce);
     await this.#admin?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
@@ -293,9 +306,8 @@ export class ControlPlane {
     const name = basename(this.config.meshFile);
     this.#watcher = watch(dir, (_event, file) => {
       if (file !== null && file !== name) return;
-      this.#debounce?.cancel();
-      this.#debounce = systemClock.setTimer(200, () => this.reload());
+      clearTimeout(this.#debounce);
+      this.#debounce = setTimeout(() => this.reload(), 200);
     });
-    this.#watcher.unref();
   }
 }

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/clock.js';
+import { ControlPlane, type ReloadResult } from '../../src/control-plane/control-plane.js';
+import { silentLogger } from '../../src/observe/log.js';
+
+test('an edit of the mesh file is picked up while serving: a bad one is refused, the next good one applies', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-watch-'));
+  const meshFile = join(dir, 'mesh.yaml');
+  copyFileSync(join(process.cwd(), 'examples', 'mesh.yaml'), meshFile);
+  const cp = await ControlPlane.start(
+    { dataDir: join(dir, 'data'), meshFile, unixSocket: '', tcpAddress: '', adminAddress: '', insecure: false, drainMs: 0 },
+    { clock: new ManualClock(Date.now()), logger: silentLogger, watch: true },
+  );
+  const nextReload = (): Promise<ReloadResult> => new Promise((resolve) => { const off = cp.onReload((r) => { off(); resolve(r); }); });
+  try {
+    const good = readFileSync(meshFile, 'utf8');
+    let reloaded = nextReload();
+    writeFileSync(meshFile, good.replace('protocol: tcp', 'protocol: udp'));
+    const bad = await reloaded;
+    assert.equal(bad.ok, false);
+    assert.match(bad.problems.join('\n'), /udp/);
+    assert.equal(cp.mesh.serviceByName('inventory')?.inbound[0]?.protocol, 'tcp', 'the last good description keeps serving');
+
+    // Editors save by writing a new file and renaming it over the old one.
+    reloaded = nextReload();
+    writeFileSync(join(dir, 'mesh.yaml.new'), good.replace('protocol: tcp', 'protocol: http'));
+    renameSync(join(dir, 'mesh.yaml.new'), meshFile);
+    assert.equal((await reloaded).ok, true);
+    assert.equal(cp.mesh.serviceByName('inventory')?.inbound[0]?.protocol, 'http');
+  } finally {
+    await cp.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
