@@ -1,12 +1,30 @@
 // Push fan-out: N concurrent SDS streams (clients in another process, over loopback TCP), the time from one CA
 // rotation to every stream holding the new bundle (p50, p99), and server memory per idle stream — beside the
 // ceiling measured in the same run: the same fan-out of a same-size message through a bare @grpc/grpc-js server.
-//   node --expose-gc dist/bench/push.js [--streams 1000,10000] [--per-connection 10]
+//   node --expose-gc dist/bench/push.js [--streams 1000,10000] [--per-connection 10] [--runs 1]
 // One file plays both roles: the parent runs the servers, `push.js client ...` (forked) runs the streams.
+//
+// What makes the ceiling a fair one. Both servers are driven by the very same client code over the very same
+// method (SDS StreamSecrets): a real proxy must decode every response envelope and answer it with an ACK, so the
+// client does that for both, and both servers receive the same ACK bytes (the bare one ignores them; reading
+// them off the socket is transport cost it shares, interpreting them is xDS logic it has not got). The bare
+// server sends a valid DiscoveryResponse of exactly the size the xDS server sent, before and after the
+// rotation (a rotation adds a CA, so the response grows), encoded once and written as-is to every stream: no
+// per-stream work beyond call.write, which is the ceiling's definition.
+//
+// Server and client share the machine (two cores on the project's boxes), so at 10,000 streams the client's
+// decode-and-ACK work bounds both figures; the server CPU column (process CPU from the rotation until the last
+// stream holds it, ACKs included) shows the server's own cost beside the ceiling's. Ratios are per pair, run
+// back to back; --runs N repeats the pairs and prints ranges. PUSH_PROFILE=prefix writes a CPU profile of the
+// server over the rotation window only.
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { create, fromBinary } from '@bufbuild/protobuf';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { secretDiscoveryService } from '../src/xds/services.js';
 import { webcrypto, X509Certificate } from 'node:crypto';
@@ -37,11 +55,53 @@ interface ServerUnderTest {
 
 const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
 
-/** The ceiling: no protocol, no state but the list of open calls; one pre-built message written to each. */
-function bareServer(messageBytes: number): ServerUnderTest {
+/**
+ * A Secret DiscoveryResponse of exactly `bytes` bytes (a validation context padded with filler), so the bare
+ * server's messages cost the client the same decode as the real ones.
+ */
+function paddedResponse(bytes: number, version: string): Buffer {
+  const encode = (pad: number) =>
+    Buffer.from(
+      toBinary(
+        DiscoveryResponseSchema,
+        create(DiscoveryResponseSchema, {
+          versionInfo: version,
+          typeUrl: SECRET_TYPE,
+          nonce: version,
+          resources: [
+            anyPack(
+              SecretSchema,
+              create(SecretSchema, {
+                name: 'ROOTCA',
+                type: { case: 'validationContext', value: { trustedCa: { specifier: { case: 'inlineBytes', value: Buffer.alloc(pad, 0x41) } } } },
+              }),
+            ),
+          ],
+        }),
+      ),
+    );
+  // Length prefixes grow with the padding, so step towards the exact size.
+  let pad = Math.max(0, bytes - 100);
+  for (let i = 0; i < 8; i++) {
+    const diff = bytes - encode(pad).length;
+    if (diff === 0) break;
+    pad = Math.max(0, pad + diff);
+  }
+  const out = encode(pad);
+  if (out.length !== bytes) throw new Error(`bench: cannot build a ${bytes}-byte response (got ${out.length})`);
+  return out;
+}
+
+/**
+ * The ceiling: no protocol, no state but the set of open calls; one pre-built message written to each. Same
+ * method path as SDS so the client is identical; requests (the first one and every ACK) arrive as raw bytes.
+ */
+function bareServer(sizes: MessageSizes): ServerUnderTest {
   const calls = new Set<grpc.ServerDuplexStream<Buffer, Buffer>>();
-  let message = Buffer.alloc(messageBytes, 1);
-  const path = '/trustplane.bench.Fanout/Stream';
+  const initial = paddedResponse(sizes.initial, 'v1');
+  const rotated = paddedResponse(sizes.rotated, 'v2');
+  let message = initial;
+  const path = secretDiscoveryService.StreamSecrets.path;
   return {
     kind: 'bare',
     method: path,
@@ -62,7 +122,7 @@ function bareServer(messageBytes: number): ServerUnderTest {
       });
     },
     rotate() {
-      message = Buffer.alloc(messageBytes, message[0]! + 1);
+      message = message === initial ? rotated : initial;
       for (const c of calls) c.write(message);
     },
     close() {
@@ -110,50 +170,57 @@ async function xdsServer(): Promise<ServerUnderTest> {
 
 // ---------------------------------------------------------------- client process
 
+interface MessageSizes {
+  /** The response each stream gets on subscribing. */
+  initial: number;
+  /** The response each stream gets after the rotation. */
+  rotated: number;
+}
 interface ClientReady {
   type: 'ready';
-  messageBytes: number;
+  initialBytes: number;
 }
 interface ClientTimes {
   type: 'times';
   times: number[];
+  rotatedBytes: number;
 }
 
+/**
+ * The streams, as a proxy runs them: subscribe to ROOTCA (the node on the first request only, as Envoy's
+ * set_node_on_first_message_only), decode each response envelope, ACK it (echo version and nonce).
+ */
 function runClient(address: string, method: string, streams: number, perConnection: number): void {
-  const sds = method === secretDiscoveryService.StreamSecrets.path;
-  const def = sds
-    ? { stream: secretDiscoveryService.StreamSecrets }
-    : { stream: { path: method, requestStream: true, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize } };
+  const def = { stream: { ...secretDiscoveryService.StreamSecrets, path: method } };
   const Client = grpc.makeGenericClientConstructor(def as grpc.ServiceDefinition, 'Bench');
   const clients: grpc.Client[] = [];
   const received = new Array<number>(streams).fill(0);
   const times = new Array<number>(streams).fill(0);
   let first = 0;
   let second = 0;
-  let messageBytes = 0;
-  const request = (i: number, nonce = '', version = '') =>
-    sds
-      ? create(DiscoveryRequestSchema, { node: { id: `bench-${i}` }, typeUrl: SECRET_TYPE, resourceNames: ['ROOTCA'], responseNonce: nonce, versionInfo: version })
-      : Buffer.alloc(1);
+  let initialBytes = 0;
+  let rotatedBytes = 0;
+  let firstVersion: string | undefined;
   for (let i = 0; i < streams; i++) {
     if (i % perConnection === 0) clients.push(new Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
     const call = (clients[clients.length - 1] as unknown as { stream(): grpc.ClientDuplexStream<unknown, Buffer> }).stream();
     call.on('data', (msg: Buffer) => {
       const t = now();
-      if (sds) {
-        const res = fromBinary(DiscoveryResponseSchema, msg);
-        call.write(request(i, res.nonce, res.versionInfo)); // ACK
-      }
+      const res = fromBinary(DiscoveryResponseSchema, msg);
+      call.write(create(DiscoveryRequestSchema, { typeUrl: SECRET_TYPE, resourceNames: ['ROOTCA'], responseNonce: res.nonce, versionInfo: res.versionInfo }));
       if (++received[i]! === 1) {
-        messageBytes = msg.length;
-        if (++first === streams) process.send!({ type: 'ready', messageBytes } satisfies ClientReady);
+        initialBytes = msg.length;
+        firstVersion ??= res.versionInfo;
+        if (++first === streams) process.send!({ type: 'ready', initialBytes } satisfies ClientReady);
       } else if (received[i] === 2) {
+        if (res.versionInfo === firstVersion) throw new Error('bench: a second response with the first version; the rotation did not reach it');
         times[i] = t;
-        if (++second === streams) process.send!({ type: 'times', times } satisfies ClientTimes);
+        rotatedBytes = msg.length;
+        if (++second === streams) process.send!({ type: 'times', times, rotatedBytes } satisfies ClientTimes);
       }
     });
     call.on('error', () => undefined);
-    call.write(request(i));
+    call.write(create(DiscoveryRequestSchema, { node: { id: `bench-${i}` }, typeUrl: SECRET_TYPE, resourceNames: ['ROOTCA'] }));
   }
   process.on('message', (m) => {
     if (m === 'exit') process.exit(0);
@@ -165,10 +232,13 @@ function runClient(address: string, method: string, streams: number, perConnecti
 interface Result {
   kind: string;
   streams: number;
-  messageBytes: number;
+  initialBytes: number;
+  rotatedBytes: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Server process CPU from the rotation to the last stream holding it (the pushes and the ACKs they draw). */
+  serverCpuMs: number;
   rssPerStreamKb: number;
   heapPerStreamKb: number;
 }
@@ -202,11 +272,17 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
       child.once('exit', (code) => reject(new Error(`bench client exited with ${code}`)));
     });
   const ready = await next<ClientReady>('ready');
+  // Let the ACKs of the initial responses land before measuring idle memory and rotating.
+  await new Promise((r) => setTimeout(r, 200));
   const idle = settle();
   const timesP = next<ClientTimes>('times');
+  const profile = process.env.PUSH_PROFILE ? await startProfile() : undefined;
+  const cpu0 = process.cpuUsage();
   const t0 = now();
   sut.rotate();
-  const { times } = await timesP;
+  const { times, rotatedBytes } = await timesP;
+  const cpu = process.cpuUsage(cpu0);
+  if (profile) await profile(`${process.env.PUSH_PROFILE}-${sut.kind}-${streams}.cpuprofile`);
   const lat = times.map((t) => t - t0).sort((a, b) => a - b);
   child.send('exit');
   sut.close();
@@ -215,12 +291,33 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
   return {
     kind: sut.kind,
     streams,
-    messageBytes: ready.messageBytes,
+    initialBytes: ready.initialBytes,
+    rotatedBytes,
     p50Ms: round(percentile(lat, 50)),
     p99Ms: round(percentile(lat, 99)),
     maxMs: round(lat[lat.length - 1]!),
+    serverCpuMs: round((cpu.user + cpu.system) / 1000),
     rssPerStreamKb: round((idle.rss - before.rss) / streams / 1024),
     heapPerStreamKb: round((idle.heap - before.heap) / streams / 1024),
+  };
+}
+
+/**
+ * PUSH_PROFILE=prefix: a V8 CPU profile of the server over the rotation window only (connection setup left out),
+ * written to prefix-KIND-N.cpuprofile; stop(file) ends it.
+ */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((res, rej) => session.post(method, params ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  return async (file) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
   };
 }
 
@@ -233,28 +330,60 @@ function arg(name: string, fallback: string): string {
   return i > 0 ? process.argv[i + 1]! : fallback;
 }
 
+const range = (xs: number[], digits = 0): string => {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return lo === hi || xs.length === 1 ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
+};
+
 async function main(): Promise<void> {
   const counts = arg('streams', '1000,10000').split(',').map(Number);
   const perConnection = Number(arg('per-connection', '10'));
+  const runs = Number(arg('runs', '1'));
   if (!(globalThis as { gc?: unknown }).gc) console.error('note: run with --expose-gc for steadier memory figures');
   const results: Result[] = [];
-  for (const n of counts) {
-    const xds = await inFreshProcess('xds', n, perConnection, 0);
-    results.push(xds, await inFreshProcess('bare', n, perConnection, xds.messageBytes));
+  const pairs: { streams: number; xds: Result; bare: Result }[] = [];
+  for (let run = 0; run < runs; run++) {
+    for (const n of counts) {
+      // xDS first: the bare server then sends messages of exactly the sizes the xDS server sent.
+      const xds = await inFreshProcess('xds', n, perConnection, { initial: 0, rotated: 0 });
+      const bare = await inFreshProcess('bare', n, perConnection, { initial: xds.initialBytes, rotated: xds.rotatedBytes });
+      results.push(xds, bare);
+      pairs.push({ streams: n, xds, bare });
+    }
   }
-  console.log('server   streams  msg B   p50 ms   p99 ms   max ms   RSS KB/stream  heap KB/stream');
+  console.log('server   streams  msg B (initial→rotated)   p50 ms   p99 ms   max ms   server CPU ms   RSS KB/stream  heap KB/stream');
   for (const r of results) {
     console.log(
-      [r.kind.padEnd(7), String(r.streams).padStart(7), String(r.messageBytes).padStart(6), ...[r.p50Ms, r.p99Ms, r.maxMs].map((v) => v.toFixed(1).padStart(8)), r.rssPerStreamKb.toFixed(1).padStart(14), r.heapPerStreamKb.toFixed(1).padStart(15)].join('  '),
+      [r.kind.padEnd(7), String(r.streams).padStart(7), `${r.initialBytes}→${r.rotatedBytes}`.padStart(23), ...[r.p50Ms, r.p99Ms, r.maxMs].map((v) => v.toFixed(1).padStart(8)), r.serverCpuMs.toFixed(0).padStart(14), r.rssPerStreamKb.toFixed(1).padStart(14), r.heapPerStreamKb.toFixed(1).padStart(15)].join('  '),
     );
   }
-  console.log(JSON.stringify({ bench: 'push', perConnection, results }));
+  // Ratios are taken within a pair (xDS and its ceiling measured back to back), so load from elsewhere on a
+  // shared machine shows up in both halves rather than in the ratio.
+  console.log(`\nsummary over ${runs} run(s): xDS figures (ceiling) and xDS/ceiling ratio of each pair`);
+  console.log('streams  p50 ms xDS (bare)        p99 ms xDS (bare)        p50 ratio    p99 ratio    server CPU ms xDS (bare)   xDS RSS KB/idle stream');
+  for (const n of counts) {
+    const ps = pairs.filter((p) => p.streams === n);
+    const col = (f: (r: Result) => number, k: 'xds' | 'bare') => range(ps.map((p) => f(p[k])));
+    console.log(
+      [
+        String(n).padStart(7),
+        `${col((r) => r.p50Ms, 'xds')} (${col((r) => r.p50Ms, 'bare')})`.padEnd(23),
+        `${col((r) => r.p99Ms, 'xds')} (${col((r) => r.p99Ms, 'bare')})`.padEnd(23),
+        `${range(ps.map((p) => p.xds.p50Ms / p.bare.p50Ms), 2)}x`.padEnd(11),
+        `${range(ps.map((p) => p.xds.p99Ms / p.bare.p99Ms), 2)}x`.padEnd(11),
+        `${col((r) => r.serverCpuMs, 'xds')} (${col((r) => r.serverCpuMs, 'bare')})`.padEnd(25),
+        range(ps.map((p) => p.xds.rssPerStreamKb), 1),
+      ].join('  '),
+    );
+  }
+  console.log(JSON.stringify({ bench: 'push', perConnection, runs, results }));
 }
 
 /** Each measurement gets its own server process, so one run's heap and RSS do not hide in the next one's figures. */
-function inFreshProcess(kind: 'xds' | 'bare', streams: number, perConnection: number, messageBytes: number): Promise<Result> {
-  const child = fork(fileURLToPath(import.meta.url), ['server', kind, String(streams), String(perConnection), String(messageBytes)], {
-    execArgv: ['--expose-gc', '--max-old-space-size=4096'],
+function inFreshProcess(kind: 'xds' | 'bare', streams: number, perConnection: number, sizes: MessageSizes): Promise<Result> {
+  const child = fork(fileURLToPath(import.meta.url), ['server', kind, String(streams), String(perConnection), String(sizes.initial), String(sizes.rotated)], {
+    execArgv: ['--expose-gc', '--max-old-space-size=4096', ...(process.env.PUSH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [])],
   });
   return new Promise((resolve, reject) => {
     child.once('message', (r) => resolve(r as Result));
@@ -262,14 +391,14 @@ function inFreshProcess(kind: 'xds' | 'bare', streams: number, perConnection: nu
   });
 }
 
-async function runServer(kind: string, streams: number, perConnection: number, messageBytes: number): Promise<void> {
-  const sut = kind === 'xds' ? await xdsServer() : bareServer(messageBytes);
+async function runServer(kind: string, streams: number, perConnection: number, sizes: MessageSizes): Promise<void> {
+  const sut = kind === 'xds' ? await xdsServer() : bareServer(sizes);
   process.send!(await measure(sut, streams, perConnection));
   process.disconnect();
 }
 
 if (process.argv[2] === 'server') {
-  await runServer(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]), Number(process.argv[6]));
+  await runServer(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]), { initial: Number(process.argv[6]), rotated: Number(process.argv[7]) });
 } else if (process.argv[2] === 'client') {
   runClient(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]));
 } else {

@@ -98,13 +98,55 @@ export interface SotwEnvelope {
   readonly nonce: string;
 }
 
-export function encodeDiscoveryResponse(r: SotwEnvelope): Buffer {
+/**
+ * Every field of a SotW response but the nonce (which comes last on the wire), as the streams of one push share
+ * it: after a rotation every subscriber gets the same version of the same resources, so the envelope is encoded
+ * once and each stream only appends its nonce. A hit needs the very same resource buffers, not only the same
+ * version string. Few entries (a push needs one per type and form), oldest dropped first.
+ */
+interface SotwPrefix {
+  readonly resources: readonly Uint8Array[];
+  readonly bytes: Buffer;
+}
+const sotwPrefixes = new Map<string, SotwPrefix>();
+const SOTW_PREFIXES_MAX = 16;
+/** Larger envelopes (a wildcard listener list, say) are rarely shared and not worth holding. */
+const SOTW_PREFIX_MAX_BYTES = 256 * 1024;
+
+function sameBuffers(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sotwPrefix(r: SotwEnvelope): Buffer {
+  const key = `${r.typeUrl}\0${r.versionInfo}`;
+  const hit = sotwPrefixes.get(key);
+  if (hit && sameBuffers(hit.resources, r.resources)) return hit.bytes;
   const parts: LenField[] = [];
   if (r.versionInfo) parts.push(stringField(DR_VERSION_INFO, r.versionInfo));
   for (const any of r.resources) parts.push(bytesField(DR_RESOURCES, any));
   if (r.typeUrl) parts.push(stringField(DR_TYPE_URL, r.typeUrl));
-  if (r.nonce) parts.push(stringField(DR_NONCE, r.nonce));
-  return encode(parts);
+  const bytes = encode(parts);
+  if (bytes.length > SOTW_PREFIX_MAX_BYTES) return bytes;
+  sotwPrefixes.delete(key);
+  if (sotwPrefixes.size >= SOTW_PREFIXES_MAX) sotwPrefixes.delete(sotwPrefixes.keys().next().value!);
+  sotwPrefixes.set(key, { resources: [...r.resources], bytes });
+  return bytes;
+}
+
+export function encodeDiscoveryResponse(r: SotwEnvelope): Buffer {
+  const prefix = sotwPrefix(r);
+  const nonceBytes = r.nonce ? Buffer.byteLength(r.nonce, 'utf8') : 0;
+  const nonceField = r.nonce ? varintSize((DR_NONCE << 3) | WIRE_LEN) + varintSize(nonceBytes) + nonceBytes : 0;
+  const buf = Buffer.allocUnsafe(prefix.length + nonceField);
+  prefix.copy(buf, 0);
+  if (r.nonce) {
+    let pos = writeVarint(buf, prefix.length, (DR_NONCE << 3) | WIRE_LEN);
+    pos = writeVarint(buf, pos, nonceBytes);
+    buf.write(r.nonce, pos, 'utf8');
+  }
+  return buf;
 }
 
 export interface DeltaResourceEntry {
@@ -136,6 +178,33 @@ export function encodeDeltaDiscoveryResponse(r: DeltaEnvelope): Buffer {
   if (r.nonce) parts.push(stringField(DDR_NONCE, r.nonce));
   for (const name of r.removedResources) parts.push(stringField(DDR_REMOVED_RESOURCES, name));
   return encode(parts);
+}
+
+/**
+ * contentVersion(...parts), remembered by its input: every stream subscribed to the same names computes the
+ * same version after a change, so per stream this is a string join and a map lookup instead of a SHA-256.
+ * The key is the exact byte string that would be hashed, so a hit is the same version. Bounded: cleared when full.
+ */
+const listVersions = new Map<string, string>();
+/** Bounded by the total length of the keys (about 2 MB of strings at most). */
+const LIST_VERSIONS_MAX_CHARS = 1 << 20;
+let listVersionsChars = 0;
+
+export function listVersion(parts: readonly string[]): string {
+  let key = '';
+  for (const p of parts) key += `${p}\0`;
+  let v = listVersions.get(key);
+  if (v === undefined) {
+    v = contentVersion(...parts);
+    if (key.length > LIST_VERSIONS_MAX_CHARS / 16) return v;
+    if (listVersionsChars + key.length > LIST_VERSIONS_MAX_CHARS) {
+      listVersions.clear();
+      listVersionsChars = 0;
+    }
+    listVersions.set(key, v);
+    listVersionsChars += key.length;
+  }
+  return v;
 }
 
 /** A short version string derived from content, so identical content always has the same version. */

@@ -4,7 +4,7 @@
 // asked for that do not exist (each reported once until it appears). Versions are recorded when sent, so a
 // NACKed version is not resent until its content changes.
 import type { DeltaDiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { contentVersion, encodeDeltaDiscoveryResponse, type DeltaResourceEntry } from './codec.js';
+import { encodeDeltaDiscoveryResponse, listVersion, type DeltaResourceEntry } from './codec.js';
 import type { ResolvedResource } from './resolution.js';
 import { XdsStream } from './stream-base.js';
 import { DeltaSubscription } from './subscriptions.js';
@@ -65,7 +65,7 @@ export class DeltaStream extends XdsStream {
       // Leaving the wildcard: the proxy drops what it held through it; nothing to report as removed.
       if (!st.sub.wildcard) for (const n of [...st.held.keys()]) if (!st.sub.names.has(n)) st.held.delete(n);
     }
-    if (first || delta.added.length || delta.wildcardChanged) this.markDirty(typeUrl, this.now());
+    if (first || delta.added.length || delta.wildcardChanged) this.requestedDirty(typeUrl, this.now());
   }
 
   protected build(typeUrl: string): Uint8Array | undefined {
@@ -104,7 +104,7 @@ export class DeltaStream extends XdsStream {
     st.everSent = true;
     st.unanswered.push(nonce);
     if (st.unanswered.length > MAX_UNANSWERED) st.unanswered.shift();
-    const systemVersion = contentVersion(...[...st.held].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => `${n}=${v}`));
+    const systemVersion = listVersion([...st.held].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => `${n}=${v}`));
     this.record!.sent(typeUrl, nonce, systemVersion, this.now(), sent, removed);
     const entries: DeltaResourceEntry[] = sent.map((r) => ({ name: r.name, version: r.version, any: r.any }));
     return encodeDeltaDiscoveryResponse({ systemVersionInfo: systemVersion, resources: entries, typeUrl, removedResources: removed, nonce });

@@ -214,7 +214,9 @@ function strip<T extends object>(o: T): T {
 export class ProxyStatusRegistry {
   readonly #records = new Set<ProxyRecord>();
   readonly #listeners = new Set<() => void>();
+  // Runs on every ACK: no copy of the listener set when nobody listens (the usual case outside `serve`).
   readonly #notify = (): void => {
+    if (this.#listeners.size === 0) return;
     for (const l of [...this.#listeners]) l();
   };
 

@@ -22,6 +22,20 @@ interface Encoded {
   readonly secret: SecretSummary;
 }
 
+/**
+ * One encoding as streams receive it, built once: a rotation resolves the same name for every subscriber, so
+ * per stream this is a map lookup and a string comparison, with no hashing and no allocation.
+ */
+interface CachedSecret {
+  /** The store version this was derived from (SVID or bundle version, or the ALL version). */
+  readonly source: string;
+  readonly found: Resolution & { kind: 'found' };
+}
+
+function cached(source: string, name: string, enc: Encoded): CachedSecret {
+  return { source, found: { kind: 'found', resource: { name, ...enc } } };
+}
+
 function inline(text: string): { specifier: { case: 'inlineBytes'; value: Uint8Array } } {
   return { specifier: { case: 'inlineBytes', value: Buffer.from(text, 'utf8') } };
 }
@@ -32,8 +46,9 @@ function bundlePem(b: X509Bundle): string {
 
 export class SecretSource {
   readonly #parsed = new Map<string, SecretName>();
-  readonly #encoded = new Map<string, Encoded>();
+  readonly #encoded = new Map<string, CachedSecret>();
   #allVersion: string | undefined;
+  #allBundles: X509Bundle[] | undefined;
 
   constructor(
     private readonly store: IdentityStore,
@@ -42,7 +57,10 @@ export class SecretSource {
 
   /** Called on every store change before streams are told: drops encodings the change made stale. */
   onStoreChange(change: StoreChange): void {
-    if (change.bundles.length) this.#allVersion = undefined;
+    if (change.bundles.length) {
+      this.#allVersion = undefined;
+      this.#allBundles = undefined;
+    }
     const svids = new Set(change.svids);
     const bundles = new Set(change.bundles);
     for (const key of this.#encoded.keys()) {
@@ -95,8 +113,8 @@ export class SecretSource {
     const version = this.store.svidVersion(spiffeId);
     if (version === undefined) return { kind: 'missing' };
     const key = `${name}\0${spiffeId}`;
-    let enc = this.#encoded.get(key);
-    if (enc?.version !== version) {
+    let hit = this.#encoded.get(key);
+    if (hit?.source !== version) {
       const svid = this.store.getSvid(spiffeId)!;
       const secret = create(SecretSchema, {
         name,
@@ -108,7 +126,7 @@ export class SecretSource {
           },
         },
       });
-      enc = {
+      hit = cached(version, name, {
         version,
         any: toBinary(AnySchema, anyPack(SecretSchema, secret)),
         secret: {
@@ -118,41 +136,42 @@ export class SecretSource {
           notBefore: svid.notBefore.toISOString(),
           notAfter: svid.notAfter.toISOString(),
         },
-      };
-      this.#encoded.set(key, enc);
+      });
+      this.#encoded.set(key, hit);
     }
-    return { kind: 'found', resource: { name, ...enc } };
+    return hit.found;
   }
 
   #bundle(ctx: StreamContext, name: string, trustDomain: string): Resolution {
     const bundleVersion = this.store.bundleVersion(trustDomain);
     if (bundleVersion === undefined) return { kind: 'missing' };
     const form = ctx.spiffeCertValidation ? 'spiffe' : 'ca';
-    const version = contentVersion(form, bundleVersion);
     const key = `${name}\0${trustDomain}\0${form}`;
-    let enc = this.#encoded.get(key);
-    if (enc?.version !== version) {
-      enc = this.#encodeValidation(name, version, [this.store.getBundle(trustDomain)!], ctx.spiffeCertValidation);
-      this.#encoded.set(key, enc);
+    let hit = this.#encoded.get(key);
+    if (hit?.source !== bundleVersion) {
+      const version = contentVersion(form, bundleVersion);
+      hit = cached(bundleVersion, name, this.#encodeValidation(name, version, [this.store.getBundle(trustDomain)!], ctx.spiffeCertValidation));
+      this.#encoded.set(key, hit);
     }
-    return { kind: 'found', resource: { name, ...enc } };
+    return hit.found;
   }
 
   #all(ctx: StreamContext, name: string): Resolution {
-    const bundles = this.store.bundles();
+    // Both dropped by onStoreChange whenever any bundle changes.
+    const bundles = (this.#allBundles ??= this.store.bundles());
     if (bundles.length === 0) return { kind: 'missing' };
     this.#allVersion ??= contentVersion(
       ...bundles.map((b) => `${b.trustDomain.name}=${this.store.bundleVersion(b.trustDomain.name)}`),
     );
     const form = ctx.spiffeCertValidation ? 'spiffe' : 'ca';
-    const version = contentVersion(form, this.#allVersion);
     const key = `${name}\0*\0${form}`;
-    let enc = this.#encoded.get(key);
-    if (enc?.version !== version) {
-      enc = this.#encodeValidation(name, version, bundles, ctx.spiffeCertValidation);
-      this.#encoded.set(key, enc);
+    let hit = this.#encoded.get(key);
+    if (hit?.source !== this.#allVersion) {
+      const version = contentVersion(form, this.#allVersion);
+      hit = cached(this.#allVersion, name, this.#encodeValidation(name, version, bundles, ctx.spiffeCertValidation));
+      this.#encoded.set(key, hit);
     }
-    return { kind: 'found', resource: { name, ...enc } };
+    return hit.found;
   }
 
   #encodeValidation(name: string, version: string, bundles: readonly X509Bundle[], spiffe: boolean): Encoded {

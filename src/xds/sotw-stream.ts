@@ -4,7 +4,7 @@
 // (name, version) pairs, so "anything to send?" is one comparison: the same version is never sent twice in a
 // row, which is also what stops a NACKed response from being resent before its content changes.
 import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { contentVersion, encodeDiscoveryResponse } from './codec.js';
+import { encodeDiscoveryResponse, listVersion } from './codec.js';
 import type { ResolvedResource } from './resolution.js';
 import { XdsStream } from './stream-base.js';
 import { SotwSubscription } from './subscriptions.js';
@@ -19,7 +19,7 @@ interface SotwTypeState {
 }
 
 export function sotwVersion(resources: readonly ResolvedResource[]): string {
-  return contentVersion(...resources.map((r) => `${r.name}=${r.version}`));
+  return listVersion(resources.map((r) => `${r.name}=${r.version}`));
 }
 
 export class SotwStream extends XdsStream {
@@ -52,7 +52,7 @@ export class SotwStream extends XdsStream {
       this.noteUnsubscribed(typeUrl, n);
     }
     if (delta.wildcardChanged) index.setWildcard(this, typeUrl, st.sub.wildcard);
-    if (first || delta.added.length || delta.removed.length || delta.wildcardChanged) this.markDirty(typeUrl, this.now());
+    if (first || delta.added.length || delta.removed.length || delta.wildcardChanged) this.requestedDirty(typeUrl, this.now());
   }
 
   protected build(typeUrl: string): Uint8Array | undefined {

@@ -11,6 +11,7 @@ import type { XdsLogger, XdsMetrics } from './observability.js';
 import { principalToString, type NodePrincipal } from './principal.js';
 import { ProxyRecord, type ProxyStatusRegistry } from './proxy-status.js';
 import type { Resolution, ResourceResolver, StreamContext } from './resolution.js';
+import type { Pumpable, PushScheduler } from './push-scheduler.js';
 import type { ChangeListener, SubscriptionIndex } from './subscription-index.js';
 import { isKnownType, PUSH_ORDER, TYPE_SECRET, typeName } from './type-urls.js';
 
@@ -18,6 +19,8 @@ export interface StreamDeps {
   readonly resolver: ResourceResolver;
   readonly index: SubscriptionIndex;
   readonly registry: ProxyStatusRegistry;
+  /** Paces pushes caused by changes (a rotation reaching many streams); answers to requests go at once. */
+  readonly scheduler: PushScheduler;
   readonly clock: Clock;
   readonly logger: XdsLogger;
   readonly metrics: XdsMetrics;
@@ -32,7 +35,7 @@ export function spiffeCertValidationDisabled(node: Node): boolean {
   return v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
 }
 
-export abstract class XdsStream implements ChangeListener {
+export abstract class XdsStream implements ChangeListener, Pumpable {
   protected ctx: StreamContext | undefined;
   protected record: ProxyRecord | undefined;
   readonly #dirty = new Map<string, number>();
@@ -83,7 +86,21 @@ export abstract class XdsStream implements ChangeListener {
     return this.#closed;
   }
 
+  /** Something subscribed changed: the push goes out when the scheduler gets to this stream. */
   markDirty(typeUrl: string, at: number): void {
+    if (this.#closed) return;
+    const queued = this.#dirty.size > 0;
+    if (!this.#dirty.has(typeUrl)) this.#dirty.set(typeUrl, at);
+    // Already dirty means already queued or waiting on the outbox, which pumps again when it frees up.
+    if (!queued) this.deps.scheduler.schedule(this);
+  }
+
+  pump(): void {
+    this.#pump();
+  }
+
+  /** The proxy asked for something: answered at once. */
+  protected requestedDirty(typeUrl: string, at: number): void {
     if (this.#closed) return;
     if (!this.#dirty.has(typeUrl)) this.#dirty.set(typeUrl, at);
     this.#pump();

@@ -39,10 +39,14 @@ abstract class Subscription {
  * legacy wildcard only while every request so far had an empty list; after an explicit subscription an empty
  * list means "nothing". `*` is an explicit wildcard. For every other type an empty list means "nothing".
  */
+const UNCHANGED: SubscriptionDelta = Object.freeze({ added: [], removed: [], wildcardChanged: false });
+
 export class SotwSubscription extends Subscription {
   #explicitSeen = false;
 
   update(resourceNames: readonly string[]): SubscriptionDelta {
+    // Nearly every request is an ACK repeating the current list: answer it without building sets.
+    if (this.#repeats(resourceNames)) return UNCHANGED;
     const before = new Set(this.explicit);
     const wasWildcard = this.wildcardOn;
     const next = new Set(resourceNames);
@@ -61,6 +65,18 @@ export class SotwSubscription extends Subscription {
       removed: [...before].filter((n) => !next.has(n)),
       wildcardChanged: wasWildcard !== this.wildcardOn,
     };
+  }
+
+  /**
+   * The same names in the same order as the explicit set, and no wildcard on: update() would rebuild exactly
+   * this state (a non-empty list has already set #explicitSeen, and `*` is never kept in the explicit set of a
+   * wildcard type, so the wildcard stays off).
+   */
+  #repeats(names: readonly string[]): boolean {
+    if (this.wildcardOn || names.length === 0 || names.length !== this.explicit.size) return false;
+    let i = 0;
+    for (const n of this.explicit) if (names[i++] !== n) return false;
+    return true;
   }
 }
 
