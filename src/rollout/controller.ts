@@ -19,6 +19,11 @@ export interface ResourceVersions {
   get(group: string, typeUrl: string, name: string): { readonly version: string } | undefined;
 }
 
+/** Whether every port is in force at its target and every client on the transport it wants. */
+function atTargets(plans: readonly PortPlan[], state: RolloutState): boolean {
+  return plans.every((p) => state.ports.get(p.key)?.mode === p.target && p.edges.every((e) => state.edges.get(e.key)?.transport === e.wanted));
+}
+
 export interface RolloutControllerOptions {
   /** The xDS server's proxy status (XdsServer.status). */
   status(): ProxyStatusSnapshot;
@@ -74,7 +79,8 @@ export class RolloutController {
   /** The proxy status may have changed (an ACK, a NACK, a stream opened or closed): take the steps now allowed. */
   statusChanged(): void {
     const desired = this.#desired;
-    if (desired === undefined) return;
+    // Nothing heading anywhere: no ACK can unlock a step, so spare the proxy-status snapshot (O(streams)).
+    if (desired === undefined || atTargets(this.#plans, this.#state)) return;
     this.#exclusive(() => {
       for (let steps = 0; steps < MAX_CHAINED_STEPS; steps++) {
         const next = advance(this.#plans, this.#state, this.#settled(this.#opts.status()));

@@ -175,4 +175,25 @@ describe('rollout controller', () => {
       assert.deepEqual(got, want, s.name);
     }
   });
+
+  test('with every port at its target, an ACK reads no proxy status (a snapshot costs O(streams))', () => {
+    let reads = 0;
+    const cache = new ResourceCache();
+    const rollout = new RolloutController({
+      status: () => {
+        reads++;
+        return { generatedAt: '', proxies: [proxy('orders-1', 'orders', [])] };
+      },
+      resources: cache,
+      onEffectiveChange: (m) => publish(cache, m),
+    });
+    rollout.setDesired(shopMesh({ orders: 'STRICT' }));
+    reads = 0;
+    for (let i = 0; i < 5; i++) rollout.statusChanged();
+    assert.equal(reads, 0);
+    rollout.setDesired(shopMesh({ orders: 'DISABLE' }));
+    reads = 0;
+    rollout.statusChanged();
+    assert.ok(reads > 0, 'a step under way reads the status');
+  });
 });
