@@ -75,6 +75,7 @@ export class DeltaStream extends XdsStream {
     const names = new Set(st.sub.names);
     if (st.sub.wildcard) for (const n of resolver.wildcardNames(this.ctx, typeUrl)) names.add(n);
     const sent: ResolvedResource[] = [];
+    const alreadyHeld: ResolvedResource[] = [];
     const removed: string[] = [];
     for (const name of [...names].sort()) {
       const res = resolver.resolve(this.ctx, typeUrl, name);
@@ -82,6 +83,7 @@ export class DeltaStream extends XdsStream {
         this.noteFound(typeUrl, name);
         st.reportedAbsent.delete(name);
         if (st.held.get(name) !== res.resource.version) sent.push(res.resource);
+        else if (!st.everSent) alreadyHeld.push(res.resource);
         continue;
       }
       this.noteAbsent(typeUrl, name, res);
@@ -97,6 +99,12 @@ export class DeltaStream extends XdsStream {
         st.held.delete(name);
         removed.push(name);
       }
+    }
+    if (alreadyHeld.length) {
+      // Reconnected holding the current version (initial_resource_versions): nothing to send, and the proxy status
+      // must still say it has them, or whoever waits for this proxy (the rollout) would wait forever.
+      this.record!.sent(typeUrl, '', '', this.now(), alreadyHeld);
+      this.record!.ack(typeUrl, '', this.now());
     }
     if (sent.length === 0 && removed.length === 0 && (st.everSent || !st.sub.wildcard)) return undefined;
     for (const r of sent) st.held.set(r.name, r.version);

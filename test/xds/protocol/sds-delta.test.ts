@@ -75,6 +75,24 @@ describe('SDS Delta (DeltaSecrets)', () => {
     s2.end();
   });
 
+  test('a reconnect holding every current version gets nothing, and the proxy status still shows what it holds', async () => {
+    const s1 = h.client.delta(PATHS.DeltaSecrets, ORDERS_NODE);
+    s1.send({ node: { id: 'held-1', cluster: 'orders' }, typeUrl: TYPE_SECRET, resourceNamesSubscribe: [ORDERS] });
+    const r1 = await s1.next();
+    s1.end();
+    const s2 = h.client.delta(PATHS.DeltaSecrets, ORDERS_NODE);
+    s2.send({ node: { id: 'held-2', cluster: 'orders' }, typeUrl: TYPE_SECRET, resourceNamesSubscribe: [ORDERS], initialResourceVersions: { [ORDERS]: r1.resources[0]!.version } });
+    // A probe on another name proves the first request was handled without a response.
+    s2.send({ typeUrl: TYPE_SECRET, resourceNamesSubscribe: ['ROOTCA'] });
+    const r2 = await s2.next();
+    assert.deepEqual(deltaNames(r2), ['ROOTCA'], 'nothing was resent for the held SVID');
+    const proxy = h.xds.status().proxies.find((p) => p.nodeId === 'held-2')!;
+    const secret = proxy.types.find((t) => t.typeUrl === TYPE_SECRET)!.resources.find((r) => r.name === ORDERS)!;
+    assert.equal(secret.state, 'ACKED');
+    assert.equal(secret.version, r1.resources[0]!.version);
+    s2.end();
+  });
+
   test('unsubscribed names get no pushes; resubscribing sends them again', async () => {
     const s = h.client.delta(PATHS.DeltaSecrets, ORDERS_NODE);
     s.send({ node, typeUrl: TYPE_SECRET, resourceNamesSubscribe: ['ROOTCA', ORDERS] });
