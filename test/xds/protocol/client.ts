@@ -18,17 +18,19 @@ const GUARD_MS = 10_000;
 
 class Queue<T> {
   readonly #items: T[] = [];
-  readonly #waiters: ((v: T) => void)[] = [];
+  readonly #waiters: { resolve: (v: T) => void; reject: (e: Error) => void }[] = [];
   #ended: Error | undefined;
 
   push(v: T): void {
     const w = this.#waiters.shift();
-    if (w) w(v);
+    if (w) w.resolve(v);
     else this.#items.push(v);
   }
 
+  /** Ends the queue: whoever waits now, and whoever asks later, gets the stream's error. */
   fail(err: Error): void {
     this.#ended = err;
+    for (const w of this.#waiters.splice(0)) w.reject(err);
   }
 
   get length(): number {
@@ -41,9 +43,15 @@ class Queue<T> {
     if (this.#ended) return Promise.reject(this.#ended);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${what} within ${GUARD_MS} ms`)), GUARD_MS);
-      this.#waiters.push((x) => {
-        clearTimeout(timer);
-        resolve(x);
+      this.#waiters.push({
+        resolve: (x) => {
+          clearTimeout(timer);
+          resolve(x);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
     });
   }
