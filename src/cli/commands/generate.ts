@@ -11,12 +11,20 @@ import { dataDir, dataDirOption, meshFile, meshOption, parseDuration, readMesh }
 
 const xdsOption = { xds: { type: 'string' }, 'tls-dir': { type: 'string' } } as const;
 const XDS_HELP = `  --xds unix:PATH | tcp:HOST:PORT
-                    how Envoy reaches trustplane (default unix:<data-dir>/xds.sock); over TCP Envoy
-                    authenticates with its node SVID (see \`trustplane token create\`)
+                    how the proxy reaches trustplane; over TCP it authenticates with its node SVID (see
+                    \`trustplane token create\`). Default: the Unix socket \`trustplane serve\` opens for the
+                    service's first uid principal (<data-dir>/sockets/uid-N.sock), or <data-dir>/xds.sock
   --tls-dir DIR     over TCP: where the node SVID files are (svid.pem, svid_key.pem, bundle.pem)`;
 
-function xdsEndpoint(xds: string | undefined, tlsDir: string | undefined, data: string): XdsEndpoint {
-  const spec = xds ?? `unix:${join(data, 'xds.sock')}`;
+/** The socket `serve` opens for a service's uid (as root: one per uid the mesh names), else its own. */
+function defaultSocket(data: string, service: Service | undefined): string {
+  const uid = service?.nodes.find((p) => p.kind === 'uid');
+  const self = process.getuid?.() ?? 0;
+  return uid && uid.kind === 'uid' && uid.uid !== self && uid.uid !== 0 ? join(data, 'sockets', `uid-${uid.uid}.sock`) : join(data, 'xds.sock');
+}
+
+function xdsEndpoint(xds: string | undefined, tlsDir: string | undefined, data: string, service?: Service): XdsEndpoint {
+  const spec = xds ?? `unix:${defaultSocket(data, service)}`;
   if (spec.startsWith('unix:')) return { kind: 'unix', path: resolve(spec.slice(5)) };
   const m = /^tcp:(.+):(\d+)$/.exec(spec);
   if (!m) throw new UsageError(`--xds "${spec}" is neither unix:PATH nor tcp:HOST:PORT`);
@@ -50,9 +58,9 @@ ${XDS_HELP}
     const file = meshFile(values.mesh);
     const mesh = readMesh(file);
     const out = resolve(values.out);
-    const xds = xdsEndpoint(values.xds, values['tls-dir'], dataDir(values['data-dir']));
     let count = 0;
     for (const service of mesh.services) {
+      const xds = xdsEndpoint(values.xds, values['tls-dir'], dataDir(values['data-dir']), service);
       if (!isGenerated(service)) {
         io.stderr.write(`skipped ${service.name}: target ${service.target} has no Envoy generator yet\n`);
         continue;
@@ -112,7 +120,7 @@ ${XDS_HELP}
     const mesh = readMesh(meshFile(values.mesh));
     const service = mesh.serviceByName(values.service);
     if (!service) throw new UsageError(`no service "${values.service}" in ${mesh.file}; services: ${mesh.services.map((s) => s.name).join(', ')}`);
-    const xds = xdsEndpoint(values.xds, values['tls-dir'], dataDir(values['data-dir']));
+    const xds = xdsEndpoint(values.xds, values['tls-dir'], dataDir(values['data-dir']), service);
     if (values.target !== undefined && values.target !== 'grpc' && values.target !== 'envoy') throw new UsageError(`--target "${values.target}" is neither grpc nor envoy`);
     if (values.target === 'grpc' || (values.target === undefined && service.target === 'grpc')) {
       io.stdout.write(`${JSON.stringify(grpcBootstrap(mesh, service, values, xds), null, 2)}\n`);
