@@ -13,7 +13,10 @@ import {
   type ClientStatusRequest,
   type ClientStatusResponse,
 } from '#gen/envoy/service/status/v3/csds_pb';
+import { TrustplaneError } from '../errors.js';
 import type { ProxyStatus, ProxyStatusSnapshot, ResourceStatus } from './proxy-status.js';
+
+export class CsdsRequestError extends TrustplaneError {}
 
 function matches(m: StringMatcher, value: string): boolean {
   const fold = (s: string): string => (m.ignoreCase ? s.toLowerCase() : s);
@@ -28,11 +31,22 @@ function matches(m: StringMatcher, value: string): boolean {
       return v.endsWith(fold(p.value));
     case 'contains':
       return v.includes(fold(p.value));
-    case 'safeRegex':
-      return new RegExp(`^(?:${p.value.regex})$`, m.ignoreCase ? 'i' : '').test(value);
     default:
       return false;
   }
+}
+
+/**
+ * Envoy evaluates safe_regex with RE2 (linear time); a JavaScript RegExp built from a caller's pattern can
+ * backtrack for ever and block the server, so such matchers are refused rather than approximated.
+ */
+function check(req: ClientStatusRequest): void {
+  req.nodeMatchers.forEach((nm, i) => {
+    const c = nm.nodeId?.matchPattern.case;
+    if (c !== undefined && c !== 'exact' && c !== 'prefix' && c !== 'suffix' && c !== 'contains') {
+      throw new CsdsRequestError('CSDS_MATCHER_UNSUPPORTED', `node_matchers[${i}].node_id: ${c} is not supported; use exact, prefix, suffix or contains`);
+    }
+  });
 }
 
 /** Node matchers select by node id; metadata matchers are not evaluated (the status keeps no metadata). */
@@ -56,10 +70,15 @@ function statuses(r: ResourceStatus): { config: ConfigStatus; client: ClientReso
 
 const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 
-export function clientStatusResponse(snapshot: ProxyStatusSnapshot, req: ClientStatusRequest): ClientStatusResponse {
+/**
+ * The status of the proxies in the snapshot that the request selects; `visible` limits it to what the caller may
+ * see. Throws CsdsRequestError for a request it cannot answer faithfully.
+ */
+export function clientStatusResponse(snapshot: ProxyStatusSnapshot, req: ClientStatusRequest, visible: (p: ProxyStatus) => boolean = () => true): ClientStatusResponse {
+  check(req);
   return create(ClientStatusResponseSchema, {
     config: snapshot.proxies
-      .filter((p) => selected(req, p))
+      .filter((p) => visible(p) && selected(req, p))
       .map((p) =>
         create(ClientConfigSchema, {
           node: { id: p.nodeId, cluster: p.cluster },

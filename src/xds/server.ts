@@ -6,12 +6,12 @@ import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery
 import { ClientStatusResponseSchema, type ClientStatusRequest } from '#gen/envoy/service/status/v3/csds_pb';
 import type { Clock } from '../clock.js';
 import type { IdentityStore, StoreChange } from '../store/identity-store.js';
-import { clientStatusResponse } from './csds.js';
+import { clientStatusResponse, CsdsRequestError } from './csds.js';
 import { DeltaStream } from './delta-stream.js';
 import { fetchSecrets } from './fetch.js';
 import { silentLogger, type XdsLogger, type XdsMetrics } from './observability.js';
 import type { IdentityPolicy } from './policy.js';
-import type { CallAuthenticator, NodePrincipal } from './principal.js';
+import { principalToString, type CallAuthenticator, type NodePrincipal } from './principal.js';
 import { PushScheduler } from './push-scheduler.js';
 import { ProxyStatusRegistry, type ProxyStatusSnapshot } from './proxy-status.js';
 import type { ResourceCache, ResourceChange } from './resource-cache.js';
@@ -101,13 +101,21 @@ export class XdsServer {
     });
     server.addService(clientStatusDiscoveryService, {
       StreamClientStatus: (call: Duplex) => {
-        if (!this.#admit(call, authenticator)) return;
-        call.on('data', (req: ClientStatusRequest) => call.write(this.#csds(req)));
+        const principal = this.#admit(call, authenticator);
+        if (!principal) return;
+        call.on('data', (req: ClientStatusRequest) => {
+          const res = this.#csds(req, principal);
+          if (res instanceof Uint8Array) call.write(res);
+          else call.emit('error', res);
+        });
         call.on('end', () => call.end());
       },
       FetchClientStatus: (call: grpc.ServerUnaryCall<ClientStatusRequest, Uint8Array>, cb: grpc.sendUnaryData<Uint8Array>) => {
-        if (!authenticator.authenticate(call)) return cb(denied);
-        cb(null, this.#csds(call.request));
+        const principal = authenticator.authenticate(call);
+        if (!principal) return cb(denied);
+        const res = this.#csds(call.request, principal);
+        if (res instanceof Uint8Array) cb(null, res);
+        else cb(res);
       },
     });
   }
@@ -148,8 +156,19 @@ export class XdsServer {
     return principal;
   }
 
-  #csds(req: ClientStatusRequest): Uint8Array {
-    return toBinary(ClientStatusResponseSchema, clientStatusResponse(this.status(), req));
+  /**
+   * A node sees the status of its own streams; the operator — `insecure`, or the uid trustplane runs as (who owns
+   * its Unix socket) — sees every proxy's.
+   */
+  #csds(req: ClientStatusRequest, principal: NodePrincipal): Uint8Array | Partial<grpc.StatusObject> {
+    const operator = principal.kind === 'insecure' || (principal.kind === 'uid' && principal.uid === (process.getuid?.() ?? -1));
+    const self = principalToString(principal);
+    try {
+      return toBinary(ClientStatusResponseSchema, clientStatusResponse(this.status(), req, (p) => operator || p.principal === self));
+    } catch (err) {
+      if (err instanceof CsdsRequestError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+      throw err;
+    }
   }
 
   #onStoreChange(change: StoreChange): void {
