@@ -9,15 +9,24 @@ export class MeshIdentityPolicy implements IdentityPolicy {
   constructor(private readonly mesh: () => MeshModel) {}
 
   mayReceive(principal: NodePrincipal, spiffeId: string): boolean {
+    // trustplane's own identities (server, nodes) are never served, whatever a description says.
+    if (new URL(spiffeId).pathname.startsWith('/trustplane/')) return false;
     if (principal.kind === 'insecure') return true;
     return this.mesh().servicesForPrincipal(principal).some((s) => s.spiffeId.toString() === spiffeId);
   }
 
-  /** The service the node says it runs (node.cluster), when the principal may hold it; else its first service. */
+  /**
+   * The service the node says it runs (node.cluster), when the principal may hold it; with no cluster, the
+   * principal's one service. Anything else has no default: better a left-out secret than another service's key.
+   */
   defaultIdentity(principal: NodePrincipal, node: Node): string | undefined {
     const mesh = this.mesh();
-    if (principal.kind === 'insecure') return mesh.serviceByName(node.cluster)?.spiffeId.toString();
+    if (node.cluster) {
+      const service = mesh.serviceByName(node.cluster);
+      return service && this.mayReceive(principal, service.spiffeId.toString()) ? service.spiffeId.toString() : undefined;
+    }
+    if (principal.kind === 'insecure') return undefined;
     const allowed = mesh.servicesForPrincipal(principal);
-    return (allowed.find((s) => s.name === node.cluster) ?? allowed[0])?.spiffeId.toString();
+    return allowed.length === 1 ? allowed[0]!.spiffeId.toString() : undefined;
   }
 }

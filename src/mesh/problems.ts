@@ -29,6 +29,7 @@ export const MESH_PROBLEM_CODES = {
   DUPLICATE_PORT: 'a port a service\'s proxy or application would bind twice',
   DUPLICATE_DEPENDENCY: 'two outbound dependencies of one service with the same name',
   ID_OUTSIDE_TRUST_DOMAIN: 'a service SPIFFE ID outside the mesh\'s own trust domain',
+  RESERVED_SPIFFE_ID: 'a SPIFFE ID under /trustplane/ of the own trust domain (the server\'s and nodes\' identities)',
   UNKNOWN_TRUST_DOMAIN: 'a SPIFFE ID in a trust domain that is neither the own nor a federated one',
   UNKNOWN_SERVICE: 'a reference to a service the description does not have',
   UNKNOWN_PORT: 'a dependency on a port the server service does not expose',

@@ -134,10 +134,22 @@ export class Resolver {
     return out;
   }
 
+  /**
+   * IDs under /trustplane/ of the own trust domain are trustplane's own: its server identity and node SVIDs
+   * (spiffe://<td>/trustplane/node/<name>), which authenticate proxies to it. A workload holding one could
+   * impersonate the control plane or a node, so the description may not hand them out or admit them as callers.
+   */
+  private notReserved(id: SpiffeId, own: TrustDomain, path: string): boolean {
+    if (!id.memberOf(own) || !(id.path === '/trustplane' || id.path.startsWith('/trustplane/'))) return true;
+    this.report('RESERVED_SPIFFE_ID', path, `SPIFFE ID ${id.toString()} is reserved for trustplane itself (its server and node identities)`, id.toString(), `an ID outside ${own.idString()}/trustplane/`);
+    return false;
+  }
+
   private service(rs: RawService, path: string, own: TrustDomain | undefined, defaultMode: Mode): Partial {
     if (rs.spiffeId !== undefined && own !== undefined && !rs.spiffeId.memberOf(own)) {
       this.report('ID_OUTSIDE_TRUST_DOMAIN', `${path}.spiffeId`, `SPIFFE ID ${rs.spiffeId.toString()} is outside the mesh's trust domain "${own.name}"`, `trust domain "${rs.spiffeId.trustDomain.name}"`, `an ID under ${own.idString()}/`);
     }
+    if (rs.spiffeId !== undefined && own !== undefined) this.notReserved(rs.spiffeId, own, `${path}.spiffeId`);
     const mode = rs.mode ?? defaultMode;
     const inbound: InboundPort[] = [];
     (rs.inbound ?? []).forEach((ri: RawInbound | undefined, i) => {
@@ -176,6 +188,7 @@ export class Resolver {
     const rules: CallerRule[] = [];
     rs.allowedCallers.forEach((c: RawCaller | undefined, i) => {
       const p = childPath(listPath, i);
+      if (c?.kind === 'spiffeId' && c.spiffeId && own && !this.notReserved(c.spiffeId, own, `${p}.spiffeId`)) return;
       if (c?.kind === 'spiffeId' && c.spiffeId && this.knownDomain(c.spiffeId, `${p}.spiffeId`)) {
         rules.push({ kind: 'spiffeId', spiffeId: c.spiffeId, path: p });
       }

@@ -120,6 +120,22 @@ export const BAD_CASES: readonly BadCase[] = [
     ],
   },
   {
+    name: "a service taking trustplane's own server identity",
+    yaml: 'trustDomain: example.org\nservices:\n  - name: orders\n    spiffeId: spiffe://example.org/trustplane/server\n',
+    expected: [
+      'RESERVED_SPIFFE_ID mesh.yaml:4:15: services[0].spiffeId: SPIFFE ID spiffe://example.org/trustplane/server is reserved for trustplane itself (its server and node identities) (found spiffe://example.org/trustplane/server; accepted: an ID outside spiffe://example.org/trustplane/)',
+    ],
+    semantic: true,
+  },
+  {
+    name: 'an allowed caller that is a node identity',
+    yaml: 'trustDomain: example.org\nservices:\n  - name: orders\n    spiffeId: spiffe://example.org/orders\n    allowedCallers:\n      - spiffeId: spiffe://example.org/trustplane/node/web-1\n',
+    expected: [
+      'RESERVED_SPIFFE_ID mesh.yaml:6:19: services[0].allowedCallers[0].spiffeId: SPIFFE ID spiffe://example.org/trustplane/node/web-1 is reserved for trustplane itself (its server and node identities) (found spiffe://example.org/trustplane/node/web-1; accepted: an ID outside spiffe://example.org/trustplane/)',
+    ],
+    semantic: true,
+  },
+  {
     name: 'service ID outside the own trust domain',
     yaml: 'trustDomain: example.org\nservices:\n  - name: orders\n    spiffeId: spiffe://example.com/orders\n',
     expected: [
