@@ -58,6 +58,23 @@ export interface MeshProblem {
 }
 
 /** `mesh.yaml:12:9: services[2].inbound[0].port: port 70000 is out of range (found 70000; accepted ...)` */
+/**
+ * Problems quote what they found, and a mistyped path can make a key file the "mesh description": long strings and
+ * anything that looks like key material (a PEM block, a long base64 run) are described, never repeated.
+ */
+export function redactExcerpt(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  return text
+    .replace(/-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g, (m) => `[PEM block of ${m.length} characters, not shown]`)
+    .replace(/[A-Za-z0-9+/=_-]{24,}/g, (m) => (/[A-Z]/.test(m) && /[a-z]/.test(m) && /[0-9]/.test(m) ? `[${m.length} base64-like characters, not shown]` : m))
+    .replace(/^(.{200}).{20,}$/s, (_m, head: string) => `${head}… (${text.length} characters)`);
+}
+
+/** Builds a problem with its quoted parts redacted (see redactExcerpt). */
+export function problem(p: MeshProblem): MeshProblem {
+  return { ...p, path: redactExcerpt(p.path)!, message: redactExcerpt(p.message)!, found: redactExcerpt(p.found), accepted: p.accepted };
+}
+
 export function formatProblem(p: MeshProblem): string {
   const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
   const field = p.path === '' ? '' : ` ${p.path}:`;

@@ -20,7 +20,7 @@ import {
   type SourcePosition,
   type Target,
 } from './model.js';
-import { suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
+import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
 import type { RawCaller, RawGateway, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
 import { childPath } from './structure.js';
 
@@ -69,7 +69,7 @@ export class Resolver {
 
   private report(code: MeshProblemCode, path: string, message: string, found?: string, accepted?: string): void {
     const { line, column } = this.at(path);
-    this.problems.push({ code, file: this.file, line, column, path, message, found, accepted });
+    this.problems.push(problem({ code, file: this.file, line, column, path, message, found, accepted }));
   }
 
   private where(path: string): string {

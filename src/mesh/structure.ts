@@ -4,7 +4,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { FORMATS } from './formats.js';
 import type { SourcePosition } from './model.js';
-import { suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
+import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
 import { MESH_SCHEMA, type ObjectSchema, type SchemaNode, type UnionSchema } from './schema.js';
 
 export interface StructureResult {
@@ -54,7 +54,7 @@ class Walker {
   }
 
   report(code: MeshProblemCode, pos: SourcePosition, path: string, message: string, found?: string, accepted?: string): void {
-    this.problems.push({ code, file: this.file, line: pos.line, column: pos.column, path, message, found, accepted });
+    this.problems.push(problem({ code, file: this.file, line: pos.line, column: pos.column, path, message, found, accepted }));
   }
 
   check(raw: unknown, schema: SchemaNode, path: string): unknown {

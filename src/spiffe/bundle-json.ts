@@ -39,7 +39,9 @@ export function parseBundleJson(json: string, what: string): ParsedBundleJson {
   try {
     doc = JSON.parse(json);
   } catch (cause) {
-    throw new BundleError('NOT_JSON', `${what}: not a JSON document (${(cause as Error).message})`, { cause });
+    // Only the position: V8's message quotes the input around it, which may be key material in the wrong file.
+    const at = /position (\d+)/.exec((cause as Error).message)?.[1];
+    throw new BundleError('NOT_JSON', `${what}: not a JSON document${at ? ` (syntax error at character ${at})` : ''}`);
   }
   if (!isObject(doc)) throw new BundleError('NOT_AN_OBJECT', `${what}: expected a JSON object (a JWK Set), got ${describe(doc)}`);
   const out: ParsedBundleJson = { authorities: [] };
