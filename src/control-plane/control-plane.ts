@@ -2,7 +2,7 @@
 // identity in the identity store; the generator turns the mesh into listeners and clusters in the resource cache;
 // the xDS server serves both; the transport authenticates callers; the admin endpoint reports on all of it.
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { SvidManager } from '../ca/svid-manager.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -259,9 +259,9 @@ export class ControlPlane {
       // Those uids must be able to traverse (not list) the directories above their sockets.
       const uids = process.getuid?.() === 0 ? [...new Set(this.mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b) : [];
       const dirMode = uids.length ? 0o711 : 0o700;
-      unix.push({ path: c.unixSocket, principal: { kind: 'uid', uid: process.getuid?.() ?? 0 }, mode: 0o600, dirMode });
+      unix.push({ path: c.unixSocket, principal: { kind: 'uid', uid: process.getuid?.() ?? 0 }, mode: 0o600, dirMode, ownDirectory: resolve(dirname(c.unixSocket)) === resolve(c.dataDir) });
       for (const uid of uids) {
-        unix.push({ path: join(dirname(c.unixSocket), 'sockets', `uid-${uid}.sock`), principal: { kind: 'uid', uid }, mode: 0o600, uid, dirMode });
+        unix.push({ path: join(dirname(c.unixSocket), 'sockets', `uid-${uid}.sock`), principal: { kind: 'uid', uid }, mode: 0o600, uid, dirMode, ownDirectory: true });
       }
     }
     this.#transport = await startTransport({

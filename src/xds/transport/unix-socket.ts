@@ -19,9 +19,22 @@ export interface UnixSocketSpec {
   readonly gid?: number;
   /** Mode of the directory holding the socket; 0o700 unless the socket is meant for other users (then 0o711/0o750). */
   readonly dirMode?: number;
+  /** The directory is trustplane's own (its data directory): set its mode even when it already exists. */
+  readonly ownDirectory?: boolean;
 }
 
 const MAX_SOCKET_PATH = 107;
+
+/**
+ * A directory trustplane did not create holds the socket: others who may write to it could swap the socket file
+ * for their own (a sticky directory like /tmp stops that), so refuse such a directory.
+ */
+async function checkSharedDirectory(dir: string): Promise<void> {
+  const st = await lstat(dir);
+  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
+    throw new UnixSocketError('UNIX_SOCKET_DIR_UNSAFE', `${dir} is writable by other users and not sticky (mode ${(st.mode & 0o7777).toString(8)}); put the socket in a directory only trustplane may write to`);
+  }
+}
 
 /** Binds server to spec.path with the configured permissions; returns a function that removes the socket file. */
 export async function bindUnixSocket(server: grpc.Server, spec: UnixSocketSpec): Promise<() => Promise<void>> {
@@ -29,8 +42,11 @@ export async function bindUnixSocket(server: grpc.Server, spec: UnixSocketSpec):
     throw new UnixSocketError('UNIX_SOCKET_PATH_TOO_LONG', `Unix socket path ${spec.path} is longer than ${MAX_SOCKET_PATH} bytes; choose a shorter data directory`);
   }
   const dir = dirname(spec.path);
-  await mkdir(dir, { recursive: true, mode: spec.dirMode ?? 0o700 });
-  await chmod(dir, spec.dirMode ?? 0o700);
+  // Only a directory trustplane creates (or its own data directory, which it names) gets its mode set: chmod-ing
+  // whatever holds a socket given by path would lock down /run or /tmp for the whole host.
+  const created = await mkdir(dir, { recursive: true, mode: spec.dirMode ?? 0o700 });
+  if (created !== undefined || spec.ownDirectory) await chmod(dir, spec.dirMode ?? 0o700);
+  else await checkSharedDirectory(dir);
   await removeStaleSocket(spec.path);
   const staging = await mkdtemp(join(dir, '.bind-'));
   try {

@@ -64,6 +64,21 @@ describe('Unix socket listeners', () => {
     }
   });
 
+  test('a directory trustplane did not create keeps its mode; one others may write to (not sticky) is refused', async () => {
+    const shared = await mkdtemp(join(tmpdir(), 'tp-shared-'));
+    await chmod(shared, 0o1777);
+    const t = await startTransport(options([{ path: join(shared, 'xds.sock'), principal: { kind: 'node', name: 'edge-1' } }]));
+    try {
+      assert.equal((await stat(shared)).mode & 0o7777, 0o1777, 'a sticky /tmp-like directory is left as it was');
+    } finally {
+      await t.close();
+    }
+    const open = await mkdtemp(join(tmpdir(), 'tp-open-'));
+    await chmod(open, 0o777);
+    await assert.rejects(startTransport(options([{ path: join(open, 'xds.sock'), principal: { kind: 'node', name: 'edge-1' } }])), (e: Error & { code?: string }) => e.code === 'UNIX_SOCKET_DIR_UNSAFE' && e.message.includes(open));
+    assert.equal((await stat(open)).mode & 0o777, 0o777);
+  });
+
   test('a group-restricted socket admits members of its group and nobody else', async () => {
     const dir = await socketDir();
     const path = join(dir, 'edge-1.sock');
