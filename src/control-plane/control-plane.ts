@@ -21,7 +21,7 @@ import { XdsServer } from '../xds/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
 import { startAdminServer, type AdminServer } from './admin-http.js';
 import type { ServeConfig } from './config.js';
-import { MeshIdentityPolicy } from './identity-policy.js';
+import { MeshIdentityPolicy, parsePrincipalString } from './identity-policy.js';
 import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { applyMeshResources } from './resources.js';
@@ -98,10 +98,11 @@ export class ControlPlane {
         if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
       },
     });
+    const policy = new MeshIdentityPolicy(() => this.#mesh.model);
     this.xds = new XdsServer({
       store: this.store,
       resources: this.resources,
-      policy: new MeshIdentityPolicy(() => this.#mesh.model),
+      policy,
       clock,
       logger: logger.child({ component: 'xds' }),
       metrics: this.metrics.xds(),
@@ -109,6 +110,10 @@ export class ControlPlane {
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
       status: () => this.xds.status(),
+      isProxyOf: (proxy, service) => {
+        const principal = parsePrincipalString(proxy.principal);
+        return principal !== undefined && policy.mayReadGroup(principal, service);
+      },
       resources: this.resources,
       onEffectiveChange: (model) => {
         this.#groups = applyMeshResources(this.resources, model, this.#groups);

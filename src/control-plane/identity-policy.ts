@@ -1,9 +1,16 @@
 // Who may receive which identity, as the current mesh description says. The mesh is swapped on reload, so the
 // policy reads it through a getter instead of holding a copy.
 import type { Node } from '#gen/envoy/config/core/v3/base_pb';
-import type { MeshModel } from '../mesh/index.js';
+import { parsePrincipal, type MeshModel } from '../mesh/index.js';
 import type { IdentityPolicy } from '../xds/policy.js';
 import type { NodePrincipal } from '../xds/principal.js';
+
+/** The principal of a proxy status entry ("uid:1001", "node:edge-1", "insecure"). */
+export function parsePrincipalString(s: string): NodePrincipal | undefined {
+  if (s === 'insecure') return { kind: 'insecure' };
+  const r = parsePrincipal(s);
+  return 'principal' in r ? r.principal : undefined;
+}
 
 export class MeshIdentityPolicy implements IdentityPolicy {
   constructor(private readonly mesh: () => MeshModel) {}
@@ -13,6 +20,12 @@ export class MeshIdentityPolicy implements IdentityPolicy {
     if (new URL(spiffeId).pathname.startsWith('/trustplane/')) return false;
     if (principal.kind === 'insecure') return true;
     return this.mesh().servicesForPrincipal(principal).some((s) => s.spiffeId.toString() === spiffeId);
+  }
+
+  /** A service's listeners and clusters go to the nodes that may hold its identity. */
+  mayReadGroup(principal: NodePrincipal, group: string): boolean {
+    const service = this.mesh().serviceByName(group);
+    return service === undefined || this.mayReceive(principal, service.spiffeId.toString());
   }
 
   /**

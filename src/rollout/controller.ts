@@ -4,7 +4,7 @@
 // effective model through a callback.
 import type { MeshModel } from '../mesh/model.js';
 import { TrustplaneError } from '../errors.js';
-import type { ProxyStatusSnapshot } from '../xds/proxy-status.js';
+import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/proxy-status.js';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../envoy/type-urls.js';
 import { ackProgress, isSettled, type AckProgress } from './acks.js';
 import { effectiveModel } from './effective.js';
@@ -27,6 +27,11 @@ function atTargets(plans: readonly PortPlan[], state: RolloutState): boolean {
 export interface RolloutControllerOptions {
   /** The xDS server's proxy status (XdsServer.status). */
   status(): ProxyStatusSnapshot;
+  /**
+   * Whether a stream really is a proxy of the service its node.cluster names (its principal may hold that
+   * service). node.cluster is the caller's word: without this, anyone could stall a rollout by never ACKing.
+   */
+  isProxyOf?(proxy: ProxyStatus, service: string): boolean;
   /** Versions of what is served; read right after each onEffectiveChange to learn the version of each step. */
   readonly resources: ResourceVersions;
   /**
@@ -70,7 +75,7 @@ export class RolloutController {
     }
     const plans = planRollout(model);
     this.#exclusive(() => {
-      const next = this.#desired === undefined ? initialState(plans) : advance(plans, this.#state, this.#settled(this.#opts.status()));
+      const next = this.#desired === undefined ? initialState(plans) : advance(plans, this.#state, this.#settled(this.#status()));
       this.#apply(model, plans, next);
     });
     this.statusChanged();
@@ -83,7 +88,7 @@ export class RolloutController {
     if (desired === undefined || atTargets(this.#plans, this.#state)) return;
     this.#exclusive(() => {
       for (let steps = 0; steps < MAX_CHAINED_STEPS; steps++) {
-        const next = advance(this.#plans, this.#state, this.#settled(this.#opts.status()));
+        const next = advance(this.#plans, this.#state, this.#settled(this.#status()));
         if (sameState(next, this.#state)) break;
         this.#apply(desired, this.#plans, next);
       }
@@ -111,6 +116,12 @@ export class RolloutController {
     }
   }
 
+  #status(): ProxyStatusSnapshot {
+    const snapshot = this.#opts.status();
+    const isProxyOf = this.#opts.isProxyOf;
+    return isProxyOf ? { ...snapshot, proxies: snapshot.proxies.filter((p) => isProxyOf(p, p.cluster)) } : snapshot;
+  }
+
   desired(): MeshModel | undefined {
     return this.#desired;
   }
@@ -122,7 +133,7 @@ export class RolloutController {
   }
 
   rolloutStatus(): RolloutStatus {
-    const snapshot = this.#opts.status();
+    const snapshot = this.#status();
     return buildRolloutStatus({
       plans: this.#plans,
       state: this.#state,

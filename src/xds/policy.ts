@@ -8,6 +8,11 @@ export interface IdentityPolicy {
   mayReceive(principal: NodePrincipal, spiffeId: string): boolean;
   /** The SPIFFE ID that the secret name `default` stands for on this caller's streams, if any. */
   defaultIdentity(principal: NodePrincipal, node: Node): string | undefined;
+  /**
+   * Whether this principal may receive the listeners, clusters, routes and endpoints of a resource group (a
+   * service: node.cluster names it, and nothing authenticates node.cluster). Absent: every group is open.
+   */
+  mayReadGroup?(principal: NodePrincipal, group: string): boolean;
 }
 
 export interface IdentityGrant {

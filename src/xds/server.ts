@@ -56,7 +56,7 @@ export class XdsServer {
     this.#logger = opts.logger ?? silentLogger;
     this.#metrics = opts.metrics ?? {};
     this.#secrets = new SecretSource(opts.store, opts.policy);
-    this.#resolver = new CombinedResolver(this.#secrets, opts.resources);
+    this.#resolver = new CombinedResolver(this.#secrets, opts.resources, opts.policy);
     this.#deps = {
       resolver: this.#resolver,
       index: this.#index,

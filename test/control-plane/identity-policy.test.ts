@@ -43,4 +43,11 @@ describe('identity policy from the mesh description', () => {
   for (const [name, p, cluster, want] of defaults) {
     test(`default: ${name}`, () => assert.equal(policy.defaultIdentity(p, create(NodeSchema, { id: 'n', cluster })), want));
   }
+
+  const groups: Array<[string, NodePrincipal, string, boolean]> = [
+    ["a service's node reads its listeners and clusters", uid(1002), 'orders', true],
+    ["another node claiming the service's cluster does not", uid(1001), 'orders', false],
+    ['a group that is no service (the shared default) is open', uid(1001), 'nothing', true],
+  ];
+  for (const [name, p, group, want] of groups) test(`mayReadGroup: ${name}`, () => assert.equal(policy.mayReadGroup(p, group), want));
 });

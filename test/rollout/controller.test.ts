@@ -196,4 +196,18 @@ describe('rollout controller', () => {
     rollout.statusChanged();
     assert.ok(reads > 0, 'a step under way reads the status');
   });
+
+  test('a stream claiming a service it may not hold is not waited for (isProxyOf)', () => {
+    const cache = new ResourceCache();
+    const proxies = [proxy("orders-1", "orders", []), proxy("spoof-1", "orders", [])];
+    const rollout = new RolloutController({
+      status: () => ({ generatedAt: '', proxies }),
+      isProxyOf: (p) => p.nodeId !== 'spoof-1',
+      resources: cache,
+      onEffectiveChange: (m) => publish(cache, m),
+    });
+    rollout.setDesired(shopMesh({ orders: 'DISABLE' }));
+    rollout.setDesired(shopMesh({ orders: 'STRICT' }));
+    assert.equal(rollout.rolloutStatus().ports.find((p) => p.service === 'orders')!.proxies.connected, 1, 'only the real proxy is counted');
+  });
 });
