@@ -21,6 +21,8 @@ export const DEFAULT_CA_TTL_MS = 7 * 24 * 3600_000;
 export const DEFAULT_SVID_TTL_MS = 3600_000;
 /** Certificates start this much before they are made, for clock skew between peers (SPIRE backdates likewise). */
 export const BACKDATE_MS = 10_000;
+/** How soon a failed rotation step (e.g. the disk was full) is tried again. */
+export const RECONCILE_RETRY_MS = 30_000;
 
 /** pino-compatible; receives identifiers and times only, never key material. */
 export interface CaLogger {
@@ -381,6 +383,19 @@ export class CertificateAuthority {
     due.push(prepared ? activationTime(active, prepared.notBefore + BACKDATE_MS, this.svidTtlMs) : preparationDue(active, this.svidTtlMs));
     for (const a of this.#authorities) if (a.state === 'old') due.push(Math.min(a.issued, a.notAfter));
     this.#nextDue = Math.min(...due);
-    this.#timer = this.#clock.setTimer(Math.max(0, this.#nextDue - this.#clock.now()), () => this.#reconcile());
+    this.#timer = this.#clock.setTimer(Math.max(0, this.#nextDue - this.#clock.now()), () => this.#scheduledReconcile());
+  }
+
+  // A timer's exception would end the process at rotation time: a failed step (a full disk, a listener that
+  // threw) is logged and tried again soon, while the current authorities keep signing.
+  #scheduledReconcile(): void {
+    try {
+      this.#reconcile();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      this.#logger.warn({ code: typeof code === 'string' ? code : undefined, error: (err as Error).message, retryInMs: RECONCILE_RETRY_MS }, 'CA rotation step failed; retrying');
+      this.#timer?.cancel();
+      if (!this.#closed) this.#timer = this.#clock.setTimer(RECONCILE_RETRY_MS, () => this.#scheduledReconcile());
+    }
   }
 }

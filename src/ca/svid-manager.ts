@@ -120,10 +120,16 @@ export class SvidManager {
       return;
     }
     entry.failures = 0;
-    this.#store.setSvid(record);
+    // The next renewal is armed before anyone hears of this one: a store subscriber that throws must not leave
+    // the identity without a timer.
     const lifetime = record.notAfter.getTime() - this.#clock.now();
     const fraction = 0.5 + this.#jitter * (2 * this.#random() - 1);
     entry.timer = this.#clock.setTimer(Math.max(0, Math.floor(lifetime * fraction)), () => this.#renew(entry));
+    try {
+      this.#store.setSvid(record);
+    } catch (err) {
+      this.#logger?.warn({ spiffeId: name, error: (err as Error).message }, 'a subscriber of the identity store failed on a renewed SVID');
+    }
     this.#onRenewal?.({ spiffeId: name, result: 'ok', notAfter: record.notAfter });
   }
 }

@@ -134,7 +134,17 @@ export class IdentityStore {
     this.#emit(kind === 'svids' ? { svids: [name], bundles: [] } : { svids: [], bundles: [name] });
   }
 
+  // Every subscriber hears of every change even if one of them throws; the failures are raised afterwards.
   #emit(change: StoreChange): void {
-    for (const l of [...this.#listeners]) l(change);
+    const errors: unknown[] = [];
+    for (const l of [...this.#listeners]) {
+      try {
+        l(change);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} identity store subscribers failed`);
   }
 }

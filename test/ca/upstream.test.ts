@@ -84,10 +84,12 @@ describe('intermediate CA under an upstream root', () => {
 
   test('a data directory made in root mode is not silently reused under an upstream', () => {
     const dataDir = tempDir();
+    // The root first: openssl stamps whole seconds, and a clock read before it could fall before its notBefore.
+    const upstream = upstreamRoot();
     const clock = new ManualClock(Date.now());
     CertificateAuthority.open({ trustDomain: td, dataDir, clock }).close();
     assert.throws(
-      () => CertificateAuthority.open({ trustDomain: td, dataDir, clock, upstream: upstreamRoot() }),
+      () => CertificateAuthority.open({ trustDomain: td, dataDir, clock, upstream }),
       (err: unknown) => err instanceof CaError && err.code === 'CA_UPSTREAM_MISMATCH',
     );
   });
