@@ -1,8 +1,9 @@
 // `trustplane serve`, composed: the mesh description says who exists; the embedded CA keeps an SVID fresh for each
 // identity in the identity store; the generator turns the mesh into listeners and clusters in the resource cache;
 // the xDS server serves both; the transport authenticates callers; the admin endpoint reports on all of it.
-import { mkdirSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { SvidManager } from '../ca/svid-manager.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -60,6 +61,8 @@ export class ControlPlane {
   #admin: AdminServer | undefined;
   #watcher: FSWatcher | undefined;
   #debounce: NodeJS.Timeout | undefined;
+  #lastDigest: string | undefined;
+  #closing = false;
 
   private constructor(
     readonly config: ServeConfig,
@@ -149,7 +152,10 @@ export class ControlPlane {
     const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
     try {
       await cp.#listen();
-      if (deps.watch ?? true) cp.#watchMesh();
+      if (deps.watch ?? true) {
+        cp.#lastDigest = cp.#meshDigest();
+        cp.#watchMesh();
+      }
     } catch (err) {
       await cp.close();
       throw err;
@@ -182,6 +188,7 @@ export class ControlPlane {
    * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
    */
   reload(): ReloadResult {
+    this.#lastDigest = this.#meshDigest();
     const result = this.#reload();
     for (const l of [...this.#reloadListeners]) l(result);
     return result;
@@ -227,6 +234,7 @@ export class ControlPlane {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     this.#watcher?.close();
     clearTimeout(this.#debounce);
     await this.#admin?.close();
@@ -305,14 +313,28 @@ export class ControlPlane {
     return undefined;
   }
 
-  // Editors replace files by rename, so watch the directory and match the name; debounce bursts of events.
+  // Editors replace files by rename and Kubernetes swaps a `..data` symlink, so the directory is watched and any
+  // event there (debounced) re-reads the file; an unchanged file is no reload.
   #watchMesh(): void {
     const dir = dirname(this.config.meshFile);
-    const name = basename(this.config.meshFile);
-    this.#watcher = watch(dir, (_event, file) => {
-      if (file !== null && file !== name) return;
+    this.#watcher = watch(dir, () => {
       clearTimeout(this.#debounce);
-      this.#debounce = setTimeout(() => this.reload(), 200);
+      this.#debounce = setTimeout(() => {
+        if (this.#meshDigest() !== this.#lastDigest) this.reload();
+      }, 200);
     });
+    this.#watcher.on('error', (err) => {
+      this.logger.warn({ dir, error: err.message }, 'watching the mesh description failed; watching again');
+      this.#watcher?.close();
+      if (!this.#closing) this.#watchMesh();
+    });
+  }
+
+  #meshDigest(): string | undefined {
+    try {
+      return createHash('sha256').update(readFileSync(this.config.meshFile)).digest('hex');
+    } catch {
+      return undefined;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -29,6 +29,32 @@ test('an edit of the mesh file is picked up while serving: a bad one is refused,
     reloaded = nextReload();
     writeFileSync(join(dir, 'mesh.yaml.new'), good.replace('protocol: tcp', 'protocol: http'));
     renameSync(join(dir, 'mesh.yaml.new'), meshFile);
+    assert.equal((await reloaded).ok, true);
+    assert.equal(cp.mesh.serviceByName('inventory')?.inbound[0]?.protocol, 'http');
+  } finally {
+    await cp.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a Kubernetes ConfigMap update (the ..data symlink swapped) is picked up', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-watch-k8s-'));
+  const good = readFileSync(join(process.cwd(), 'examples', 'mesh.yaml'), 'utf8');
+  // The kubelet's layout: mesh.yaml -> ..data/mesh.yaml, ..data -> ..<timestamp>/
+  mkdirSync(join(dir, '..2026_01_01_00_00_00.1'));
+  writeFileSync(join(dir, '..2026_01_01_00_00_00.1', 'mesh.yaml'), good);
+  symlinkSync('..2026_01_01_00_00_00.1', join(dir, '..data'));
+  symlinkSync(join('..data', 'mesh.yaml'), join(dir, 'mesh.yaml'));
+  const cp = await ControlPlane.start(
+    { dataDir: join(dir, 'data'), meshFile: join(dir, 'mesh.yaml'), unixSocket: '', tcpAddress: '', adminAddress: '', insecure: false, drainMs: 0 },
+    { clock: new ManualClock(Date.now()), logger: silentLogger, watch: true },
+  );
+  try {
+    const reloaded = new Promise<ReloadResult>((resolve) => { const off = cp.onReload((r) => { off(); resolve(r); }); });
+    mkdirSync(join(dir, '..2026_01_01_00_01_00.2'));
+    writeFileSync(join(dir, '..2026_01_01_00_01_00.2', 'mesh.yaml'), good.replace('protocol: tcp', 'protocol: http'));
+    symlinkSync('..2026_01_01_00_01_00.2', join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
     assert.equal((await reloaded).ok, true);
     assert.equal(cp.mesh.serviceByName('inventory')?.inbound[0]?.protocol, 'http');
   } finally {
