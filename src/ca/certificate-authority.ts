@@ -238,6 +238,15 @@ export class CertificateAuthority {
 
   #restore(entry: JournalEntry): Authority {
     const certificate = this.#store.readCertificate(entry.id);
+    // Every CA trustplane makes names its trust domain (URI SAN spiffe://td): a data directory of another trust
+    // domain must not sign for this one, nor publish its CA as this domain's bundle.
+    const own = `URI:${this.trustDomain.idString()}`;
+    if (!(certificate.subjectAltName ?? '').split(', ').includes(own)) {
+      throw new CaError(
+        'CA_TRUST_DOMAIN_MISMATCH',
+        `${this.#store.certFile(entry.id)} is a CA of another trust domain (${certificate.subjectAltName ?? 'no URI SAN'}), not of ${this.trustDomain.name}: use another data directory`,
+      );
+    }
     const issuer = this.#upstream?.certificate ?? certificate;
     if (entry.state !== 'old' && !certificate.verify(issuer.publicKey)) {
       throw new CaError(

@@ -123,4 +123,14 @@ test('files of a CA that left the bundle are deleted, the key as soon as it stop
   clock.advance(2 * 3600_000);
   openIn(dataDir, clock).close();
   assert.deepEqual(files(), []);
+
+  test('a data directory holding the CA of another trust domain is refused, not reused for this one', () => {
+    const dataDir = tempDir();
+    const clock = new ManualClock(Date.now());
+    CertificateAuthority.open({ trustDomain: TrustDomain.parse('example.org'), dataDir, clock }).close();
+    assert.throws(
+      () => CertificateAuthority.open({ trustDomain: TrustDomain.parse('other.org'), dataDir, clock }),
+      (err: unknown) => err instanceof CaError && err.code === 'CA_TRUST_DOMAIN_MISMATCH' && /example\.org/.test(err.message) && /other\.org/.test(err.message),
+    );
+  });
 });
