@@ -2,6 +2,7 @@
 // `trustplane status` and `trustplane rollout status` read. Loopback by default; nothing here carries key material.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TrustplaneError } from '../errors.js';
 
 export interface AdminRoutes {
   /** Ready = holds a valid identity to serve with. */
@@ -49,7 +50,7 @@ export async function startAdminServer(address: string, routes: AdminRoutes): Pr
       res.end(`internal error: ${(err as Error).message}\n`);
     });
   });
-  const { host, port } = splitHostPort(address);
+  const { host, port } = splitHostPort(address, 'admin address');
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => ok());
@@ -61,8 +62,14 @@ export async function startAdminServer(address: string, routes: AdminRoutes): Pr
   };
 }
 
-export function splitHostPort(address: string): { host: string; port: number } {
+export function splitHostPort(address: string, what = 'address'): { host: string; port: number } {
   const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
-  if (!m) throw new Error(`"${address}" is not host:port`);
+  if (!m || Number(m[2]) > 65535) throw new TrustplaneError('ADDRESS_INVALID', `${what} "${address}" is not HOST:PORT (e.g. 127.0.0.1:18080)`);
   return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** Whether a host:port listens on loopback only. */
+export function isLoopback(address: string): boolean {
+  const { host } = splitHostPort(address);
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

@@ -20,7 +20,8 @@ import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { XdsServer } from '../xds/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
-import { startAdminServer, type AdminServer } from './admin-http.js';
+import { isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
+import { TrustplaneError } from '../errors.js';
 import type { ServeConfig } from './config.js';
 import { MeshIdentityPolicy, parsePrincipalString } from './identity-policy.js';
 import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
@@ -79,6 +80,7 @@ export class ControlPlane {
     this.store = new IdentityStore(td.name);
     this.store.subscribe((c) => {
       for (const td of c.bundles) this.metrics.bundleAuthorities.set({ trust_domain: td }, this.store.getBundle(td)?.x509Authorities.length ?? 0);
+      if (c.bundles.includes(td.name)) this.#setCaExpiry();
     });
     this.ca = CertificateAuthority.open({
       trustDomain: td,
@@ -147,6 +149,12 @@ export class ControlPlane {
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
   static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
+    if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
+    if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
+    // Insecure hands any caller any private key: never on an address other hosts can reach.
+    if (config.insecure && config.tcpAddress && !isLoopback(config.tcpAddress)) {
+      throw new TrustplaneError('INSECURE_NOT_LOOPBACK', `--insecure serves private keys in plaintext to anyone: it is refused on ${config.tcpAddress}; use a loopback address (127.0.0.1) or drop --insecure`);
+    }
     const mesh = loadMesh(config.meshFile);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
@@ -243,6 +251,11 @@ export class ControlPlane {
     this.#svidFiles?.close();
     this.#svids.close();
     this.ca.close();
+  }
+
+  #setCaExpiry(): void {
+    const active = this.ca.status().find((a) => a.state === 'active');
+    if (active) this.metrics.caExpiry.set(active.notAfter.getTime() / 1000);
   }
 
   /** Where each port's rollout stands: asked for, in force, waiting for. */

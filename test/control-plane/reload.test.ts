@@ -102,6 +102,8 @@ describe('control plane: mesh reload', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /trustplane_svid_expiry_timestamp_seconds\{spiffe_id="spiffe:\/\/example\.org\/ns\/shop\/sa\/web"\}/);
     assert.match(metrics, /trustplane_bundle_authorities\{trust_domain="example\.org"\} 1/);
+    const caExpiry = Number(/^trustplane_ca_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+    assert.equal(caExpiry, cp.ca.status().find((a) => a.state === 'active')!.notAfter.getTime() / 1000);
     assert.doesNotMatch(metrics, /PRIVATE KEY/);
     assert.deepEqual(((await (await fetch(`${base}/status`)).json()) as { proxies: unknown[] }).proxies, []);
     const rollout = (await (await fetch(`${base}/rollout`)).json()) as { ports: Array<{ service: string; asked: string; inForce: string }> };
