@@ -87,7 +87,13 @@ export function addNodeAttestation(server: grpc.Server, opts: NodeAttestationOpt
         await nodePublicKey(call.request);
         const token = typeof call.request.token === 'string' ? call.request.token : '';
         const { node } = await opts.tokens.consume(token);
-        return { node, res: await issue(node, call.request) };
+        try {
+          return { node, res: await issue(node, call.request) };
+        } catch (err) {
+          // Nothing was issued: a failure on our side must not burn the node's only token.
+          await opts.tokens.restore(token).catch(() => undefined);
+          throw err;
+        }
       }),
     renew: (call: grpc.ServerUnaryCall<RenewRequest, NodeSvidResponse>, cb: grpc.sendUnaryData<NodeSvidResponse>) =>
       respond('renew', call, cb, async () => {

@@ -70,6 +70,15 @@ export class JoinTokenStore {
     return { node: record.node };
   }
 
+  /**
+   * Gives back a token spent by consume() whose node then got nothing (the CA failed): the node may try again.
+   * Only the consumer that won the rename calls this, so nobody else can be holding the token meanwhile.
+   */
+  async restore(token: string): Promise<void> {
+    const hash = hashJoinToken(token);
+    await rename(join(this.dir, `${hash}.used`), join(this.dir, `${hash}.json`));
+  }
+
   /** Removes records (live or spent) whose token has expired. */
   async prune(): Promise<number> {
     let names: string[];

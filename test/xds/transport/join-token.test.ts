@@ -74,7 +74,8 @@ describe('join tokens', () => {
 
   test('the data directory holds only a hash of the token, in 0600 files under a 0700 directory', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'tp-data-'));
-    const created = await createJoinToken({ dataDir, node: 'edge-1', ttl: '10m', clock: new ManualClock(Date.now()) });
+    const clock = new ManualClock(Date.now());
+    const created = await createJoinToken({ dataDir, node: 'edge-1', ttl: '10m', clock });
     const dir = joinTokenDir(dataDir);
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
     const files = await readdir(dir);
@@ -83,7 +84,7 @@ describe('join tokens', () => {
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     const content = await readFile(file, 'utf8');
     assert.ok(!content.includes(created.token) && !files[0]!.includes(created.token.slice(5)));
-    assert.equal(created.expiresAt.getTime() - Date.now() <= 600_000, true);
+    assert.equal(created.expiresAt.getTime(), clock.now() + 600_000, 'expires exactly --ttl after creation');
   });
 
   test('expired records are pruned when a new token is created', async () => {

@@ -38,6 +38,21 @@ describe('node attestation with join tokens', () => {
       assertNoSecrets(JSON.stringify(res) + t.captured.text(), [key.privateKeyPem, token]);
     }));
 
+  test('a CA failure does not burn the token: the node can try again', () =>
+    withTcp(async (t) => {
+      const { token } = await t.tokens.create('edge-1', 600_000);
+      const sign = t.issuer.signX509Svid;
+      t.issuer.signX509Svid = () => {
+        throw new Error('disk full');
+      };
+      const err = await rejection(t.attestation().attest({ token, publicKeyPem: generateNodeKey().publicKeyPem }));
+      assert.equal(errorCode(err), 'NODE_ATTESTATION_FAILED');
+      t.issuer.signX509Svid = sign;
+      const res = await t.attestation().attest({ token, publicKeyPem: generateNodeKey().publicKeyPem });
+      assert.equal(res.spiffeId, `spiffe://${TD}/trustplane/node/edge-1`);
+      assert.equal(errorCode(await rejection(t.attestation().attest({ token, publicKeyPem: generateNodeKey().publicKeyPem }))), 'JOIN_TOKEN_USED');
+    }));
+
   test('a CSR is accepted in place of a bare public key', () =>
     withTcp(async (t) => {
       const { token } = await t.tokens.create('edge-2', 600_000);
