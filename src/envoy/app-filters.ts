@@ -15,7 +15,7 @@ export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
 
-const routerFilter = once(() => create(HttpFilterSchema, { name: ROUTER_FILTER, configType: { case: 'typedConfig', value: typed(RouterSchema, {}) } }));
+export const routerFilter = once(() => create(HttpFilterSchema, { name: ROUTER_FILTER, configType: { case: 'typedConfig', value: typed(RouterSchema, {}) } }));
 
 export function isHttpProtocol(protocol: Protocol): boolean {
   return protocol === 'http' || protocol === 'grpc';

@@ -8,6 +8,7 @@ import { HttpProtocolOptionsSchema } from '#gen/envoy/extensions/upstreams/http/
 import { AddressSchema, type Address } from '#gen/envoy/config/core/v3/address_pb';
 import type { TransportSocket } from '#gen/envoy/config/core/v3/base_pb';
 import type { Endpoint } from '../mesh/model.js';
+import { once } from './memo.js';
 import { typed, durationMs } from './typed.js';
 
 export const HTTP_PROTOCOL_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -34,10 +35,21 @@ function needsDns(e: ClusterEndpoint): boolean {
   return 'address' in e && isIP(e.address) === 0;
 }
 
+export function discoveryType(endpoints: readonly ClusterEndpoint[]): Cluster_DiscoveryType {
+  return endpoints.some(needsDns) ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.STATIC;
+}
+
+/** typed_extension_protocol_options of an HTTP/2 upstream. */
+export const http2ProtocolOptions = once(() =>
+  typed(HttpProtocolOptionsSchema, {
+    upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'http2ProtocolOptions', value: {} } } },
+  }),
+);
+
 export function endpointCluster(input: ClusterInput): Cluster {
   return create(ClusterSchema, {
     name: input.name,
-    clusterDiscoveryType: { case: 'type', value: input.endpoints.some(needsDns) ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.STATIC },
+    clusterDiscoveryType: { case: 'type', value: discoveryType(input.endpoints) },
     connectTimeout: durationMs(input.connectTimeoutMs),
     loadAssignment: {
       clusterName: input.name,
@@ -52,13 +64,7 @@ export function endpointCluster(input: ClusterInput): Cluster {
         },
       ],
     },
-    typedExtensionProtocolOptions: input.http2
-      ? {
-          [HTTP_PROTOCOL_OPTIONS_KEY]: typed(HttpProtocolOptionsSchema, {
-            upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'http2ProtocolOptions', value: {} } } },
-          }),
-        }
-      : {},
+    typedExtensionProtocolOptions: input.http2 ? { [HTTP_PROTOCOL_OPTIONS_KEY]: http2ProtocolOptions() } : {},
     ...(input.transportSocket ? { transportSocket: input.transportSocket } : {}),
   });
 }

@@ -28,7 +28,7 @@ import { typed } from './typed.js';
 export const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 
 /** ALPN the server offers: h2 and http/1.1 on HTTP ports so the HTTP codec follows the client; none for TCP. */
-const tlsInspector = once(() =>
+export const tlsInspector = once(() =>
   create(ListenerFilterSchema, { name: TLS_INSPECTOR, configType: { case: 'typedConfig', value: typed(TlsInspectorSchema, {}) } }),
 );
 

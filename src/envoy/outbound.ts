@@ -35,17 +35,22 @@ export function outboundSni(dep: Outbound): string {
   return isIP(host) === 0 ? host : '';
 }
 
+/** mTLS to a server no ID is expected of could not check whom it reached: refused. */
+export function requireServerIds(service: Service, dep: Outbound): void {
+  if (dep.spiffeIds.length === 0) {
+    throw new EnvoyGenerateError(
+      'NO_SERVER_SPIFFE_ID',
+      `${service.name} → ${dep.name} (${dep.path}): the server is ${dep.serverMode} but no SPIFFE ID is expected of it; ` +
+        'list the IDs it may present, or set its mode to DISABLE',
+    );
+  }
+}
+
 export function outboundCluster(service: Service, dep: Outbound, opts: ResourceOptions): Cluster {
   const name = outboundClusterName(dep);
   let transportSocket;
   if (usesMtls(service, dep)) {
-    if (dep.spiffeIds.length === 0) {
-      throw new EnvoyGenerateError(
-        'NO_SERVER_SPIFFE_ID',
-        `${service.name} → ${dep.name} (${dep.path}): the server is ${dep.serverMode} but no SPIFFE ID is expected of it; ` +
-          'list the IDs it may present, or set its mode to DISABLE',
-      );
-    }
+    requireServerIds(service, dep);
     transportSocket = upstreamTlsSocket({
       svidName: service.spiffeId.toString(),
       validationName: validationSecretName(dep.spiffeIds.map((id) => id.trustDomain)),

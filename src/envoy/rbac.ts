@@ -23,12 +23,18 @@ function principalName(matchPattern: { case: 'exact' | 'prefix'; value: string }
 }
 
 /** Exact IDs first, then trust-domain prefixes; each sorted so a reordered description changes no byte. */
+export function callerPatterns(callers: AllowedCallers): { readonly exact: readonly string[]; readonly prefix: readonly string[] } {
+  return {
+    exact: [...new Set(callers.spiffeIds.map(String))].sort(),
+    prefix: [...new Set(callers.trustDomains.map((td) => `${td.idString()}/`))].sort(),
+  };
+}
+
 export function callerPrincipals(callers: AllowedCallers): Principal[] {
-  const ids = [...new Set(callers.spiffeIds.map(String))].sort();
-  const prefixes = [...new Set(callers.trustDomains.map((td) => `${td.idString()}/`))].sort();
+  const { exact, prefix } = callerPatterns(callers);
   return [
-    ...ids.map((value) => principalName({ case: 'exact', value })),
-    ...prefixes.map((value) => principalName({ case: 'prefix', value })),
+    ...exact.map((value) => principalName({ case: 'exact', value })),
+    ...prefix.map((value) => principalName({ case: 'prefix', value })),
   ];
 }
 

@@ -12,6 +12,7 @@ import { grpcResources } from './grpc/resources.js';
 import { inboundListener, localCluster } from './inbound.js';
 import { resourceOptions, type ResourceOptions } from './options.js';
 import { outboundCluster, outboundListener } from './outbound.js';
+import { sidecarWire } from './sidecar-wire.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from './type-urls.js';
 import { vmResources } from './vm/resources.js';
 
@@ -67,13 +68,15 @@ export function buildServiceResources(mesh: MeshModel, service: Service, options
 export interface NodeResource {
   readonly typeUrl: string;
   readonly name: string;
+  /** The resource as a message; for sidecars built on first access (serving needs only the bytes). */
   readonly message: Listener | Cluster | RouteConfiguration | ClusterLoadAssignment;
-  /** The resource's binary encoding, computed once so every stream can reuse it. */
+  /** The resource's binary encoding, computed once so every stream can reuse it; may be a view of a shared slab (read it, never write it). */
   readonly bytes: Uint8Array;
 }
 
 /** What the xDS server's cache holds for a node serving `service`: Listener and Cluster resources over ADS. */
 export function buildNodeResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions> = {}): NodeResource[] {
+  if (service.target === 'sidecar') return sidecarNodeResources(mesh, service, resourceOptions(options));
   const { listeners, clusters, routes = [], endpoints = [] } = buildServiceResources(mesh, service, options);
   return [
     ...listeners.map((message) => ({ typeUrl: LISTENER_TYPE_URL, name: message.name, message, bytes: toBinary(ListenerSchema, message) })),
@@ -81,6 +84,46 @@ export function buildNodeResources(mesh: MeshModel, service: Service, options: P
     ...routes.map((message) => ({ typeUrl: ROUTE_TYPE_URL, name: message.name, message, bytes: toBinary(RouteConfigurationSchema, message) })),
     ...endpoints.map((message) => ({ typeUrl: ENDPOINT_TYPE_URL, name: message.clusterName, message, bytes: toBinary(ClusterLoadAssignmentSchema, message) })),
   ];
+}
+
+/**
+ * A sidecar's resources, the hot path of a reload: bytes written directly (sidecar-wire.ts), the messages built
+ * only if someone asks for one, from the same inputs (test/envoy/wire.test.ts holds the two to the same bytes).
+ */
+function sidecarNodeResources(mesh: MeshModel, service: Service, opts: ResourceOptions): NodeResource[] {
+  const { listeners, clusters } = sidecarWire(mesh, service, opts);
+  const messages = new LazyMessages(mesh, service, opts);
+  const out: NodeResource[] = [];
+  for (let i = 0; i < listeners.length; i++) out.push(new SidecarResource(LISTENER_TYPE_URL, listeners[i]!.name, listeners[i]!.bytes, messages, i));
+  for (let i = 0; i < clusters.length; i++) out.push(new SidecarResource(CLUSTER_TYPE_URL, clusters[i]!.name, clusters[i]!.bytes, messages, i));
+  return out;
+}
+
+/** One service's messages, built on first use and shared by its resources. */
+class LazyMessages {
+  #built: ServiceResources | undefined;
+  constructor(
+    private readonly mesh: MeshModel,
+    private readonly service: Service,
+    private readonly opts: ResourceOptions,
+  ) {}
+  get(): ServiceResources {
+    return (this.#built ??= sidecarResources(this.mesh, this.service, this.opts));
+  }
+}
+
+class SidecarResource implements NodeResource {
+  constructor(
+    readonly typeUrl: string,
+    readonly name: string,
+    readonly bytes: Uint8Array,
+    private readonly messages: LazyMessages,
+    private readonly index: number,
+  ) {}
+  get message(): Listener | Cluster {
+    const built = this.messages.get();
+    return (this.typeUrl === LISTENER_TYPE_URL ? built.listeners[this.index] : built.clusters[this.index])!;
+  }
 }
 
 /** The service a node serves: node.cluster names it (bootstrap.ts writes it so). */

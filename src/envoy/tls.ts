@@ -19,12 +19,17 @@ import { typed } from './typed.js';
 
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 
+/** The IDs of spiffeSanMatchers, deduplicated in order. */
+export function sanMatcherIds(spiffeIds: readonly SpiffeId[]): string[] {
+  return [...new Set(spiffeIds.map(String))];
+}
+
 /**
  * SAN matchers for exactly these SPIFFE IDs: san_type URI (the SPIFFE ID's only SAN; SAN_TYPE_UNSPECIFIED is
  * invalid) and an exact match. Envoy accepts a peer when any matcher matches.
  */
 export function spiffeSanMatchers(spiffeIds: readonly SpiffeId[]) {
-  return [...new Set(spiffeIds.map(String))].map((id) => ({
+  return sanMatcherIds(spiffeIds).map((id) => ({
     sanType: SubjectAltNameMatcher_SanType.URI,
     matcher: { matchPattern: { case: 'exact' as const, value: id } },
   }));
