@@ -82,6 +82,8 @@ export class Resolver {
     this.ownValid = raw.trustDomain !== undefined;
     this.known = [raw.trustDomain, ...federation.map((f) => f.trustDomain)].filter((t) => t !== undefined);
     this.services = (raw.services ?? []).filter((s) => s !== undefined);
+    this.servicesByName = new Map();
+    for (const s of this.services) if (s.name !== undefined && !this.servicesByName.has(s.name)) this.servicesByName.set(s.name, s);
     const partials: Partial[] = [];
     const byName = new Map<string, Partial>();
     const byId = new Map<string, string>();
@@ -197,7 +199,7 @@ export class Resolver {
         else if (this.ownValid) this.unknownDomain(c.trustDomain, `${p}.trustDomain`);
       }
       if (c?.kind === 'service' && c.service !== undefined) {
-        const s = this.services?.find((x) => x.name === c.service);
+        const s = this.servicesByName.get(c.service);
         if (s?.spiffeId) rules.push({ kind: 'service', service: c.service, spiffeId: s.spiffeId, path: p });
         else if (!s) this.unknownService(c.service, `${p}.service`);
       }
@@ -210,6 +212,7 @@ export class Resolver {
 
   /** Raw services by name, for `service:` references in allowedCallers (which may point forward). */
   services?: readonly { name?: string; spiffeId?: SpiffeId }[];
+  servicesByName = new Map<string, { name?: string; spiffeId?: SpiffeId }>();
 
   private knownDomain(id: SpiffeId, path: string): boolean {
     if (this.known.some((t) => id.memberOf(t))) return true;
