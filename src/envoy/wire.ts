@@ -6,6 +6,7 @@
 // length and shifts its contents only when it turns out longer than 127 bytes. Field numbers are read from the
 // generated descriptors (fieldNo), never typed in, and test/envoy/wire.test.ts proves the bytes equal toBinary's.
 import type { DescMessage } from '@bufbuild/protobuf';
+import { varintSize } from '../protobuf-wire.js';
 
 const LEN = 2;
 const VARINT = 0;
@@ -20,15 +21,6 @@ export function fieldNo(schema: DescMessage, localName: string): number {
 /** type.googleapis.com/<full name>: the type URL anyPack writes. */
 export function typeUrlOf(schema: DescMessage): string {
   return `type.googleapis.com/${schema.typeName}`;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
 }
 
 const encoder = new TextEncoder();

@@ -3,6 +3,7 @@
 // instead of a full protobuf serialisation per proxy. The field numbers are those of
 // envoy/service/discovery/v3/discovery.proto; a test decodes every envelope with the generated schema.
 import { createHash } from 'node:crypto';
+import { varintSize, writeVarint } from '../protobuf-wire.js';
 
 const WIRE_LEN = 2;
 
@@ -21,15 +22,6 @@ const DDR_REMOVED_RESOURCES = 6;
 const RES_VERSION = 1;
 const RES_RESOURCE = 2;
 const RES_NAME = 3;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
 
 /** A field of wire type LEN: key, length, payload. */
 class LenField {
@@ -61,15 +53,6 @@ function sumSizes(parts: LenField[]): number {
   return n;
 }
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
 function writeFields(buf: Buffer, pos: number, parts: LenField[]): number {
   for (const p of parts) {
     pos = writeVarint(buf, pos, (p.field << 3) | WIRE_LEN);
@@ -88,6 +71,23 @@ function encode(parts: LenField[]): Buffer {
   const buf = Buffer.allocUnsafe(sumSizes(parts));
   writeFields(buf, 0, parts);
   return buf;
+}
+
+// google.protobuf.Any
+const ANY_TYPE_URL = 1;
+const ANY_VALUE = 2;
+
+/** A google.protobuf.Any around already encoded bytes, as toBinary writes it (empty fields omitted). */
+export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
+  const parts: LenField[] = [];
+  if (typeUrl) parts.push(stringField(ANY_TYPE_URL, typeUrl));
+  if (value.byteLength) parts.push(bytesField(ANY_VALUE, value));
+  return encode(parts);
+}
+
+/** A short version string derived from bytes: equal bytes, equal version. */
+export function bytesVersion(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
 export interface SotwEnvelope {

@@ -2,10 +2,9 @@
 // the server that delivers it). A group is a node's cluster (its service name); the default group '' holds what
 // every node gets unless its own group has a resource of the same name. Resources are encoded once when set;
 // versions come from the encoded bytes, so setting identical content again changes nothing.
-import { toBinary } from '@bufbuild/protobuf';
-import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
+import type { Any } from '@bufbuild/protobuf/wkt';
 import { TrustplaneError } from '../errors.js';
-import { contentVersion } from './codec.js';
+import { bytesVersion, encodeAny } from './codec.js';
 import { CONFIG_TYPES, type ConfigTypeUrl } from './type-urls.js';
 
 export const DEFAULT_GROUP = '';
@@ -34,9 +33,6 @@ type TypeTable = Map<string, CachedResource>;
 
 export class ResourceCacheError extends TrustplaneError {}
 
-function digest(bytes: Uint8Array): string {
-  return contentVersion(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'));
-}
 
 export class ResourceCache {
   readonly #groups = new Map<string, Map<ConfigTypeUrl, TypeTable>>();
@@ -104,8 +100,8 @@ export class ResourceCache {
       if (r.resource.typeUrl !== typeUrl) {
         throw new ResourceCacheError('XDS_RESOURCE_TYPE_MISMATCH', `${where}: resource ${JSON.stringify(r.name)} is a ${r.resource.typeUrl || '(no type)'}; only ${typeUrl} is accepted here`);
       }
-      const any = toBinary(AnySchema, r.resource);
-      table.set(r.name, { name: r.name, version: digest(any), any });
+      const any = encodeAny(r.resource.typeUrl, r.resource.value);
+      table.set(r.name, { name: r.name, version: bytesVersion(any), any });
     }
     return table;
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { DeltaDiscoveryResponseSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { encodeDeltaDiscoveryResponse, encodeDiscoveryResponse } from '../../../src/xds/codec.js';
+import { encodeAny, encodeDeltaDiscoveryResponse, encodeDiscoveryResponse } from '../../../src/xds/codec.js';
 import { DeltaSubscription, SotwSubscription } from '../../../src/xds/subscriptions.js';
 import { parseSecretName } from '../../../src/xds/secret-names.js';
 
@@ -77,4 +77,17 @@ describe('secret names', () => {
     ['', 'invalid'],
   ];
   for (const [name, kind] of cases) test(`${JSON.stringify(name)} is ${kind}`, () => assert.equal(parseSecretName(name).kind, kind));
+});
+
+describe('Any around encoded bytes', () => {
+  const cases: Array<[string, string, Uint8Array]> = [
+    ['a listener-sized value', 'type.googleapis.com/envoy.config.listener.v3.Listener', new Uint8Array(300).map((_, i) => i % 251)],
+    ['an empty value', 'type.googleapis.com/google.protobuf.Empty', new Uint8Array(0)],
+    ['no type URL', '', new Uint8Array([1, 2, 3])],
+  ];
+  for (const [name, typeUrl, value] of cases) {
+    test(`encodeAny writes what toBinary writes: ${name}`, () => {
+      assert.deepEqual(Buffer.from(encodeAny(typeUrl, value)), Buffer.from(toBinary(AnySchema, create(AnySchema, { typeUrl, value }))));
+    });
+  }
 });
