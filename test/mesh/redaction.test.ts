@@ -18,7 +18,7 @@ describe('problems never repeat key material', () => {
   const cases: Array<[string, string]> = [
     ['a key file given as the mesh description', keyPem],
     ['a key pasted as a trust domain', `trustDomain: "${keyPem.replace(/\n/g, '\\n')}"\nservices: []\n`],
-    ['a key pasted as a SPIFFE ID', `trustDomain: example.org\nservices:\n  - name: a\n    spiffeId: "spiffe://example.org/${keyBody.join('')}"\n`],
+    ['a key pasted as a SPIFFE ID', `trustDomain: example.org\nservices:\n  - name: a\n    spiffeId: "spiffe://example.org/${keyBody.join('')}%"\n`],
     ['a key pasted as a key', `trustDomain: example.org\n${keyBody[1]}: 1\nservices: []\n`],
   ];
   for (const [name, text] of cases) {
