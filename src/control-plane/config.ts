@@ -2,6 +2,7 @@
 // the embedded CA, the example mesh, and a data directory in the working directory.
 import { join, resolve } from 'node:path';
 import type { KeyType } from '../ca/key-type.js';
+import type { SdsPolicy } from '../envoy/index.js';
 import type { AfterWrite } from '../svid-files/after-write.js';
 
 export interface ServeConfig {
@@ -26,6 +27,8 @@ export interface ServeConfig {
    * <dir>/<trust domain><path>/{svid.pem, svid_key.pem, svid_bundle.pem}, rewritten on every renewal.
    */
   readonly svidFiles?: { readonly dir: string; readonly afterWrite?: AfterWrite };
+  /** How generated listeners and clusters ask for their secrets (source, initial_fetch_timeout); see src/envoy/sds.ts. */
+  readonly sds?: SdsPolicy;
   /** How long graceful shutdown waits for streams to end before cancelling them. */
   readonly drainMs?: number;
 }

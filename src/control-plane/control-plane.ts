@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { SvidManager } from '../ca/svid-manager.js';
 import { systemClock, type Clock } from '../clock.js';
-import { defaultServerSpiffeId } from '../envoy/index.js';
+import { defaultServerSpiffeId, resourceOptions, type ResourceOptions } from '../envoy/index.js';
 import type { MeshModel } from '../mesh/index.js';
 import { Metrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/log.js';
@@ -55,6 +55,7 @@ export class ControlPlane {
   readonly #rollout: RolloutController;
   #statusChangePending = false;
   #svidFiles: SvidFileWriter | undefined;
+  readonly #resourceOptions: ResourceOptions;
   readonly #reloadListeners = new Set<(result: ReloadResult) => void>();
   #groups: string[] = [];
   readonly #svids: SvidManager;
@@ -72,6 +73,7 @@ export class ControlPlane {
     mesh: LoadedMesh,
   ) {
     this.#mesh = mesh;
+    this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
     const now = new Date(clock.now()).toISOString();
     this.#meshState = { file: config.meshFile, valid: true, loadedAt: now, lastAttemptAt: now, problems: [], services: mesh.model.services.length };
     this.metrics.meshValid.set(1);
@@ -121,7 +123,7 @@ export class ControlPlane {
       },
       resources: this.resources,
       onEffectiveChange: (model) => {
-        this.#groups = applyMeshResources(this.resources, model, this.#groups);
+        this.#groups = applyMeshResources(this.resources, model, this.#groups, this.#resourceOptions);
       },
     });
     // ACKs arrive inside stream handlers; take rollout steps once per turn of the event loop, outside them.

@@ -2,18 +2,18 @@
 // service's listeners and clusters. Services that left the mesh lose their group.
 import { create } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
-import { buildNodeResources, isGenerated } from '../envoy/index.js';
+import { buildNodeResources, isGenerated, resourceOptions, type ResourceOptions } from '../envoy/index.js';
 import type { MeshModel } from '../mesh/index.js';
 import type { NamedResource, ResourceCache, ResourceSnapshot } from '../xds/resource-cache.js';
 import { CONFIG_TYPES, type ConfigTypeUrl } from '../xds/type-urls.js';
 
 /** Builds every group first, then swaps them in, so a generator error leaves the cache as it was. */
-export function applyMeshResources(cache: ResourceCache, mesh: MeshModel, previous: readonly string[]): string[] {
+export function applyMeshResources(cache: ResourceCache, mesh: MeshModel, previous: readonly string[], options: ResourceOptions = resourceOptions()): string[] {
   const snapshots = new Map<string, ResourceSnapshot>();
   for (const service of mesh.services) {
     if (!isGenerated(service)) continue;
     const byType = new Map<ConfigTypeUrl, NamedResource[]>(CONFIG_TYPES.map((t) => [t, []]));
-    for (const r of buildNodeResources(mesh, service)) {
+    for (const r of buildNodeResources(mesh, service, options)) {
       byType.get(r.typeUrl as ConfigTypeUrl)?.push({ name: r.name, resource: create(AnySchema, { typeUrl: r.typeUrl, value: r.bytes }) });
     }
     snapshots.set(service.name, Object.fromEntries(byType) as ResourceSnapshot);

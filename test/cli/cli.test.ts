@@ -159,4 +159,16 @@ describe('trustplane CLI', () => {
     parseEnvoyJson('envoy.config.bootstrap.v3.Bootstrap', boot as never);
     for (const f of ['listeners.yaml', 'clusters.yaml']) parseEnvoyJson('envoy.service.discovery.v3.DiscoveryResponse', parseYaml(readFileSync(join(out, 'web', f), 'utf8')) as never);
   });
+
+  test('--sds-initial-fetch-timeout and --sds-source reach every SdsSecretConfig, the same bytes for all', async () => {
+    const r = await cli('bootstrap', '--service', 'orders', '--mesh', 'examples/mesh.yaml', '--static', '--sds-initial-fetch-timeout', '15s', '--sds-source', 'cluster');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((r.stdout.match(/initial_fetch_timeout: 15s/g) ?? []).length >= 4, 'the SVID and validation context of every TLS context');
+    assert.doesNotMatch(r.stdout, /initial_fetch_timeout: 0s/);
+    assert.match(r.stdout, /api_config_source:/, 'secrets from the xDS cluster, not ADS');
+    parseEnvoyJson('envoy.config.bootstrap.v3.Bootstrap', parseYaml(r.stdout) as never);
+    const bad = await cli('bootstrap', '--service', 'orders', '--mesh', 'examples/mesh.yaml', '--sds-source', 'file');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--sds-source "file" is neither ads nor cluster/);
+  });
 });

@@ -1,26 +1,34 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BootstrapSchema } from '#gen/envoy/config/bootstrap/v3/bootstrap_pb';
-import { buildBootstrap, DEFAULT_BOOTSTRAP_OPTIONS, generateService, isGenerated, tcpXdsEndpoint, type XdsEndpoint } from '../../envoy/index.js';
+import { buildBootstrap, DEFAULT_BOOTSTRAP_OPTIONS, generateService, isGenerated, resourceOptions, tcpXdsEndpoint, type XdsEndpoint } from '../../envoy/index.js';
 import { GOLDEN_DIR, renderGoldenTree, writeTree } from '../../envoy/golden.js';
 import { envoyJson, printYaml } from '../../envoy/yaml-print.js';
 import { buildGrpcBootstrap, DEFAULT_REFRESH_INTERVAL_MS } from '../../envoy/grpc/bootstrap.js';
 import type { MeshModel, Service } from '../../mesh/index.js';
 import { defineCommand, UsageError } from '../command.js';
 import { dataDir, dataDirOption, meshFile, meshOption, parseDuration, readMesh } from './common.js';
+import { SDS_HELP, sdsOptions, sdsPolicyOf } from './common.js';
+import type { SdsPolicy } from '../../envoy/index.js';
 
-const xdsOption = { xds: { type: 'string' }, 'tls-dir': { type: 'string' } } as const;
+const xdsOption = { xds: { type: 'string' }, 'tls-dir': { type: 'string' }, ...sdsOptions } as const;
 const XDS_HELP = `  --xds unix:PATH | tcp:HOST:PORT
                     how the proxy reaches trustplane; over TCP it authenticates with its node SVID (see
                     \`trustplane token create\`). Default: the Unix socket \`trustplane serve\` opens for the
                     service's first uid principal (<data-dir>/sockets/uid-N.sock), or <data-dir>/xds.sock
-  --tls-dir DIR     over TCP: where the node SVID files are (svid.pem, svid_key.pem, bundle.pem)`;
+  --tls-dir DIR     over TCP: where the node SVID files are (svid.pem, svid_key.pem, bundle.pem)
+${SDS_HELP}`;
 
 /** The socket `serve` opens for a service's uid (as root: one per uid the mesh names), else its own. */
 function defaultSocket(data: string, service: Service | undefined): string {
   const uid = service?.nodes.find((p) => p.kind === 'uid');
   const self = process.getuid?.() ?? 0;
   return uid && uid.kind === 'uid' && uid.uid !== self && uid.uid !== 0 ? join(data, 'sockets', `uid-${uid.uid}.sock`) : join(data, 'xds.sock');
+}
+
+function optionalSds(values: { 'sds-source'?: string; 'sds-initial-fetch-timeout'?: string }): { sds?: SdsPolicy } {
+  const sds = sdsPolicyOf(values);
+  return sds ? { sds } : {};
 }
 
 function xdsEndpoint(xds: string | undefined, tlsDir: string | undefined, data: string, service?: Service): XdsEndpoint {
@@ -58,6 +66,7 @@ ${XDS_HELP}
     const file = meshFile(values.mesh);
     const mesh = readMesh(file);
     const out = resolve(values.out);
+    const resources = resourceOptions(optionalSds(values));
     let count = 0;
     for (const service of mesh.services) {
       const xds = xdsEndpoint(values.xds, values['tls-dir'], dataDir(values['data-dir']), service);
@@ -65,7 +74,7 @@ ${XDS_HELP}
         io.stderr.write(`skipped ${service.name}: target ${service.target} has no Envoy generator yet\n`);
         continue;
       }
-      const files = generateService(mesh, service, { source: relative(process.cwd(), file) || file, bootstrap: { xds } });
+      const files = generateService(mesh, service, { source: relative(process.cwd(), file) || file, bootstrap: { xds, resources } });
       const chosen: [string, string][] = [...files].flatMap(([name, text]): [string, string][] =>
         name === 'bootstrap-static.yaml' ? [] : name === 'bootstrap.yaml' ? [[name, files.get(values.static ? 'bootstrap-static.yaml' : 'bootstrap.yaml')!]] : [[name, text]],
       );
@@ -127,7 +136,7 @@ ${XDS_HELP}
       return 0;
     }
     if (service.target === 'grpc') throw new UsageError(`service ${service.name} has target grpc: it runs no Envoy; use --target grpc`);
-    const boot = buildBootstrap(mesh, service, { ...DEFAULT_BOOTSTRAP_OPTIONS, xds, static: values.static ?? false, ...(values['node-id'] ? { nodeId: values['node-id'] } : {}) });
+    const boot = buildBootstrap(mesh, service, { ...DEFAULT_BOOTSTRAP_OPTIONS, xds, resources: resourceOptions(optionalSds(values)), static: values.static ?? false, ...(values['node-id'] ? { nodeId: values['node-id'] } : {}) });
     io.stdout.write(printYaml(envoyJson(BootstrapSchema, boot), [`Envoy bootstrap for service ${service.name} (trustplane bootstrap)`]));
     return 0;
   },

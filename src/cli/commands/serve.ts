@@ -3,7 +3,7 @@ import { parseKeyType } from '../../ca/key-type.js';
 import { defaultServeConfig, type ServeConfig } from '../../control-plane/config.js';
 import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
-import { parseDuration } from './common.js';
+import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
@@ -30,6 +30,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --svid-dir DIR         write SVID, key (0600) and bundle files of proxyless gRPC services (target grpc) here,
                          renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
   --svid-command ARGV    run after each such write (split on spaces, no shell)
+  --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
   options: {
     mesh: { type: 'string' },
@@ -44,6 +45,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     'upstream-cert': { type: 'string' },
     'upstream-key': { type: 'string' },
     'svid-dir': { type: 'string' },
+    ...sdsOptions,
     'svid-command': { type: 'string' },
     insecure: { type: 'boolean' },
   },
@@ -63,6 +65,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['svid-key-type'] ? { svidKeyType: parseKeyType(values['svid-key-type'], '--svid-key-type') } : {}),
       ...(values['ca-ttl'] ? { caTtlMs: parseDuration(values['ca-ttl'], '--ca-ttl') } : {}),
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
+      ...optional('sds', sdsPolicyOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
