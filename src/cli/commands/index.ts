@@ -10,5 +10,6 @@ import { svidMint } from './svid.js';
 import { svidWrite } from './svid-write.js';
 import { svidVerify } from './svid-verify.js';
 import { tokenCreate } from './token.js';
+import { nodeJoin, nodeRenew } from './node.js';
 
-export const commands: readonly Command[] = [serve, status, rolloutStatus, idParse, svidMint, svidWrite, svidVerify, bundleShow, tokenCreate, lint, schema, generate, bootstrap] as unknown as Command[];
+export const commands: readonly Command[] = [serve, status, rolloutStatus, idParse, svidMint, svidWrite, svidVerify, bundleShow, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap] as unknown as Command[];

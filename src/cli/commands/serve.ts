@@ -81,7 +81,13 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
         '',
         'Point an Envoy at it:',
         `  npx trustplane bootstrap --service ${svc} > envoy-${svc}.yaml && envoy -c envoy-${svc}.yaml`,
-        `  (over TCP: npx trustplane token create --node NAME, then bootstrap --xds tcp:${cp.tcpAddress ?? 'HOST:PORT'} --tls-dir DIR)`,
+        ...(cp.tcpAddress
+          ? [
+              `  over TCP: npx trustplane token create --node NAME   (then, on that node:)`,
+              `            npx trustplane node join --server ${cp.tcpAddress} --trust-domain ${cp.mesh.trustDomain.name} --bundle BUNDLE.pem --token TOKEN --dir DIR`,
+              `            npx trustplane bootstrap --service SERVICE --xds tcp:${cp.tcpAddress} --tls-dir DIR > envoy.yaml`,
+            ]
+          : []),
         '  npx trustplane status        shows every connected proxy',
         '',
       ].join('\n'),
