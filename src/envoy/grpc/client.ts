@@ -9,10 +9,11 @@ import { isIP } from 'node:net';
 import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
 import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '#gen/envoy/config/endpoint/v3/endpoint_pb';
-import { RouteConfigurationSchema, type RouteConfiguration } from '#gen/envoy/config/route/v3/route_pb';
+import type { RouteConfiguration } from '#gen/envoy/config/route/v3/route_pb';
 import { ApiVersion } from '#gen/envoy/config/core/v3/config_source_pb';
 import { HttpConnectionManagerSchema } from '#gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb';
 import type { Endpoint, Outbound, Service } from '../../mesh/model.js';
+import { catchAllRoute } from '../app-filters.js';
 import { socketAddress } from '../cluster.js';
 import { EnvoyGenerateError } from '../errors.js';
 import { usesMtls } from '../outbound.js';
@@ -37,24 +38,9 @@ export function clientListener(dep: Outbound): Listener {
   });
 }
 
+// The route configuration belongs to this one listener, so every authority the channel uses is this dependency.
 export function clientRoute(dep: Outbound): RouteConfiguration {
-  const name = clientRouteName(dep);
-  return create(RouteConfigurationSchema, {
-    name,
-    virtualHosts: [
-      {
-        name,
-        // The route configuration belongs to this one listener, so every authority the channel uses is this dependency.
-        domains: ['*'],
-        routes: [
-          {
-            match: { pathSpecifier: { case: 'prefix', value: '/' } },
-            action: { case: 'route', value: { clusterSpecifier: { case: 'cluster', value: clientClusterName(dep) } } },
-          },
-        ],
-      },
-    ],
-  });
+  return catchAllRoute(clientRouteName(dep), clientClusterName(dep));
 }
 
 function byIp(dep: Outbound): boolean {
