@@ -2,6 +2,7 @@
 // policy reads it through a getter instead of holding a copy.
 import type { Node } from '#gen/envoy/config/core/v3/base_pb';
 import { parsePrincipal, type MeshModel } from '../mesh/index.js';
+import { isTrustplaneId } from '../trustplane-ids.js';
 import type { IdentityPolicy } from '../xds/policy.js';
 import type { NodePrincipal } from '../xds/principal.js';
 
@@ -17,7 +18,7 @@ export class MeshIdentityPolicy implements IdentityPolicy {
 
   mayReceive(principal: NodePrincipal, spiffeId: string): boolean {
     // trustplane's own identities (server, nodes) are never served, whatever a description says.
-    if (new URL(spiffeId).pathname.startsWith('/trustplane/')) return false;
+    if (isTrustplaneId(spiffeId)) return false;
     if (principal.kind === 'insecure') return true;
     return this.mesh().servicesForPrincipal(principal).some((s) => s.spiffeId.toString() === spiffeId);
   }

@@ -7,7 +7,9 @@
 //
 // authenticated.principal_name is matched against the peer certificate's URI SAN (Envoy uses the URI SAN first),
 // i.e. the caller's SPIFFE ID: exact for named callers, prefix `spiffe://<td>/` for every member of a trust
-// domain (the trailing slash keeps `spiffe://example.org.evil/...` out).
+// domain (the trailing slash keeps `spiffe://example.org.evil/...` out) — except the IDs under
+// `spiffe://<td>/trustplane/`: those are control-plane infrastructure (the xDS server, node SVIDs that proxies
+// authenticate with), never workloads, so a node's credential cannot pass as a member of its trust domain.
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { RBAC_Action, PrincipalSchema, type PolicySchema, type Principal } from '#gen/envoy/config/rbac/v3/rbac_pb';
 import { RBACSchema as NetworkRbacSchema } from '#gen/envoy/extensions/filters/network/rbac/v3/rbac_pb';
@@ -22,6 +24,26 @@ function principalName(matchPattern: { case: 'exact' | 'prefix'; value: string }
   return create(PrincipalSchema, { identifier: { case: 'authenticated', value: { principalName: { matchPattern } } } });
 }
 
+/** The part of a trust domain's ID space that is trustplane's own, for a member prefix `spiffe://<td>/`. */
+export function infrastructurePrefix(memberPrefix: string): string {
+  return `${memberPrefix}trustplane/`;
+}
+
+/** Every member of the trust domain but its trustplane infrastructure IDs. */
+function memberPrincipal(prefix: string): Principal {
+  return create(PrincipalSchema, {
+    identifier: {
+      case: 'andIds',
+      value: {
+        ids: [
+          principalName({ case: 'prefix', value: prefix }),
+          create(PrincipalSchema, { identifier: { case: 'notId', value: principalName({ case: 'prefix', value: infrastructurePrefix(prefix) }) } }),
+        ],
+      },
+    },
+  });
+}
+
 /** Exact IDs first, then trust-domain prefixes; each sorted so a reordered description changes no byte. */
 export function callerPatterns(callers: AllowedCallers): { readonly exact: readonly string[]; readonly prefix: readonly string[] } {
   return {
@@ -34,7 +56,7 @@ export function callerPrincipals(callers: AllowedCallers): Principal[] {
   const { exact, prefix } = callerPatterns(callers);
   return [
     ...exact.map((value) => principalName({ case: 'exact', value })),
-    ...prefix.map((value) => principalName({ case: 'prefix', value })),
+    ...prefix.map(memberPrincipal),
   ];
 }
 

@@ -18,7 +18,7 @@ import { EndpointSchema, LbEndpointSchema, LocalityLbEndpointsSchema } from '#ge
 import { CommonTlsContext_CombinedCertificateValidationContextSchema, CommonTlsContextSchema, DownstreamTlsContextSchema, UpstreamTlsContextSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_pb';
 import { CertificateValidationContextSchema, SubjectAltNameMatcher_SanType, SubjectAltNameMatcherSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/common_pb';
 import { SdsSecretConfigSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
-import { PermissionSchema, PolicySchema, Principal_AuthenticatedSchema, PrincipalSchema, RBAC_Action, RBACSchema } from '#gen/envoy/config/rbac/v3/rbac_pb';
+import { PermissionSchema, PolicySchema, Principal_AuthenticatedSchema, Principal_SetSchema, PrincipalSchema, RBAC_Action, RBACSchema } from '#gen/envoy/config/rbac/v3/rbac_pb';
 import { RBACSchema as NetworkRbacSchema } from '#gen/envoy/extensions/filters/network/rbac/v3/rbac_pb';
 import { HttpConnectionManager_CodecType, HttpConnectionManagerSchema, HttpFilterSchema } from '#gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb';
 import { TcpProxySchema } from '#gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb';
@@ -33,7 +33,7 @@ import { callerTrustDomains, inboundAlpn, tlsInspector } from './inbound.js';
 import { inboundListenerName, localClusterName, outboundClusterName, outboundListenerName } from './names.js';
 import type { ResourceOptions } from './options.js';
 import { outboundAlpn, outboundSni, requireServerIds, usesMtls } from './outbound.js';
-import { ALLOWED_CALLERS_POLICY, callerPatterns, NETWORK_RBAC_FILTER } from './rbac.js';
+import { ALLOWED_CALLERS_POLICY, callerPatterns, infrastructurePrefix, NETWORK_RBAC_FILTER } from './rbac.js';
 import { isValidationSecretName, sdsConfigField, validationSecretName, type SdsPolicy } from './sds.js';
 import { sanMatcherIds, TLS_TRANSPORT_SOCKET } from './tls.js';
 import { durationMs } from './typed.js';
@@ -98,6 +98,9 @@ const RBAC = { action: fieldNo(RBACSchema, 'action'), policies: fieldNo(RBACSche
 const POLICY = { permissions: fieldNo(PolicySchema, 'permissions'), principals: fieldNo(PolicySchema, 'principals') };
 const PERMISSION_ANY = fieldNo(PermissionSchema, 'any');
 const PRINCIPAL_AUTHENTICATED = fieldNo(PrincipalSchema, 'authenticated');
+const PRINCIPAL_AND_IDS = fieldNo(PrincipalSchema, 'andIds');
+const PRINCIPAL_NOT_ID = fieldNo(PrincipalSchema, 'notId');
+const PRINCIPAL_SET_IDS = fieldNo(Principal_SetSchema, 'ids');
 const PRINCIPAL_NAME = fieldNo(Principal_AuthenticatedSchema, 'principalName');
 const HCM = {
   codecType: fieldNo(HttpConnectionManagerSchema, 'codecType'),
@@ -229,7 +232,7 @@ function rbacFilter(w: WireWriter, no: number, service: Service, statPrefix: str
     w.begin(RBAC.policies).stringAlways(MAP_KEY, ALLOWED_CALLERS_POLICY).begin(MAP_VALUE);
     w.begin(POLICY.permissions).uint(PERMISSION_ANY, 1).end();
     for (const value of exact) principal(w, 'exact', value);
-    for (const value of prefix) principal(w, 'prefix', value);
+    for (const value of prefix) memberPrincipal(w, value);
     w.end().end();
   }
   w.end();
@@ -241,6 +244,18 @@ function rbacFilter(w: WireWriter, no: number, service: Service, statPrefix: str
 function principal(w: WireWriter, kind: 'exact' | 'prefix', value: string): void {
   w.begin(POLICY.principals).begin(PRINCIPAL_AUTHENTICATED);
   stringMatcher(w, PRINCIPAL_NAME, kind, value);
+  w.end().end();
+}
+
+/** rbac.ts memberPrincipal: and_ids [prefix, not_id prefix+"trustplane/"]. */
+function memberPrincipal(w: WireWriter, prefix: string): void {
+  w.begin(POLICY.principals).begin(PRINCIPAL_AND_IDS);
+  w.begin(PRINCIPAL_SET_IDS).begin(PRINCIPAL_AUTHENTICATED);
+  stringMatcher(w, PRINCIPAL_NAME, 'prefix', prefix);
+  w.end().end();
+  w.begin(PRINCIPAL_SET_IDS).begin(PRINCIPAL_NOT_ID).begin(PRINCIPAL_AUTHENTICATED);
+  stringMatcher(w, PRINCIPAL_NAME, 'prefix', infrastructurePrefix(prefix));
+  w.end().end().end();
   w.end().end();
 }
 

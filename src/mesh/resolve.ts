@@ -20,6 +20,7 @@ import {
   type SourcePosition,
   type Target,
 } from './model.js';
+import { isTrustplanePath } from '../trustplane-ids.js';
 import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
 import type { RawCaller, RawGateway, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
 import { childPath } from './structure.js';
@@ -142,7 +143,7 @@ export class Resolver {
    * impersonate the control plane or a node, so the description may not hand them out or admit them as callers.
    */
   private notReserved(id: SpiffeId, own: TrustDomain, path: string): boolean {
-    if (!id.memberOf(own) || !(id.path === '/trustplane' || id.path.startsWith('/trustplane/'))) return true;
+    if (!id.memberOf(own) || !isTrustplanePath(id.path)) return true;
     this.report('RESERVED_SPIFFE_ID', path, `SPIFFE ID ${id.toString()} is reserved for trustplane itself (its server and node identities)`, id.toString(), `an ID outside ${own.idString()}/trustplane/`);
     return false;
   }

@@ -10,6 +10,7 @@ import type { X509Bundle } from '../spiffe/bundle.js';
 import type { IdentityStore, StoreChange } from '../store/identity-store.js';
 import { contentVersion } from './codec.js';
 import type { IdentityPolicy } from './policy.js';
+import { isTrustplaneId } from '../trustplane-ids.js';
 import { principalToString } from './principal.js';
 import type { Resolution, SecretSummary, StreamContext } from './resolution.js';
 import { ALL_SECRET, DEFAULT_SECRET, parseSecretName, ROOTCA_SECRET, type SecretName } from './secret-names.js';
@@ -107,6 +108,8 @@ export class SecretSource {
   }
 
   #svid(ctx: StreamContext, name: string, spiffeId: string): Resolution {
+    // Not even `insecure` gets the server's or a node's key: those authenticate the control plane itself.
+    if (isTrustplaneId(spiffeId)) return { kind: 'denied', reason: `${spiffeId} is trustplane's own identity and never served` };
     if (ctx.principal.kind !== 'insecure' && !this.policy.mayReceive(ctx.principal, spiffeId)) {
       return { kind: 'denied', reason: `${principalToString(ctx.principal)} may not receive ${spiffeId}` };
     }

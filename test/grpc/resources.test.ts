@@ -91,7 +91,7 @@ describe('grpc target: server listeners', () => {
         });
         assert.deepEqual(hcm.http_filters[0].typed_config.rules.policies['allowed-callers'].principals, [
           { authenticated: { principal_name: { exact: 'spiffe://example.org/client' } } },
-          { authenticated: { principal_name: { prefix: 'spiffe://partner.example.net/' } } },
+          { and_ids: { ids: [{ authenticated: { principal_name: { prefix: 'spiffe://partner.example.net/' } } }, { not_id: { authenticated: { principal_name: { prefix: 'spiffe://partner.example.net/trustplane/' } } } }] } },
         ]);
         assert.equal(hcm.http_filters[0].is_optional, undefined, 'RBAC must not be optional: a gRPC without it must NACK, not admit everyone');
       } else {

@@ -5,6 +5,9 @@ import * as grpc from '@grpc/grpc-js';
 import { PATHS } from './client.js';
 import { startHarness, ORDERS_NODE, PAYMENTS_NODE, type Harness } from './harness.js';
 import { TYPE_SECRET } from '../../../src/xds/type-urls.js';
+import { makeSvid, pki } from './fixtures.js';
+
+const SERVER = 'spiffe://example.org/trustplane/server';
 
 const OPERATOR = `uid:${process.getuid?.() ?? 0}`;
 
@@ -37,6 +40,27 @@ describe('CSDS access', () => {
       await assert.rejects(call, (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /safeRegex is not supported/.test(e.details));
       const after = await h.client.fetchClientStatus({}, OPERATOR);
       assert.ok(Array.isArray(after.config));
+    });
+  }
+});
+
+describe("trustplane's own identities", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+    const p = await pki();
+    h.store.setSvid(await makeSvid(p.ca, SERVER));
+  });
+  after(() => h.close());
+
+  for (const [who, principal] of [
+    ['insecure (development mode)', 'insecure'],
+    ['the operator uid', OPERATOR],
+  ] as const) {
+    test(`are never served over SDS, even to ${who}`, async () => {
+      const res = await h.client.fetchSecrets({ node: { id: 'x' }, typeUrl: TYPE_SECRET, resourceNames: [SERVER, 'ROOTCA'] }, principal);
+      assert.deepEqual(res.resources.length, 1, 'only ROOTCA');
+      assert.doesNotMatch(Buffer.from(res.resources[0]!.value).toString('latin1'), /PRIVATE KEY/);
     });
   }
 });
