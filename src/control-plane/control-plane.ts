@@ -1,8 +1,7 @@
 // `trustplane serve`, composed: the mesh description says who exists; the embedded CA keeps an SVID fresh for each
 // identity in the identity store; the generator turns the mesh into listeners and clusters in the resource cache;
 // the xDS server serves both; the transport authenticates callers; the admin endpoint reports on all of it.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { SvidManager } from '../ca/svid-manager.js';
@@ -27,6 +26,7 @@ import { MeshIdentityPolicy, parsePrincipalString } from './identity-policy.js';
 import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { applyMeshResources } from './resources.js';
+import { FileWatch } from './file-watch.js';
 
 export interface MeshState {
   readonly file: string;
@@ -61,10 +61,7 @@ export class ControlPlane {
   readonly #svids: SvidManager;
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
-  #watcher: FSWatcher | undefined;
-  #debounce: NodeJS.Timeout | undefined;
-  #lastDigest: string | undefined;
-  #closing = false;
+  #watch: FileWatch | undefined;
 
   private constructor(
     readonly config: ServeConfig,
@@ -163,8 +160,7 @@ export class ControlPlane {
     try {
       await cp.#listen();
       if (deps.watch ?? true) {
-        cp.#lastDigest = cp.#meshDigest();
-        cp.#watchMesh();
+        cp.#watch = new FileWatch(config.meshFile, () => cp.reload(), cp.logger.child({ component: 'mesh-watch', file: config.meshFile }));
       }
     } catch (err) {
       await cp.close();
@@ -198,7 +194,7 @@ export class ControlPlane {
    * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
    */
   reload(): ReloadResult {
-    this.#lastDigest = this.#meshDigest();
+    this.#watch?.taken();
     const result = this.#reload();
     for (const l of [...this.#reloadListeners]) l(result);
     return result;
@@ -244,9 +240,7 @@ export class ControlPlane {
   }
 
   async close(): Promise<void> {
-    this.#closing = true;
-    this.#watcher?.close();
-    clearTimeout(this.#debounce);
+    this.#watch?.close();
     await this.#admin?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
@@ -326,30 +320,5 @@ export class ControlPlane {
     if (path === '/mesh') return this.#meshState;
     if (path === '/rollout') return this.#rollout.rolloutStatus();
     return undefined;
-  }
-
-  // Editors replace files by rename and Kubernetes swaps a `..data` symlink, so the directory is watched and any
-  // event there (debounced) re-reads the file; an unchanged file is no reload.
-  #watchMesh(): void {
-    const dir = dirname(this.config.meshFile);
-    this.#watcher = watch(dir, () => {
-      clearTimeout(this.#debounce);
-      this.#debounce = setTimeout(() => {
-        if (this.#meshDigest() !== this.#lastDigest) this.reload();
-      }, 200);
-    });
-    this.#watcher.on('error', (err) => {
-      this.logger.warn({ dir, error: err.message }, 'watching the mesh description failed; watching again');
-      this.#watcher?.close();
-      if (!this.#closing) this.#watchMesh();
-    });
-  }
-
-  #meshDigest(): string | undefined {
-    try {
-      return createHash('sha256').update(readFileSync(this.config.meshFile)).digest('hex');
-    } catch {
-      return undefined;
-    }
   }
 }
