@@ -5,11 +5,10 @@
 // client process.
 //   node --expose-gc dist/bench/push-micro.js [--streams 10000] [--rotations 10]
 import { EventEmitter } from 'node:events';
-import { webcrypto, X509Certificate } from 'node:crypto';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import type * as grpc from '@grpc/grpc-js';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import * as x509 from '../src/spiffe/x509-lib.js';
+import { caCert, TD } from './bench-pki.js';
 import { systemClock } from '../src/clock.js';
 import { X509Bundle } from '../src/spiffe/bundle.js';
 import { TrustDomain } from '../src/spiffe/trust-domain.js';
@@ -20,7 +19,6 @@ import { XdsServer } from '../src/xds/server.js';
 import { insecureAuthenticator } from '../src/xds/transport/fixed-authenticator.js';
 
 const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
-const TD = 'bench.example';
 
 /** Enough of a grpc.ServerDuplexStream for the xDS streams: data in, writes out, completion a macrotask later. */
 class FakeCall extends EventEmitter {
@@ -45,17 +43,6 @@ class FakeCall extends EventEmitter {
   }
 }
 
-async function caCert(name: string): Promise<X509Certificate> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `O=trustplane bench, CN=${name}`,
-    keys,
-    signingAlgorithm: alg,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-  });
-  return new X509Certificate(Buffer.from(cert.rawData));
-}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

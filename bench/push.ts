@@ -27,8 +27,7 @@ import { anyPack } from '@bufbuild/protobuf/wkt';
 import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { secretDiscoveryService } from '../src/xds/services.js';
-import { webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '../src/spiffe/x509-lib.js';
+import { caCert, TD } from './bench-pki.js';
 import { systemClock } from '../src/clock.js';
 import { X509Bundle } from '../src/spiffe/bundle.js';
 import { TrustDomain } from '../src/spiffe/trust-domain.js';
@@ -131,24 +130,7 @@ function bareServer(sizes: MessageSizes): ServerUnderTest {
   };
 }
 
-/** A self-signed CA certificate: the bundle content that a rotation replaces. */
-async function caCert(name: string): Promise<X509Certificate> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `O=trustplane bench, CN=${name}`,
-    keys,
-    signingAlgorithm: alg,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `spiffe://${TD}` }]),
-    ],
-  });
-  return new X509Certificate(Buffer.from(cert.rawData));
-}
 
-const TD = 'bench.example';
 
 /** The real xDS server, serving ROOTCA from the identity store; a rotation replaces the bundle in the store. */
 async function xdsServer(): Promise<ServerUnderTest> {

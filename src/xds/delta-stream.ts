@@ -52,19 +52,13 @@ export class DeltaStream extends XdsStream {
 
     // Subscription changes are honoured whatever the nonce.
     const delta = st.sub.apply(req.resourceNamesSubscribe, req.resourceNamesUnsubscribe);
-    const { index } = this.deps;
-    for (const n of delta.added) index.add(this, typeUrl, n);
+    this.subscriptionChanged(typeUrl, delta, st.sub.wildcard);
     for (const n of delta.removed) {
-      index.remove(this, typeUrl, n);
       st.held.delete(n);
       st.reportedAbsent.delete(n);
-      this.noteUnsubscribed(typeUrl, n);
     }
-    if (delta.wildcardChanged) {
-      index.setWildcard(this, typeUrl, st.sub.wildcard);
-      // Leaving the wildcard: the proxy drops what it held through it; nothing to report as removed.
-      if (!st.sub.wildcard) for (const n of [...st.held.keys()]) if (!st.sub.names.has(n)) st.held.delete(n);
-    }
+    // Leaving the wildcard: the proxy drops what it held through it; nothing to report as removed.
+    if (delta.wildcardChanged && !st.sub.wildcard) for (const n of [...st.held.keys()]) if (!st.sub.names.has(n)) st.held.delete(n);
     if (first || delta.added.length || delta.wildcardChanged) this.requestedDirty(typeUrl, this.now());
   }
 

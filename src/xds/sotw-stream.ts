@@ -45,13 +45,7 @@ export class SotwStream extends XdsStream {
 
     // Compared on every request: a subscription change arrives with the previous nonce and no error.
     const delta = st.sub.update(req.resourceNames);
-    const { index } = this.deps;
-    for (const n of delta.added) index.add(this, typeUrl, n);
-    for (const n of delta.removed) {
-      index.remove(this, typeUrl, n);
-      this.noteUnsubscribed(typeUrl, n);
-    }
-    if (delta.wildcardChanged) index.setWildcard(this, typeUrl, st.sub.wildcard);
+    this.subscriptionChanged(typeUrl, delta, st.sub.wildcard);
     if (first || delta.added.length || delta.removed.length || delta.wildcardChanged) this.requestedDirty(typeUrl, this.now());
   }
 

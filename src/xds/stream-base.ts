@@ -13,6 +13,7 @@ import { ProxyRecord, type ProxyStatusRegistry } from './proxy-status.js';
 import type { Resolution, ResourceResolver, StreamContext } from './resolution.js';
 import type { Pumpable, PushScheduler } from './push-scheduler.js';
 import type { ChangeListener, SubscriptionIndex } from './subscription-index.js';
+import type { SubscriptionDelta } from './subscriptions.js';
 import { isKnownType, PUSH_ORDER, TYPE_SECRET, typeName } from './type-urls.js';
 
 export interface StreamDeps {
@@ -185,6 +186,17 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   protected noteUnsubscribed(typeUrl: string, name: string): void {
     this.#refused.get(typeUrl)?.delete(name);
     this.record?.forget(typeUrl, name);
+  }
+
+  /** Routes future changes by a subscription change: the index learns the names (and wildcard) this stream wants. */
+  protected subscriptionChanged(typeUrl: string, delta: SubscriptionDelta, wildcard: boolean): void {
+    const { index } = this.deps;
+    for (const n of delta.added) index.add(this, typeUrl, n);
+    for (const n of delta.removed) {
+      index.remove(this, typeUrl, n);
+      this.noteUnsubscribed(typeUrl, n);
+    }
+    if (delta.wildcardChanged) index.setWildcard(this, typeUrl, wildcard);
   }
 
   #logFields(): Record<string, string> {
