@@ -1,6 +1,6 @@
 // The control plane's HTTP side: health for orchestrators, metrics for Prometheus, and the JSON that
 // `trustplane status` and `trustplane rollout status` read. Loopback by default; nothing here carries key material.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TrustplaneError } from '../errors.js';
 
@@ -10,7 +10,22 @@ export interface AdminRoutes {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** JSON documents by path: /status, /mesh, /rollout, ... */
   json(path: string): unknown | undefined;
+  /**
+   * Whether this request comes from the operator (may see identities of proxies); undefined = everyone may.
+   * Pages that show identities (status, dashboard) decide with it; /live /ready /metrics never show identities.
+   */
+  isOperator?(req: IncomingMessage): boolean;
+  /** Further pages (the dashboard, ...): each returns true when it answered the request. Tried before json(). */
+  handlers?: readonly AdminHandler[];
 }
+
+export interface AdminRequestContext {
+  readonly path: string;
+  readonly url: URL;
+  readonly operator: boolean;
+}
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, ctx: AdminRequestContext) => boolean | Promise<boolean>;
 
 export interface AdminServer {
   readonly address: string;
@@ -20,7 +35,8 @@ export interface AdminServer {
 export async function startAdminServer(address: string, routes: AdminRoutes): Promise<AdminServer> {
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const path = new URL(req.url ?? '/', 'http://admin').pathname.replace(/\/+$/, '') || '/';
+      const url = new URL(req.url ?? '/', 'http://admin');
+      const path = url.pathname.replace(/\/+$/, '') || '/';
       if (req.method !== 'GET') {
         res.writeHead(405, { allow: 'GET' }).end();
         return;
@@ -39,6 +55,8 @@ export async function startAdminServer(address: string, routes: AdminRoutes): Pr
         res.writeHead(200, { 'content-type': m.contentType }).end(m.body);
         return;
       }
+      const ctx: AdminRequestContext = { path, url, operator: routes.isOperator?.(req) ?? true };
+      for (const h of routes.handlers ?? []) if (await h(req, res, ctx)) return;
       const doc = routes.json(path);
       if (doc === undefined) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such endpoint ${path}; try /live /ready /metrics /status /mesh /rollout\n`);

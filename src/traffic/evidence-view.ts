@@ -1,0 +1,47 @@
+// What the traffic evidence says about one service port, as the STRICT gate, `trustplane strict-check`, /rollout
+// and the dashboard read it. Produced by the access-log receiver (src/traffic); this file is the contract between
+// that producer and its readers, so that each side can change on its own.
+
+/** How a connection reached a port, as told by the filter chain that logged it. */
+export type ConnectionKind = 'mtls' | 'plaintext' | 'handshake_failure' | 'rbac_denied';
+
+export interface SourceCount {
+  /** A caller's SPIFFE ID (mTLS) or a source IP address (plaintext); "other" once the per-port bound is reached. */
+  readonly source: string;
+  readonly count: number;
+  /** ISO 8601 time of the last connection from this source. */
+  readonly lastSeen: string;
+}
+
+export interface WindowCounts {
+  readonly mtls: number;
+  readonly plaintext: number;
+  readonly handshakeFailures: number;
+  readonly rbacDenied: number;
+}
+
+export interface PortEvidence {
+  readonly service: string;
+  readonly port: number;
+  /** False for targets that cannot send access logs (proxyless gRPC): "no evidence", never "ready". */
+  readonly evidenceAvailable: boolean;
+  /** Over the sliding window. */
+  readonly window: WindowCounts;
+  /** Since the control plane started. */
+  readonly totals: WindowCounts;
+  /** mTLS connections in the window by caller SPIFFE ID, most first. */
+  readonly mtlsCallers: readonly SourceCount[];
+  /** Plaintext connections in the window by source address, most first. */
+  readonly plaintextSources: readonly SourceCount[];
+  /** mTLS share over time, oldest first: one point per bucket of the window. */
+  readonly series: readonly { readonly at: string; readonly mtls: number; readonly plaintext: number }[];
+}
+
+/** Read side of the traffic evidence. */
+export interface TrafficEvidenceView {
+  readonly windowMs: number;
+  ports(): readonly PortEvidence[];
+  port(service: string, port: number): PortEvidence | undefined;
+  /** Told after entries were counted (at most a few times a second): for live pages. */
+  onChange(listener: () => void): () => void;
+}
