@@ -108,7 +108,7 @@ export const bootstrap = defineCommand({
   --node-id ID      node.id (default: the service name)
   --target grpc     print the gRPC xDS bootstrap JSON (GRPC_XDS_BOOTSTRAP_CONFIG) of a service with target: grpc
                     (the default for such a service), reading its certificates from the files that
-                    \`trustplane svid write\` (or serve's svidFiles option) keeps fresh
+                    \`trustplane svid write\` (or \`trustplane serve --svid-dir\`) keeps fresh
   --svid-dir DIR    root of those files (default <data-dir>/svids)
   --refresh-interval D
                     how often gRPC re-reads them (default ${DEFAULT_REFRESH_INTERVAL_MS / 1000}s)

@@ -11,6 +11,7 @@ import { hashJoinToken } from '../../xds/node-attest/join-token.js';
 import { NodeAttestationClient, spiffeChannelCredentials } from '../../xds/node-attest/client.js';
 import { ERROR_CODE_METADATA, type NodeSvidResponse } from '../../xds/node-attest/messages.js';
 import { defineCommand, UsageError } from '../command.js';
+import { routeGrpcLogs } from '../grpc-log.js';
 
 const common = { server: { type: 'string' }, 'trust-domain': { type: 'string' }, dir: { type: 'string' } } as const;
 
@@ -86,6 +87,7 @@ copied to this host out of band) and must present spiffe://TD/trustplane/server.
     hashJoinToken(token); // a malformed token is refused here, before anything is sent
     const bundlePem = readTextFile(required(values.bundle, '--bundle'), 'the bundle');
     makePrivateDir(dir, 'the node SVID directory');
+    routeGrpcLogs(io.logger());
     const key = newKey();
     const c = credentials(td, { bundlePem });
     const client = new NodeAttestationClient(server, c.credentials, c.options);
@@ -123,6 +125,7 @@ files atomically. Run it well before the node SVID expires (e.g. from a timer at
       }
     };
     const files = { certChainPem: read('svid.pem', 'the node SVID'), privateKeyPem: read('svid_key.pem', 'the node key'), bundlePem: read('bundle.pem', 'the bundle') };
+    routeGrpcLogs(io.logger());
     const key = newKey();
     const c = credentials(td, files);
     const client = new NodeAttestationClient(server, c.credentials, c.options);
