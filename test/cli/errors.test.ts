@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { commands } from '../../src/cli/commands/index.js';
 import { cli, type CliResult } from './run.js';
 
 let dir: string;
@@ -38,6 +39,16 @@ function assertUsage(r: CliResult, what: RegExp): void {
 }
 
 describe('usage errors', () => {
+  test('help texts name only options that exist', async () => {
+    for (const c of commands) {
+      const help = (await cli(...c.path, '--help')).stdout;
+      assert.doesNotMatch(help, /svidFiles/, c.path.join(' '));
+      for (const flag of help.matchAll(/(?<![\w-])--([a-z][a-z-]+)/g)) {
+        assert.ok(flag[1] === 'help' || commands.some((o) => flag[1]! in o.options), `${c.path.join(' ')} --help names --${flag[1]}, which no command has`);
+      }
+    }
+  });
+
   test('a missing required flag: the one useful line, then where help is', async () => {
     assertUsage(await cli('svid', 'mint', '--out', dir), /^trustplane svid mint: --spiffe-id is required; /);
   });
