@@ -39,8 +39,12 @@ async function checkSharedDirectory(dir: string): Promise<void> {
   }
 }
 
-/** A socket file this process bound: it is removed on close only while it is still that file. */
+/**
+ * A socket file this process bound: it is removed on close only while it is still that file. Calling it is
+ * remove() (so it can go where a remover function is expected).
+ */
 export interface BoundUnixSocket {
+  (): Promise<void>;
   readonly path: string;
   /** Undefined while the file at path is the socket bound here; otherwise what happened to it. */
   problem(): string | undefined;
@@ -83,13 +87,10 @@ export async function bindUnixSocket(server: grpc.Server, spec: UnixSocketSpec):
       return `the xDS socket ${spec.path} is gone`;
     }
   };
-  return {
-    path: spec.path,
-    problem,
-    async remove() {
-      if (problem() === undefined) rmSync(spec.path, { force: true });
-    },
+  const remove = async (): Promise<void> => {
+    if (problem() === undefined) rmSync(spec.path, { force: true });
   };
+  return Object.assign(() => remove(), { path: spec.path, problem, remove });
 }
 
 /** Whether a server accepts connections on the socket at path. */
