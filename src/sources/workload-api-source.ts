@@ -66,6 +66,7 @@ export class WorkloadApiSource implements IdentitySource {
   #resolveStarted!: () => void;
   #rejectStarted!: (e: Error) => void;
   #startTimer: TimerHandle | undefined;
+  readonly #listeners = new Set<() => void>();
 
   constructor(opts: WorkloadApiSourceOptions) {
     this.#o = opts;
@@ -90,6 +91,16 @@ export class WorkloadApiSource implements IdentitySource {
 
   started(): Promise<void> {
     return this.#started;
+  }
+
+  /** Told after every response applied and every end of the stream (status and readiness may have changed). */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const l of [...this.#listeners]) l();
   }
 
   /** Declared identities the agent does not give (or gives invalid), sorted. */
@@ -186,6 +197,7 @@ export class WorkloadApiSource implements IdentitySource {
     if (!wasConnected) this.#o.logger.info({ address: this.#o.address.uri, svids: ctx.svids.size, federated: ctx.federated.size }, 'receiving SVIDs from the Workload API');
     this.#startTimer?.cancel();
     this.#resolveStarted();
+    this.#changed();
   }
 
   #onEnd(code: grpc.status, details: string): void {
@@ -207,6 +219,7 @@ export class WorkloadApiSource implements IdentitySource {
     this.#nextRetryAt = now + delay;
     this.#o.logger.warn({ address: this.#o.address.uri, error: this.#lastError, retryInMs: delay, servingLastSvids: this.#written.size }, 'Workload API stream ended; reconnecting');
     this.#retry = this.#o.clock.setTimer(delay, () => this.#connect());
+    this.#changed();
   }
 
   /** Writes the declared identities the agent gives (and that are still valid) to the store; takes out the rest. */
