@@ -5,6 +5,7 @@
 // at once and again after every change that alters it (rotation, bundle change, a reload of the grants).
 import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { toBinary } from '@bufbuild/protobuf';
 import { X509BundlesResponseSchema, X509SVIDResponseSchema, type X509BundlesResponse, type X509SVIDResponse } from '#gen/workload_pb';
 import type { Logger } from '../observe/log.js';
@@ -40,8 +41,10 @@ export interface WorkloadApiServerOptions {
   readonly grants: WorkloadGrants;
   readonly logger: Logger;
   readonly maxStreamsPerCaller?: number;
-  /** Told of every response written (for metrics and tests). */
+  /** Told of every response written (for tests). */
   readonly onSent?: (kind: Kind) => void;
+  /** Where the server's metrics go (the control plane's registry). */
+  readonly registry?: Registry;
 }
 
 export function checkSecurityHeader(metadata: grpc.Metadata): Status | undefined {
@@ -56,7 +59,7 @@ export class WorkloadApiServer {
   readonly #grants: WorkloadGrants;
   readonly #log: Logger;
   readonly #maxStreams: number;
-  readonly #onSent: ((kind: Kind) => void) | undefined;
+  readonly #onSent: (kind: Kind) => void;
   readonly #streams = new Set<Stream>();
   readonly #perCaller = new Map<string, number>();
   readonly #unsubscribe: () => void;
@@ -68,7 +71,15 @@ export class WorkloadApiServer {
     this.#grants = opts.grants;
     this.#log = opts.logger;
     this.#maxStreams = opts.maxStreamsPerCaller ?? DEFAULT_MAX_STREAMS_PER_CALLER;
-    this.#onSent = opts.onSent;
+    const responses = opts.registry && new Counter({ name: 'trustplane_workload_api_responses_total', help: 'Workload API stream responses written, by kind (x509-svid | x509-bundles)', labelNames: ['kind'], registers: [opts.registry] });
+    this.#onSent = (kind) => {
+      responses?.inc({ kind });
+      opts.onSent?.(kind);
+    };
+    if (opts.registry) {
+      const streams = this.#streams;
+      new Gauge({ name: 'trustplane_workload_api_streams', help: 'open Workload API streams', registers: [opts.registry], collect() { this.set(streams.size); } });
+    }
     this.#unsubscribe = this.#store.subscribe(() => this.#schedule());
   }
 
@@ -161,7 +172,7 @@ export class WorkloadApiServer {
     if (hash === s.sent) return;
     s.sent = hash;
     if (!s.call.write(built)) s.blocked = true;
-    this.#onSent?.(s.kind);
+    this.#onSent(s.kind);
   }
 
   #end(s: Stream, status: Status): void {

@@ -197,3 +197,25 @@ describe('Workload API server, spec client', () => {
     });
   });
 });
+
+describe('Workload API server: bounds', () => {
+  test('a caller cannot open more than its share of streams; another caller is not affected', async () => {
+    if (!isRoot) throw new Error('runs as root: it opens the socket of another uid');
+    const f = await startFixture({ grants: { [ROOT]: [ORDERS], [UID_A]: [BILLING] }, uids: [UID_A], maxStreamsPerCaller: 2 });
+    const mine = new SpecClient(f.socket(ROOT));
+    const theirs = new SpecClient(f.socket(UID_A));
+    try {
+      const open = [mine.fetchX509Svid(), mine.fetchX509Bundles()];
+      for (const s of open) await s.next();
+      await expectStatus(mine.fetchX509Svid().next(), grpc.status.RESOURCE_EXHAUSTED, /at most 2/);
+      const other = theirs.fetchX509Svid();
+      assert.deepEqual((await other.next()).svids.map((s) => s.spiffeId), [BILLING]);
+      for (const s of [...open, other]) s.cancel();
+    } finally {
+      mine.close();
+      theirs.close();
+      await f.close();
+    }
+  });
+});
+
