@@ -7,12 +7,22 @@ import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { toBinary } from '@bufbuild/protobuf';
-import { X509BundlesResponseSchema, X509SVIDResponseSchema, type X509BundlesResponse, type X509SVIDResponse } from '#gen/workload_pb';
+import {
+  JWTBundlesResponseSchema,
+  X509BundlesResponseSchema,
+  X509SVIDResponseSchema,
+  type JWTBundlesResponse,
+  type JWTSVIDRequest,
+  type ValidateJWTSVIDRequest,
+  type X509BundlesResponse,
+  type X509SVIDResponse,
+} from '#gen/workload_pb';
 import type { Logger } from '../observe/log.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import type { CallAuthenticator, NodePrincipal } from '../xds/principal.js';
 import { principalToString } from '../xds/principal.js';
 import type { WorkloadGrants } from './grants.js';
+import { fetchJwtSvids, jwtBundlesResponse, validateJwtSvidRequest, type JwtProfile } from './jwt-profile.js';
 import { SECURITY_HEADER, SECURITY_HEADER_VALUE, spiffeWorkloadApi } from './service.js';
 import { x509BundlesResponse, x509SvidResponse } from './x509-responses.js';
 
@@ -20,8 +30,8 @@ import { x509BundlesResponse, x509SvidResponse } from './x509-responses.js';
 export const DEFAULT_MAX_STREAMS_PER_CALLER = 64;
 
 type Status = Partial<grpc.StatusObject> & { code: grpc.status; details: string };
-type Kind = 'x509-svid' | 'x509-bundles';
-type Built = X509SVIDResponse | X509BundlesResponse | Status;
+type Kind = 'x509-svid' | 'x509-bundles' | 'jwt-bundles';
+type Built = X509SVIDResponse | X509BundlesResponse | JWTBundlesResponse | Status;
 
 interface Stream {
   readonly kind: Kind;
@@ -45,6 +55,8 @@ export interface WorkloadApiServerOptions {
   readonly onSent?: (kind: Kind) => void;
   /** Where the server's metrics go (the control plane's registry). */
   readonly registry?: Registry;
+  /** The JWT-SVID profile; without it its three methods answer Unimplemented (an agent upstream, see README). */
+  readonly jwt?: JwtProfile;
 }
 
 export function checkSecurityHeader(metadata: grpc.Metadata): Status | undefined {
@@ -59,6 +71,7 @@ export class WorkloadApiServer {
   readonly #grants: WorkloadGrants;
   readonly #log: Logger;
   readonly #maxStreams: number;
+  readonly #jwt: JwtProfile | undefined;
   readonly #onSent: (kind: Kind) => void;
   readonly #streams = new Set<Stream>();
   readonly #perCaller = new Map<string, number>();
@@ -71,7 +84,8 @@ export class WorkloadApiServer {
     this.#grants = opts.grants;
     this.#log = opts.logger;
     this.#maxStreams = opts.maxStreamsPerCaller ?? DEFAULT_MAX_STREAMS_PER_CALLER;
-    const responses = opts.registry && new Counter({ name: 'trustplane_workload_api_responses_total', help: 'Workload API stream responses written, by kind (x509-svid | x509-bundles)', labelNames: ['kind'], registers: [opts.registry] });
+    this.#jwt = opts.jwt;
+    const responses = opts.registry && new Counter({ name: 'trustplane_workload_api_responses_total', help: 'Workload API stream responses written, by kind (x509-svid | x509-bundles | jwt-bundles)', labelNames: ['kind'], registers: [opts.registry] });
     this.#onSent = (kind) => {
       responses?.inc({ kind });
       opts.onSent?.(kind);
@@ -93,12 +107,18 @@ export class WorkloadApiServer {
     const unimplemented = (what: string) => (call: { metadata: grpc.Metadata }): Status =>
       checkSecurityHeader(call.metadata) ?? { code: grpc.status.UNIMPLEMENTED, details: `${what} is not served by trustplane's Workload API` };
     const endStream = (call: grpc.ServerWritableStream<unknown, unknown>, status: Status): void => void call.emit('error', status);
+    const jwt = this.#jwt;
+    const noJwt = unimplemented('the JWT-SVID profile (trustplane takes its identities from an upstream Workload API)');
     server.addService(spiffeWorkloadApi, {
       FetchX509SVID: (call: grpc.ServerWritableStream<unknown, unknown>) => this.#open('x509-svid', call, auth),
       FetchX509Bundles: (call: grpc.ServerWritableStream<unknown, unknown>) => this.#open('x509-bundles', call, auth),
-      FetchJWTSVID: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<never>) => cb(unimplemented('the JWT-SVID profile')(call)),
-      FetchJWTBundles: (call: grpc.ServerWritableStream<unknown, unknown>) => endStream(call, unimplemented('the JWT-SVID profile')(call)),
-      ValidateJWTSVID: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<never>) => cb(unimplemented('the JWT-SVID profile')(call)),
+      FetchJWTSVID: jwt
+        ? this.#unary(auth, (call: grpc.ServerUnaryCall<JWTSVIDRequest, unknown>, ids, caller) => fetchJwtSvids(jwt, ids, call.request, caller))
+        : (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<never>) => cb(noJwt(call)),
+      FetchJWTBundles: jwt ? (call: grpc.ServerWritableStream<unknown, unknown>) => this.#open('jwt-bundles', call, auth) : (call: grpc.ServerWritableStream<unknown, unknown>) => endStream(call, noJwt(call)),
+      ValidateJWTSVID: jwt
+        ? this.#unary(auth, (call: grpc.ServerUnaryCall<ValidateJWTSVIDRequest, unknown>) => validateJwtSvidRequest(jwt, this.#store, call.request))
+        : (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<never>) => cb(noJwt(call)),
       // The WIT-SVID profile is optional; a server without it MUST answer Unimplemented (Workload API §7).
       FetchWITSVID: (call: grpc.ServerWritableStream<unknown, unknown>) => endStream(call, unimplemented('the WIT-SVID profile')(call)),
       FetchWITBundles: (call: grpc.ServerWritableStream<unknown, unknown>) => endStream(call, unimplemented('the WIT-SVID profile')(call)),
@@ -116,6 +136,26 @@ export class WorkloadApiServer {
     this.#closed = true;
     this.#unsubscribe();
     for (const s of [...this.#streams]) this.#end(s, { code: grpc.status.UNAVAILABLE, details: 'the Workload API is shutting down' });
+  }
+
+  /** A unary method: the header rule, then the caller's principal and grants (PermissionDenied without any). */
+  #unary<Req>(auth: CallAuthenticator, handle: (call: grpc.ServerUnaryCall<Req, unknown>, granted: readonly string[], caller: string) => Promise<object | Status>) {
+    return (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<unknown>): void => {
+      const bad = checkSecurityHeader(call.metadata);
+      if (bad) return cb(bad);
+      const principal = auth.authenticate(call);
+      if (!principal) return cb({ code: grpc.status.PERMISSION_DENIED, details: 'the caller could not be identified' });
+      const caller = principalToString(principal);
+      const granted = this.#grants.identitiesOf(principal);
+      if (granted.length === 0) return cb({ code: grpc.status.PERMISSION_DENIED, details: `no identity is granted to ${caller}` });
+      handle(call, granted, caller).then(
+        (r) => ('$typeName' in r ? cb(null, r) : cb(r as Status)),
+        (err: unknown) => {
+          this.#log.error({ caller, path: call.getPath(), err: (err as Error).message }, 'Workload API call failed');
+          cb({ code: grpc.status.INTERNAL, details: 'internal error handling the request' });
+        },
+      );
+    };
   }
 
   #open(kind: Kind, call: grpc.ServerWritableStream<unknown, unknown>, auth: CallAuthenticator): void {
@@ -148,7 +188,7 @@ export class WorkloadApiServer {
   #build(s: Stream): Built {
     const ids = this.#grants.identitiesOf(s.principal);
     if (ids.length === 0) return { code: grpc.status.PERMISSION_DENIED, details: `no identity is granted to ${s.caller}` };
-    const r = s.kind === 'x509-svid' ? x509SvidResponse(this.#store, ids) : x509BundlesResponse(this.#store);
+    const r = s.kind === 'x509-svid' ? x509SvidResponse(this.#store, ids) : s.kind === 'x509-bundles' ? x509BundlesResponse(this.#store) : jwtBundlesResponse(this.#store);
     if (r === 'no-svid') return { code: grpc.status.PERMISSION_DENIED, details: `none of the identities granted to ${s.caller} has an SVID yet` };
     if (r === 'no-bundle') return { code: grpc.status.UNAVAILABLE, details: `no trust bundle for ${this.#store.trustDomain} yet` };
     return r;
@@ -167,7 +207,12 @@ export class WorkloadApiServer {
       if (built.code === grpc.status.UNAVAILABLE && !first) return;
       return this.#end(s, built);
     }
-    const bytes = s.kind === 'x509-svid' ? toBinary(X509SVIDResponseSchema, built as X509SVIDResponse) : toBinary(X509BundlesResponseSchema, built as X509BundlesResponse);
+    const bytes =
+      s.kind === 'x509-svid'
+        ? toBinary(X509SVIDResponseSchema, built as X509SVIDResponse)
+        : s.kind === 'x509-bundles'
+          ? toBinary(X509BundlesResponseSchema, built as X509BundlesResponse)
+          : toBinary(JWTBundlesResponseSchema, built as JWTBundlesResponse);
     const hash = createHash('sha256').update(bytes).digest('base64');
     if (hash === s.sent) return;
     s.sent = hash;

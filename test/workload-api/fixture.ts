@@ -34,7 +34,7 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(opts: { grants: Record<number, string[]>; uids?: number[]; svidTtlMs?: number; maxStreamsPerCaller?: number }): Promise<Fixture> {
+export async function startFixture(opts: { grants: Record<number, string[]>; uids?: number[]; svidTtlMs?: number; maxStreamsPerCaller?: number; noJwt?: boolean }): Promise<Fixture> {
   const clock = new ManualClock(Date.now());
   const dir = await mkdtemp(join(tmpdir(), 'tp-wapi-'));
   const ca = CertificateAuthority.open({ trustDomain: TrustDomain.parse(TD), dataDir: join(dir, 'ca'), clock, svidTtlMs: opts.svidTtlMs ?? 3_600_000 });
@@ -65,7 +65,7 @@ export async function startFixture(opts: { grants: Record<number, string[]>; uid
       await rm(dir, { recursive: true, force: true });
     },
   };
-  const server = new WorkloadApiServer({ store, grants: granted, logger: silentLogger, onSent: () => f.sent++, ...(opts.maxStreamsPerCaller ? { maxStreamsPerCaller: opts.maxStreamsPerCaller } : {}) });
+  const server = new WorkloadApiServer({ store, grants: granted, logger: silentLogger, onSent: () => f.sent++, ...(opts.maxStreamsPerCaller ? { maxStreamsPerCaller: opts.maxStreamsPerCaller } : {}), ...(opts.noJwt ? {} : { jwt: { issuer: ca.jwt, clock } }) });
   const listeners = await startWorkloadApiListeners({ path: join(dir, 'run', 'workload.sock'), uids: opts.uids ?? [], server, clock, logger: silentLogger, drainMs: 0 });
   Object.assign(f, { server, listeners });
   return f;

@@ -10,7 +10,19 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { X509Bundle } from '../../src/spiffe/bundle.js';
 import { TrustDomain } from '../../src/spiffe/trust-domain.js';
-import { header, PATH, SpecClient, splitDer, type SpecX509SvidResponse } from './spec-wire.js';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import {
+  decodeJwtBundlesResponse,
+  decodeJwtSvidResponse,
+  decodeValidateJwtSvidResponse,
+  encodeJwtSvidRequest,
+  encodeValidateJwtSvidRequest,
+  header,
+  PATH,
+  SpecClient,
+  splitDer,
+  type SpecX509SvidResponse,
+} from './spec-wire.js';
 import { PARTNER_TD, startFixture, TD, type Fixture } from './fixture.js';
 
 const ORDERS = `spiffe://${TD}/ns/shop/sa/orders`;
@@ -156,11 +168,57 @@ describe('Workload API server, spec client', () => {
     f.grants.set(own, saved);
   });
 
-  test('the JWT-SVID and WIT-SVID profiles answer Unimplemented', async () => {
-    await expectStatus(client.unary(PATH.FetchJWTSVID, Buffer.alloc(0)), grpc.status.UNIMPLEMENTED);
-    await expectStatus(client.rawStream(PATH.FetchJWTBundles, Buffer.alloc(0)).next(), grpc.status.UNIMPLEMENTED);
-    await expectStatus(client.unary(PATH.ValidateJWTSVID, Buffer.alloc(0)), grpc.status.UNIMPLEMENTED);
+  test('the WIT-SVID profile (optional in the spec) answers Unimplemented', async () => {
     await expectStatus(client.rawStream(PATH.FetchWITSVID, Buffer.alloc(0)).next(), grpc.status.UNIMPLEMENTED);
+    await expectStatus(client.rawStream(PATH.FetchWITBundles, Buffer.alloc(0)).next(), grpc.status.UNIMPLEMENTED);
+  });
+
+  test('FetchJWTSVID: a token per granted identity, verified by jose against the JWK Set that FetchJWTBundles serves', async () => {
+    const svids = decodeJwtSvidResponse(await client.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['https://api.example.com', 'audit'])));
+    assert.deepEqual(svids.map((s) => s.spiffeId), [ORDERS, AUDIT]);
+    const bundles = client.rawStream(PATH.FetchJWTBundles, Buffer.alloc(0));
+    const docs = decodeJwtBundlesResponse(await bundles.next());
+    bundles.cancel();
+    assert.deepEqual(Object.keys(docs).sort(), [`spiffe://${TD}`, `spiffe://${PARTNER_TD}`].sort());
+    const jwks = createLocalJWKSet(JSON.parse(docs[`spiffe://${TD}`]!.toString('utf8')) as JSONWebKeySet);
+    for (const s of svids) {
+      const { payload, protectedHeader } = await jwtVerify(s.svid, jwks, { audience: 'audit' });
+      assert.equal(payload.sub, s.spiffeId);
+      assert.deepEqual(payload.aud, ['https://api.example.com', 'audit']);
+      assert.ok(protectedHeader.kid);
+      assert.ok(payload.exp! > payload.iat!);
+    }
+  });
+
+  test('FetchJWTSVID: one named identity; one not granted is PermissionDenied; no audience is InvalidArgument', async () => {
+    const one = decodeJwtSvidResponse(await client.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a'], AUDIT)));
+    assert.deepEqual(one.map((s) => s.spiffeId), [AUDIT]);
+    await expectStatus(client.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a'], BILLING)), grpc.status.PERMISSION_DENIED, /may not hold/);
+    await expectStatus(client.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest([])), grpc.status.INVALID_ARGUMENT, /audience/);
+  });
+
+  test('ValidateJWTSVID: the SPIFFE ID and the claims of a good token; a wrong audience or a tampered token refused with the reason', async () => {
+    const [s] = decodeJwtSvidResponse(await client.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['billing-api'], ORDERS)));
+    const ok = decodeValidateJwtSvidResponse(await client.unary(PATH.ValidateJWTSVID, encodeValidateJwtSvidRequest('billing-api', s!.svid)));
+    assert.equal(ok.spiffeId, ORDERS);
+    assert.equal(ok.claims['sub'], ORDERS);
+    assert.equal(ok.claims['aud'], 'billing-api');
+    assert.equal(typeof ok.claims['exp'], 'number');
+    await expectStatus(client.unary(PATH.ValidateJWTSVID, encodeValidateJwtSvidRequest('other-api', s!.svid)), grpc.status.INVALID_ARGUMENT, /audience/i);
+    const [h, p, sig] = s!.svid.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: AUDIT })).toString('base64url');
+    await expectStatus(client.unary(PATH.ValidateJWTSVID, encodeValidateJwtSvidRequest('billing-api', `${h}.${forged}.${sig}`)), grpc.status.INVALID_ARGUMENT, /signature/i);
+    await expectStatus(client.unary(PATH.ValidateJWTSVID, encodeValidateJwtSvidRequest('billing-api', '')), grpc.status.INVALID_ARGUMENT, /svid must be specified/);
+  });
+
+  test('FetchJWTBundles streams a JWT key rotation: the new key is published', async () => {
+    const stream = client.rawStream(PATH.FetchJWTBundles, Buffer.alloc(0));
+    const kids = (b: Buffer): string[] => (JSON.parse(decodeJwtBundlesResponse(b)[`spiffe://${TD}`]!.toString('utf8')) as JSONWebKeySet).keys.map((k) => k.kid!).sort();
+    const before = kids(await stream.next());
+    f.ca.jwt.rotateNow();
+    const after = kids(await stream.next());
+    assert.ok(after.length > before.length && before.every((k) => after.includes(k)), `new key published beside the old (${before} -> ${after})`);
+    stream.cancel();
   });
 
   describe('per-uid sockets (as root)', () => {
@@ -187,12 +245,14 @@ describe('Workload API server, spec client', () => {
       assert.equal(r.spiffeIds, undefined);
     });
 
-    test('a caller with no identity gets PermissionDenied, on both X.509 methods', async () => {
+    test('a caller with no identity gets PermissionDenied, on every method', async () => {
       const r = await runAs(UID_NONE, f.socket(UID_NONE));
       assert.equal(r.connect, 'OK');
       assert.equal(r.status?.code, grpc.status.PERMISSION_DENIED);
       const c = new SpecClient(f.socket(UID_NONE));
       await expectStatus(c.fetchX509Bundles().next(), grpc.status.PERMISSION_DENIED);
+      await expectStatus(c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a'])), grpc.status.PERMISSION_DENIED);
+      await expectStatus(c.rawStream(PATH.FetchJWTBundles, Buffer.alloc(0)).next(), grpc.status.PERMISSION_DENIED);
       c.close();
     });
   });
@@ -214,6 +274,22 @@ describe('Workload API server: bounds', () => {
     } finally {
       mine.close();
       theirs.close();
+      await f.close();
+    }
+  });
+});
+
+describe('Workload API server without the JWT-SVID profile', () => {
+  test('the three JWT methods answer Unimplemented (after the header rule)', async () => {
+    const f = await startFixture({ grants: { [process.getuid?.() ?? ROOT]: [ORDERS] }, noJwt: true });
+    const c = new SpecClient(f.socket(process.getuid?.() ?? ROOT));
+    try {
+      await expectStatus(c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a'])), grpc.status.UNIMPLEMENTED);
+      await expectStatus(c.rawStream(PATH.FetchJWTBundles, Buffer.alloc(0)).next(), grpc.status.UNIMPLEMENTED);
+      await expectStatus(c.unary(PATH.ValidateJWTSVID, encodeValidateJwtSvidRequest('a', 'x.y.z')), grpc.status.UNIMPLEMENTED);
+      await expectStatus(c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a']), header(null)), grpc.status.INVALID_ARGUMENT);
+    } finally {
+      c.close();
       await f.close();
     }
   });

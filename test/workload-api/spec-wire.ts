@@ -43,8 +43,10 @@ export function decodeFields(b: Buffer): Field[] {
       if (end > b.length) throw new Error('truncated field');
       out.push({ no, wire, bytes: b.subarray(p2, end) });
       pos = end;
-    } else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
+    } else if (wire === 1) {
+      out.push({ no, wire, bytes: b.subarray(pos, pos + 8) });
+      pos += 8;
+    } else if (wire === 5) pos += 4;
     else throw new Error(`unsupported wire type ${wire}`);
   }
   return out;
@@ -128,6 +130,65 @@ export function encodeX509SvidResponse(r: { svids: Omit<SpecX509Svid, 'hint'>[];
   return Buffer.concat(parts);
 }
 
+// JWT-SVID profile
+export function encodeJwtSvidRequest(audience: string[], spiffeId = ''): Buffer {
+  return Buffer.concat([...audience.map((a) => lenField(1, a)), ...(spiffeId ? [lenField(2, spiffeId)] : [])]);
+}
+
+export function decodeJwtSvidResponse(b: Buffer): { spiffeId: string; svid: string; hint: string }[] {
+  return decodeFields(b)
+    .filter((f) => f.no === 1)
+    .map((f) => {
+      const s = decodeFields(f.bytes!);
+      return { spiffeId: str(s.find((x) => x.no === 1)), svid: str(s.find((x) => x.no === 2)), hint: str(s.find((x) => x.no === 3)) };
+    });
+}
+
+export function decodeJwtBundlesResponse(b: Buffer): Record<string, Buffer> {
+  return decodeMap(decodeFields(b), 1);
+}
+
+export function encodeValidateJwtSvidRequest(audience: string, svid: string): Buffer {
+  return Buffer.concat([lenField(1, audience), lenField(2, svid)]);
+}
+
+/** google.protobuf.Value (1 null, 2 number, 3 string, 4 bool, 5 struct, 6 list) as JSON. */
+function decodeValue(b: Buffer): unknown {
+  const f = decodeFields(b)[0];
+  if (!f) return null;
+  switch (f.no) {
+    case 1:
+      return null;
+    case 2:
+      return f.bytes!.readDoubleLE(0);
+    case 3:
+      return str(f);
+    case 4:
+      return f.varint === 1n;
+    case 5:
+      return decodeStruct(f.bytes!);
+    case 6:
+      return decodeFields(f.bytes!).filter((x) => x.no === 1).map((x) => decodeValue(x.bytes!));
+    default:
+      throw new Error(`unknown Value field ${f.no}`);
+  }
+}
+
+/** google.protobuf.Struct (1: map<string, Value>) as a JSON object. */
+export function decodeStruct(b: Buffer): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of decodeFields(b).filter((x) => x.no === 1)) {
+    const entry = decodeFields(f.bytes!);
+    out[str(entry.find((e) => e.no === 1))] = decodeValue(bytes(entry.find((e) => e.no === 2)));
+  }
+  return out;
+}
+
+export function decodeValidateJwtSvidResponse(b: Buffer): { spiffeId: string; claims: Record<string, unknown> } {
+  const fields = decodeFields(b);
+  return { spiffeId: str(fields.find((f) => f.no === 1)), claims: decodeStruct(bytes(fields.find((f) => f.no === 2))) };
+}
+
 /** Splits concatenated DER certificates (each a SEQUENCE with a definite length). */
 export function splitDer(b: Buffer): Buffer[] {
   const out: Buffer[] = [];
@@ -157,6 +218,7 @@ export const PATH = {
   FetchJWTBundles: '/SpiffeWorkloadAPI/FetchJWTBundles',
   ValidateJWTSVID: '/SpiffeWorkloadAPI/ValidateJWTSVID',
   FetchWITSVID: '/SpiffeWorkloadAPI/FetchWITSVID',
+  FetchWITBundles: '/SpiffeWorkloadAPI/FetchWITBundles',
 } as const;
 
 /** Metadata with the security header as the spec requires it, or as a test wants it (null: absent). */
