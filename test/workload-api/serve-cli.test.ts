@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { cli } from '../cli/run.js';
 import { SpecClient, splitDer } from './spec-wire.js';
 
 const UID = process.getuid?.() ?? 0;
@@ -68,6 +69,9 @@ test('serve --workload-api-socket, and serve --identity-source workload-api: on 
   assert.equal(status.identitySource.connected, true);
   assert.deepEqual(status.identitySource.missing, []);
   assert.equal((await fetch(`http://${admin}/ready`)).status, 200);
+  const text = await cli('status', '--admin', admin);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`^Identity source: Workload API at unix://${socket}, connected\n`));
   a.close();
   b.close();
   assert.equal(await stop(onTop.child), 0);
