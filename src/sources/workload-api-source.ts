@@ -90,7 +90,10 @@ export class WorkloadApiSource implements IdentitySource {
   }
 
   started(): Promise<void> {
-    return this.#started;
+    // The clock's timers do not hold the process open (they are unref'd), and neither does a channel that cannot
+    // connect: waiting for the agent must, or `serve` would exit silently before the agent shows up.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    return this.#started.finally(() => clearInterval(keepAlive));
   }
 
   /** Told after every response applied and every end of the stream (status and readiness may have changed). */
@@ -204,7 +207,7 @@ export class WorkloadApiSource implements IdentitySource {
     if (this.#closed) return;
     const now = this.#o.clock.now();
     this.#watch = undefined;
-    this.#lastError = `${grpc.status[code] ?? code}: ${details}`;
+    this.#lastError = `${grpc.status[code] ?? code}: ${details.replace(/\s*Resolution note:\s*$/, '')}`;
     if (this.#connected || this.#disconnectedSince === undefined) this.#disconnectedSince = now;
     this.#connected = false;
     // PermissionDenied redacts every SVID (Workload API §5.2.1): stop serving them. Any other end keeps the last

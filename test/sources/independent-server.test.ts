@@ -200,3 +200,26 @@ describe('identity source: a minimal independent Workload API server', () => {
     assert.deepEqual(agent.headers, [['true']]);
   });
 });
+
+describe('identity source: no agent at start', () => {
+  test('started() fails after the start timeout with a clear reason, having retried with backoff', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-no-agent-'));
+    const clock = new ManualClock(Date.now());
+    const source = new WorkloadApiSource({ address: parseWorkloadApiAddress(`unix://${join(dir, 'missing.sock')}`), store: new IdentityStore(TD), clock, logger: silentLogger, random: () => 0.5, startTimeoutMs: 10_000 });
+    try {
+      source.setIdentities([SpiffeId.parse(WEB)]);
+      await new Promise<void>((ok) => source.onChange(ok));
+      assert.match(String(source.status()['lastError']), /^UNAVAILABLE: .*ENOENT/);
+      assert.deepEqual(source.ready(), { ready: false, reason: `no SVIDs yet from the Workload API at unix://${join(dir, 'missing.sock')} (${String(source.status()['lastError'])})` });
+      const failed = source.started().then(() => assert.fail('started without an agent'), (e: Error & { code?: string }) => e);
+      clock.advance(10_000);
+      const e = await failed;
+      assert.equal(e.code, 'IDENTITY_SOURCE_UNAVAILABLE');
+      assert.match(e.message, /no response from the Workload API at unix:\/\/.*missing\.sock within 10 s \(last error: UNAVAILABLE/);
+    } finally {
+      source.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
