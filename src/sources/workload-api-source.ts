@@ -181,6 +181,16 @@ export class WorkloadApiSource implements IdentitySource {
     const ctx = readX509Context(r, this.#o.store.trustDomain, new Date(now), this.#checked);
     for (const rej of ctx.rejected) if (!this.#rejected.some((p) => p.spiffeId === rej.spiffeId && p.reason === rej.reason)) this.#o.logger.warn({ spiffeId: rej.spiffeId }, `Workload API entry rejected: ${rej.reason}`);
     const wasConnected = this.#connected;
+    this.#connected = true;
+    if (ctx.svids.size === 0) {
+      // `svids` is mandatory (one or more); a message without a usable one is reported and discarded (§4.5), not
+      // taken as a redaction of everything: that is what PermissionDenied says.
+      this.#rejected = ctx.rejected;
+      this.#lastError = r.svids.length === 0 ? 'a response without SVIDs was discarded' : `a response whose ${r.svids.length} SVIDs were all rejected was discarded`;
+      this.#o.logger.warn({ address: this.#o.address.uri }, this.#lastError);
+      this.#changed();
+      return;
+    }
     this.#given = ctx.svids;
     this.#checked = ctx.checked;
     this.#rejected = ctx.rejected;

@@ -159,6 +159,14 @@ describe('identity source: a minimal independent Workload API server', () => {
     assert.match(source.ready().reason ?? '', /not given .*orders/);
   });
 
+  test('a response without a usable SVID is discarded (svids is mandatory): the store keeps what it had', async () => {
+    const c = changed();
+    agent.set(response([svids.elsewhere!]));
+    await c;
+    assert.ok(store.getSvid(WEB), 'kept');
+    assert.match(String(source.status()['lastError']), /all rejected was discarded/);
+  });
+
   test('PermissionDenied withdraws every SVID (bundles stay); the next attempt after the backoff restores them', async () => {
     let c = changed();
     agent.set(response([svids.web!, svids.orders!]));
