@@ -62,6 +62,8 @@ export class WorkloadApiSource implements IdentitySource {
   #expiry: TimerHandle | undefined;
   #lastMissing = '';
   #closed = false;
+  /** The server refused the protocol itself: no more attempts. */
+  #stopped = false;
   readonly #started: Promise<void>;
   #resolveStarted!: () => void;
   #rejectStarted!: (e: Error) => void;
@@ -113,6 +115,7 @@ export class WorkloadApiSource implements IdentitySource {
 
   ready(): Readiness {
     const at = this.#o.address.uri;
+    if (this.#stopped && this.#written.size === 0) return { ready: false, reason: `the Workload API at ${at} refused the request (${this.#lastError}); not retrying` };
     if (this.#lastUpdateAt === undefined) return { ready: false, reason: `no SVIDs yet from the Workload API at ${at}${this.#lastError ? ` (${this.#lastError})` : ''}` };
     const { store } = this.#o;
     if (!store.getBundle(store.trustDomain)) return { ready: false, reason: `the Workload API at ${at} gave no bundle for ${store.trustDomain}` };
@@ -137,6 +140,7 @@ export class WorkloadApiSource implements IdentitySource {
       disconnectedSince: iso(this.#disconnectedSince),
       lastError: this.#lastError,
       nextRetryAt: iso(this.#nextRetryAt),
+      retrying: !this.#stopped,
       servingLastSvids: !this.#connected && this.#written.size > 0,
       declared: this.#declared.size,
       identities: [...this.#declared].sort().map((spiffeId) => {
@@ -225,6 +229,17 @@ export class WorkloadApiSource implements IdentitySource {
     if (code === grpc.status.PERMISSION_DENIED) {
       this.#given = new Map();
       this.#apply();
+    }
+    // InvalidArgument and Unimplemented mean the client and the server disagree about the protocol: the spec's
+    // client rule is to report and not retry (Workload Endpoint, appendix A); a restart after the fix retries.
+    if (code === grpc.status.INVALID_ARGUMENT || code === grpc.status.UNIMPLEMENTED) {
+      this.#stopped = true;
+      this.#nextRetryAt = undefined;
+      this.#o.logger.error({ address: this.#o.address.uri, error: this.#lastError }, 'the Workload API refused the request; not retrying (restart trustplane once the agent or its configuration is fixed)');
+      this.#startTimer?.cancel();
+      this.#rejectStarted(new TrustplaneError('IDENTITY_SOURCE_REFUSED', `the Workload API at ${this.#o.address.uri} refused the request (${this.#lastError}); a client must not retry this`));
+      this.#changed();
+      return;
     }
     this.#failures++;
     const base = Math.min(this.#o.retryMaxMs ?? 30_000, (this.#o.retryInitialMs ?? 500) * 2 ** Math.min(this.#failures - 1, 20));

@@ -231,3 +231,29 @@ describe('identity source: no agent at start', () => {
   });
 });
 
+describe('identity source: a server that refuses the protocol', () => {
+  for (const code of [grpc.status.INVALID_ARGUMENT, grpc.status.UNIMPLEMENTED]) {
+    test(`${grpc.status[code]}: reported, not retried (the spec's client rule), start-up fails at once`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tp-refusing-agent-'));
+      const agent = new SpecAgent(join(dir, 'agent.sock'));
+      await agent.start();
+      agent.set({ code, details: 'no such thing', metadata: new grpc.Metadata() });
+      const clock = new ManualClock(Date.now());
+      const source = new WorkloadApiSource({ address: parseWorkloadApiAddress(`unix://${agent.path}`), store: new IdentityStore(TD), clock, logger: silentLogger });
+      try {
+        source.setIdentities([SpiffeId.parse(WEB)]);
+        await assert.rejects(source.started(), { code: 'IDENTITY_SOURCE_REFUSED' });
+        assert.equal(source.status()['retrying'], false);
+        assert.equal(source.status()['nextRetryAt'], undefined);
+        assert.equal(clock.pending, 0, 'no retry timer, no start timer');
+        assert.match(source.ready().reason ?? '', new RegExp(`refused the request \\(${grpc.status[code]}: no such thing\\); not retrying`));
+        assert.equal(agent.headers.length, 1);
+      } finally {
+        source.close();
+        agent.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
