@@ -89,6 +89,18 @@ export class ControlPlane {
       for (const td of c.bundles) this.metrics.bundleAuthorities.set({ trust_domain: td }, this.store.getBundle(td)?.x509Authorities.length ?? 0);
       if (c.bundles.includes(td.name)) this.#setCaExpiry();
     });
+    // With an upstream Workload API (SPIRE) as the identity source there is no embedded CA at all.
+    this.#ca = config.identitySource?.kind === 'workload-api' ? undefined : CertificateAuthority.open({
+      trustDomain: td,
+      dataDir: config.dataDir,
+      clock,
+      logger: logger.child({ component: 'ca' }),
+      ...(config.caKeyType ? { keyType: config.caKeyType } : {}),
+      ...(config.svidKeyType ? { svidKeyType: config.svidKeyType } : {}),
+      ...(config.caTtlMs ? { caTtlMs: config.caTtlMs } : {}),
+      ...(config.svidTtlMs ? { svidTtlMs: config.svidTtlMs } : {}),
+      ...(config.upstream ? { upstream: config.upstream } : {}),
+    });
     this.#source =
       config.identitySource?.kind === 'workload-api'
         ? new WorkloadApiSource({ address: config.identitySource.address, store: this.store, clock, logger: logger.child({ component: 'identity-source' }), registry: this.metrics.registry })
@@ -190,19 +202,10 @@ export class ControlPlane {
     return this.#transport?.tcpAddress;
   }
 
-  /** The embedded CA, opened on first use: with --identity-source workload-api it signs nothing that is served. */
+  /** The embedded CA; there is none when the identities come from an upstream Workload API (--identity-source). */
   get ca(): CertificateAuthority {
-    return (this.#ca ??= CertificateAuthority.open({
-      trustDomain: this.#mesh.model.trustDomain,
-      dataDir: this.config.dataDir,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'ca' }),
-      ...(this.config.caKeyType ? { keyType: this.config.caKeyType } : {}),
-      ...(this.config.svidKeyType ? { svidKeyType: this.config.svidKeyType } : {}),
-      ...(this.config.caTtlMs ? { caTtlMs: this.config.caTtlMs } : {}),
-      ...(this.config.svidTtlMs ? { svidTtlMs: this.config.svidTtlMs } : {}),
-      ...(this.config.upstream ? { upstream: this.config.upstream } : {}),
-    }));
+    if (!this.#ca) throw new TrustplaneError('NO_EMBEDDED_CA', `trustplane takes its identities from the Workload API at ${this.config.identitySource?.kind === 'workload-api' ? this.config.identitySource.address.uri : '?'}: there is no embedded CA`);
+    return this.#ca;
   }
 
   /** Where SVIDs and bundles come from (--identity-source). */

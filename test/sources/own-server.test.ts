@@ -4,7 +4,7 @@
 // rotations, the upstream going away and coming back, and SVIDs expiring while it is away.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -91,6 +91,8 @@ describe('identity source: trustplane on top of another trustplane’s Workload 
 
   test('the SVIDs and bundles (own and federated) of the upstream are the store’s, no CA of its own', () => {
     assert.equal(b.identitySource.kind, 'workload-api');
+    assert.throws(() => b.ca, { code: 'NO_EMBEDDED_CA' });
+    assert.ok(!existsSync(join(dir, 'b', 'ca')), 'no CA keys were made');
     assert.equal(serial(b, WEB), serial(a, WEB));
     assert.equal(serial(b, ORDERS), serial(a, ORDERS));
     assert.equal(b.store.getSvid(WEB)!.privateKeyPem, a.store.getSvid(WEB)!.privateKeyPem);
