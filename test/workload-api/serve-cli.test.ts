@@ -77,3 +77,15 @@ test('serve --workload-api-socket, and serve --identity-source workload-api: on 
   assert.equal(await stop(onTop.child), 0);
   assert.equal(await stop(upstream.child), 0);
 });
+
+test('serve: a bad --identity-source or an embedded-CA flag beside a Workload API source is refused, one clear line', async () => {
+  const bad = await cli('serve', '--identity-source', 'spire', '--admin', '', '--tcp', '', '--uds', '');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^trustplane serve: --identity-source "spire": expected embedded-ca or workload-api:unix:\/\/\/path\/to\/agent\.sock \[IDENTITY_SOURCE_INVALID\]\n$/);
+  const path = await cli('serve', '--identity-source', 'workload-api:unix://agent.sock', '--admin', '', '--tcp', '', '--uds', '');
+  assert.equal(path.code, 1);
+  assert.match(path.stderr, /no authority and an absolute path.*\[WORKLOAD_API_ADDRESS_INVALID\]/);
+  const caFlag = await cli('serve', '--identity-source', 'workload-api:unix:///run/spire/sockets/agent.sock', '--svid-ttl', '1h', '--ca-key-type', 'ec-p384');
+  assert.equal(caFlag.code, 2);
+  assert.match(caFlag.stderr, /--ca-key-type, --svid-ttl: for the embedded CA/);
+});

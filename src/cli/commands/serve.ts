@@ -61,7 +61,10 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
-    if (values['upstream-cert'] && values['identity-source']?.startsWith('workload-api:')) throw new UsageError('--upstream-cert is for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs');
+    if (values['identity-source']?.startsWith('workload-api:')) {
+      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
+      if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
+    }
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
