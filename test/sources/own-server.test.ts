@@ -113,6 +113,10 @@ describe('identity source: trustplane on top of another trustplane’s Workload 
     const status = (await (await fetch(`http://${b.adminAddress}/status`)).json()) as { identitySource: { missing: string[]; connected: boolean } };
     assert.deepEqual(status.identitySource.missing, [BILLING]);
     assert.equal(status.identitySource.connected, true);
+    const metrics = await (await fetch(`http://${b.adminAddress}/metrics`)).text();
+    assert.match(metrics, /^trustplane_identity_source_connected 1$/m);
+    assert.match(metrics, /^trustplane_identity_source_missing_identities 1$/m);
+    assert.match(metrics, /^trustplane_identity_source_last_update_timestamp_seconds \d+/m);
   });
 
   test('SDS serves the upstream’s SVID and every trust domain’s bundle; a rotation upstream reaches the SDS stream', async () => {
@@ -142,6 +146,10 @@ describe('identity source: trustplane on top of another trustplane’s Workload 
     await a.close();
     await when(source, 'the disconnect', () => source.status()['connected'] === false);
     assert.equal(serial(b, WEB), held, 'still served');
+    assert.match(await (await fetch(`http://${b.adminAddress}/metrics`)).text(), /^trustplane_identity_source_connected 0$/m);
+    const readyPage = await fetch(`http://${b.adminAddress}/ready`);
+    assert.equal(readyPage.status, 200);
+    assert.match(await readyPage.text(), /^ready \(the Workload API at unix:\/\/.* is unreachable since .*; serving the last SVIDs, the first of which expires at /);
     const ready = b.ready();
     assert.equal(ready.ready, true);
     assert.match(ready.reason ?? '', /unreachable since .*serving the last SVIDs/);
