@@ -117,7 +117,8 @@ export class ControlPlane {
           });
     const policy = new MeshIdentityPolicy(() => this.#mesh.model);
     if (config.workloadApiSocket) {
-      this.#workloadApi = new WorkloadApiServer({ store: this.store, grants: meshWorkloadGrants(() => this.#mesh.model, policy), logger: logger.child({ component: 'workload-api' }), registry: this.metrics.registry, ...(this.#source.kind === 'embedded-ca' ? { jwt: { issuer: this.ca.jwt, clock } } : {}) });
+      const jwtIssuer = this.#source.jwtIssuer?.();
+      this.#workloadApi = new WorkloadApiServer({ store: this.store, grants: meshWorkloadGrants(() => this.#mesh.model, policy), logger: logger.child({ component: 'workload-api' }), registry: this.metrics.registry, ...(jwtIssuer ? { jwt: { issuer: jwtIssuer, clock } } : {}) });
     }
     this.xds = new XdsServer({
       store: this.store,

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/log.js';
 import type { SpiffeId } from '../spiffe/id.js';
 import type { IdentityStore } from '../store/identity-store.js';
+import type { JwtSvidIssuer } from '../workload-api/jwt-profile.js';
 import type { IdentitySource, IdentitySourceStatus, Readiness } from './identity-source.js';
 
 export interface CaSourceOptions {
@@ -45,6 +46,10 @@ export class CaSource implements IdentitySource {
 
   status(): IdentitySourceStatus {
     return { kind: this.kind, identities: this.#svids.identities().length };
+  }
+
+  jwtIssuer(): JwtSvidIssuer {
+    return this.opts.ca.jwt;
   }
 
   intermediates(): readonly X509Certificate[] {

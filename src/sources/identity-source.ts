@@ -3,6 +3,7 @@
 // rollout, the Workload API server, status — reads the identity store and does not care which one fills it.
 import type { X509Certificate } from 'node:crypto';
 import type { SpiffeId } from '../spiffe/id.js';
+import type { JwtSvidIssuer } from '../workload-api/jwt-profile.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -20,6 +21,8 @@ export interface IdentitySource {
   ready(): Readiness;
   /** What `/status` shows about the source. */
   status(): IdentitySourceStatus;
+  /** Who mints JWT-SVIDs for the Workload API's FetchJWTSVID, if this source can. */
+  jwtIssuer?(): JwtSvidIssuer;
   /** CA certificates between SVIDs of the own trust domain and its bundle (an intermediate CA), if any. */
   intermediates(): readonly X509Certificate[];
   close(): void;

@@ -6,14 +6,18 @@
 import * as grpc from '@grpc/grpc-js';
 import type { X509Certificate } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
-import type { X509SVIDResponse } from '#gen/workload_pb';
+import type { JWTBundlesResponse, X509SVIDResponse } from '#gen/workload_pb';
 import type { Clock, TimerHandle } from '../clock.js';
 import { TrustplaneError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import type { SpiffeId } from '../spiffe/id.js';
+import type { X509Bundle } from '../spiffe/bundle.js';
+import { parseJwtAuthority, type JwtAuthority } from '../spiffe/jwt-authority.js';
+import { TrustDomain } from '../spiffe/trust-domain.js';
+import { UpstreamStatusError, type JwtSvidIssuer } from '../workload-api/jwt-profile.js';
 import type { IdentityStore, X509SvidRecord } from '../store/identity-store.js';
 import type { WorkloadApiAddress } from '../workload-api/address.js';
-import { WorkloadApiClient, type X509SvidWatch } from '../workload-api/client.js';
+import { WorkloadApiClient, type StreamWatch } from '../workload-api/client.js';
 import type { IdentitySource, IdentitySourceStatus, Readiness } from './identity-source.js';
 import { readX509Context, type RejectedSvid } from './x509-context.js';
 
@@ -51,7 +55,12 @@ export class WorkloadApiSource implements IdentitySource {
   #federated = new Set<string>();
   /** SPIFFE IDs this source wrote to the store. */
   #written = new Set<string>();
-  #watch: X509SvidWatch | undefined;
+  #watch: StreamWatch | undefined;
+  /** The agent's FetchJWTBundles stream, open beside the X.509 one; its keys ride in the store's bundles. */
+  #jwtWatch: StreamWatch | undefined;
+  #jwtAuthorities = new Map<string, readonly JwtAuthority[]>();
+  /** The agent answered FetchJWTBundles with Unimplemented: X.509 only. */
+  #jwtUnsupported = false;
   #connected = false;
   #lastUpdateAt: number | undefined;
   #disconnectedSince: number | undefined;
@@ -151,6 +160,26 @@ export class WorkloadApiSource implements IdentitySource {
       notDeclared: [...this.#given.keys()].filter((id) => !this.#declared.has(id)).sort(),
       rejected: this.#rejected,
       federatedTrustDomains: [...this.#federated].sort(),
+      jwtBundles: this.#jwtUnsupported ? 'not served by the upstream' : [...this.#jwtAuthorities.keys()].sort(),
+    };
+  }
+
+  /** FetchJWTSVID passed on to the agent, one SPIFFE ID at a time (the agent knows trustplane, not its callers). */
+  jwtIssuer(): JwtSvidIssuer {
+    return {
+      mint: async (spiffeId, audience) => {
+        const id = spiffeId.toString();
+        let r;
+        try {
+          r = await this.#client.fetchJwtSvid(audience, id);
+        } catch (err) {
+          const e = err as grpc.ServiceError;
+          throw new UpstreamStatusError({ code: typeof e.code === 'number' ? e.code : grpc.status.UNAVAILABLE, details: `the Workload API at ${this.#o.address.uri}: ${e.details ?? e.message}` });
+        }
+        const svid = r.svids.find((s) => s.spiffeId === id);
+        if (!svid) throw new UpstreamStatusError({ code: grpc.status.PERMISSION_DENIED, details: `the Workload API at ${this.#o.address.uri} gave no JWT-SVID for ${id}` });
+        return { token: svid.svid };
+      },
     };
   }
 
@@ -164,6 +193,7 @@ export class WorkloadApiSource implements IdentitySource {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch?.cancel();
+    this.#jwtWatch?.cancel();
     this.#retry?.cancel();
     this.#expiry?.cancel();
     this.#startTimer?.cancel();
@@ -177,6 +207,48 @@ export class WorkloadApiSource implements IdentitySource {
       (r) => this.#onUpdate(r),
       (s) => this.#onEnd(s.code, s.details),
     );
+    if (!this.#jwtUnsupported) this.#jwtWatch = this.#client.watchJwtBundles((r) => this.#onJwtBundles(r), (s) => this.#onJwtEnd(s.code, s.details));
+  }
+
+  #onJwtBundles(r: JWTBundlesResponse): void {
+    if (this.#closed) return;
+    const next = new Map<string, readonly JwtAuthority[]>();
+    for (const [key, doc] of Object.entries(r.bundles)) {
+      try {
+        const td = TrustDomain.parse(key);
+        const keys = (JSON.parse(Buffer.from(doc).toString('utf8')) as { keys?: unknown }).keys;
+        if (!Array.isArray(keys)) throw new Error('not a JWK Set (no "keys" array)');
+        next.set(td.name, keys.map((k, i) => parseJwtAuthority(k as Record<string, unknown>, `JWT bundle ${key}`, i)).filter((a): a is JwtAuthority => a !== undefined));
+      } catch (err) {
+        this.#o.logger.warn({ address: this.#o.address.uri, trustDomain: key }, `JWT bundle from the Workload API ignored: ${(err as Error).message}`);
+      }
+    }
+    this.#jwtAuthorities = next;
+    const { store } = this.#o;
+    store.batch(() => {
+      for (const td of [store.trustDomain, ...this.#federated]) {
+        const b = store.getBundle(td);
+        if (b) store.setBundle(this.#withJwt(b));
+      }
+    });
+    this.#changed();
+  }
+
+  #onJwtEnd(code: grpc.status, details: string): void {
+    this.#jwtWatch = undefined;
+    if (this.#closed) return;
+    if (code === grpc.status.UNIMPLEMENTED) {
+      this.#jwtUnsupported = true;
+      this.#o.logger.info({ address: this.#o.address.uri }, 'the Workload API serves no JWT-SVIDs (FetchJWTBundles is Unimplemented); X.509 only');
+      return;
+    }
+    // Anything else: the X.509 stream decides about the session (it ends too when the agent goes away); the JWT
+    // bundles stream is opened again with the next connection, and the keys held stay meanwhile.
+    this.#o.logger.warn({ address: this.#o.address.uri, error: `${grpc.status[code] ?? code}: ${details}` }, 'the Workload API ended the JWT bundles stream; it is opened again on the next connection');
+  }
+
+  #withJwt(b: X509Bundle): X509Bundle {
+    return b.withJwtAuthorities(this.#jwtAuthorities.get(b.trustDomain.name) ?? []);
   }
 
   #onUpdate(r: X509SVIDResponse): void {
@@ -205,8 +277,8 @@ export class WorkloadApiSource implements IdentitySource {
     this.#lastError = undefined;
     const { store } = this.#o;
     store.batch(() => {
-      if (ctx.bundle) store.setBundle(ctx.bundle);
-      for (const b of ctx.federated.values()) store.setBundle(b);
+      if (ctx.bundle) store.setBundle(this.#withJwt(ctx.bundle));
+      for (const b of ctx.federated.values()) store.setBundle(this.#withJwt(b));
       for (const td of this.#federated) if (!ctx.federated.has(td)) store.removeBundle(td);
       this.#federated = new Set(ctx.federated.keys());
       this.#apply();
@@ -221,6 +293,8 @@ export class WorkloadApiSource implements IdentitySource {
     if (this.#closed) return;
     const now = this.#o.clock.now();
     this.#watch = undefined;
+    this.#jwtWatch?.cancel();
+    this.#jwtWatch = undefined;
     this.#lastError = `${grpc.status[code] ?? code}: ${details.replace(/\s*Resolution note:\s*$/, '')}`;
     if (this.#connected || this.#disconnectedSince === undefined) this.#disconnectedSince = now;
     this.#connected = false;

@@ -26,7 +26,14 @@ export interface Status {
   readonly details: string;
 }
 
-/** Who signs JWT-SVIDs (the embedded CA's JWT keys: `ca.jwt`). */
+/** A status an upstream Workload API answered with, passed on to the caller as it is. */
+export class UpstreamStatusError extends Error {
+  constructor(readonly status: Status) {
+    super(status.details);
+  }
+}
+
+/** Who signs JWT-SVIDs: the embedded CA's JWT keys (`ca.jwt`), or an upstream Workload API (it may throw UpstreamStatusError). */
 export interface JwtSvidIssuer {
   mint(spiffeId: SpiffeId, audience: readonly string[]): Promise<{ readonly token: string }>;
 }
@@ -52,6 +59,7 @@ export async function fetchJwtSvids(profile: JwtProfile, granted: readonly strin
     return create(JWTSVIDResponseSchema, { svids });
   } catch (err) {
     if (err instanceof JwtSvidError) return invalid(err.message);
+    if (err instanceof UpstreamStatusError) return err.status;
     throw err;
   }
 }

@@ -17,7 +17,9 @@ import type { WorkloadApiSource } from '../../src/sources/workload-api-source.js
 import { TrustDomain } from '../../src/spiffe/trust-domain.js';
 import { parseWorkloadApiAddress } from '../../src/workload-api/address.js';
 import { TYPE_SECRET } from '../../src/xds/type-urls.js';
+import { decodeProtectedHeader } from 'jose';
 import { PATHS, XdsTestClient } from '../xds/protocol/client.js';
+import { decodeJwtBundlesResponse, decodeJwtSvidResponse, decodeValidateJwtSvidResponse, encodeJwtSvidRequest, encodeValidateJwtSvidRequest, PATH, SpecClient } from '../workload-api/spec-wire.js';
 import { certPem, secretsOf, validatorTrustDomains } from '../xds/protocol/helpers.js';
 
 const TD = 'example.org';
@@ -77,6 +79,7 @@ describe('identity source: trustplane on top of another trustplane’s Workload 
         insecure: false,
         drainMs: 0,
         identitySource: { kind: 'workload-api', address: parseWorkloadApiAddress(`unix://${a.workloadApiSockets[0]!.path}`) },
+        workloadApiSocket: join(dir, 'b', 'workload.sock'),
       },
       { clock: clockB, logger: silentLogger, watch: false },
     );
@@ -139,6 +142,31 @@ describe('identity source: trustplane on top of another trustplane’s Workload 
     while (!(await secretsOf(pushed)).some((s) => s.name === WEB && cert(certPem(s)).serialNumber.toUpperCase() === serial(a, WEB))) pushed = await stream.next();
     stream.cancel();
     client.close();
+  });
+
+  test('JWT-SVIDs on top: FetchJWTSVID is passed to the upstream, whose keys are served and validate its tokens', async () => {
+    await when(source, 'the upstream JWT keys', () => (b.store.getBundle(TD)?.jwtAuthorities.length ?? 0) > 0);
+    const upstreamKids = a.ca.jwt.authorities().map((k) => k.keyId).sort();
+    const c = new SpecClient(b.workloadApiSockets[0]!.path);
+    try {
+      const [svid] = decodeJwtSvidResponse(await c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['orders-api'], WEB)));
+      assert.equal(svid!.spiffeId, WEB);
+      assert.ok(upstreamKids.includes(String(decodeProtectedHeader(svid!.svid).kid)), 'signed by the upstream');
+      const valid = decodeValidateJwtSvidResponse(await c.unary(PATH.ValidateJWTSVID, encodeValidateJwtSvidRequest('orders-api', svid!.svid)));
+      assert.equal(valid.spiffeId, WEB);
+      const stream = c.rawStream(PATH.FetchJWTBundles, Buffer.alloc(0));
+      const doc = JSON.parse(decodeJwtBundlesResponse(await stream.next())[`spiffe://${TD}`]!.toString('utf8')) as { keys: { kid: string }[] };
+      stream.cancel();
+      assert.deepEqual(doc.keys.map((k) => k.kid).sort(), upstreamKids);
+      // The mesh on top grants billing, the upstream does not give it: the upstream's answer is passed on.
+      await assert.rejects(c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['orders-api'], BILLING)), (e: { code: number; details: string }) => {
+        assert.equal(e.code, 7); // PERMISSION_DENIED
+        assert.match(e.details, /the Workload API at unix:\/\/.*may not hold/);
+        return true;
+      });
+    } finally {
+      c.close();
+    }
   });
 
   test('the upstream going away: the last SVIDs keep serving while valid, readiness and status say so; it comes back and is followed again', async () => {
