@@ -55,7 +55,7 @@ export interface WorkloadApiServerOptions {
   readonly onSent?: (kind: Kind) => void;
   /** Where the server's metrics go (the control plane's registry). */
   readonly registry?: Registry;
-  /** The JWT-SVID profile; without it its three methods answer Unimplemented (an agent upstream, see README). */
+  /** The JWT-SVID profile; without it its three methods answer Unimplemented. */
   readonly jwt?: JwtProfile;
 }
 
@@ -108,7 +108,7 @@ export class WorkloadApiServer {
       checkSecurityHeader(call.metadata) ?? { code: grpc.status.UNIMPLEMENTED, details: `${what} is not served by trustplane's Workload API` };
     const endStream = (call: grpc.ServerWritableStream<unknown, unknown>, status: Status): void => void call.emit('error', status);
     const jwt = this.#jwt;
-    const noJwt = unimplemented('the JWT-SVID profile (trustplane takes its identities from an upstream Workload API)');
+    const noJwt = unimplemented('the JWT-SVID profile');
     server.addService(spiffeWorkloadApi, {
       FetchX509SVID: (call: grpc.ServerWritableStream<unknown, unknown>) => this.#open('x509-svid', call, auth),
       FetchX509Bundles: (call: grpc.ServerWritableStream<unknown, unknown>) => this.#open('x509-bundles', call, auth),
