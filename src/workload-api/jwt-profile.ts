@@ -19,12 +19,9 @@ import { JwtSvidError } from '../jwt/errors.js';
 import { validateJwtSvid } from '../jwt/validate.js';
 import type { X509Bundle } from '../spiffe/bundle.js';
 import { SpiffeId } from '../spiffe/id.js';
+import type { Status } from './service.js';
 import type { IdentityStore } from '../store/identity-store.js';
 
-export interface Status {
-  readonly code: grpc.status;
-  readonly details: string;
-}
 
 /** A status an upstream Workload API answered with, passed on to the caller as it is. */
 export class UpstreamStatusError extends Error {

@@ -23,13 +23,14 @@ import type { CallAuthenticator, NodePrincipal } from '../xds/principal.js';
 import { principalToString } from '../xds/principal.js';
 import type { WorkloadGrants } from './grants.js';
 import { fetchJwtSvids, jwtBundlesResponse, validateJwtSvidRequest, type JwtProfile } from './jwt-profile.js';
-import { SECURITY_HEADER, SECURITY_HEADER_VALUE, spiffeWorkloadApi } from './service.js';
+import { SECURITY_HEADER, SECURITY_HEADER_VALUE, spiffeWorkloadApi, type Status } from './service.js';
 import { x509BundlesResponse, x509SvidResponse } from './x509-responses.js';
 
 /** A caller cannot hold more open streams than this (one caller must not starve the others). */
 export const DEFAULT_MAX_STREAMS_PER_CALLER = 64;
+/** Nor have more unary calls (minting, validating) in progress at once. */
+export const DEFAULT_MAX_CALLS_PER_CALLER = 16;
 
-type Status = Partial<grpc.StatusObject> & { code: grpc.status; details: string };
 type Kind = 'x509-svid' | 'x509-bundles' | 'jwt-bundles';
 type Built = X509SVIDResponse | X509BundlesResponse | JWTBundlesResponse | Status;
 
@@ -51,6 +52,7 @@ export interface WorkloadApiServerOptions {
   readonly grants: WorkloadGrants;
   readonly logger: Logger;
   readonly maxStreamsPerCaller?: number;
+  readonly maxCallsPerCaller?: number;
   /** Told of every response written (for tests). */
   readonly onSent?: (kind: Kind) => void;
   /** Where the server's metrics go (the control plane's registry). */
@@ -75,6 +77,8 @@ export class WorkloadApiServer {
   readonly #onSent: (kind: Kind) => void;
   readonly #streams = new Set<Stream>();
   readonly #perCaller = new Map<string, number>();
+  readonly #callsPerCaller = new Map<string, number>();
+  readonly #maxCalls: number;
   readonly #unsubscribe: () => void;
   #scheduled = false;
   #closed = false;
@@ -85,6 +89,7 @@ export class WorkloadApiServer {
     this.#log = opts.logger;
     this.#maxStreams = opts.maxStreamsPerCaller ?? DEFAULT_MAX_STREAMS_PER_CALLER;
     this.#jwt = opts.jwt;
+    this.#maxCalls = opts.maxCallsPerCaller ?? DEFAULT_MAX_CALLS_PER_CALLER;
     const responses = opts.registry && new Counter({ name: 'trustplane_workload_api_responses_total', help: 'Workload API stream responses written, by kind (x509-svid | x509-bundles | jwt-bundles)', labelNames: ['kind'], registers: [opts.registry] });
     this.#onSent = (kind) => {
       responses?.inc({ kind });
@@ -148,9 +153,22 @@ export class WorkloadApiServer {
       const caller = principalToString(principal);
       const granted = this.#grants.identitiesOf(principal);
       if (granted.length === 0) return cb({ code: grpc.status.PERMISSION_DENIED, details: `no identity is granted to ${caller}` });
+      const inFlight = this.#callsPerCaller.get(caller) ?? 0;
+      if (inFlight >= this.#maxCalls) return cb({ code: grpc.status.RESOURCE_EXHAUSTED, details: `${caller} already has ${inFlight} Workload API calls in progress (at most ${this.#maxCalls})` });
+      this.#callsPerCaller.set(caller, inFlight + 1);
+      const done = (): void => {
+        const n = (this.#callsPerCaller.get(caller) ?? 1) - 1;
+        if (n > 0) this.#callsPerCaller.set(caller, n);
+        else this.#callsPerCaller.delete(caller);
+      };
       handle(call, granted, caller).then(
-        (r) => ('$typeName' in r ? cb(null, r) : cb(r as Status)),
+        (r) => {
+          done();
+          if ('$typeName' in r) cb(null, r);
+          else cb(r as Status);
+        },
         (err: unknown) => {
+          done();
           this.#log.error({ caller, path: call.getPath(), err: (err as Error).message }, 'Workload API call failed');
           cb({ code: grpc.status.INTERNAL, details: 'internal error handling the request' });
         },

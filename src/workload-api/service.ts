@@ -22,6 +22,12 @@ import {
 
 export const SERVICE_NAME = 'SpiffeWorkloadAPI';
 
+/** How a call or stream ends when it does not succeed: a gRPC status code and a one-line reason. */
+export interface Status {
+  readonly code: grpc.status;
+  readonly details: string;
+}
+
 /** The security header every call must carry (SPIFFE Workload Endpoint §3), with exactly this value. */
 export const SECURITY_HEADER = 'workload.spiffe.io';
 export const SECURITY_HEADER_VALUE = 'true';

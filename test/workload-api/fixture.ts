@@ -11,6 +11,7 @@ import { SpiffeId } from '../../src/spiffe/id.js';
 import { TrustDomain } from '../../src/spiffe/trust-domain.js';
 import { IdentityStore } from '../../src/store/identity-store.js';
 import type { WorkloadGrants } from '../../src/workload-api/grants.js';
+import type { JwtSvidIssuer } from '../../src/workload-api/jwt-profile.js';
 import { startWorkloadApiListeners, type WorkloadApiListeners } from '../../src/workload-api/listeners.js';
 import { WorkloadApiServer } from '../../src/workload-api/server.js';
 import type { NodePrincipal } from '../../src/xds/principal.js';
@@ -34,7 +35,7 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(opts: { grants: Record<number, string[]>; uids?: number[]; svidTtlMs?: number; maxStreamsPerCaller?: number; noJwt?: boolean }): Promise<Fixture> {
+export async function startFixture(opts: { grants: Record<number, string[]>; uids?: number[]; svidTtlMs?: number; maxStreamsPerCaller?: number; maxCallsPerCaller?: number; noJwt?: boolean; jwtIssuer?: JwtSvidIssuer }): Promise<Fixture> {
   const clock = new ManualClock(Date.now());
   const dir = await mkdtemp(join(tmpdir(), 'tp-wapi-'));
   const ca = CertificateAuthority.open({ trustDomain: TrustDomain.parse(TD), dataDir: join(dir, 'ca'), clock, svidTtlMs: opts.svidTtlMs ?? 3_600_000 });
@@ -65,7 +66,7 @@ export async function startFixture(opts: { grants: Record<number, string[]>; uid
       await rm(dir, { recursive: true, force: true });
     },
   };
-  const server = new WorkloadApiServer({ store, grants: granted, logger: silentLogger, onSent: () => f.sent++, ...(opts.maxStreamsPerCaller ? { maxStreamsPerCaller: opts.maxStreamsPerCaller } : {}), ...(opts.noJwt ? {} : { jwt: { issuer: ca.jwt, clock } }) });
+  const server = new WorkloadApiServer({ store, grants: granted, logger: silentLogger, onSent: () => f.sent++, ...(opts.maxStreamsPerCaller ? { maxStreamsPerCaller: opts.maxStreamsPerCaller } : {}), ...(opts.maxCallsPerCaller ? { maxCallsPerCaller: opts.maxCallsPerCaller } : {}), ...(opts.noJwt ? {} : { jwt: { issuer: opts.jwtIssuer ?? ca.jwt, clock } }) });
   const listeners = await startWorkloadApiListeners({ path: join(dir, 'run', 'workload.sock'), uids: opts.uids ?? [], server, clock, logger: silentLogger, drainMs: 0 });
   Object.assign(f, { server, listeners });
   return f;

@@ -279,6 +279,37 @@ describe('Workload API server: bounds', () => {
   });
 });
 
+/** Turns of the event loop until `check` holds (the calls reach the issuer through real sockets); bounded. */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100_000 && !check(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(check(), 'the condition never held');
+}
+
+describe('Workload API server: unary calls in progress are bounded per caller', () => {
+  test('beyond the bound: ResourceExhausted; once calls finish, new ones are taken', async () => {
+    const waiting: Array<() => void> = [];
+    const issuer = { mint: (id: { toString(): string }) => new Promise<{ token: string }>((ok) => waiting.push(() => ok({ token: `token-of-${id.toString()}` }))) };
+    const uid = process.getuid?.() ?? ROOT;
+    const f = await startFixture({ grants: { [uid]: [ORDERS] }, maxCallsPerCaller: 2, jwtIssuer: issuer });
+    const c = new SpecClient(f.socket(uid));
+    try {
+      const first = [c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a'])), c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a']))];
+      // The third is refused only once both are in progress: wait until the issuer holds both.
+      await until(() => waiting.length === 2);
+      await expectStatus(c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a'])), grpc.status.RESOURCE_EXHAUSTED, /at most 2/);
+      for (const release of waiting.splice(0)) release();
+      for (const r of await Promise.all(first)) assert.deepEqual(decodeJwtSvidResponse(r).map((s) => s.svid), [`token-of-${ORDERS}`]);
+      const again = c.unary(PATH.FetchJWTSVID, encodeJwtSvidRequest(['a']));
+      await until(() => waiting.length === 1);
+      waiting.shift()!();
+      assert.equal(decodeJwtSvidResponse(await again).length, 1);
+    } finally {
+      c.close();
+      await f.close();
+    }
+  });
+});
+
 describe('Workload API server without the JWT-SVID profile', () => {
   test('the three JWT methods answer Unimplemented (after the header rule)', async () => {
     const f = await startFixture({ grants: { [process.getuid?.() ?? ROOT]: [ORDERS] }, noJwt: true });
