@@ -110,6 +110,7 @@ export class ControlPlane {
       clock,
       logger: logger.child({ component: 'xds' }),
       metrics: this.metrics.xds(),
+      ...(config.xdsLimits ? { limits: config.xdsLimits } : {}),
     });
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
@@ -298,6 +299,7 @@ export class ControlPlane {
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
+      maxReceiveMessageBytes: this.xds.limits.requestBytes,
     });
     if (c.adminAddress) {
       this.#admin = await startAdminServer(c.adminAddress, {

@@ -13,6 +13,7 @@ export class Metrics {
   readonly pushes = new Counter({ name: 'trustplane_xds_pushes_total', help: 'xDS responses written, by resource type', labelNames: ['type'], registers: [this.registry] });
   readonly nacks = new Counter({ name: 'trustplane_xds_nacks_total', help: 'xDS NACKs received, by resource type', labelNames: ['type'], registers: [this.registry] });
   readonly rejectedNames = new Counter({ name: 'trustplane_xds_rejected_names_total', help: 'requested resource names left out, by type and reason (unknown | denied)', labelNames: ['type', 'reason'], registers: [this.registry] });
+  readonly refused = new Counter({ name: 'trustplane_xds_refused_total', help: 'xDS streams and requests refused by a limit, by limit (namesPerRequest, streamsPerPrincipal, ...)', labelNames: ['limit'], registers: [this.registry] });
   readonly pushSeconds = new Histogram({ name: 'trustplane_xds_push_duration_seconds', help: 'from a change to the response written, by type', labelNames: ['type'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [this.registry] });
   readonly meshReloads = new Counter({ name: 'trustplane_mesh_reloads_total', help: 'mesh description reloads by result (ok | invalid)', labelNames: ['result'], registers: [this.registry] });
   readonly meshValid = new Gauge({ name: 'trustplane_mesh_last_reload_valid', help: '1 when the last mesh description read was valid, 0 while the last good one keeps serving after a bad edit', registers: [this.registry] });
@@ -23,7 +24,8 @@ export class Metrics {
       connectedProxies: (n) => this.connectedProxies.set(n),
       pushed: (type) => this.pushes.inc({ type }),
       nacked: (type) => this.nacks.inc({ type }),
-      nameRejected: (type, reason) => this.rejectedNames.inc({ type, reason }),
+      nameRejected: (type, reason, count = 1) => this.rejectedNames.inc({ type, reason }, count),
+      refused: (limit) => this.refused.inc({ limit }),
       pushSeconds: (type, s) => this.pushSeconds.observe({ type }, s),
     };
   }

@@ -6,7 +6,7 @@
 import type { DeltaDiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { encodeDeltaDiscoveryResponse, listVersion, type DeltaResourceEntry } from './codec.js';
 import type { ResolvedResource } from './resolution.js';
-import { XdsStream } from './stream-base.js';
+import { keptVersion, XdsStream } from './stream-base.js';
 import { DeltaSubscription } from './subscriptions.js';
 import { isWildcardType } from './type-urls.js';
 
@@ -29,12 +29,14 @@ export class DeltaStream extends XdsStream {
     this.context(req.node);
     const typeUrl = this.acceptType(req.typeUrl);
     if (typeUrl === undefined) return;
+    const initial = Object.entries(req.initialResourceVersions);
+    this.checkNames(typeUrl, [...req.resourceNamesSubscribe, ...req.resourceNamesUnsubscribe, ...initial.map(([n]) => n)]);
     let st = this.#types.get(typeUrl);
     const first = st === undefined;
     if (!st) {
       st = {
         sub: new DeltaSubscription(isWildcardType(typeUrl)),
-        held: new Map(Object.entries(req.initialResourceVersions)),
+        held: new Map(initial.map(([n, v]) => [n, keptVersion(v)])),
         reportedAbsent: new Set(),
         unanswered: [],
         everSent: false,
@@ -59,7 +61,8 @@ export class DeltaStream extends XdsStream {
     }
     // Leaving the wildcard: the proxy drops what it held through it; nothing to report as removed.
     if (delta.wildcardChanged && !st.sub.wildcard) for (const n of [...st.held.keys()]) if (!st.sub.names.has(n)) st.held.delete(n);
-    if (first || delta.added.length || delta.wildcardChanged) this.requestedDirty(typeUrl, this.now());
+    // An unsubscription alone is answered too (usually with nothing): the status's left-out summary is rebuilt.
+    if (first || delta.added.length || delta.removed.length || delta.wildcardChanged) this.requestedDirty(typeUrl, this.now());
   }
 
   protected build(typeUrl: string): Uint8Array | undefined {
@@ -71,6 +74,7 @@ export class DeltaStream extends XdsStream {
     const sent: ResolvedResource[] = [];
     const alreadyHeld: ResolvedResource[] = [];
     const removed: string[] = [];
+    this.beginBuild(names.size);
     for (const name of [...names].sort()) {
       const res = resolver.resolve(this.ctx, typeUrl, name);
       if (res.kind === 'found') {
@@ -87,6 +91,7 @@ export class DeltaStream extends XdsStream {
         removed.push(name);
       }
     }
+    this.endBuild(typeUrl);
     // Held (or claimed on reconnect) but no longer covered by the subscription or no longer existing.
     for (const name of [...st.held.keys()]) {
       if (!names.has(name)) {

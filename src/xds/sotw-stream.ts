@@ -6,7 +6,7 @@
 import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { encodeDiscoveryResponse, listVersion } from './codec.js';
 import type { ResolvedResource } from './resolution.js';
-import { XdsStream } from './stream-base.js';
+import { keptVersion, XdsStream } from './stream-base.js';
 import { SotwSubscription } from './subscriptions.js';
 import { isWildcardType } from './type-urls.js';
 
@@ -30,6 +30,7 @@ export class SotwStream extends XdsStream {
     this.context(req.node);
     const typeUrl = this.acceptType(req.typeUrl);
     if (typeUrl === undefined) return;
+    this.checkNames(typeUrl, req.resourceNames);
     let st = this.#types.get(typeUrl);
     const first = st === undefined;
     if (!st) this.#types.set(typeUrl, (st = { sub: new SotwSubscription(isWildcardType(typeUrl)) }));
@@ -41,7 +42,7 @@ export class SotwStream extends XdsStream {
       if (req.errorDetail) this.logNack(typeUrl, nonce, req.errorDetail.message);
       else this.record!.ack(typeUrl, nonce, this.now());
     }
-    if (first && req.versionInfo) st.clientVersion = req.versionInfo;
+    if (first && req.versionInfo) st.clientVersion = keptVersion(req.versionInfo);
 
     // Compared on every request: a subscription change arrives with the previous nonce and no error.
     const delta = st.sub.update(req.resourceNames);
@@ -56,6 +57,7 @@ export class SotwStream extends XdsStream {
     const names = new Set(st.sub.names);
     if (st.sub.wildcard) for (const n of resolver.wildcardNames(this.ctx, typeUrl)) names.add(n);
     const found: ResolvedResource[] = [];
+    this.beginBuild(names.size);
     for (const name of [...names].sort()) {
       const res = resolver.resolve(this.ctx, typeUrl, name);
       if (res.kind === 'found') {
@@ -65,6 +67,7 @@ export class SotwStream extends XdsStream {
         this.noteAbsent(typeUrl, name, res);
       }
     }
+    this.endBuild(typeUrl);
     const version = sotwVersion(found);
     if (version === st.versionSent) return undefined;
     if (st.versionSent === undefined) {

@@ -1,17 +1,19 @@
-// What SotW and Delta streams share: the cached node, the proxy-status record, and the outbox. The outbox keeps
-// at most one response in flight per stream (written but not yet flushed to the socket, so a proxy that stops
-// reading holds back at most one) and remembers further work only as a set of dirty types. The response for a
-// dirty type is built when it is its turn, from the state at that moment, so any number of changes while a
-// proxy is slow coalesce into one up-to-date push per type: memory per stream stays bounded.
+// What SotW and Delta streams share: the cached node, the proxy-status record, the limits on what a caller may
+// ask, and the outbox. The outbox keeps at most one response in flight per stream (written but not yet flushed
+// to the socket, so a proxy that stops reading holds back at most one) and remembers further work only as a set
+// of dirty types. The response for a dirty type is built when the fair scheduler gives this stream its turn,
+// from the state at that moment, so any number of changes while a proxy is slow coalesce into one up-to-date
+// push per type: memory per stream stays bounded, and so does the work one caller can queue ahead of another.
 import type * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { NodeSchema, type Node } from '#gen/envoy/config/core/v3/base_pb';
 import type { Clock } from '../clock.js';
+import { PUSH_COST, type FairScheduler, type Pumpable } from './fair-scheduler.js';
+import { checkRequestNames, shown, tooLong, tooMany, utf8Bytes, XdsLimitError, type XdsLimits } from './limits.js';
 import type { XdsLogger, XdsMetrics } from './observability.js';
 import { principalToString, type NodePrincipal } from './principal.js';
-import { ProxyRecord, type ProxyStatusRegistry } from './proxy-status.js';
+import { LeftOutSummary, ProxyRecord, type ProxyStatusRegistry } from './proxy-status.js';
 import type { Resolution, ResourceResolver, StreamContext } from './resolution.js';
-import type { Pumpable, PushScheduler } from './push-scheduler.js';
 import type { ChangeListener, SubscriptionIndex } from './subscription-index.js';
 import type { SubscriptionDelta } from './subscriptions.js';
 import { isKnownType, PUSH_ORDER, TYPE_SECRET, typeName } from './type-urls.js';
@@ -20,8 +22,9 @@ export interface StreamDeps {
   readonly resolver: ResourceResolver;
   readonly index: SubscriptionIndex;
   readonly registry: ProxyStatusRegistry;
-  /** Paces pushes caused by changes (a rotation reaching many streams); answers to requests go at once. */
-  readonly scheduler: PushScheduler;
+  /** Runs every push, answers to requests included: round-robin between callers, a budget per event-loop turn. */
+  readonly scheduler: FairScheduler;
+  readonly limits: XdsLimits;
   readonly clock: Clock;
   readonly logger: XdsLogger;
   readonly metrics: XdsMetrics;
@@ -36,17 +39,55 @@ export function spiffeCertValidationDisabled(node: Node): boolean {
   return v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
 }
 
+/** Checks node.id and node.cluster against the limits (from the first request of a stream, or FetchSecrets). */
+export function checkNode(node: Node | undefined, limits: XdsLimits): void {
+  if (!node) return;
+  for (const [field, value] of [['node.id', node.id], ['node.cluster', node.cluster]] as const) {
+    if (value.length * 3 <= limits.nodeFieldBytes) continue;
+    const bytes = utf8Bytes(value);
+    if (bytes > limits.nodeFieldBytes) throw tooLong(field, value, bytes, 'nodeFieldBytes', limits);
+  }
+}
+
+/** Versions trustplane sends are 16 hex digits: anything much longer a proxy echoes cannot match and is not kept. */
+const MAX_ECHOED_VERSION = 64;
+export const keptVersion = (v: string): string => (v.length <= MAX_ECHOED_VERSION ? v : '');
+
+/** Unknown type URLs logged per stream; the rest are ignored silently. */
+const MAX_WARNED_TYPES = 4;
+
+/** Refusals of one build that were not logged before, as one log line. */
+class RefusalLog {
+  readonly counts = { denied: 0, unknown: 0 };
+  readonly sample: { name: string; reason: string }[] = [];
+  add(name: string, kind: 'denied' | 'unknown', reason: string): void {
+    this.counts[kind]++;
+    if (this.sample.length < 5) this.sample.push({ name: shown(name), reason: shown(reason, 256) });
+  }
+  get total(): number {
+    return this.counts.denied + this.counts.unknown;
+  }
+}
+
 export abstract class XdsStream implements ChangeListener, Pumpable {
   protected ctx: StreamContext | undefined;
   protected record: ProxyRecord | undefined;
+  readonly owner: string;
   readonly #dirty = new Map<string, number>();
+  #queued = false;
   #inFlight = false;
   #awaitingDrain = false;
   #closed = false;
   #nonce = 0;
-  readonly #warnedTypes = new Set<string>();
-  /** Per type and name, why it was last left out, so each refusal is logged and counted once. */
-  readonly #refused = new Map<string, Map<string, string>>();
+  /** Names resolved since the last pump: what this stream's push cost. */
+  #work = 0;
+  #warnedTypes = 0;
+  /** Per type, the names left out as refused (by kind), so each refusal is logged and counted once. */
+  readonly #refused = new Map<string, Map<string, 'denied' | 'invalid'>>();
+  #building: { summary: LeftOutSummary; log: RefusalLog } | undefined;
+  /** Every name subscribed, all types together: count and UTF-8 bytes. */
+  #subscribed = 0;
+  #subscribedBytes = 0;
 
   constructor(
     protected readonly call: grpc.ServerDuplexStream<unknown, Uint8Array>,
@@ -54,7 +95,9 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     readonly principal: NodePrincipal,
     readonly service: 'ads' | 'sds',
     readonly variant: 'sotw' | 'delta',
-  ) {}
+  ) {
+    this.owner = principalToString(principal);
+  }
 
   start(): void {
     this.deps.opened(this);
@@ -63,8 +106,13 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
       try {
         this.onRequest(req);
       } catch (err) {
+        if (err instanceof XdsLimitError) {
+          this.refuse(err);
+          return;
+        }
         this.deps.logger.error({ err, stream: this.record?.identity.streamId }, 'xDS request handling failed; closing the stream');
         this.call.emit('error', { code: 13, details: 'internal error handling the request' });
+        this.#cleanup();
       }
     });
     this.call.on('end', () => {
@@ -83,6 +131,15 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     this.#cleanup();
   }
 
+  /** Ends the stream with the limit's status; nothing of the request was applied. */
+  refuse(err: XdsLimitError): void {
+    if (this.#closed) return;
+    this.deps.metrics.refused?.(err.limit);
+    this.deps.logger.warn({ ...this.#logFields(), code: err.code, error: err.message }, 'xDS request refused; the stream is ended');
+    this.call.emit('error', err.status);
+    this.#cleanup();
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -90,21 +147,20 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   /** Something subscribed changed: the push goes out when the scheduler gets to this stream. */
   markDirty(typeUrl: string, at: number): void {
     if (this.#closed) return;
-    const queued = this.#dirty.size > 0;
     if (!this.#dirty.has(typeUrl)) this.#dirty.set(typeUrl, at);
-    // Already dirty means already queued or waiting on the outbox, which pumps again when it frees up.
-    if (!queued) this.deps.scheduler.schedule(this);
+    this.#schedule();
   }
 
-  pump(): void {
-    this.#pump();
-  }
-
-  /** The proxy asked for something: answered at once. */
+  /** The proxy asked for something: answered as soon as the scheduler allows (at once, unless it is busy). */
   protected requestedDirty(typeUrl: string, at: number): void {
-    if (this.#closed) return;
-    if (!this.#dirty.has(typeUrl)) this.#dirty.set(typeUrl, at);
-    this.#pump();
+    this.markDirty(typeUrl, at);
+  }
+
+  pump(): number {
+    this.#queued = false;
+    this.#work = 0;
+    this.#pumpOne();
+    return PUSH_COST + this.#work;
   }
 
   protected abstract onRequest(req: unknown): void;
@@ -124,6 +180,7 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   /** Caches the node from the first request; later requests may omit it and their node is ignored. */
   protected context(node: Node | undefined): StreamContext {
     if (this.ctx) return this.ctx;
+    checkNode(node, this.deps.limits);
     const n = node ?? create(NodeSchema);
     this.ctx = {
       principal: this.principal,
@@ -135,7 +192,7 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
       streamId: this.deps.nextStreamId(),
       nodeId: n.id,
       cluster: n.cluster,
-      principal: principalToString(this.principal),
+      principal: this.owner,
       service: this.service,
       variant: this.variant,
       connectedSince: this.now(),
@@ -145,42 +202,70 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     return this.ctx;
   }
 
-  /** The request's type, or undefined (logged once) when this service does not serve it. */
+  /** Checks the names of one request before anything of it is applied. */
+  protected checkNames(typeUrl: string, names: readonly string[]): void {
+    checkRequestNames(typeName(typeUrl), names, this.deps.limits);
+  }
+
+  /** The request's type, or undefined (logged for the first few) when this service does not serve it. */
   protected acceptType(requested: string): string | undefined {
     const typeUrl = requested || (this.service === 'sds' ? TYPE_SECRET : '');
     if (isKnownType(typeUrl) && (this.service === 'ads' || typeUrl === TYPE_SECRET)) return typeUrl;
-    if (!this.#warnedTypes.has(requested)) {
-      this.#warnedTypes.add(requested);
-      this.deps.logger.warn({ ...this.#logFields(), typeUrl: requested, service: this.service }, 'request for a type this service does not serve; ignored');
+    if (this.#warnedTypes < MAX_WARNED_TYPES) {
+      this.#warnedTypes++;
+      this.deps.logger.warn({ ...this.#logFields(), typeUrl: shown(requested), service: this.service }, 'request for a type this service does not serve; ignored');
     }
     return undefined;
   }
 
   protected logNack(typeUrl: string, nonce: string, message: string): void {
+    const error = shown(message, 1024);
     this.deps.metrics.nacked?.(typeName(typeUrl));
-    this.record!.nack(typeUrl, nonce, message, this.now());
-    this.deps.logger.warn({ ...this.#logFields(), type: typeName(typeUrl), nonce, error: message }, 'proxy rejected a response (NACK)');
+    this.record!.nack(typeUrl, nonce, error, this.now());
+    this.deps.logger.warn({ ...this.#logFields(), type: typeName(typeUrl), nonce, error }, 'proxy rejected a response (NACK)');
   }
 
-  /** Records a name that resolved to something other than a resource; refusals are logged and counted once. */
+  /** Starts resolving the names of one response: left-out names are tallied until endBuild. */
+  protected beginBuild(names: number): void {
+    this.#work += names;
+    this.#building = { summary: new LeftOutSummary(), log: new RefusalLog() };
+  }
+
+  /** Records a name that resolved to something other than a resource. */
   protected noteAbsent(typeUrl: string, name: string, res: Exclude<Resolution, { kind: 'found' }>): void {
+    this.record!.forget(typeUrl, name);
+    const b = this.#building!;
     if (res.kind === 'missing') {
       this.#refused.get(typeUrl)?.delete(name);
-      this.record!.absent(typeUrl, name, 'NOT_FOUND');
+      b.summary.add(name, 'NOT_FOUND');
       return;
     }
+    b.summary.add(name, res.kind === 'denied' ? 'DENIED' : 'INVALID', res.reason);
     let byName = this.#refused.get(typeUrl);
     if (!byName) this.#refused.set(typeUrl, (byName = new Map()));
-    if (byName.get(name) === res.reason) return;
-    byName.set(name, res.reason);
-    const reason = res.kind === 'denied' ? 'denied' : 'unknown';
-    this.deps.metrics.nameRejected?.(typeName(typeUrl), reason);
-    this.record!.absent(typeUrl, name, res.kind === 'denied' ? 'DENIED' : 'INVALID', res.reason);
-    this.deps.logger.warn({ ...this.#logFields(), type: typeName(typeUrl), name, reason: res.reason }, `requested ${typeName(typeUrl)} left out: ${reason}`);
+    if (byName.get(name) === res.kind) return;
+    byName.set(name, res.kind);
+    b.log.add(name, res.kind === 'denied' ? 'denied' : 'unknown', res.reason);
   }
 
   protected noteFound(typeUrl: string, name: string): void {
     this.#refused.get(typeUrl)?.delete(name);
+  }
+
+  /** Ends a build: the status keeps a bounded summary, and new refusals make one log line, not one per name. */
+  protected endBuild(typeUrl: string): void {
+    const b = this.#building!;
+    this.#building = undefined;
+    this.record!.leftOut(typeUrl, b.summary);
+    const { log } = b;
+    if (log.total === 0) return;
+    const type = typeName(typeUrl);
+    if (log.counts.denied) this.deps.metrics.nameRejected?.(type, 'denied', log.counts.denied);
+    if (log.counts.unknown) this.deps.metrics.nameRejected?.(type, 'unknown', log.counts.unknown);
+    this.deps.logger.warn(
+      { ...this.#logFields(), type, leftOut: log.counts, sample: log.sample },
+      `${log.total} requested ${type} name${log.total === 1 ? '' : 's'} left out (denied ${log.counts.denied}, unknown ${log.counts.unknown})`,
+    );
   }
 
   protected noteUnsubscribed(typeUrl: string, name: string): void {
@@ -188,9 +273,19 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     this.record?.forget(typeUrl, name);
   }
 
-  /** Routes future changes by a subscription change: the index learns the names (and wildcard) this stream wants. */
+  /**
+   * Routes future changes by a subscription change: the index learns the names (and wildcard) this stream wants.
+   * Over the per-stream limits, throws before the index learns anything; the stream is then ended whole.
+   */
   protected subscriptionChanged(typeUrl: string, delta: SubscriptionDelta, wildcard: boolean): void {
-    const { index } = this.deps;
+    const { index, limits } = this.deps;
+    let bytes = 0;
+    for (const n of delta.added) bytes += n.length * 3 <= 64 ? n.length : utf8Bytes(n);
+    for (const n of delta.removed) bytes -= n.length * 3 <= 64 ? n.length : utf8Bytes(n);
+    this.#subscribed += delta.added.length - delta.removed.length;
+    this.#subscribedBytes += bytes;
+    if (this.#subscribed > limits.subscriptionsPerStream) throw tooMany('names subscribed on one stream', this.#subscribed, 'subscriptionsPerStream', limits);
+    if (this.#subscribedBytes > limits.subscriptionBytesPerStream) throw tooMany('bytes of names subscribed on one stream', this.#subscribedBytes, 'subscriptionBytesPerStream', limits);
     for (const n of delta.added) index.add(this, typeUrl, n);
     for (const n of delta.removed) {
       index.remove(this, typeUrl, n);
@@ -201,10 +296,17 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
 
   #logFields(): Record<string, string> {
     const id = this.record?.identity;
-    return { node: id?.nodeId ?? '', cluster: id?.cluster ?? '', principal: principalToString(this.principal), stream: id?.streamId ?? '' };
+    return { node: shown(id?.nodeId ?? ''), cluster: shown(id?.cluster ?? ''), principal: this.owner, stream: id?.streamId ?? '' };
   }
 
-  #pump(): void {
+  #schedule(): void {
+    if (this.#queued || this.#inFlight || this.#awaitingDrain || this.#dirty.size === 0) return;
+    this.#queued = true;
+    this.deps.scheduler.schedule(this);
+  }
+
+  /** Writes the first dirty type (in push order) that has something to say; one response per turn of the stream. */
+  #pumpOne(): void {
     while (!this.#inFlight && !this.#awaitingDrain && !this.#closed) {
       const typeUrl = PUSH_ORDER.find((t) => this.#dirty.has(t));
       if (typeUrl === undefined) return;
@@ -218,13 +320,13 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
       const ok = this.call.write(bytes, () => {
         this.#inFlight = false;
         this.deps.metrics.pushSeconds?.(type, Math.max(0, this.now() - since) / 1000);
-        this.#pump();
+        this.#schedule();
       });
       if (!ok) {
         this.#awaitingDrain = true;
         this.call.once('drain', () => {
           this.#awaitingDrain = false;
-          this.#pump();
+          this.#schedule();
         });
       }
     }

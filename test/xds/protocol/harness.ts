@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ManualClock } from '../../../src/clock.js';
 import type { IdentityStore } from '../../../src/store/identity-store.js';
+import type { XdsLimits } from '../../../src/xds/limits.js';
 import type { XdsLogger, XdsMetrics } from '../../../src/xds/observability.js';
 import { TableIdentityPolicy, type IdentityPolicy } from '../../../src/xds/policy.js';
 import type { CallAuthenticator, NodePrincipal } from '../../../src/xds/principal.js';
@@ -59,8 +60,11 @@ export class Counters implements XdsMetrics {
   nacked(type: string): void {
     this.#inc(`nacked:${type}`);
   }
-  nameRejected(type: string, reason: string): void {
-    this.#inc(`rejected:${type}:${reason}`);
+  nameRejected(type: string, reason: string, count = 1): void {
+    for (let i = 0; i < count; i++) this.#inc(`rejected:${type}:${reason}`);
+  }
+  refused(limit: string): void {
+    this.#inc(`refused:${limit}`);
   }
   pushSeconds(type: string): void {
     this.#inc(`pushSeconds:${type}`);
@@ -78,7 +82,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { policy?: IdentityPolicy; store?: IdentityStore } = {}): Promise<Harness> {
+export async function startHarness(opts: { policy?: IdentityPolicy; store?: IdentityStore; limits?: Partial<XdsLimits> } = {}): Promise<Harness> {
   const store = opts.store ?? (await populatedStore());
   const resources = new ResourceCache();
   const clock = new ManualClock();
@@ -86,8 +90,9 @@ export async function startHarness(opts: { policy?: IdentityPolicy; store?: Iden
   const log = (level: string) => (obj: object, msg: string) => void logs.push({ level, obj: obj as Record<string, unknown>, msg });
   const logger: XdsLogger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   const metrics = new Counters();
-  const xds = new XdsServer({ store, resources, policy: opts.policy ?? defaultPolicy, clock, logger, metrics });
-  const server = new grpc.Server();
+  const xds = new XdsServer({ store, resources, policy: opts.policy ?? defaultPolicy, clock, logger, metrics, ...(opts.limits ? { limits: opts.limits } : {}) });
+  // gRPC's own receive limit, as the transport sets it from the same limits.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': xds.limits.requestBytes });
   xds.addTo(server, testAuthenticator);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
