@@ -45,8 +45,12 @@ function bundlePem(b: X509Bundle): string {
   return b.x509Authorities.map((c) => c.toString()).join('');
 }
 
+/** Parsed names kept, by the total length of their keys: names come from callers, so the cache is bounded. */
+const PARSED_MAX_CHARS = 1 << 20;
+
 export class SecretSource {
   readonly #parsed = new Map<string, SecretName>();
+  #parsedChars = 0;
   readonly #encoded = new Map<string, CachedSecret>();
   #allVersion: string | undefined;
   #allBundles: X509Bundle[] | undefined;
@@ -86,7 +90,15 @@ export class SecretSource {
     let parsed = this.#parsed.get(name);
     if (!parsed) {
       parsed = parseSecretName(name);
-      if (this.#parsed.size < 10_000) this.#parsed.set(name, parsed);
+      // Only valid names are kept (an invalid one is the caller's problem, and its reason is long); cleared when full.
+      if (parsed.kind !== 'invalid') {
+        if (this.#parsedChars + name.length > PARSED_MAX_CHARS) {
+          this.#parsed.clear();
+          this.#parsedChars = 0;
+        }
+        this.#parsed.set(name, parsed);
+        this.#parsedChars += name.length;
+      }
     }
     switch (parsed.kind) {
       case 'invalid':

@@ -45,14 +45,32 @@ export interface LogEntry {
 export class Counters implements XdsMetrics {
   readonly counts = new Map<string, number>();
   connected = 0;
+  readonly #waiters = new Set<() => boolean>();
   #inc(k: string): void {
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    this.#wake();
+  }
+  #wake(): void {
+    for (const w of this.#waiters) if (w()) this.#waiters.delete(w);
+  }
+  #until(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.add(() => (done() ? (resolve(), true) : false)));
+  }
+  /** Resolves when the counter reaches n (told by the server, not polled). */
+  when(k: string, n: number): Promise<void> {
+    return this.#until(() => this.get(k) >= n);
+  }
+  /** Resolves when exactly n streams are open. */
+  whenConnected(n: number): Promise<void> {
+    return this.#until(() => this.connected === n);
   }
   get(k: string): number {
     return this.counts.get(k) ?? 0;
   }
   connectedProxies(n: number): void {
     this.connected = n;
+    this.#wake();
   }
   pushed(type: string): void {
     this.#inc(`pushed:${type}`);
@@ -77,6 +95,8 @@ export interface Harness {
   readonly resources: ResourceCache;
   readonly clock: ManualClock;
   readonly client: XdsTestClient;
+  /** host:port of the server, for clients in other processes. */
+  readonly address: string;
   readonly logs: LogEntry[];
   readonly metrics: Counters;
   close(): Promise<void>;
@@ -97,8 +117,10 @@ export async function startHarness(opts: { policy?: IdentityPolicy; store?: Iden
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  const client = new XdsTestClient(`127.0.0.1:${port}`);
+  const address = `127.0.0.1:${port}`;
+  const client = new XdsTestClient(address);
   return {
+    address,
     xds,
     store,
     resources,
