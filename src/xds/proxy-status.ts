@@ -93,10 +93,11 @@ export class LeftOutSummary {
   readonly sample: ResourceStatus[] = [];
   total = 0;
 
-  add(name: string, state: LeftOutState, reason?: string): void {
+  /** `why.reason` is read only for the sample. */
+  add(name: string, state: LeftOutState, why?: { readonly reason: string }): void {
     this.counts[state]++;
     this.total++;
-    if (this.sample.length < LEFT_OUT_SAMPLE) this.sample.push(reason === undefined ? { name: shown(name), state } : { name: shown(name), state, error: shown(reason, 256) });
+    if (this.sample.length < LEFT_OUT_SAMPLE) this.sample.push(why === undefined ? { name: shown(name), state } : { name: shown(name), state, error: shown(why.reason, 256) });
   }
 }
 

@@ -48,6 +48,16 @@ function bundlePem(b: X509Bundle): string {
 /** Parsed names kept, by the total length of their keys: names come from callers, so the cache is bounded. */
 const PARSED_MAX_CHARS = 1 << 20;
 
+/** An invalid name whose reason is worked out only when read (parsing throws, and throwing is what costs). */
+function lazyInvalid(name: string): SecretName & { kind: 'invalid' } {
+  return {
+    kind: 'invalid',
+    get reason(): string {
+      return (parseSecretName(name) as { reason: string }).reason;
+    },
+  };
+}
+
 export class SecretSource {
   readonly #parsed = new Map<string, SecretName>();
   #parsedChars = 0;
@@ -87,22 +97,10 @@ export class SecretSource {
   }
 
   resolve(ctx: StreamContext, name: string): Resolution {
-    let parsed = this.#parsed.get(name);
-    if (!parsed) {
-      parsed = parseSecretName(name);
-      // Only valid names are kept (an invalid one is the caller's problem, and its reason is long); cleared when full.
-      if (parsed.kind !== 'invalid') {
-        if (this.#parsedChars + name.length > PARSED_MAX_CHARS) {
-          this.#parsed.clear();
-          this.#parsedChars = 0;
-        }
-        this.#parsed.set(name, parsed);
-        this.#parsedChars += name.length;
-      }
-    }
+    const parsed = this.#parsed.get(name) ?? this.#parse(name);
     switch (parsed.kind) {
       case 'invalid':
-        return { kind: 'invalid', reason: parsed.reason };
+        return parsed;
       case 'svid':
         return this.#svid(ctx, name, parsed.spiffeId);
       case 'default': {
@@ -117,6 +115,19 @@ export class SecretSource {
       case 'all':
         return this.#all(ctx, name);
     }
+  }
+
+  #parse(name: string): SecretName {
+    const p = parseSecretName(name);
+    // An invalid name is kept without its reason (long, and only read for a log sample): built again when asked.
+    const parsed = p.kind === 'invalid' ? lazyInvalid(name) : p;
+    if (this.#parsedChars + name.length > PARSED_MAX_CHARS) {
+      this.#parsed.clear();
+      this.#parsedChars = 0;
+    }
+    this.#parsed.set(name, parsed);
+    this.#parsedChars += name.length;
+    return parsed;
   }
 
   #svid(ctx: StreamContext, name: string, spiffeId: string): Resolution {

@@ -60,9 +60,10 @@ const MAX_WARNED_TYPES = 4;
 class RefusalLog {
   readonly counts = { denied: 0, unknown: 0 };
   readonly sample: { name: string; reason: string }[] = [];
-  add(name: string, kind: 'denied' | 'unknown', reason: string): void {
+  /** `res.reason` is read only for the sample: working it out may cost more than the rest. */
+  add(name: string, kind: 'denied' | 'unknown', res: { readonly reason: string }): void {
     this.counts[kind]++;
-    if (this.sample.length < 5) this.sample.push({ name: shown(name), reason: shown(reason, 256) });
+    if (this.sample.length < 5) this.sample.push({ name: shown(name), reason: shown(res.reason, 256) });
   }
   get total(): number {
     return this.counts.denied + this.counts.unknown;
@@ -240,12 +241,12 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
       b.summary.add(name, 'NOT_FOUND');
       return;
     }
-    b.summary.add(name, res.kind === 'denied' ? 'DENIED' : 'INVALID', res.reason);
+    b.summary.add(name, res.kind === 'denied' ? 'DENIED' : 'INVALID', res);
     let byName = this.#refused.get(typeUrl);
     if (!byName) this.#refused.set(typeUrl, (byName = new Map()));
     if (byName.get(name) === res.kind) return;
     byName.set(name, res.kind);
-    b.log.add(name, res.kind === 'denied' ? 'denied' : 'unknown', res.reason);
+    b.log.add(name, res.kind === 'denied' ? 'denied' : 'unknown', res);
   }
 
   protected noteFound(typeUrl: string, name: string): void {

@@ -46,8 +46,8 @@ export class Counters implements XdsMetrics {
   readonly counts = new Map<string, number>();
   connected = 0;
   readonly #waiters = new Set<() => boolean>();
-  #inc(k: string): void {
-    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  #inc(k: string, n = 1): void {
+    this.counts.set(k, (this.counts.get(k) ?? 0) + n);
     this.#wake();
   }
   #wake(): void {
@@ -79,7 +79,7 @@ export class Counters implements XdsMetrics {
     this.#inc(`nacked:${type}`);
   }
   nameRejected(type: string, reason: string, count = 1): void {
-    for (let i = 0; i < count; i++) this.#inc(`rejected:${type}:${reason}`);
+    this.#inc(`rejected:${type}:${reason}`, count);
   }
   refused(limit: string): void {
     this.#inc(`refused:${limit}`);
