@@ -77,8 +77,8 @@ export class ControlPlane {
     const td = mesh.model.trustDomain;
     this.serverSpiffeId = defaultServerSpiffeId(mesh.model);
     this.store = new IdentityStore(td.name);
+    this.metrics.observeStore(this.store);
     this.store.subscribe((c) => {
-      for (const td of c.bundles) this.metrics.bundleAuthorities.set({ trust_domain: td }, this.store.getBundle(td)?.x509Authorities.length ?? 0);
       if (c.bundles.includes(td.name)) this.#setCaExpiry();
     });
     this.ca = CertificateAuthority.open({
@@ -97,10 +97,7 @@ export class ControlPlane {
       store: this.store,
       clock,
       logger: logger.child({ component: 'svids' }),
-      onRenewal: (e) => {
-        this.metrics.svidRenewals.inc({ result: e.result });
-        if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
-      },
+      onRenewal: (e) => this.metrics.svidRenewals.inc({ result: e.result }),
     });
     const policy = new MeshIdentityPolicy(() => this.#mesh.model);
     this.xds = new XdsServer({
