@@ -112,6 +112,7 @@ export class ControlPlane {
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
       status: () => this.xds.status(),
+      feed: this.xds,
       isProxyOf: (proxy, service) => {
         const principal = parsePrincipalString(proxy.principal);
         return principal !== undefined && policy.mayReadGroup(principal, service);
@@ -312,9 +313,8 @@ export class ControlPlane {
     const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
     if (proxy) {
       const id = decodeURIComponent(proxy[1]!);
-      const snap = this.xds.status();
-      const proxies = snap.proxies.filter((p) => p.nodeId === id);
-      return proxies.length ? { ...snap, proxies } : undefined;
+      const snap = this.xds.status((p) => p.nodeId === id);
+      return snap.proxies.length ? snap : undefined;
     }
     if (path === '/mesh') return this.#meshState;
     if (path === '/rollout') return this.#rollout.rolloutStatus();
