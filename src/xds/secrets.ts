@@ -2,13 +2,15 @@
 // the Any bytes are shared by every stream that receives it; a rotation re-encodes once, not once per proxy.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { anyPack, AnySchema } from '@bufbuild/protobuf/wkt';
+import { DataSourceSchema } from '#gen/envoy/config/core/v3/base_pb';
+import { TlsCertificateSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/common_pb';
 import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
 import {
   SPIFFECertValidatorConfigSchema,
 } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_spiffe_validator_config_pb';
 import type { X509Bundle } from '../spiffe/bundle.js';
-import type { IdentityStore, StoreChange } from '../store/identity-store.js';
-import { contentVersion } from './codec.js';
+import { chainPemOf, type IdentityStore, type StoreChange } from '../store/identity-store.js';
+import { bytesField, contentVersion, encodeAny, encodeMessage, messageField, stringField, type LenField } from './codec.js';
 import type { IdentityPolicy } from './policy.js';
 import { isTrustplaneId } from '../trustplane-ids.js';
 import { principalToString } from './principal.js';
@@ -39,6 +41,28 @@ function cached(source: string, name: string, enc: Encoded): CachedSecret {
 
 function inline(text: string): { specifier: { case: 'inlineBytes'; value: Uint8Array } } {
   return { specifier: { case: 'inlineBytes', value: Buffer.from(text, 'utf8') } };
+}
+
+/**
+ * A tls_certificate Secret as Any bytes, written by the codec's generic LEN-field writer with the field numbers
+ * of the generated descriptors (one allocation). A renewal encodes one of these per SVID, and toBinary's
+ * reflection costs more than minting the SVID did; a test proves the bytes equal toBinary(create(SecretSchema, …)).
+ */
+const F = {
+  name: SecretSchema.field['name']!.number,
+  tlsCertificate: SecretSchema.field['tlsCertificate']!.number,
+  certificateChain: TlsCertificateSchema.field['certificateChain']!.number,
+  privateKey: TlsCertificateSchema.field['privateKey']!.number,
+  inlineBytes: DataSourceSchema.field['inlineBytes']!.number,
+};
+const SECRET_TYPE_URL = `type.googleapis.com/${SecretSchema.typeName}`;
+export function tlsCertificateSecretAny(name: string, chainPem: string, privateKeyPem: string): Uint8Array {
+  // inline_bytes is a oneof member: present (and written) even when empty.
+  const dataSource = (field: number, pem: string): LenField => messageField(field, [bytesField(F.inlineBytes, Buffer.from(pem, 'utf8'))]);
+  const fields: LenField[] = [];
+  if (name) fields.push(stringField(F.name, name));
+  fields.push(messageField(F.tlsCertificate, [dataSource(F.certificateChain, chainPem), dataSource(F.privateKey, privateKeyPem)]));
+  return encodeAny(SECRET_TYPE_URL, encodeMessage(fields));
 }
 
 function bundlePem(b: X509Bundle): string {
@@ -142,19 +166,9 @@ export class SecretSource {
     let hit = this.#encoded.get(key);
     if (hit?.source !== version) {
       const svid = this.store.getSvid(spiffeId)!;
-      const secret = create(SecretSchema, {
-        name,
-        type: {
-          case: 'tlsCertificate',
-          value: {
-            certificateChain: inline(svid.chain.map((c) => c.toString()).join('')),
-            privateKey: inline(svid.privateKeyPem),
-          },
-        },
-      });
       hit = cached(version, name, {
         version,
-        any: toBinary(AnySchema, anyPack(SecretSchema, secret)),
+        any: tlsCertificateSecretAny(name, chainPemOf(svid), svid.privateKeyPem),
         secret: {
           kind: 'tls_certificate',
           spiffeId,
