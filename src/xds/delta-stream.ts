@@ -8,7 +8,7 @@ import { encodeDeltaDiscoveryResponse, listVersion, type DeltaResourceEntry } fr
 import type { ResolvedResource } from './resolution.js';
 import { keptVersion, XdsStream } from './stream-base.js';
 import { DeltaSubscription } from './subscriptions.js';
-import { isWildcardType } from './type-urls.js';
+import { isWildcardType, PerType } from './type-urls.js';
 
 /** Responses not yet answered that a stream remembers per type, to match ACKs to them. */
 const MAX_UNANSWERED = 16;
@@ -22,7 +22,7 @@ interface DeltaTypeState {
 }
 
 export class DeltaStream extends XdsStream {
-  readonly #types = new Map<string, DeltaTypeState>();
+  readonly #types = new PerType<DeltaTypeState>();
 
   protected onRequest(raw: unknown): void {
     const req = raw as DeltaDiscoveryRequest;
@@ -118,6 +118,6 @@ export class DeltaStream extends XdsStream {
   }
 
   protected *subscriptions(): Iterable<[string, Iterable<string>, boolean]> {
-    for (const [typeUrl, st] of this.#types) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
+    for (const [typeUrl, st] of this.#types.entries()) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
   }
 }

@@ -5,7 +5,7 @@
 // status page stays small whatever a caller subscribes to.
 import { shown } from './limits.js';
 import type { ResolvedResource, SecretSummary } from './resolution.js';
-import { typeName } from './type-urls.js';
+import { PerType, typeName } from './type-urls.js';
 
 export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
 export type ResourceState = 'ACKED' | 'NACKED' | 'SENT' | 'NOT_FOUND' | 'DENIED' | 'INVALID';
@@ -119,27 +119,31 @@ export interface ProxyIdentity {
   readonly connectedSince: number;
 }
 
-export class ProxyRecord {
-  readonly #types = new Map<string, TypeRecord>();
+export class ProxyRecord implements ProxyIdentity {
+  readonly #types = new PerType<TypeRecord>();
   /** Told of every response sent, ACK and NACK (the registry sets it), for whoever waits on proxies (the rollout). */
   onChange: ((r: ProxyRecord, typeUrl: string) => void) | undefined;
+  readonly streamId: string;
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly principal: string;
+  readonly service: 'ads' | 'sds';
+  readonly variant: 'sotw' | 'delta';
+  readonly connectedSince: number;
 
-  constructor(readonly identity: ProxyIdentity) {}
+  // The identity's fields are kept on the record itself: one object per stream fewer.
+  constructor(id: ProxyIdentity) {
+    this.streamId = id.streamId;
+    this.nodeId = id.nodeId;
+    this.cluster = id.cluster;
+    this.principal = id.principal;
+    this.service = id.service;
+    this.variant = id.variant;
+    this.connectedSince = id.connectedSince;
+  }
 
-  get streamId(): string {
-    return this.identity.streamId;
-  }
-  get nodeId(): string {
-    return this.identity.nodeId;
-  }
-  get cluster(): string {
-    return this.identity.cluster;
-  }
-  get principal(): string {
-    return this.identity.principal;
-  }
-  get service(): 'ads' | 'sds' {
-    return this.identity.service;
+  get identity(): ProxyIdentity {
+    return this;
   }
 
   /** Where this proxy stands on one resource, without building a snapshot. */
@@ -158,7 +162,8 @@ export class ProxyRecord {
       // Resent unchanged (SotW sends every name each time): the proxy's verdict on that version still stands.
       const prev = t.resources.get(r.name);
       if (prev && prev.version === r.version && (prev.state === 'ACKED' || prev.state === 'NACKED')) continue;
-      t.resources.set(r.name, { state: 'SENT', version: r.version, nonce, sentAt: at, ...(r.secret ? { secret: r.secret } : {}) });
+      // Every field set up front: an object that gains fields later gets a second backing store.
+      t.resources.set(r.name, { state: 'SENT', version: r.version, nonce, sentAt: at, answeredAt: undefined, error: undefined, secret: r.secret });
     }
     // Gone names are counted with the left-out ones (leftOut), not kept one by one.
     for (const name of removed) t.resources.delete(name);
@@ -168,8 +173,7 @@ export class ProxyRecord {
   /** The names left out when the latest response of this type was built (replaces the previous summary). */
   leftOut(typeUrl: string, summary: LeftOutSummary | undefined): void {
     const t = this.#type(typeUrl);
-    if (summary === undefined || summary.total === 0) delete t.leftOut;
-    else t.leftOut = summary;
+    t.leftOut = summary === undefined || summary.total === 0 ? undefined : summary;
   }
 
   /** A name no longer sent: unsubscribed, or left out. */
@@ -206,7 +210,7 @@ export class ProxyRecord {
   }
 
   snapshot(): ProxyStatus {
-    const id = this.identity;
+    const id: ProxyIdentity = this;
     return {
       streamId: id.streamId,
       nodeId: id.nodeId,
@@ -215,14 +219,14 @@ export class ProxyRecord {
       service: id.service,
       variant: id.variant,
       connectedSince: new Date(id.connectedSince).toISOString(),
-      types: [...this.#types].map(([typeUrl, t]) => typeSnapshot(typeUrl, t)),
+      types: [...this.#types.entries()].map(([typeUrl, t]) => typeSnapshot(typeUrl, t)),
     };
   }
 
   #type(typeUrl: string): TypeRecord {
     let t = this.#types.get(typeUrl);
     if (!t) {
-      t = { nackedSinceSent: false, resources: new Map() };
+      t = { versionSent: undefined, nonceSent: undefined, sentAt: undefined, ackedNonce: undefined, ackedAt: undefined, lastNack: undefined, nackedSinceSent: false, resources: new Map(), leftOut: undefined };
       this.#types.set(typeUrl, t);
     }
     return t;

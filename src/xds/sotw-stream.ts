@@ -8,7 +8,7 @@ import { encodeDiscoveryResponse, listVersion } from './codec.js';
 import type { ResolvedResource } from './resolution.js';
 import { keptVersion, XdsStream } from './stream-base.js';
 import { SotwSubscription } from './subscriptions.js';
-import { isWildcardType } from './type-urls.js';
+import { isWildcardType, PerType } from './type-urls.js';
 
 interface SotwTypeState {
   readonly sub: SotwSubscription;
@@ -23,7 +23,7 @@ export function sotwVersion(resources: readonly ResolvedResource[]): string {
 }
 
 export class SotwStream extends XdsStream {
-  readonly #types = new Map<string, SotwTypeState>();
+  readonly #types = new PerType<SotwTypeState>();
 
   protected onRequest(raw: unknown): void {
     const req = raw as DiscoveryRequest;
@@ -33,7 +33,7 @@ export class SotwStream extends XdsStream {
     this.checkNames(typeUrl, req.resourceNames);
     let st = this.#types.get(typeUrl);
     const first = st === undefined;
-    if (!st) this.#types.set(typeUrl, (st = { sub: new SotwSubscription(isWildcardType(typeUrl)) }));
+    if (!st) this.#types.set(typeUrl, (st = { sub: new SotwSubscription(isWildcardType(typeUrl)), versionSent: undefined, nonceSent: undefined, clientVersion: undefined }));
 
     const nonce = req.responseNonce;
     if (nonce && st.nonceSent !== undefined) {
@@ -89,6 +89,6 @@ export class SotwStream extends XdsStream {
   }
 
   protected *subscriptions(): Iterable<[string, Iterable<string>, boolean]> {
-    for (const [typeUrl, st] of this.#types) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
+    for (const [typeUrl, st] of this.#types.entries()) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
   }
 }

@@ -74,7 +74,9 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   protected ctx: StreamContext | undefined;
   protected record: ProxyRecord | undefined;
   readonly owner: string;
-  readonly #dirty = new Map<string, number>();
+  /** When each type (by PUSH_ORDER index) became dirty; NaN when it is not. A few doubles, not a Map per stream. */
+  readonly #dirtySince: number[] = PUSH_ORDER.map(() => NaN);
+  #dirtyCount = 0;
   #queued = false;
   #inFlight = false;
   #awaitingDrain = false;
@@ -84,7 +86,7 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   #work = 0;
   #warnedTypes = 0;
   /** Per type, the names left out as refused (by kind), so each refusal is logged and counted once. */
-  readonly #refused = new Map<string, Map<string, 'denied' | 'invalid'>>();
+  #refused: Map<string, Map<string, 'denied' | 'invalid'>> | undefined;
   #building: { summary: LeftOutSummary; log: RefusalLog } | undefined;
   /** Every name subscribed, all types together: count and UTF-8 bytes. */
   #subscribed = 0;
@@ -120,9 +122,10 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
       this.call.end();
       this.#cleanup();
     });
-    this.call.on('error', () => this.#cleanup());
-    this.call.on('close', () => this.#cleanup());
-    this.call.on('cancelled', () => this.#cleanup());
+    const gone = (): void => this.#cleanup();
+    this.call.on('error', gone);
+    this.call.on('close', gone);
+    this.call.on('cancelled', gone);
   }
 
   /** Ends the stream with OK, so the proxy reconnects (elsewhere, during a shutdown). */
@@ -148,7 +151,12 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   /** Something subscribed changed: the push goes out when the scheduler gets to this stream. */
   markDirty(typeUrl: string, at: number): void {
     if (this.#closed) return;
-    if (!this.#dirty.has(typeUrl)) this.#dirty.set(typeUrl, at);
+    const i = PUSH_ORDER.indexOf(typeUrl);
+    if (i < 0) return;
+    if (Number.isNaN(this.#dirtySince[i]!)) {
+      this.#dirtySince[i] = at;
+      this.#dirtyCount++;
+    }
     this.#schedule();
   }
 
@@ -185,7 +193,8 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     const n = node ?? create(NodeSchema);
     this.ctx = {
       principal: this.principal,
-      node: n,
+      // Only what is read later: the request (and its node metadata) is not held for the stream's lifetime.
+      node: { id: n.id, cluster: n.cluster },
       group: n.cluster,
       spiffeCertValidation: !spiffeCertValidationDisabled(n),
     };
@@ -237,11 +246,12 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     this.record!.forget(typeUrl, name);
     const b = this.#building!;
     if (res.kind === 'missing') {
-      this.#refused.get(typeUrl)?.delete(name);
+      this.#refused?.get(typeUrl)?.delete(name);
       b.summary.add(name, 'NOT_FOUND');
       return;
     }
     b.summary.add(name, res.kind === 'denied' ? 'DENIED' : 'INVALID', res);
+    this.#refused ??= new Map();
     let byName = this.#refused.get(typeUrl);
     if (!byName) this.#refused.set(typeUrl, (byName = new Map()));
     if (byName.get(name) === res.kind) return;
@@ -250,7 +260,7 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   }
 
   protected noteFound(typeUrl: string, name: string): void {
-    this.#refused.get(typeUrl)?.delete(name);
+    this.#refused?.get(typeUrl)?.delete(name);
   }
 
   /** Ends a build: the status keeps a bounded summary, and new refusals make one log line, not one per name. */
@@ -270,7 +280,7 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   }
 
   protected noteUnsubscribed(typeUrl: string, name: string): void {
-    this.#refused.get(typeUrl)?.delete(name);
+    this.#refused?.get(typeUrl)?.delete(name);
     this.record?.forget(typeUrl, name);
   }
 
@@ -301,18 +311,19 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   }
 
   #schedule(): void {
-    if (this.#queued || this.#inFlight || this.#awaitingDrain || this.#dirty.size === 0) return;
+    if (this.#queued || this.#inFlight || this.#awaitingDrain || this.#dirtyCount === 0) return;
     this.#queued = true;
     this.deps.scheduler.schedule(this);
   }
 
   /** Writes the first dirty type (in push order) that has something to say; one response per turn of the stream. */
   #pumpOne(): void {
-    while (!this.#inFlight && !this.#awaitingDrain && !this.#closed) {
-      const typeUrl = PUSH_ORDER.find((t) => this.#dirty.has(t));
-      if (typeUrl === undefined) return;
-      const since = this.#dirty.get(typeUrl)!;
-      this.#dirty.delete(typeUrl);
+    while (!this.#inFlight && !this.#awaitingDrain && !this.#closed && this.#dirtyCount > 0) {
+      const i = this.#dirtySince.findIndex((t) => !Number.isNaN(t));
+      const typeUrl = PUSH_ORDER[i]!;
+      const since = this.#dirtySince[i]!;
+      this.#dirtySince[i] = NaN;
+      this.#dirtyCount--;
       const bytes = this.build(typeUrl);
       if (!bytes) continue;
       this.#inFlight = true;
@@ -336,7 +347,8 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   #cleanup(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#dirty.clear();
+    this.#dirtySince.fill(NaN);
+    this.#dirtyCount = 0;
     for (const [typeUrl, names, wildcard] of this.subscriptions()) {
       for (const n of names) this.deps.index.remove(this, typeUrl, n);
       if (wildcard) this.deps.index.setWildcard(this, typeUrl, false);
