@@ -176,6 +176,7 @@ interface ClientTimes {
  * set_node_on_first_message_only), decode each response envelope, ACK it (echo version and nonce).
  */
 function runClient(address: string, method: string, streams: number, perConnection: number): void {
+  const warm = warmStreams(streams, perConnection);
   const def = { stream: { ...secretDiscoveryService.StreamSecrets, path: method } };
   const Client = grpc.makeGenericClientConstructor(def as grpc.ServiceDefinition, 'Bench');
   const clients: grpc.Client[] = [];
@@ -186,7 +187,7 @@ function runClient(address: string, method: string, streams: number, perConnecti
   let initialBytes = 0;
   let rotatedBytes = 0;
   let firstVersion: string | undefined;
-  for (let i = 0; i < streams; i++) {
+  const open = (i: number): void => {
     if (i % perConnection === 0) clients.push(new Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
     const call = (clients[clients.length - 1] as unknown as { stream(): grpc.ClientDuplexStream<unknown, Buffer> }).stream();
     call.on('data', (msg: Buffer) => {
@@ -196,7 +197,9 @@ function runClient(address: string, method: string, streams: number, perConnecti
       if (++received[i]! === 1) {
         initialBytes = msg.length;
         firstVersion ??= res.versionInfo;
-        if (++first === streams) process.send!({ type: 'ready', initialBytes } satisfies ClientReady);
+        ++first;
+        if (first === warm) process.send!({ type: 'warm' });
+        if (first === streams) process.send!({ type: 'ready', initialBytes } satisfies ClientReady);
       } else if (received[i] === 2) {
         if (res.versionInfo === firstVersion) throw new Error('bench: a second response with the first version; the rotation did not reach it');
         times[i] = t;
@@ -206,10 +209,20 @@ function runClient(address: string, method: string, streams: number, perConnecti
     });
     call.on('error', () => undefined);
     call.write(create(DiscoveryRequestSchema, { node: { id: `bench-${i}` }, typeUrl: SECRET_TYPE, resourceNames: ['ROOTCA'] }));
-  }
+  };
+  for (let i = 0; i < warm; i++) open(i);
   process.on('message', (m) => {
+    if (m === 'more') for (let i = warm; i < streams; i++) open(i);
     if (m === 'exit') process.exit(0);
   });
+}
+
+/**
+ * Streams opened first, before memory is measured: code paths compiled and buffers sized by the first streams are
+ * a fixed cost, not a per-stream one, so the figure is the marginal cost of the streams after them.
+ */
+function warmStreams(streams: number, perConnection: number): number {
+  return Math.min(streams, Math.max(perConnection, Math.round(streams / 10 / perConnection) * perConnection));
 }
 
 // ---------------------------------------------------------------- parent
@@ -245,7 +258,6 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
   const server = new grpc.Server({ 'grpc.max_concurrent_streams': 1 << 20 });
   sut.register(server);
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  const before = settle();
   const child = fork(fileURLToPath(import.meta.url), ['client', `127.0.0.1:${port}`, sut.method, String(streams), String(perConnection)], {
     execArgv: ['--max-old-space-size=4096'],
   });
@@ -259,10 +271,17 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
       child.on('message', onMessage);
       child.once('exit', (code) => reject(new Error(`bench client exited with ${code}`)));
     });
-  const ready = await next<ClientReady>('ready');
-  // Let the ACKs of the initial responses land before measuring idle memory and rotating.
+  const warmed = next<{ type: 'warm' }>('warm');
+  const readyP = next<ClientReady>('ready');
+  await warmed;
+  // Let the ACKs of the initial responses land before measuring memory (the warm streams', then everyone's).
+  await new Promise((r) => setTimeout(r, 200));
+  const before = settle();
+  child.send('more');
+  const ready = await readyP;
   await new Promise((r) => setTimeout(r, 200));
   const idle = settle();
+  const measured = Math.max(1, streams - warmStreams(streams, perConnection));
   const timesP = next<ClientTimes>('times');
   const profile = process.env.PUSH_PROFILE ? await startProfile() : undefined;
   const cpu0 = process.cpuUsage();
@@ -285,10 +304,10 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
     p99Ms: round(percentile(lat, 99)),
     maxMs: round(lat[lat.length - 1]!),
     serverCpuMs: round((cpu.user + cpu.system) / 1000),
-    rssPerStreamKb: round((idle.rss - before.rss) / streams / 1024),
-    heapPerStreamKb: round((idle.heap - before.heap) / streams / 1024),
-    heapTotalPerStreamKb: round((idle.heapTotal - before.heapTotal) / streams / 1024),
-    externalPerStreamKb: round((idle.external - before.external) / streams / 1024),
+    rssPerStreamKb: round((idle.rss - before.rss) / measured / 1024),
+    heapPerStreamKb: round((idle.heap - before.heap) / measured / 1024),
+    heapTotalPerStreamKb: round((idle.heapTotal - before.heapTotal) / measured / 1024),
+    externalPerStreamKb: round((idle.external - before.external) / measured / 1024),
   };
 }
 
