@@ -6,12 +6,10 @@
 import type { DeltaDiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { encodeDeltaDiscoveryResponse, listVersion, type DeltaResourceEntry } from './codec.js';
 import type { ResolvedResource } from './resolution.js';
+import { deltaAnswer, rememberSent } from './nack.js';
 import { keptVersion, XdsStream } from './stream-base.js';
 import { DeltaSubscription } from './subscriptions.js';
 import { isWildcardType, PerType } from './type-urls.js';
-
-/** Responses not yet answered that a stream remembers per type, to match ACKs to them. */
-const MAX_UNANSWERED = 16;
 
 interface DeltaTypeState {
   readonly sub: DeltaSubscription;
@@ -44,13 +42,7 @@ export class DeltaStream extends XdsStream {
       this.#types.set(typeUrl, st);
     }
 
-    const nonce = req.responseNonce;
-    const at = nonce ? st.unanswered.indexOf(nonce) : -1;
-    if (at >= 0) {
-      st.unanswered.splice(0, at + 1);
-      if (req.errorDetail) this.logNack(typeUrl, nonce, req.errorDetail.message);
-      else this.record!.ack(typeUrl, nonce, this.now());
-    }
+    this.answered(typeUrl, deltaAnswer(req, st.unanswered));
 
     // Subscription changes are honoured whatever the nonce.
     const delta = st.sub.apply(req.resourceNamesSubscribe, req.resourceNamesUnsubscribe);
@@ -109,8 +101,7 @@ export class DeltaStream extends XdsStream {
     for (const r of sent) st.held.set(r.name, r.version);
     const nonce = this.nextNonce();
     st.everSent = true;
-    st.unanswered.push(nonce);
-    if (st.unanswered.length > MAX_UNANSWERED) st.unanswered.shift();
+    rememberSent(st.unanswered, nonce);
     const systemVersion = listVersion([...st.held].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => `${n}=${v}`));
     this.record!.sent(typeUrl, nonce, systemVersion, this.now(), sent, removed);
     const entries: DeltaResourceEntry[] = sent.map((r) => ({ name: r.name, version: r.version, any: r.any }));

@@ -6,6 +6,7 @@
 import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { encodeDiscoveryResponse, listVersion } from './codec.js';
 import type { ResolvedResource } from './resolution.js';
+import { sotwAnswer } from './nack.js';
 import { keptVersion, XdsStream } from './stream-base.js';
 import { SotwSubscription } from './subscriptions.js';
 import { isWildcardType, PerType } from './type-urls.js';
@@ -35,13 +36,10 @@ export class SotwStream extends XdsStream {
     const first = st === undefined;
     if (!st) this.#types.set(typeUrl, (st = { sub: new SotwSubscription(isWildcardType(typeUrl)), versionSent: undefined, nonceSent: undefined, clientVersion: undefined }));
 
-    const nonce = req.responseNonce;
-    if (nonce && st.nonceSent !== undefined) {
-      // A request answering an older response: the proxy has not seen the latest one yet and will answer it.
-      if (nonce !== st.nonceSent) return;
-      if (req.errorDetail) this.logNack(typeUrl, nonce, req.errorDetail.message);
-      else this.record!.ack(typeUrl, nonce, this.now());
-    }
+    const answer = sotwAnswer(req, st.nonceSent);
+    // A request answering an older response: the proxy has not seen the latest one yet and will answer it.
+    if (answer.kind === 'stale') return;
+    this.answered(typeUrl, answer);
     if (first && req.versionInfo) st.clientVersion = keptVersion(req.versionInfo);
 
     // Compared on every request: a subscription change arrives with the previous nonce and no error.

@@ -10,6 +10,7 @@ import { NodeSchema, type Node } from '#gen/envoy/config/core/v3/base_pb';
 import type { Clock } from '../clock.js';
 import { PUSH_COST, type FairScheduler, type Pumpable } from './fair-scheduler.js';
 import { checkRequestNames, shown, tooLong, tooMany, utf8Bytes, XdsLimitError, type XdsLimits } from './limits.js';
+import type { Answer } from './nack.js';
 import type { XdsLogger, XdsMetrics } from './observability.js';
 import { principalToString, type NodePrincipal } from './principal.js';
 import { LeftOutSummary, ProxyRecord, type ProxyStatusRegistry } from './proxy-status.js';
@@ -228,11 +229,16 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     return undefined;
   }
 
-  protected logNack(typeUrl: string, nonce: string, message: string): void {
-    const error = shown(message, 1024);
-    this.deps.metrics.nacked?.(typeName(typeUrl));
-    this.record!.nack(typeUrl, nonce, error, this.now());
-    this.deps.logger.warn({ ...this.#logFields(), type: typeName(typeUrl), nonce, error }, 'proxy rejected a response (NACK)');
+  /** Records what a request said about a response (nack.ts decides which): the status, a NACK's log and metric. */
+  protected answered(typeUrl: string, answer: Answer): void {
+    if (answer.kind === 'ack') {
+      this.record!.ack(typeUrl, answer.nonce, this.now());
+    } else if (answer.kind === 'nack') {
+      const error = shown(answer.message, 1024);
+      this.deps.metrics.nacked?.(typeName(typeUrl));
+      this.record!.nack(typeUrl, answer.nonce, error, this.now());
+      this.deps.logger.warn({ ...this.#logFields(), type: typeName(typeUrl), nonce: answer.nonce, error }, 'proxy rejected a response (NACK)');
+    }
   }
 
   /** Starts resolving the names of one response: left-out names are tallied until endBuild. */
