@@ -12,11 +12,11 @@ import { generateLeafKey } from '../src/ca/leaf-key.js';
 import { SpiffeId } from '../src/spiffe/id.js';
 import { TrustDomain } from '../src/spiffe/trust-domain.js';
 import { IdentityStore } from '../src/store/identity-store.js';
-import { SecretSource } from '../src/xds/secrets.js';
+import { SecretSource } from '../src/xds/secrets/secrets.js';
 import { TableIdentityPolicy } from '../src/xds/policy.js';
 import { create } from '@bufbuild/protobuf';
 import { NodeSchema } from '#gen/envoy/config/core/v3/base_pb';
-import type { StreamContext } from '../src/xds/resolution.js';
+import type { StreamContext } from '../src/xds/protocol/resolution.js';
 
 const arg = process.argv.indexOf('--seconds-per-case');
 const caseMs = (arg > 0 ? Number(process.argv[arg + 1]) : 0.9) * 1000;

@@ -15,7 +15,7 @@ import { TrustDomain } from '../src/spiffe/trust-domain.js';
 import { IdentityStore } from '../src/store/identity-store.js';
 import { TableIdentityPolicy } from '../src/xds/policy.js';
 import { ResourceCache } from '../src/xds/resource-cache.js';
-import { XdsServer } from '../src/xds/server.js';
+import { XdsServer } from '../src/xds/server/server.js';
 import { insecureAuthenticator } from '../src/xds/transport/fixed-authenticator.js';
 
 const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';

@@ -28,7 +28,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { secretDiscoveryService } from '../src/xds/services.js';
+import { secretDiscoveryService } from '../src/xds/server/services.js';
 import { caCert, TD } from './bench-pki.js';
 import { systemClock } from '../src/clock.js';
 import { X509Bundle } from '../src/spiffe/bundle.js';
@@ -36,7 +36,7 @@ import { TrustDomain } from '../src/spiffe/trust-domain.js';
 import { IdentityStore } from '../src/store/identity-store.js';
 import { TableIdentityPolicy } from '../src/xds/policy.js';
 import { ResourceCache } from '../src/xds/resource-cache.js';
-import { XdsServer } from '../src/xds/server.js';
+import { XdsServer } from '../src/xds/server/server.js';
 import { insecureAuthenticator } from '../src/xds/transport/fixed-authenticator.js';
 
 const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';

@@ -17,7 +17,7 @@ import { SvidFileWriter } from '../svid-files/writer.js';
 import { JoinTokenStore } from '../xds/node-attest/join-token-store.js';
 import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
-import { XdsServer } from '../xds/server.js';
+import { XdsServer } from '../xds/server/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
 import { isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
 import { TrustplaneError } from '../errors.js';

@@ -2,7 +2,7 @@
 // type) and labels stay bounded: a SPIFFE ID the mesh declares, a type, a result — never a node.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IdentityStore } from '../store/identity-store.js';
-import type { XdsMetrics } from '../xds/observability.js';
+import type { XdsMetrics } from '../xds/server/observability.js';
 
 export class Metrics {
   readonly registry = new Registry();

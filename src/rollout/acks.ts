@@ -4,7 +4,7 @@
 // the version the controller pushed for the step, and every version pushed after it while the step stood (a
 // later, unrelated edit of the same listener still carries the step). Versions are the resource cache's content
 // versions, which the proxy status records per resource name.
-import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/proxy-status.js';
+import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import { standing } from './progress.js';
 
 export interface ProxyRef {

@@ -6,7 +6,7 @@
 // left "every proxy"; without one, it reads a status snapshot each time.
 import type { MeshModel } from '../mesh/model.js';
 import { TrustplaneError } from '../errors.js';
-import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/proxy-status.js';
+import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../envoy/type-urls.js';
 import { AckTracker, type ProxyFeed, type TrackedProxy } from './progress.js';
 import { effectiveModel } from './effective.js';

@@ -1,7 +1,7 @@
 // Which node principal may receive which identity. The server asks this for every SPIFFE ID a stream names and
 // for the target of `default`; the production implementation comes from the mesh description.
 import type { NodePrincipal } from './principal.js';
-import type { NodeView } from './resolution.js';
+import type { NodeView } from './protocol/resolution.js';
 
 export interface IdentityPolicy {
   /** Whether this principal may receive the private key of this SPIFFE ID. Never asked for `insecure`. */

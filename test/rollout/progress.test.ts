@@ -11,7 +11,7 @@ import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryResponse
 import { ManualClock } from '../../src/clock.js';
 import { RolloutController } from '../../src/rollout/controller.js';
 import { ResourceCache } from '../../src/xds/resource-cache.js';
-import { XdsServer } from '../../src/xds/server.js';
+import { XdsServer } from '../../src/xds/server/server.js';
 import { TYPE_CLUSTER, TYPE_LISTENER } from '../../src/xds/type-urls.js';
 import { IdentityStore } from '../../src/store/identity-store.js';
 import { TableIdentityPolicy } from '../../src/xds/policy.js';

@@ -5,7 +5,7 @@ import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
-import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/limits.js';
+import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/server/limits.js';
 
 /** --xds-max-* flags: each sets one XdsLimits field (named in LIMIT_FLAGS). */
 const limitOptions = Object.fromEntries(Object.values(LIMIT_FLAGS).map((f) => [f.slice(2), { type: 'string' as const }]));

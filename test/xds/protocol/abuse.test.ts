@@ -20,7 +20,7 @@ import { startHarness, ORDERS_NODE, type Harness } from './harness.js';
 import { bundleOf, makeCa, pki, TD } from './fixtures.js';
 import { anyBytes } from './helpers.js';
 import { TYPE_SECRET } from '../../../src/xds/type-urls.js';
-import { PUSH_COST } from '../../../src/xds/fair-scheduler.js';
+import { PUSH_COST } from '../../../src/xds/server/fair-scheduler.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -2,7 +2,7 @@
 // caller with many busy streams cannot push another caller's push back by more than one of its own.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FairScheduler, PUSH_COST } from '../../../src/xds/fair-scheduler.js';
+import { FairScheduler, PUSH_COST } from '../../../src/xds/server/fair-scheduler.js';
 
 /** A scheduler whose turns run only when the test says so; each stream's push costs what the test says. */
 function harness(budget: number) {

@@ -3,12 +3,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { ManualClock } from '../../../src/clock.js';
 import type { IdentityStore } from '../../../src/store/identity-store.js';
-import type { XdsLimits } from '../../../src/xds/limits.js';
-import type { XdsLogger, XdsMetrics } from '../../../src/xds/observability.js';
+import type { XdsLimits } from '../../../src/xds/server/limits.js';
+import type { XdsLogger, XdsMetrics } from '../../../src/xds/server/observability.js';
 import { TableIdentityPolicy, type IdentityPolicy } from '../../../src/xds/policy.js';
 import type { CallAuthenticator, NodePrincipal } from '../../../src/xds/principal.js';
 import { ResourceCache } from '../../../src/xds/resource-cache.js';
-import { XdsServer } from '../../../src/xds/server.js';
+import { XdsServer } from '../../../src/xds/server/server.js';
 import { XdsTestClient } from './client.js';
 import { ORDERS, PAYMENTS, populatedStore, LATER } from './fixtures.js';
 

@@ -9,8 +9,8 @@ import { PATHS } from './client.js';
 import { startHarness, PAYMENTS_NODE, type Harness, type LogEntry } from './harness.js';
 import { secretNames } from './helpers.js';
 import { TYPE_SECRET } from '../../../src/xds/type-urls.js';
-import { DEFAULT_XDS_LIMITS, resolveLimits } from '../../../src/xds/limits.js';
-import { LEFT_OUT_SAMPLE } from '../../../src/xds/proxy-status.js';
+import { DEFAULT_XDS_LIMITS, resolveLimits } from '../../../src/xds/server/limits.js';
+import { LEFT_OUT_SAMPLE } from '../../../src/xds/status/proxy-status.js';
 import { TrustplaneError } from '../../../src/errors.js';
 
 const longestLine = (logs: readonly LogEntry[]): number => Math.max(0, ...logs.map((l) => JSON.stringify(l.obj).length + l.msg.length));

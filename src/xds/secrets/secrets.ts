@@ -8,13 +8,13 @@ import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/sec
 import {
   SPIFFECertValidatorConfigSchema,
 } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_spiffe_validator_config_pb';
-import type { X509Bundle } from '../spiffe/bundle.js';
-import { chainPemOf, type IdentityStore, type StoreChange } from '../store/identity-store.js';
-import { bytesField, contentVersion, encodeAny, encodeMessage, messageField, stringField, type LenField } from './codec.js';
-import type { IdentityPolicy } from './policy.js';
-import { isTrustplaneId } from '../trustplane-ids.js';
-import { principalToString } from './principal.js';
-import type { Resolution, SecretSummary, StreamContext } from './resolution.js';
+import type { X509Bundle } from '../../spiffe/bundle.js';
+import { chainPemOf, type IdentityStore, type StoreChange } from '../../store/identity-store.js';
+import { bytesField, contentVersion, encodeAny, encodeMessage, messageField, stringField, type LenField } from '../codec.js';
+import type { IdentityPolicy } from '../policy.js';
+import { isTrustplaneId } from '../../trustplane-ids.js';
+import { principalToString } from '../principal.js';
+import type { Resolution, SecretSummary, StreamContext } from '../protocol/resolution.js';
 import { ALL_SECRET, DEFAULT_SECRET, parseSecretName, ROOTCA_SECRET, type SecretName } from './secret-names.js';
 
 export const SPIFFE_VALIDATOR_NAME = 'envoy.tls.cert_validator.spiffe';

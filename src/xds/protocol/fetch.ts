@@ -2,15 +2,15 @@
 import { create } from '@bufbuild/protobuf';
 import { NodeSchema } from '#gen/envoy/config/core/v3/base_pb';
 import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { encodeDiscoveryResponse } from './codec.js';
-import { shown } from './limits.js';
-import type { XdsLogger, XdsMetrics } from './observability.js';
-import type { NodePrincipal } from './principal.js';
-import { principalToString } from './principal.js';
+import { encodeDiscoveryResponse } from '../codec.js';
+import { shown } from '../server/limits.js';
+import type { XdsLogger, XdsMetrics } from '../server/observability.js';
+import type { NodePrincipal } from '../principal.js';
+import { principalToString } from '../principal.js';
 import type { ResolvedResource, ResourceResolver } from './resolution.js';
-import { sotwVersion } from './sotw-stream.js';
-import { spiffeCertValidationDisabled } from './stream-base.js';
-import { TYPE_SECRET } from './type-urls.js';
+import { sotwVersion } from './sotw.js';
+import { spiffeCertValidationDisabled } from './stream.js';
+import { TYPE_SECRET } from '../type-urls.js';
 
 export function fetchSecrets(
   req: DiscoveryRequest,

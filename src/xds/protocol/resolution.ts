@@ -1,7 +1,7 @@
 // What a requested resource name resolves to for one stream. Shared by every resource source and both protocol
 // variants, so SotW and Delta make the same decisions.
 import type { Node } from '#gen/envoy/config/core/v3/base_pb';
-import type { NodePrincipal } from './principal.js';
+import type { NodePrincipal } from '../principal.js';
 
 /** What the server keeps of a node: its ID and cluster (the rest of the message is not held per stream). */
 export type NodeView = Pick<Node, 'id' | 'cluster'>;

@@ -7,17 +7,17 @@
 import type * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { NodeSchema, type Node } from '#gen/envoy/config/core/v3/base_pb';
-import type { Clock } from '../clock.js';
-import { PUSH_COST, type FairScheduler, type Pumpable } from './fair-scheduler.js';
-import { checkRequestNames, shown, tooLong, tooMany, utf8Bytes, XdsLimitError, type XdsLimits } from './limits.js';
+import type { Clock } from '../../clock.js';
+import { PUSH_COST, type FairScheduler, type Pumpable } from '../server/fair-scheduler.js';
+import { checkRequestNames, shown, tooLong, tooMany, utf8Bytes, XdsLimitError, type XdsLimits } from '../server/limits.js';
 import type { Answer } from './nack.js';
-import type { XdsLogger, XdsMetrics } from './observability.js';
-import { principalToString, type NodePrincipal } from './principal.js';
-import { LeftOutSummary, ProxyRecord, type ProxyStatusRegistry } from './proxy-status.js';
+import type { XdsLogger, XdsMetrics } from '../server/observability.js';
+import { principalToString, type NodePrincipal } from '../principal.js';
+import { LeftOutSummary, ProxyRecord, type ProxyStatusRegistry } from '../status/proxy-status.js';
 import type { Resolution, ResourceResolver, StreamContext } from './resolution.js';
 import type { ChangeListener, SubscriptionIndex } from './subscription-index.js';
 import type { SubscriptionDelta } from './subscriptions.js';
-import { isKnownType, PUSH_ORDER, TYPE_SECRET, typeName } from './type-urls.js';
+import { isKnownType, PUSH_ORDER, TYPE_SECRET, typeName } from '../type-urls.js';
 
 export interface StreamDeps {
   readonly resolver: ResourceResolver;

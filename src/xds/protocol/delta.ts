@@ -4,12 +4,12 @@
 // asked for that do not exist (each reported once until it appears). Versions are recorded when sent, so a
 // NACKed version is not resent until its content changes.
 import type { DeltaDiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { encodeDeltaDiscoveryResponse, listVersion, type DeltaResourceEntry } from './codec.js';
+import { encodeDeltaDiscoveryResponse, listVersion, type DeltaResourceEntry } from '../codec.js';
 import type { ResolvedResource } from './resolution.js';
 import { deltaAnswer, rememberSent } from './nack.js';
-import { keptVersion, XdsStream } from './stream-base.js';
+import { keptVersion, XdsStream } from './stream.js';
 import { DeltaSubscription } from './subscriptions.js';
-import { isWildcardType, PerType } from './type-urls.js';
+import { isWildcardType, PerType } from '../type-urls.js';
 
 interface DeltaTypeState {
   readonly sub: DeltaSubscription;

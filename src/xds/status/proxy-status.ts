@@ -3,9 +3,9 @@
 // snapshot() turns records into plain JSON for the status endpoint, the CLI renderers and CSDS. Names a stream
 // asked for that were left out (not there, not allowed, not valid) are kept as counts and a small sample, so a
 // status page stays small whatever a caller subscribes to.
-import { shown } from './limits.js';
-import type { ResolvedResource, SecretSummary } from './resolution.js';
-import { PerType, typeName } from './type-urls.js';
+import { shown } from '../server/limits.js';
+import type { ResolvedResource, SecretSummary } from '../protocol/resolution.js';
+import { PerType, typeName } from '../type-urls.js';
 
 export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
 export type ResourceState = 'ACKED' | 'NACKED' | 'SENT' | 'NOT_FOUND' | 'DENIED' | 'INVALID';

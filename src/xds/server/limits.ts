@@ -4,7 +4,7 @@
 // applied: the stream ends with RESOURCE_EXHAUSTED (too many) or INVALID_ARGUMENT (too long), and a one-line
 // message naming the limit, the value found and the setting that raises it.
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { TrustplaneError } from '../errors.js';
+import { TrustplaneError } from '../../errors.js';
 
 export interface XdsLimits {
   /** Names one request may carry: SotW resource_names, or Delta subscribe + unsubscribe together. */

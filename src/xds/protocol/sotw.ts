@@ -4,12 +4,12 @@
 // (name, version) pairs, so "anything to send?" is one comparison: the same version is never sent twice in a
 // row, which is also what stops a NACKed response from being resent before its content changes.
 import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { encodeDiscoveryResponse, listVersion } from './codec.js';
+import { encodeDiscoveryResponse, listVersion } from '../codec.js';
 import type { ResolvedResource } from './resolution.js';
 import { sotwAnswer } from './nack.js';
-import { keptVersion, XdsStream } from './stream-base.js';
+import { keptVersion, XdsStream } from './stream.js';
 import { SotwSubscription } from './subscriptions.js';
-import { isWildcardType, PerType } from './type-urls.js';
+import { isWildcardType, PerType } from '../type-urls.js';
 
 interface SotwTypeState {
   readonly sub: SotwSubscription;
