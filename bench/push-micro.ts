@@ -57,7 +57,8 @@ const td = TrustDomain.parse(TD);
 const store = new IdentityStore(TD);
 const [a, b] = await Promise.all([caCert('a'), caCert('b')]);
 store.setBundle(new X509Bundle(td, [a!]));
-const xds = new XdsServer({ store, resources: new ResourceCache(), policy: new TableIdentityPolicy([]), clock: systemClock });
+// Every stream is the one insecure principal: its stream limit is raised to the bench's size.
+const xds = new XdsServer({ store, resources: new ResourceCache(), policy: new TableIdentityPolicy([]), clock: systemClock, limits: { streamsPerPrincipal: 1 << 20 } });
 
 // Capture the StreamSecrets handler that addTo registers, and open the streams on fake calls.
 let handler: ((call: FakeCall) => void) | undefined;
