@@ -11,6 +11,7 @@ import { secretNames } from './helpers.js';
 import { TYPE_SECRET } from '../../../src/xds/type-urls.js';
 import { DEFAULT_XDS_LIMITS, resolveLimits } from '../../../src/xds/server/limits.js';
 import { LEFT_OUT_SAMPLE } from '../../../src/xds/status/proxy-status.js';
+import { renderProxySecrets } from '../../../src/xds/status/status-render.js';
 import { TrustplaneError } from '../../../src/errors.js';
 
 const longestLine = (logs: readonly LogEntry[]): number => Math.max(0, ...logs.map((l) => JSON.stringify(l.obj).length + l.msg.length));
@@ -65,6 +66,7 @@ describe('limits on what one caller may ask', () => {
     assert.deepEqual(sds.leftOut, { DENIED: 4000, INVALID: 999 });
     assert.equal(sds.resources.length, 1 + LEFT_OUT_SAMPLE, 'ROOTCA and a sample of the left-out names');
     assert.ok(JSON.stringify(h.xds.status()).length < 20_000);
+    assert.match(renderProxySecrets(h.xds.status(), 'many-names', 0), /… and 4989 more requested names left out \(not shown\)\n$/);
     // The same names again (an ACK): nothing new to log.
     s.ack(r, names);
     s.ack(r, [...names.slice(1), 'ALL']);
