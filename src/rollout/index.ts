@@ -5,7 +5,7 @@
 //   const rollout = new RolloutController({
 //     status: () => xds.status(),
 //     resources: cache,                                  // ResourceCache: versions per group, type and name
-//     onEffectiveChange: (model) => applyMeshResources(cache, model, groups),
+//     onEffectiveChange: (model) => meshResources.apply(model),
 //   });
 //   rollout.setDesired(meshModel);                       // on start and on every good reload
 //   rollout.statusChanged();                             // whenever an ACK/NACK arrives or a stream opens/closes
