@@ -56,7 +56,8 @@ export class Resolver {
 
   constructor(
     private readonly file: string,
-    private readonly positions: ReadonlyMap<string, SourcePosition>,
+    /** Where paths start in the file (and whether they were written at all). */
+    private readonly positions: { get(path: string): SourcePosition | undefined; has(path: string): boolean },
   ) {}
 
   /** Position of a path, or of its nearest ancestor that was in the file. */
