@@ -22,9 +22,16 @@ function serviceLines(n: number, i: number, appPort = 8080): string[] {
   return lines;
 }
 
-/** The description of n services; `edited` gives one service another application port (a local-only change). */
-export function syntheticMesh(n: number, edited?: { readonly service: number; readonly appPort: number }): string {
+export interface SyntheticOptions {
+  /** Every service's application port (8080 by default). */
+  readonly appPort?: number;
+  /** One service (by index) with another application port: an edit only its own resources see. */
+  readonly edited?: { readonly service: number; readonly appPort: number };
+}
+
+/** The description of n services. */
+export function syntheticMesh(n: number, opts: SyntheticOptions = {}): string {
   const lines = [`trustDomain: ${SYNTHETIC_TRUST_DOMAIN}`, 'services:'];
-  for (let i = 0; i < n; i++) lines.push(...serviceLines(n, i, edited?.service === i ? edited.appPort : 8080));
+  for (let i = 0; i < n; i++) lines.push(...serviceLines(n, i, opts.edited?.service === i ? opts.edited.appPort : (opts.appPort ?? 8080)));
   return lines.join('\n') + '\n';
 }

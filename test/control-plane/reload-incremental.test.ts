@@ -36,7 +36,7 @@ describe('incremental reloads of the resource cache', () => {
     assert.deepEqual(first, { services: N, servicesRegenerated: N, resourcesRegenerated: N * 8, servicesRemoved: 0 });
     const rec = recorder(cache);
     const before = cache.get('s4242', CLUSTER_TYPE_URL, 'inbound_15006_app')!;
-    const edited = parseMesh(syntheticMesh(N, { service: 4242, appPort: 9090 }), 'mesh.yaml');
+    const edited = parseMesh(syntheticMesh(N, { edited: { service: 4242, appPort: 9090 } }), 'mesh.yaml');
     assert.deepEqual(sync.apply(edited), { services: N, servicesRegenerated: 1, resourcesRegenerated: 8, servicesRemoved: 0 });
     assert.deepEqual(rec.groups(), ['s4242']);
     // Only the resource whose bytes changed has a new version.
