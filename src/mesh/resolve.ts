@@ -33,6 +33,9 @@ function callerMatcher(ids: readonly SpiffeId[], tds: readonly TrustDomain[]): S
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** Where a proxyless gRPC server listens unless its description says: loopback, reachable by nothing else. */
+export const GRPC_DEFAULT_LISTEN_ADDRESS = '127.0.0.1';
+
 /** Istio's default trust domain (meshConfig.trustDomain). */
 export const ISTIO_DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
@@ -162,6 +165,7 @@ export class Resolver {
         port: ri.port,
         appPort: ri.appPort,
         appAddress: ri.appAddress ?? '127.0.0.1',
+        listenAddress: ri.listenAddress ?? GRPC_DEFAULT_LISTEN_ADDRESS,
         protocol: ri.protocol ?? 'tcp',
         mode: ri.mode ?? mode,
         modeSource: ri.mode !== undefined ? 'port' : rs.mode !== undefined ? 'service' : 'mesh',
@@ -337,6 +341,12 @@ export class Resolver {
     }
     if (target !== 'gateway' && written(`${path}.gateway`)) {
       this.report('NOT_FOR_TARGET', `${path}.gateway`, `"gateway" is only used by target gateway; this service's target is ${target}`, undefined, 'target: gateway, or no gateway key');
+    }
+    if (target !== 'grpc') {
+      (rs.inbound ?? []).forEach((_, i) => {
+        const p = `${path}.inbound[${i}].listenAddress`;
+        if (written(p)) this.report('NOT_FOR_TARGET', p, `"listenAddress" is only used by target grpc (the server binds it itself); this service's target is ${target}`, undefined, 'target: grpc, or no listenAddress key');
+      });
     }
     if (UPSTREAM_TLS_TARGETS.includes(target)) return;
     (rs.outbound ?? []).forEach((_, i) => {
