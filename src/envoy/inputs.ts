@@ -8,7 +8,6 @@
 // domain (the validation context of a service admitting nobody) and the options. Field paths (`services[3]...`)
 // only name places in the file for error messages and are left out: inserting a service above another does not
 // change the other's resources. A builder that starts reading anything else must add it here.
-import { createHash } from 'node:crypto';
 import type { MeshModel, Service } from '../mesh/model.js';
 import type { ResourceOptions } from './options.js';
 
@@ -19,9 +18,10 @@ function replacer(key: string, value: unknown): unknown {
   return NOT_INPUTS.has(key) ? undefined : value;
 }
 
-/** A digest of everything the service's resources are built from (SpiffeId/TrustDomain print as strings). */
+/**
+ * Everything the service's resources are built from, as one string (SpiffeId/TrustDomain print as strings). Kept
+ * whole rather than hashed: hashing cost more than comparing, and a few KB per service is what the model holds.
+ */
 export function serviceInputsKey(mesh: MeshModel, service: Service, options: ResourceOptions): string {
-  return createHash('sha256')
-    .update(JSON.stringify([mesh.trustDomain.name, options, service], replacer))
-    .digest('base64url');
+  return JSON.stringify([mesh.trustDomain.name, options, service], replacer);
 }

@@ -117,24 +117,29 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
 
-/** Where each field path of a read description starts, looked up in its tree when asked (no table is built). */
+/**
+ * Where each field path of a read description starts, looked up in its tree when asked: no table of every path is
+ * built on the happy path; the paths asked for (and their parents) are remembered.
+ */
 export class SourceIndex {
+  readonly #seen = new Map<string, SourceNode | null>();
   constructor(private readonly root: SourceNode | null | undefined) {}
 
   /** The node at a field path such as `services[2].inbound[0].port` (a key's value, a list's item). */
   node(path: string): SourceNode | undefined {
-    let node: SourceNode | null | undefined = this.root;
-    if (path === '') return node ?? undefined;
-    for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
-      if (!node) return undefined;
-      if (m[2] !== undefined) {
-        node = node.kind === 'seq' ? node.items[Number(m[2])] : undefined;
-      } else {
-        if (node.kind !== 'map') return undefined;
-        const key = m[1]!;
-        node = node.pairs.find((p) => p.key?.kind === 'scalar' && String(p.key.value) === key)?.value;
-      }
+    if (path === '') return this.root ?? undefined;
+    const hit = this.#seen.get(path);
+    if (hit !== undefined) return hit ?? undefined;
+    const cut = Math.max(path.lastIndexOf('.'), path.lastIndexOf('['));
+    const parent = cut > 0 ? this.node(path.slice(0, cut)) : this.root ?? undefined;
+    const last = path.slice(path[cut] === '.' ? cut + 1 : cut < 0 ? 0 : cut);
+    let node: SourceNode | null | undefined;
+    if (parent && last.startsWith('[') && last.endsWith(']')) {
+      node = parent.kind === 'seq' ? parent.items[Number(last.slice(1, -1))] : undefined;
+    } else if (parent?.kind === 'map') {
+      node = parent.pairs.find((p) => p.key?.kind === 'scalar' && String(p.key.value) === last)?.value;
     }
+    this.#seen.set(path, node ?? null);
     return node ?? undefined;
   }
 
