@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Session } from 'node:inspector';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { ControlPlane } from '../src/control-plane/control-plane.js';
@@ -75,6 +76,8 @@ interface Row {
   streams: number;
   edit: 'full' | 'one service';
   ms: number;
+  /** From the write to the new description applied (cache updated, pushes scheduled). */
+  appliedMs: number;
   parseMs: number;
   servicesRegenerated: number;
   resourcesRegenerated: number;
@@ -124,13 +127,16 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
     const before = cp.meshResources.totals;
     const from = seen.length;
     (globalThis as { gc?: () => void }).gc?.();
+    let appliedAt = 0;
     const reloaded = new Promise<void>((resolve) => {
       const o = cp.onReload((r) => {
+        appliedAt = now();
         o();
         if (!r.ok) throw new Error(`bench: reload refused: ${r.problems.join('; ')}`);
         resolve();
       });
     });
+    const profile = process.env['RELOAD_PROFILE'] ? await startProfile() : undefined;
     const t0 = now();
     write(next);
     await reloaded;
@@ -144,12 +150,14 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
     const got = () => new Set(seen.slice(from).map(([i]) => i));
     await until(() => [...new Set([...expected].map((k) => Number(k.split(' ')[0])))].every((i) => got().has(i)), (f) => (onSeen = f));
     const last = Math.max(...seen.slice(from).map(([, , t]) => t));
+    if (profile) await profile(`${process.env['RELOAD_PROFILE']}-${services}-${edit.replace(' ', '-')}.cpuprofile`);
     const after = cp.meshResources.totals;
     rows.push({
       services,
       streams: groups.length,
       edit,
       ms: last - t0,
+      appliedMs: appliedAt - t0,
       parseMs: parseOnly(next),
       servicesRegenerated: after.servicesRegenerated - before.servicesRegenerated,
       resourcesRegenerated: after.resourcesRegenerated - before.resourcesRegenerated,
@@ -161,6 +169,20 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
   await cp.close();
   rmSync(dir, { recursive: true, force: true });
   return rows;
+}
+
+/** RELOAD_PROFILE=prefix: a V8 CPU profile of the server from the write to the last ACK. */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((res, rej) => session.post(method, params ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async (file) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 function parseOnly(text: string): number {
@@ -204,7 +226,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const n of sizes) rows.push(...(await measureSize(n, streams)));
   const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  console.log('services  streams  edit           write→last ACK ms  (parse ms)  µs/service  services regen.  resources regen.  proxies pushed  ceiling ms  ratio');
+  console.log('services  streams  edit           write→last ACK ms  (applied ms)  (parse ms)  µs/service  services regen.  resources regen.  proxies pushed  ceiling ms  ratio');
   for (const r of rows) {
     console.log(
       [
@@ -212,6 +234,7 @@ async function main(): Promise<void> {
         f(r.streams).padStart(7),
         r.edit.padEnd(13),
         f(r.ms, 1).padStart(17),
+        `(${f(r.appliedMs, 0)})`.padStart(12),
         `(${f(r.parseMs, 0)})`.padStart(10),
         f((r.ms * 1000) / r.services, 1).padStart(10),
         f(r.servicesRegenerated).padStart(15),
