@@ -24,7 +24,7 @@ import { create, fromBinary } from '@bufbuild/protobuf';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { ControlPlane } from '../src/control-plane/control-plane.js';
 import { silentLogger } from '../src/observe/log.js';
-import { aggregatedDiscoveryService } from '../src/xds/services.js';
+import { aggregatedDiscoveryService } from '../src/xds/server/services.js';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../src/envoy/type-urls.js';
 import { parseMesh } from '../src/mesh/parse.js';
 import { syntheticMesh } from './synthetic-mesh.js';

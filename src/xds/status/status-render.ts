@@ -2,7 +2,7 @@
 // `trustplane status --proxy ID` (that proxy's secrets). They take the JSON snapshot, so the CLI can render
 // what it fetched from a running server.
 import type { ProxyStatus, ProxyStatusSnapshot, SyncState, TypeStatus } from './proxy-status.js';
-import { STATUS_COLUMNS, TYPE_SECRET } from './type-urls.js';
+import { STATUS_COLUMNS, TYPE_SECRET } from '../type-urls.js';
 
 /** "42s", "5m", "3h", "2d". */
 export function formatAge(ms: number): string {
