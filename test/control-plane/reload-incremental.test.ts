@@ -108,3 +108,26 @@ describe('incremental reloads of the resource cache', () => {
     assert.ok(rebuilt > 0 && kept > 0, `rebuilt ${rebuilt}, kept ${kept}`);
   });
 });
+
+describe('a change scoped to one group reaches only that group\'s streams', () => {
+  test('wildcard and named subscribers of other groups are not told; the default group reaches all', async () => {
+    const { SubscriptionIndex } = await import('../../src/xds/protocol/subscription-index.js');
+    const index = new SubscriptionIndex();
+    const dirty: string[] = [];
+    const stream = (name: string, group: string | undefined) => ({ group, markDirty: () => dirty.push(name) });
+    const a = stream('a', 's1');
+    const b = stream('b', 's2');
+    const early = stream('early', undefined);
+    const named = stream('named', 's2');
+    for (const s of [a, b, early]) index.setWildcard(s, CLUSTER_TYPE_URL, true);
+    index.add(named, CLUSTER_TYPE_URL, 'inbound_15006_app');
+    assert.equal(index.notify(CLUSTER_TYPE_URL, ['inbound_15006_app'], 0, 's1'), 2);
+    assert.deepEqual(dirty.sort(), ['a', 'early']);
+    dirty.length = 0;
+    assert.equal(index.notify(CLUSTER_TYPE_URL, ['inbound_15006_app'], 0, ''), 4);
+    dirty.length = 0;
+    index.setWildcard(a, CLUSTER_TYPE_URL, false);
+    index.notify(CLUSTER_TYPE_URL, ['x'], 0, 's1');
+    assert.deepEqual(dirty, ['early']);
+  });
+});
