@@ -6,7 +6,8 @@
 //   node --expose-gc dist/bench/reload.js [--services 1000,10000,50000] [--streams 1000]
 //
 // The server is `trustplane serve` itself (ControlPlane: file watch, parse, rollout, generator, cache, xDS), on
-// loopback TCP in insecure mode (no TLS: the bench measures the reload path, not the handshakes). The proxies are
+// loopback TCP in insecure mode (no TLS: the bench measures the reload path, not the handshakes; every stream is the
+// one insecure principal, so its stream limit is lifted). The proxies are
 // real xDS streams in another process (one gRPC connection per 10 streams): ADS, CDS then LDS wildcard, each
 // response decoded and ACKed at once, as Envoy does; each stream is the proxy of one service (node.cluster),
 // spread evenly over the description. The file is replaced atomically (written beside, renamed over), the way
@@ -94,7 +95,7 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
   };
   write(syntheticMesh(services));
   const cp = await ControlPlane.start(
-    { dataDir: join(dir, 'data'), meshFile, unixSocket: '', tcpAddress: '127.0.0.1:0', adminAddress: '', insecure: true, drainMs: 0, svidKeyType: 'ec-p256' },
+    { dataDir: join(dir, 'data'), meshFile, unixSocket: '', tcpAddress: '127.0.0.1:0', adminAddress: '', insecure: true, drainMs: 0, svidKeyType: 'ec-p256', xdsLimits: { streamsPerPrincipal: 1 << 20 } },
     { logger: silentLogger, watch: true },
   );
   const step = Math.max(1, Math.floor(services / streams));
