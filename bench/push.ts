@@ -1,7 +1,7 @@
 // Push fan-out: N concurrent SDS streams (clients in another process, over loopback TCP), the time from one CA
 // rotation to every stream holding the new bundle (p50, p99), and server memory per idle stream — beside the
 // ceiling measured in the same run: the same fan-out of a same-size message through a bare @grpc/grpc-js server.
-//   node --expose-gc dist/bench/push.js [--streams 1000,10000] [--per-connection 10,1] [--runs 1]
+//   node --expose-gc dist/bench/push.js [--streams 1000,10000] [--per-connection 10,1] [--runs 1] [--bare-decodes]
 // Every combination of streams and streams per connection runs, up to 2,000 connections (so one stream per
 // connection runs at 1,000 streams): memory per idle stream depends on it, bare grpc-js's too.
 // One file plays both roles: the parent runs the servers, `push.js client ...` (forked) runs the streams.
@@ -97,7 +97,7 @@ function paddedResponse(bytes: number, version: string): Buffer {
  * The ceiling: no protocol, no state but the set of open calls; one pre-built message written to each. Same
  * method path as SDS so the client is identical; requests (the first one and every ACK) arrive as raw bytes.
  */
-function bareServer(sizes: MessageSizes): ServerUnderTest {
+function bareServer(sizes: MessageSizes, decodes: boolean): ServerUnderTest {
   const calls = new Set<grpc.ServerDuplexStream<Buffer, Buffer>>();
   const initial = paddedResponse(sizes.initial, 'v1');
   const rotated = paddedResponse(sizes.rotated, 'v2');
@@ -108,7 +108,16 @@ function bareServer(sizes: MessageSizes): ServerUnderTest {
     method: path,
     register(server) {
       const def = {
-        stream: { path, requestStream: true, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
+        stream: {
+          path,
+          requestStream: true,
+          responseStream: true,
+          requestSerialize: raw.serialize,
+          // --bare-decodes: requests decoded into messages, as any typed gRPC service does (and an xDS server must).
+          requestDeserialize: decodes ? (b: Buffer) => fromBinary(DiscoveryRequestSchema, b) : raw.deserialize,
+          responseSerialize: raw.serialize,
+          responseDeserialize: raw.deserialize,
+        },
       } satisfies grpc.ServiceDefinition;
       server.addService(def, {
         stream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
@@ -345,6 +354,9 @@ const range = (xs: number[], digits = 0): string => {
   return lo === hi || xs.length === 1 ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
 };
 
+/** --bare-decodes: the bare server decodes every request into a DiscoveryRequest (it ignores it still). */
+const BARE_DECODES = process.argv.includes('--bare-decodes');
+
 /** Connections per case are capped: one connection per stream at 10,000 streams would test the box's fd limits. */
 const MAX_CONNECTIONS = 2000;
 
@@ -391,12 +403,12 @@ async function main(): Promise<void> {
       ].join('  '),
     );
   }
-  console.log(JSON.stringify({ bench: 'push', perConnections, runs, results }));
+  console.log(JSON.stringify({ bench: 'push', perConnections, runs, bareDecodes: BARE_DECODES, results }));
 }
 
 /** Each measurement gets its own server process, so one run's heap and RSS do not hide in the next one's figures. */
 function inFreshProcess(kind: 'xds' | 'bare', streams: number, perConnection: number, sizes: MessageSizes): Promise<Result> {
-  const child = fork(fileURLToPath(import.meta.url), ['server', kind, String(streams), String(perConnection), String(sizes.initial), String(sizes.rotated)], {
+  const child = fork(fileURLToPath(import.meta.url), ['server', kind, String(streams), String(perConnection), String(sizes.initial), String(sizes.rotated), String(BARE_DECODES)], {
     execArgv: ['--expose-gc', '--max-old-space-size=4096', ...(process.env.PUSH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [])],
   });
   return new Promise((resolve, reject) => {
@@ -405,14 +417,14 @@ function inFreshProcess(kind: 'xds' | 'bare', streams: number, perConnection: nu
   });
 }
 
-async function runServer(kind: string, streams: number, perConnection: number, sizes: MessageSizes): Promise<void> {
-  const sut = kind === 'xds' ? await xdsServer() : bareServer(sizes);
+async function runServer(kind: string, streams: number, perConnection: number, sizes: MessageSizes, decodes: boolean): Promise<void> {
+  const sut = kind === 'xds' ? await xdsServer() : bareServer(sizes, decodes);
   process.send!(await measure(sut, streams, perConnection));
   process.disconnect();
 }
 
 if (process.argv[2] === 'server') {
-  await runServer(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]), { initial: Number(process.argv[6]), rotated: Number(process.argv[7]) });
+  await runServer(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]), { initial: Number(process.argv[6]), rotated: Number(process.argv[7]) }, process.argv[8] === 'true');
 } else if (process.argv[2] === 'client') {
   runClient(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]));
 } else {

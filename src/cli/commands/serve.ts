@@ -5,6 +5,7 @@ import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
+import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
 import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/server/limits.js';
 
 /** --xds-max-* flags: each sets one XdsLimits field (named in LIMIT_FLAGS). */
@@ -44,6 +45,10 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --svid-dir DIR         write SVID, key (0600) and bundle files of proxyless gRPC services (target grpc) here,
                          renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
   --svid-command ARGV    run after each such write (split on spaces, no shell)
+  --workload-api-socket PATH   serve the SPIFFE Workload API to applications on this Unix socket
+                         (SPIFFE_ENDPOINT_SOCKET=unix://PATH); as root, also PATH's directory/uid-N/<name> per uid
+  --identity-source SRC  embedded-ca (default) | workload-api:unix:///run/spire/sockets/agent.sock
+                         (take SVIDs and bundles from an existing SPIFFE Workload API, e.g. a SPIRE agent)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key
 What one xDS caller may ask (over a limit: the stream ends with RESOURCE_EXHAUSTED or INVALID_ARGUMENT):
@@ -63,6 +68,8 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     'svid-dir': { type: 'string' },
     ...sdsOptions,
     'svid-command': { type: 'string' },
+    'workload-api-socket': { type: 'string' },
+    'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
     ...limitOptions,
   },
@@ -71,6 +78,10 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
+    if (values['identity-source']?.startsWith('workload-api:')) {
+      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
+      if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
+    }
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -85,6 +96,8 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...optional('sds', sdsPolicyOf(values)),
       ...optional('xdsLimits', limitsOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
+      ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
+      ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     const logger = io.logger();
@@ -94,6 +107,8 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       [
         `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${config.meshFile})`,
         ...cp.unixSockets.map((s) => `  xDS (SDS + ADS), Unix socket: ${s}`),
+        ...cp.workloadApiSockets.map((s) => `  SPIFFE Workload API (uid ${s.uid}): SPIFFE_ENDPOINT_SOCKET=unix://${s.path}`),
+        ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
         ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),
         '',

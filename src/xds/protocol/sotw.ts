@@ -52,8 +52,12 @@ export class SotwStream extends XdsStream {
     const st = this.#types.get(typeUrl);
     if (!st || !this.ctx) return undefined;
     const { resolver } = this.deps;
-    const names = new Set(st.sub.names);
-    if (st.sub.wildcard) for (const n of resolver.wildcardNames(this.ctx, typeUrl)) names.add(n);
+    let names: ReadonlySet<string> = st.sub.names;
+    if (st.sub.wildcard) {
+      const all = new Set(names);
+      for (const n of resolver.wildcardNames(this.ctx, typeUrl)) all.add(n);
+      names = all;
+    }
     const found: ResolvedResource[] = [];
     this.beginBuild(names.size);
     for (const name of [...names].sort()) {

@@ -70,7 +70,7 @@ function bundlePem(b: X509Bundle): string {
 }
 
 /** Parsed names kept, by the total length of their keys: names come from callers, so the cache is bounded. */
-const PARSED_MAX_CHARS = 1 << 20;
+const PARSED_MAX_CHARS = 1 << 18;
 
 /** An invalid name whose reason is worked out only when read (parsing throws, and throwing is what costs). */
 function lazyInvalid(name: string): SecretName & { kind: 'invalid' } {

@@ -12,7 +12,7 @@ import { fetchSecrets } from '../protocol/fetch.js';
 import { silentLogger, type XdsLogger, type XdsMetrics } from './observability.js';
 import type { IdentityPolicy } from '../policy.js';
 import { principalToString, type CallAuthenticator, type NodePrincipal } from '../principal.js';
-import { FairScheduler, type SchedulerStats } from './fair-scheduler.js';
+import { FairScheduler, PUSH_COST, type SchedulerStats } from './fair-scheduler.js';
 import { checkRequestNames, resolveLimits, tooMany, XdsLimitError, type XdsLimits } from './limits.js';
 import { ProxyStatusRegistry, type ProxyIdentity, type ProxyStatusEvent, type ProxyStatusSnapshot } from '../status/proxy-status.js';
 import type { ResourceCache, ResourceChange } from '../resource-cache.js';
@@ -115,7 +115,22 @@ export class XdsServer {
           if (err instanceof XdsLimitError) return cb(err.status);
           throw err;
         }
-        cb(null, fetchSecrets(call.request, principal, this.#resolver, this.#logger, this.#metrics));
+        // Scheduled like a push: a flood of FetchSecrets calls takes its caller's turns, not everyone's.
+        this.#scheduler.schedule({
+          owner: principalToString(principal),
+          pump: () => {
+            let res: Uint8Array;
+            try {
+              res = fetchSecrets(call.request, principal, this.#resolver, this.#logger, this.#metrics);
+            } catch (err) {
+              this.#logger.error({ err }, 'FetchSecrets failed');
+              cb({ code: grpc.status.INTERNAL, details: 'internal error handling the request' });
+              return PUSH_COST;
+            }
+            cb(null, res);
+            return PUSH_COST + call.request.resourceNames.length;
+          },
+        });
       },
     });
     server.addService(aggregatedDiscoveryService, {

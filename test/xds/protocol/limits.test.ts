@@ -9,8 +9,10 @@ import { PATHS } from './client.js';
 import { startHarness, PAYMENTS_NODE, type Harness, type LogEntry } from './harness.js';
 import { secretNames } from './helpers.js';
 import { TYPE_SECRET } from '../../../src/xds/type-urls.js';
-import { DEFAULT_XDS_LIMITS, resolveLimits } from '../../../src/xds/server/limits.js';
+import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, resolveLimits } from '../../../src/xds/server/limits.js';
+import { cli } from '../../cli/run.js';
 import { LEFT_OUT_SAMPLE } from '../../../src/xds/status/proxy-status.js';
+import { renderProxySecrets } from '../../../src/xds/status/status-render.js';
 import { TrustplaneError } from '../../../src/errors.js';
 
 const longestLine = (logs: readonly LogEntry[]): number => Math.max(0, ...logs.map((l) => JSON.stringify(l.obj).length + l.msg.length));
@@ -65,6 +67,7 @@ describe('limits on what one caller may ask', () => {
     assert.deepEqual(sds.leftOut, { DENIED: 4000, INVALID: 999 });
     assert.equal(sds.resources.length, 1 + LEFT_OUT_SAMPLE, 'ROOTCA and a sample of the left-out names');
     assert.ok(JSON.stringify(h.xds.status()).length < 20_000);
+    assert.match(renderProxySecrets(h.xds.status(), 'many-names', 0), /… and 4989 more requested names left out \(not shown\)\n$/);
     // The same names again (an ACK): nothing new to log.
     s.ack(r, names);
     s.ack(r, [...names.slice(1), 'ALL']);
@@ -137,6 +140,14 @@ describe('limits on what one caller may ask', () => {
     again.send({ node: { id: 'p-4' }, typeUrl: TYPE_SECRET, resourceNames: ['ROOTCA'] });
     assert.deepEqual(await secretNames(await again.next()), ['ROOTCA']);
     for (const s of [...open.slice(1), other, again]) s.end();
+  });
+
+  test('serve: every limit is a flag with its default in the help, and a bad value is a usage error naming it', async () => {
+    const help = await cli('serve', '--help');
+    for (const [k, flag] of Object.entries(LIMIT_FLAGS)) assert.match(help.stdout, new RegExp(`${flag} N\\s+default ${DEFAULT_XDS_LIMITS[k as keyof typeof LIMIT_FLAGS]}\\n`));
+    const bad = await cli('serve', '--xds-max-streams-per-principal', '1.5');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^trustplane serve: --xds-max-streams-per-principal: "1.5" is not a positive whole number\n/);
   });
 
   test('limits: a value that is not a positive whole number is refused with its flag named', () => {
