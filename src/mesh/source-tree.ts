@@ -119,7 +119,7 @@ function firstLine(s: string): string {
 
 /**
  * Where each field path of a read description starts, looked up in its tree when asked: no table of every path is
- * built on the happy path; the paths asked for (and their parents) are remembered.
+ * built on the happy path; the list items on the way are remembered.
  */
 export class SourceIndex {
   readonly #seen = new Map<string, SourceNode | null>();
@@ -139,7 +139,8 @@ export class SourceIndex {
     } else if (parent?.kind === 'map') {
       node = parent.pairs.find((p) => p.key?.kind === 'scalar' && String(p.key.value) === last)?.value;
     }
-    this.#seen.set(path, node ?? null);
+    // List items are remembered (the resolver asks many paths under each service); keys under them are a short scan.
+    if (path.endsWith(']')) this.#seen.set(path, node ?? null);
     return node ?? undefined;
   }
 
