@@ -152,4 +152,10 @@ export class SourceIndex {
   has(path: string): boolean {
     return this.node(path) !== undefined;
   }
+
+  /** has(`${path}.${key}`), without building the path: the map at `path` has the key with a value. */
+  hasKey(path: string, key: string): boolean {
+    const node = this.node(path);
+    return node?.kind === 'map' && node.pairs.some((p) => p.value !== null && p.key?.kind === 'scalar' && String(p.key.value) === key);
+  }
 }
