@@ -6,7 +6,7 @@
 import { create } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { buildNodeResources, isGenerated, resourceOptions, type ResourceOptions } from '../envoy/index.js';
-import { serviceInputsKey } from '../envoy/inputs.js';
+import { sameInputs, serviceInputs, type ServiceInputs } from '../envoy/inputs.js';
 import type { MeshModel } from '../mesh/index.js';
 import type { NamedResource, ResourceCache, ResourceSnapshot } from '../xds/resource-cache.js';
 import { CONFIG_TYPES, type ConfigTypeUrl } from '../xds/type-urls.js';
@@ -24,8 +24,8 @@ export interface ApplyStats {
 }
 
 export class MeshResources {
-  /** Per service in force: the key of the inputs its group was built from. */
-  #keys = new Map<string, string>();
+  /** Per service in force: the inputs its group was built from. */
+  #inputs = new Map<string, ServiceInputs>();
   #last: ApplyStats = { services: 0, servicesRegenerated: 0, resourcesRegenerated: 0, servicesRemoved: 0 };
   #totals = { servicesRegenerated: 0, resourcesRegenerated: 0 };
 
@@ -49,14 +49,19 @@ export class MeshResources {
    * leaves the cache (and what this object remembers) as it was.
    */
   apply(mesh: MeshModel): ApplyStats {
-    const keys = new Map<string, string>();
+    const inputs = new Map<string, ServiceInputs>();
     const snapshots = new Map<string, ResourceSnapshot>();
     let resources = 0;
     for (const service of mesh.services) {
       if (!isGenerated(service)) continue;
-      const key = serviceInputsKey(mesh, service, this.options);
-      keys.set(service.name, key);
-      if (this.#keys.get(service.name) === key) continue;
+      const now = serviceInputs(mesh, service, this.options);
+      const before = this.#inputs.get(service.name);
+      // Unchanged: keep the inputs in force (and the model they belong to may go).
+      if (before && sameInputs(before, now)) {
+        inputs.set(service.name, before);
+        continue;
+      }
+      inputs.set(service.name, now);
       const byType = new Map<ConfigTypeUrl, NamedResource[]>(CONFIG_TYPES.map((t) => [t, []]));
       for (const r of buildNodeResources(mesh, service, this.options)) {
         byType.get(r.typeUrl as ConfigTypeUrl)?.push({ name: r.name, resource: create(AnySchema, { typeUrl: r.typeUrl, value: r.bytes }) });
@@ -66,15 +71,15 @@ export class MeshResources {
     }
     for (const [group, snapshot] of snapshots) this.cache.setSnapshot(group, snapshot);
     let removed = 0;
-    for (const gone of this.#keys.keys()) {
-      if (keys.has(gone)) continue;
+    for (const gone of this.#inputs.keys()) {
+      if (inputs.has(gone)) continue;
       this.cache.removeGroup(gone);
       removed++;
     }
-    this.#keys = keys;
+    this.#inputs = inputs;
     this.#totals.servicesRegenerated += snapshots.size;
     this.#totals.resourcesRegenerated += resources;
-    this.#last = { services: keys.size, servicesRegenerated: snapshots.size, resourcesRegenerated: resources, servicesRemoved: removed };
+    this.#last = { services: inputs.size, servicesRegenerated: snapshots.size, resourcesRegenerated: resources, servicesRemoved: removed };
     return this.#last;
   }
 }
