@@ -40,14 +40,22 @@ const PLAIN_INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 /** Characters a plain scalar may not start with (YAML indicators); '-' is checked apart. */
 const INDICATOR_START = new Set(['?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
 
+/**
+ * List items (`- key: ...` maps, e.g. each service) of the last text read, by their exact lines and line numbers:
+ * an edit of one service re-reads that service only. The trees are immutable, so sharing them is safe; the cache
+ * holds one text's items and is replaced by the next successful read.
+ */
+let lastItems = new Map<string, SourceNode>();
+
 /** The tree of `text`, or undefined when the text is outside the subset (read it with the `yaml` library). */
 export function readFastYaml(text: string): SourceNode | undefined {
   try {
     const lines = splitLines(text);
     if (lines.length === 0) return undefined;
-    const reader = new BlockReader(lines);
+    const reader = new BlockReader(lines, lastItems);
     const root = reader.block(0);
     if (reader.i !== lines.length) bail();
+    lastItems = reader.items;
     return root;
   } catch (e) {
     if (e instanceof NotInSubset) return undefined;
@@ -75,7 +83,24 @@ function splitLines(text: string): Line[] {
 
 class BlockReader {
   i = 0;
-  constructor(private readonly lines: readonly Line[]) {}
+  /** The list items read this time, for the next read. */
+  readonly items = new Map<string, SourceNode>();
+  constructor(
+    private readonly lines: readonly Line[],
+    private readonly cached: ReadonlyMap<string, SourceNode>,
+  ) {}
+
+  /** The lines of the list item starting at the current line (up to the next line at most `indent` deep), as a key. */
+  #itemKey(indent: number): { key: string; end: number } {
+    let end = this.i + 1;
+    while (end < this.lines.length && this.lines[end]!.indent > indent) end++;
+    let key = '';
+    for (let k = this.i; k < end; k++) {
+      const l = this.lines[k]!;
+      key += `${l.no} ${l.indent} ${l.text}\n`;
+    }
+    return { key, end };
+  }
 
   /** The block node starting at the current line, whose indentation must be at least `min`. */
   block(min: number): SourceNode {
@@ -98,8 +123,16 @@ class BlockReader {
       if (rest === '' || rest.startsWith('#')) bail();
       if (isDash(rest)) bail();
       if (startsKey(rest)) {
-        // `- key: value`: a map whose keys line up with this first one.
-        items.push(this.map(column, rest, column));
+        // `- key: value`: a map whose keys line up with this first one; the same lines as last time, the same tree.
+        const { key, end } = this.#itemKey(indent);
+        let item = this.cached.get(key);
+        if (item) this.i = end;
+        else {
+          item = this.map(column, rest, column);
+          if (this.i !== end) bail();
+        }
+        this.items.set(key, item);
+        items.push(item);
       } else {
         items.push(inlineValue(rest, line.no, column));
         this.i++;

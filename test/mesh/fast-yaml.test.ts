@@ -100,6 +100,28 @@ describe('fast YAML reader', () => {
     assert.equal(readFastYaml('a: 1.5\n'), undefined);
   });
 
+  test('an edit of one service re-reads that service only; moved lines are read again (positions stay right)', () => {
+    const before = syntheticMesh(50);
+    const edited = syntheticMesh(50, { edited: { service: 20, appPort: 9999 } });
+    const items = (text: string) => {
+      const root = readFastYaml(text);
+      assert.ok(root?.kind === 'map');
+      const services = root.pairs.find((p) => p.key?.kind === 'scalar' && p.key.value === 'services')!.value!;
+      assert.ok(services.kind === 'seq');
+      return services.items;
+    };
+    const a = items(before);
+    const b = items(edited);
+    assert.ok(agrees(edited, 'edited'));
+    assert.equal(b.filter((item, i) => item === a[i]).length, 49, 'the 49 unchanged services are the very same trees');
+    assert.notEqual(b[20], a[20]);
+    // One line more at the top: every service moves down a line, so none may be reused with its old positions.
+    const shifted = `# a comment\n${edited}`;
+    const c = items(shifted);
+    assert.ok(agrees(shifted, 'shifted'));
+    assert.equal(c.filter((item, i) => item === b[i]).length, 0);
+  });
+
   test('5,000 random mutations of valid descriptions: whatever the fast reader takes, the yaml library reads the same', () => {
     const r = prng(42);
     const alphabet = [' ', '  ', '\n', ':', ': ', '-', '- ', '#', ' #', '[', ']', '{', '}', ',', '"', "'", '&a', '*a', '!', '|', '>', '?', '\t', 'x', '1', '0', '.', 'true', '~', '\\'];
