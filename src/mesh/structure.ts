@@ -39,6 +39,9 @@ export function describeAccepted(s: SchemaNode): string {
   }
 }
 
+/** Values of list items checked without a problem, by their (immutable, shared) tree. */
+const checkedItems = new WeakMap<SourceNode, { readonly schema: SchemaNode; readonly value: unknown }>();
+
 class Walker {
   readonly problems: MeshProblem[] = [];
   constructor(private readonly file: string) {}
@@ -51,7 +54,21 @@ class Walker {
     this.problems.push(problem({ code, file: this.file, line: pos.line, column: pos.column, path, message, found, accepted }));
   }
 
+  /**
+   * A list item (each service, each port...) already checked without a problem is not checked again: the fast
+   * reader hands back the same tree for unchanged lines, and its value does not depend on where it sits.
+   */
   check(node: SourceNode | null, schema: SchemaNode, path: string): unknown {
+    if (node === null || node.kind !== 'map' || path.charCodeAt(path.length - 1) !== 93 /* ] */) return this.#check(node, schema, path);
+    const hit = checkedItems.get(node);
+    if (hit?.schema === schema) return hit.value;
+    const before = this.problems.length;
+    const value = this.#check(node, schema, path);
+    if (this.problems.length === before) checkedItems.set(node, { schema, value });
+    return value;
+  }
+
+  #check(node: SourceNode | null, schema: SchemaNode, path: string): unknown {
     switch (schema.type) {
       case 'object':
         return node?.kind === 'map' ? this.object(node, schema, path) : this.wrongType(node, schema, path);
