@@ -27,6 +27,9 @@ import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { applyMeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
+import { Traffic } from '../traffic/traffic.js';
+import { trafficMetrics } from '../traffic/metrics.js';
+import { strictCheckHandler } from '../traffic/admin.js';
 
 export interface MeshState {
   readonly file: string;
@@ -49,6 +52,8 @@ export class ControlPlane {
   readonly metrics = new Metrics();
   readonly ca: CertificateAuthority;
   readonly xds: XdsServer;
+  /** Access-log evidence and the STRICT gate (src/traffic). */
+  readonly traffic: Traffic;
   readonly serverSpiffeId: string;
   #mesh: LoadedMesh;
   #meshState: MeshState;
@@ -111,6 +116,19 @@ export class ControlPlane {
       logger: logger.child({ component: 'xds' }),
       metrics: this.metrics.xds(),
     });
+    const tm = trafficMetrics(this.metrics.registry);
+    this.traffic = new Traffic({
+      clock,
+      logger: logger.child({ component: 'traffic' }),
+      ...config.traffic,
+      hooks: tm.hooks,
+      // A proxy reports only the listeners of services its principal may hold.
+      mayReport: (principal, service) => {
+        const s = this.#mesh.model.serviceByName(service);
+        return s !== undefined && (principal.kind === 'insecure' || policy.mayReceive(principal, s.spiffeId.toString()));
+      },
+    });
+    tm.bind(this.traffic);
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
       status: () => this.xds.status(),
@@ -135,6 +153,15 @@ export class ControlPlane {
           this.logger.error({ err: (err as Error).message }, 'rollout step failed; the previous configuration keeps serving');
         }
       });
+    });
+    // The STRICT gate hands the rollout the description with unready ports held at PERMISSIVE; when evidence
+    // releases one, the rollout gets the new model (and still decides when to take each step).
+    this.traffic.onGateChange((model) => {
+      try {
+        this.#rollout.setDesired(model);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'rollout step after a STRICT gate change failed; the previous configuration keeps serving');
+      }
     });
     this.#apply(mesh);
     if (config.svidFiles) {
@@ -241,6 +268,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.#watch?.close();
+    this.traffic.close();
     await this.#admin?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
@@ -255,14 +283,14 @@ export class ControlPlane {
   }
 
   /** Where each port's rollout stands: asked for, in force, waiting for. */
-  rolloutStatus(): ReturnType<RolloutController['rolloutStatus']> {
-    return this.#rollout.rolloutStatus();
+  rolloutStatus(): ReturnType<Traffic['decorate']> {
+    return this.traffic.decorate(this.#rollout.rolloutStatus());
   }
 
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
   #apply(next: LoadedMesh): void {
-    this.#rollout.setDesired(next.model);
+    this.#rollout.setDesired(this.traffic.setMesh(next.model));
     const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
     this.store.batch(() => {
@@ -290,7 +318,10 @@ export class ControlPlane {
       store: this.store,
       clock: this.clock,
       log: this.logger.child({ component: 'transport' }),
-      register: (server, auth) => this.xds.addTo(server, auth),
+      register: (server, auth) => {
+        this.xds.addTo(server, auth);
+        this.traffic.receiver.addTo(server, auth);
+      },
       endStreams: () => this.xds.close(),
       unix,
       ...(c.tcpAddress
@@ -304,6 +335,7 @@ export class ControlPlane {
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
+        handlers: [strictCheckHandler(this.traffic)],
       });
     }
   }
@@ -318,7 +350,7 @@ export class ControlPlane {
       return proxies.length ? { ...snap, proxies } : undefined;
     }
     if (path === '/mesh') return this.#meshState;
-    if (path === '/rollout') return this.#rollout.rolloutStatus();
+    if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
     return undefined;
   }
 }
