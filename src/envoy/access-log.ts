@@ -2,13 +2,12 @@
 // no filter-chain name in an entry, so each filter chain's gRPC access logger sets literal custom tags (the
 // listener's own logger sets them without a chain, for connections no chain matched). The receiver
 // (src/traffic/classify.ts) reads exactly these tags: this module is the one place their names are written.
-import { create } from '@bufbuild/protobuf';
-import { AccessLogSchema, type AccessLog } from '#gen/envoy/config/accesslog/v3/accesslog_pb';
+import type { AccessLogSchema } from '#gen/envoy/config/accesslog/v3/accesslog_pb';
 import { ApiVersion } from '#gen/envoy/config/core/v3/config_source_pb';
 import { HttpGrpcAccessLogConfigSchema, TcpGrpcAccessLogConfigSchema } from '#gen/envoy/extensions/access_loggers/grpc/v3/als_pb';
 import type { MeshModel, Mode } from '../mesh/model.js';
 import { XDS_CLUSTER } from './names.js';
-import { typed } from './typed.js';
+import { typed, type Init } from './typed.js';
 
 /** `log_name` of every access logger trustplane generates: the first message of each ALS stream carries it. */
 export const ACCESS_LOG_NAME = 'trustplane';
@@ -44,7 +43,7 @@ export interface AccessLogSite {
  * logger (one entry per request) in an http_connection_manager, else the TCP logger (one per connection). Empty
  * when the description turns access logs off.
  */
-export function accessLogs(mesh: MeshModel, site: AccessLogSite, http: boolean): AccessLog[] {
+export function accessLogs(mesh: MeshModel, site: AccessLogSite, http: boolean): Init<typeof AccessLogSchema>[] {
   if (!mesh.accessLogs) return [];
   const literal = (tag: string, value: string) => ({ tag, type: { case: 'literal' as const, value: { value } } });
   const commonConfig = {
@@ -59,5 +58,10 @@ export function accessLogs(mesh: MeshModel, site: AccessLogSite, http: boolean):
     ],
   };
   const typedConfig = http ? typed(HttpGrpcAccessLogConfigSchema, { commonConfig }) : typed(TcpGrpcAccessLogConfigSchema, { commonConfig });
-  return [create(AccessLogSchema, { name: http ? HTTP_GRPC_LOGGER : TCP_GRPC_LOGGER, configType: { case: 'typedConfig', value: typedConfig } })];
+  return [{ name: http ? HTTP_GRPC_LOGGER : TCP_GRPC_LOGGER, configType: { case: 'typedConfig', value: typedConfig } }];
+}
+
+/** Memo key part of a site's loggers: everything accessLogs() reads. */
+export function accessLogKey(mesh: MeshModel, site: AccessLogSite): string {
+  return mesh.accessLogs ? `log|${site.service}|${site.port}|${site.mode}|${site.chain ?? ''}` : 'log|off';
 }
