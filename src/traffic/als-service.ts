@@ -158,6 +158,7 @@ export class AccessLogReceiver {
           fail('no_identifier', grpc.status.INVALID_ARGUMENT, 'the identifier needs a node and a log_name');
           return;
         }
+        log.debug({ event: 'access_log_stream_opened', principal: who, nodeId: node.id, cluster: node.cluster, logName }, 'access-log stream opened');
       } else if (!node) {
         fail('no_identifier', grpc.status.INVALID_ARGUMENT, 'the first message of an access-log stream must carry the identifier {node, log_name}');
         return;
