@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { toBinary } from '@bufbuild/protobuf';
 import type { Node } from '#gen/envoy/config/core/v3/base_pb';
 import { StreamAccessLogsResponseSchema } from '#gen/envoy/service/accesslog/v3/als_pb';
+import type { Clock } from '../clock.js';
 import type { CallAuthenticator, NodePrincipal } from '../xds/principal.js';
 import { principalToString } from '../xds/principal.js';
 import { classify, type RefusalReason } from './classify.js';
@@ -43,6 +44,7 @@ export interface AlsLogger {
 
 export interface AccessLogReceiverOptions {
   readonly evidence: TrafficEvidence;
+  readonly clock: Clock;
   /** Whether this principal may hold the service (its listeners' entries are its to send). */
   mayReport(principal: NodePrincipal, service: string): boolean;
   readonly limits?: Partial<AlsLimits>;
@@ -173,6 +175,8 @@ export class AccessLogReceiver {
         generation = this.#generation;
         allowed = new Map();
       }
+      // One time for the batch: Envoy sends what it buffered over about a second.
+      const now = this.#opts.clock.now();
       let accepted = 0;
       let untagged = 0;
       let unknownPort = 0;
@@ -193,7 +197,7 @@ export class AccessLogReceiver {
           }
           continue;
         }
-        if (!evidence.record(c.service, c.port, c.kind, c.source)) {
+        if (!evidence.record(c.service, c.port, c.kind, c.source, now)) {
           unknownPort++;
           if (!logged.has(`unknown_port ${c.service}:${c.port}`)) {
             logged.add(`unknown_port ${c.service}:${c.port}`);

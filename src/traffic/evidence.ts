@@ -78,6 +78,8 @@ export class TrafficEvidence implements TrafficEvidenceView {
   readonly #clock: Clock;
   readonly #slots = BUCKETS + 1;
   #ports = new Map<string, PortState>();
+  /** The same ports by service, then port: the per-entry lookup builds no key string. */
+  #byService = new Map<string, Map<number, PortState>>();
   readonly #listeners = new Set<() => void>();
   #changePending = false;
 
@@ -102,6 +104,12 @@ export class TrafficEvidence implements TrafficEvidenceView {
       }
     }
     this.#ports = next;
+    this.#byService = new Map();
+    for (const p of next.values()) {
+      let m = this.#byService.get(p.known.service);
+      if (!m) this.#byService.set(p.known.service, (m = new Map()));
+      m.set(p.known.port, p);
+    }
     this.#changed();
   }
 
@@ -110,11 +118,10 @@ export class TrafficEvidence implements TrafficEvidenceView {
     return this.#ports.has(portKeyOf(service, port));
   }
 
-  /** Counts one connection now. False when the port is not declared. */
-  record(service: string, port: number, kind: ConnectionKind, source: string): boolean {
-    const p = this.#ports.get(portKeyOf(service, port));
+  /** Counts one connection at `now` (default: the clock's now). False when the port is not declared. */
+  record(service: string, port: number, kind: ConnectionKind, source: string, now = this.#clock.now()): boolean {
+    const p = this.#byService.get(service)?.get(port);
     if (!p) return false;
-    const now = this.#clock.now();
     const slot = this.#rotate(p, now);
     p.counts[slot * 4 + KIND_INDEX[kind]]!++;
     p.totals[KIND_INDEX[kind]]!++;

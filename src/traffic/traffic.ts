@@ -54,7 +54,7 @@ export class Traffic implements TrafficEvidenceView {
     this.#clock = opts.clock;
     this.#logger = opts.logger;
     this.evidence = new TrafficEvidence({ clock: opts.clock, ...(opts.windowMs ? { windowMs: opts.windowMs } : {}), ...(opts.maxSourcesPerPort ? { maxSourcesPerPort: opts.maxSourcesPerPort } : {}) });
-    this.receiver = new AccessLogReceiver({ evidence: this.evidence, mayReport: opts.mayReport, logger: opts.logger, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.hooks ? { hooks: opts.hooks } : {}) });
+    this.receiver = new AccessLogReceiver({ evidence: this.evidence, clock: opts.clock, mayReport: opts.mayReport, logger: opts.logger, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.hooks ? { hooks: opts.hooks } : {}) });
     this.#gate = new StrictGate(this.evidence);
     this.evidence.onChange(() => this.#heldMayBeReady());
   }
