@@ -290,7 +290,10 @@ export class ControlPlane {
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
   #apply(next: LoadedMesh): void {
-    this.#rollout.setDesired(this.traffic.setMesh(next.model));
+    // The gate commits only once the rollout took the description: a refused one leaves it as it was.
+    const gated = this.traffic.prepare(next.model);
+    this.#rollout.setDesired(gated.model);
+    gated.commit();
     const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
     this.store.batch(() => {

@@ -12,7 +12,7 @@ import type { NodePrincipal } from '../xds/principal.js';
 import { AccessLogReceiver, type AlsHooks, type AlsLimits, type AlsLogger } from './als-service.js';
 import type { PortEvidence, TrafficEvidenceView } from './evidence-view.js';
 import { portKeyOf, TrafficEvidence, type KnownPort } from './evidence.js';
-import { StrictGate, type GateDecision } from './gate.js';
+import { StrictGate, type GateDecision, type GateResult } from './gate.js';
 import { strictCheck, type StrictCheckReport } from './strict-check.js';
 
 export interface TrafficConfig {
@@ -63,12 +63,30 @@ export class Traffic implements TrafficEvidenceView {
     return this.evidence.windowMs;
   }
 
-  /** A new (valid) description: returns what the rollout controller should be given. */
+  /**
+   * A new (valid) description: what the rollout controller should be given. Nothing changes until commit(), so
+   * that a description the rollout refuses leaves the gate and the evidence as they were:
+   *   const gated = traffic.prepare(model); rollout.setDesired(gated.model); gated.commit();
+   */
+  prepare(model: MeshModel): { readonly model: MeshModel; commit(): void } {
+    const result = this.#gate.apply(model);
+    return {
+      model: result.model,
+      commit: () => {
+        result.commit();
+        this.#desired = model;
+        this.evidence.setPorts(knownPorts(model));
+        this.receiver.policyChanged();
+        this.#adopt(result);
+      },
+    };
+  }
+
+  /** prepare() and commit() at once. */
   setMesh(model: MeshModel): MeshModel {
-    this.#desired = model;
-    this.evidence.setPorts(knownPorts(model));
-    this.receiver.policyChanged();
-    return this.#evaluate();
+    const gated = this.prepare(model);
+    gated.commit();
+    return gated.model;
   }
 
   /** Told whenever the gate changes the model the rollout controller should head for. */
@@ -137,9 +155,8 @@ export class Traffic implements TrafficEvidenceView {
     return { ...e, strictGate: { state: d.state, reason } };
   }
 
-  #evaluate(): MeshModel {
-    const desired = this.#desired!;
-    const result = this.#gate.apply(desired);
+  /** Decisions of a committed gate result: logged where they changed, and the re-evaluation timer set. */
+  #adopt(result: GateResult): void {
     const before = this.#decisions;
     this.#decisions = new Map(result.decisions.map((d) => [portKeyOf(d.service, d.port), d]));
     for (const [key, d] of this.#decisions) {
@@ -150,7 +167,6 @@ export class Traffic implements TrafficEvidenceView {
       else this.#logger.debug(fields, d.reason);
     }
     this.#schedule();
-    return result.model;
   }
 
   /** While a port is held, time alone can release it (plaintext leaving the window): look again every bucket. */
@@ -174,7 +190,9 @@ export class Traffic implements TrafficEvidenceView {
     if (this.#closed || !this.#desired) return;
     const ready = [...this.#decisions.values()].some((d) => d.state === 'held' && this.evidence.port(d.service, d.port)?.readiness === 'ready');
     if (!ready) return;
-    const model = this.#evaluate();
-    for (const l of [...this.#gateListeners]) l(model);
+    const result = this.#gate.apply(this.#desired);
+    result.commit();
+    this.#adopt(result);
+    for (const l of [...this.#gateListeners]) l(result.model);
   }
 }
