@@ -76,7 +76,7 @@ function fullDecode(msgs: readonly Uint8Array[]): number {
 async function ingest(msgs: Uint8Array[]): Promise<{ rate: number; counted: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-bench-als-'));
   const mesh = parseMesh(meshText(), 'bench.yaml');
-  const traffic = new Traffic({ clock: systemClock, logger: silentLogger, mayReport: () => true, limits: { maxStreamsPerPrincipal: 4 } });
+  const traffic = new Traffic({ clock: systemClock, logger: silentLogger, mayReport: () => true, limits: { maxStreamsPerPrincipal: 4, maxEntriesPerSecond: Infinity } });
   traffic.setMesh(mesh);
   const server = new grpc.Server(XDS_SERVER_OPTIONS);
   traffic.receiver.addTo(server, fixedAuthenticator({ kind: 'uid', uid: 1000 }));
@@ -132,7 +132,7 @@ function windowMemory(ports: number): { mb: number; perPortKb: number; sources: 
 
 const msgs = messages();
 const bytes = msgs.reduce((n, m) => n + m.length, 0);
-console.log(`conditions: best of 3 interleaved rounds (ceiling: best of 9); ${ENTRIES} TCP entries in batches of ${BATCH} (${(bytes / ENTRIES).toFixed(0)} bytes/entry on the wire), ${SERVICES} ports, one stream, client in a worker thread over a Unix socket; load ${loadavg()[0]!.toFixed(2)}`);
+console.log(`conditions: best of 3 interleaved rounds (ceiling: best of 9); ${ENTRIES} TCP entries in batches of ${BATCH} (${(bytes / ENTRIES).toFixed(0)} bytes/entry on the wire), ${SERVICES} ports, one stream, client in a worker thread over a Unix socket, the per-principal rate limit lifted; load ${loadavg()[0]!.toFixed(2)}`);
 // Best of ROUNDS, interleaved, so that load on the box and JIT warm-up fall on both sides alike.
 const ROUNDS = 3;
 let ceil = 0;

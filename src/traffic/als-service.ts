@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { toBinary } from '@bufbuild/protobuf';
 import type { Node } from '#gen/envoy/config/core/v3/base_pb';
 import { StreamAccessLogsResponseSchema } from '#gen/envoy/service/accesslog/v3/als_pb';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { CallAuthenticator, NodePrincipal } from '../xds/principal.js';
 import { principalToString } from '../xds/principal.js';
 import { classify, type RefusalReason } from './classify.js';
@@ -22,9 +22,36 @@ export interface AlsLimits {
   readonly maxEntriesPerBatch: number;
   /** Envoy opens one stream per logger configuration and worker thread, so a proxy holds several. */
   readonly maxStreamsPerPrincipal: number;
+  /**
+   * Entries per second per principal, on average (a burst of one second's worth). Above it the principal's
+   * streams are paused until it is back under, so gRPC flow control slows the proxy down: nothing is dropped
+   * (dropped entries could hide plaintext), and one principal cannot take the receiver from the others.
+   */
+  readonly maxEntriesPerSecond: number;
 }
 
-export const DEFAULT_ALS_LIMITS: AlsLimits = { maxMessageBytes: 1024 * 1024, maxEntriesPerBatch: 10_000, maxStreamsPerPrincipal: 256 };
+export const DEFAULT_ALS_LIMITS: AlsLimits = { maxMessageBytes: 1024 * 1024, maxEntriesPerBatch: 10_000, maxStreamsPerPrincipal: 256, maxEntriesPerSecond: 100_000 };
+
+/** A principal's entry budget: refills at the rate, holds at most one second's worth, may go negative (debt). */
+class EntryBudget {
+  #tokens: number;
+  #at: number;
+  constructor(
+    readonly rate: number,
+    now: number,
+  ) {
+    this.#tokens = rate;
+    this.#at = now;
+  }
+  /** Takes n entries; returns how long to wait (ms) before reading more, 0 when within budget. */
+  take(n: number, now: number): number {
+    if (this.rate === Infinity) return 0;
+    this.#tokens = Math.min(this.rate, this.#tokens + ((now - this.#at) * this.rate) / 1000);
+    this.#at = now;
+    this.#tokens -= n;
+    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens * 1000) / this.rate);
+  }
+}
 
 export interface AlsHooks {
   /** Entries counted, per batch. */
@@ -34,6 +61,8 @@ export interface AlsHooks {
   /** A stream ended with an error status for what it sent (bounds, malformed messages). */
   streamRejected?(reason: 'too_large' | 'too_many_entries' | 'too_many_streams' | 'malformed' | 'no_identifier' | 'unauthenticated'): void;
   openStreams?(count: number): void;
+  /** A stream was paused for going over its principal's entries per second. */
+  throttled?(): void;
 }
 
 export interface AlsLogger {
@@ -71,6 +100,7 @@ export class AccessLogReceiver {
   readonly limits: AlsLimits;
   readonly #opts: AccessLogReceiverOptions;
   readonly #streamsByPrincipal = new Map<string, number>();
+  readonly #budgets = new Map<string, EntryBudget>();
   #open = 0;
   /** Bumped when the mesh changes: per-stream authorization caches start afresh. */
   #generation = 0;
@@ -110,6 +140,9 @@ export class AccessLogReceiver {
     }
     this.#streamsByPrincipal.set(who, open + 1);
     hooks.openStreams?.(++this.#open);
+    let budget = this.#budgets.get(who);
+    if (!budget) this.#budgets.set(who, (budget = new EntryBudget(this.limits.maxEntriesPerSecond, this.#opts.clock.now())));
+    let resume: TimerHandle | undefined;
 
     let done = false;
     let node: Node | undefined;
@@ -124,9 +157,12 @@ export class AccessLogReceiver {
     const release = (): void => {
       if (done) return;
       done = true;
+      resume?.cancel();
       const n = (this.#streamsByPrincipal.get(who) ?? 1) - 1;
-      if (n === 0) this.#streamsByPrincipal.delete(who);
-      else this.#streamsByPrincipal.set(who, n);
+      if (n === 0) {
+        this.#streamsByPrincipal.delete(who);
+        this.#budgets.delete(who);
+      } else this.#streamsByPrincipal.set(who, n);
       hooks.openStreams?.(--this.#open);
     };
     const fail = (reason: Parameters<NonNullable<AlsHooks['streamRejected']>>[0], code: grpc.status, details: string): void => {
@@ -210,6 +246,16 @@ export class AccessLogReceiver {
       if (untagged > 0 && !logged.has('untagged')) {
         logged.add('untagged');
         log.warn({ event: 'access_log_entries_refused', principal: who, nodeId: node.id, logName, reason: 'untagged' }, 'access-log entries refused: no trustplane service and port tags (not a listener trustplane generated)');
+      }
+      // Over the principal's rate: read nothing more on this stream until the budget is back.
+      const wait = budget.take(list.length, now);
+      if (wait > 0 && !done) {
+        call.pause();
+        hooks.throttled?.();
+        resume = this.#opts.clock.setTimer(wait, () => {
+          resume = undefined;
+          if (!done) call.resume();
+        });
       }
       if (accepted) hooks.accepted?.(accepted);
       if (untagged) hooks.refused?.('untagged', untagged);
