@@ -11,7 +11,7 @@
 import type { MeshModel, Mode } from '../mesh/model.js';
 import { edgeKey, portKey, withModes } from '../rollout/with-modes.js';
 import type { Readiness, SourceCount, TrafficEvidenceView } from './evidence-view.js';
-import { readinessOf } from './readiness.js';
+import { readinessOf, sendsEvidence } from './readiness.js';
 
 /** What the gate decided for a port the description asks STRICT for. */
 export interface GateDecision {
@@ -60,7 +60,7 @@ export class StrictGate {
         const key = portKey(s.name, ib.port);
         const e = this.evidence.port(s.name, ib.port);
         // Whether the port can send evidence is the description's word (it may have just changed); counts are the evidence's.
-        const available = desired.accessLogs && s.target !== 'grpc';
+        const available = sendsEvidence(desired, s);
         const r = readinessOf(available, e?.window ?? NO_COUNTS, e?.plaintextSources ?? [], this.evidence.windowMs);
         const plaintextSources = e?.plaintextSources ?? [];
         let state: GateDecision['state'];

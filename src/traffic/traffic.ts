@@ -2,7 +2,8 @@
 // reads it and hands the rollout controller the description with unready ports held at PERMISSIVE; rollout
 // status, strict-check, metrics and the dashboard's view read both. The control plane wires it in a few lines:
 //
-//   rollout.setDesired(traffic.setMesh(model))         on start and on every good reload
+//   const gated = traffic.prepare(model)               on start and on every good reload
+//   rollout.setDesired(gated.model); gated.commit()
 //   traffic.onGateChange((model) => rollout.setDesired(model))
 //   traffic.receiver.addTo(server, auth)               beside xds.addTo on every transport listener
 import type { Clock, TimerHandle } from '../clock.js';
@@ -13,6 +14,7 @@ import { AccessLogReceiver, type AlsHooks, type AlsLimits, type AlsLogger } from
 import type { PortEvidence, TrafficEvidenceView } from './evidence-view.js';
 import { portKeyOf, TrafficEvidence, type KnownPort } from './evidence.js';
 import { StrictGate, type GateDecision, type GateResult } from './gate.js';
+import { sendsEvidence } from './readiness.js';
 import { strictCheck, type StrictCheckReport } from './strict-check.js';
 
 export interface TrafficConfig {
@@ -35,7 +37,7 @@ export type GatedPortRollout = RolloutStatus['ports'][number] & { readonly stric
 
 /** Which ports a model declares, and whether they can send evidence. */
 export function knownPorts(model: MeshModel): KnownPort[] {
-  return model.services.flatMap((s) => s.inbound.map((ib) => ({ service: s.name, port: ib.port, evidenceAvailable: model.accessLogs && s.target !== 'grpc' })));
+  return model.services.flatMap((s) => s.inbound.map((ib) => ({ service: s.name, port: ib.port, evidenceAvailable: sendsEvidence(model, s) })));
 }
 
 export class Traffic implements TrafficEvidenceView {
