@@ -325,7 +325,10 @@ export class ControlPlane {
         this.xds.addTo(server, auth);
         this.traffic.receiver.addTo(server, auth);
       },
-      endStreams: () => this.xds.close(),
+      endStreams: () => {
+        this.traffic.receiver.close();
+        return this.xds.close();
+      },
       unix,
       ...(c.tcpAddress
         ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.ca.intermediates(), nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } }

@@ -102,12 +102,24 @@ export class AccessLogReceiver {
   readonly #streamsByPrincipal = new Map<string, number>();
   readonly #budgets = new Map<string, EntryBudget>();
   #open = 0;
+  /** Ends each open stream; for shutdown. */
+  readonly #enders = new Set<() => void>();
+  #closed = false;
   /** Bumped when the mesh changes: per-stream authorization caches start afresh. */
   #generation = 0;
 
   constructor(opts: AccessLogReceiverOptions) {
     this.#opts = opts;
     this.limits = { ...DEFAULT_ALS_LIMITS, ...opts.limits };
+  }
+
+  /**
+   * Ends every open stream with UNAVAILABLE and takes no more, so that proxies flush to another control plane at
+   * once instead of holding the shutdown for the whole drain time.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const end of [...this.#enders]) end();
   }
 
   /** The mesh (and so who may hold what) changed. */
@@ -128,6 +140,10 @@ export class AccessLogReceiver {
     if (!principal) {
       hooks.streamRejected?.('unauthenticated');
       cb({ code: grpc.status.PERMISSION_DENIED, details: 'the caller has no node principal; access-log streams need an authenticated node' });
+      return;
+    }
+    if (this.#closed) {
+      cb({ code: grpc.status.UNAVAILABLE, details: 'the control plane is shutting down; send access logs to another one' });
       return;
     }
     const who = principalToString(principal);
@@ -157,6 +173,7 @@ export class AccessLogReceiver {
     const release = (): void => {
       if (done) return;
       done = true;
+      this.#enders.delete(shutdown);
       resume?.cancel();
       const n = (this.#streamsByPrincipal.get(who) ?? 1) - 1;
       if (n === 0) {
@@ -175,6 +192,13 @@ export class AccessLogReceiver {
       call.removeAllListeners('data');
       call.on('data', () => {});
     };
+
+    const shutdown = (): void => {
+      if (done) return;
+      release();
+      cb({ code: grpc.status.UNAVAILABLE, details: 'the control plane is shutting down; send access logs to another one' });
+    };
+    this.#enders.add(shutdown);
 
     call.on('data', (bytes: Buffer) => {
       if (done) return;
