@@ -128,7 +128,7 @@ export class TrafficEvidence implements TrafficEvidenceView {
     if (kind !== 'handshake_failure') {
       const src = this.#source(p, kind, source);
       src.counts[slot]!++;
-      src.lastSeen = now;
+      src.lastSeen = Math.max(src.lastSeen, now);
     }
     this.#changed();
     return true;
@@ -178,9 +178,12 @@ export class TrafficEvidence implements TrafficEvidenceView {
     return Math.floor(now / this.bucketMs);
   }
 
-  /** Moves the port's ring to `now`, clearing the slots it reuses; returns the slot of `now`. */
+  /**
+   * Moves the port's ring to `now`, clearing the slots it reuses; returns the slot of `now`. A time before the
+   * port's latest bucket (the host clock stepped back) counts in that bucket: never in a slot reused since.
+   */
   #rotate(p: PortState, now: number): number {
-    const e = this.#epoch(now);
+    const e = Math.max(this.#epoch(now), p.current);
     if (e > p.current) {
       const from = Math.max(p.current + 1, e - this.#slots + 1);
       for (let x = from; x <= e; x++) {
