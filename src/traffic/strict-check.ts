@@ -87,6 +87,7 @@ export function strictCheck(mesh: MeshModel, evidence: TrafficEvidence, at: numb
 }
 
 const TABLE_HEAD = ['SERVICE', 'PORT', 'ASKED', 'EVIDENCE', 'STRICT WOULD BREAK'];
+const conns = (n: number, what = 'connection'): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Text for the CLI: one row per port, a continuation row per further caller. */
 export function renderStrictCheck(report: StrictCheckReport): string {
@@ -94,11 +95,13 @@ export function renderStrictCheck(report: StrictCheckReport): string {
   const rows: string[][] = [TABLE_HEAD];
   for (const p of report.ports) {
     const lines: string[] = [
-      ...p.plaintextSources.map((s) => `plaintext from ${s.source}: ${s.count} connections, last seen ${s.lastSeen}`),
+      ...p.plaintextSources.map((s) => `plaintext from ${s.source}: ${conns(s.count)}, last seen ${s.lastSeen}`),
       ...p.deniedCallers.map((c) =>
         c.why === 'not_checked'
-          ? `other callers: ${c.count} mTLS connections past the per-port source bound, not checked one by one (raise --evidence-sources), last seen ${c.lastSeen}`
-          : `${c.source}: ${c.count} ${c.why === 'rbac_denied' ? 'connections denied by RBAC' : 'mTLS connections, not in allowedCallers'}, last seen ${c.lastSeen}`,
+          ? `other callers: ${conns(c.count, 'mTLS connection')} past the per-port source bound, not checked one by one (raise --evidence-sources), last seen ${c.lastSeen}`
+          : c.why === 'rbac_denied'
+            ? `${c.source}: ${conns(c.count)} denied by RBAC, last seen ${c.lastSeen}`
+            : `${c.source}: ${conns(c.count, 'mTLS connection')}, not in allowedCallers, last seen ${c.lastSeen}`,
       ),
       ...p.plaintextClients.map((c) => `mesh client ${c} calls in plaintext (its mode is DISABLE)`),
     ];

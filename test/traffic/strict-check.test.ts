@@ -51,8 +51,8 @@ test('per port: plaintext sources, callers allowedCallers would deny, callers RB
   assert.deepEqual(p.plaintextClients, ['batch']);
   assert.equal(p.breaks, true);
   const text = renderStrictCheck(report);
-  assert.match(text, /^orders\s+9000\s+PERMISSIVE\s+not ready\s+plaintext from 10\.0\.0\.7: 1 connections, last seen 2026-01-01T00:00:00\.000Z$/m);
-  assert.match(text, /other callers: 1 mTLS connections past the per-port source bound, not checked one by one/);
+  assert.match(text, /^orders\s+9000\s+PERMISSIVE\s+not ready\s+plaintext from 10\.0\.0\.7: 1 connection, last seen 2026-01-01T00:00:00\.000Z$/m);
+  assert.match(text, /other callers: 1 mTLS connection past the per-port source bound, not checked one by one/);
   assert.match(text, /mesh client batch calls in plaintext \(its mode is DISABLE\)/);
   assert.doesNotMatch(text, /example\.org\/web|partner\.example\/anyone/, 'admitted callers are not listed');
 });
