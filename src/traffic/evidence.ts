@@ -144,6 +144,18 @@ export class TrafficEvidence implements TrafficEvidenceView {
     return p && this.#evidence(p, this.#clock.now());
   }
 
+  /** Whether the port is ready for STRICT now (the cheap part of port(): window counts only). */
+  isReady(service: string, port: number): boolean {
+    const p = this.#byService.get(service)?.get(port);
+    if (!p || !p.known.evidenceAvailable) return false;
+    let mtls = 0;
+    for (const slot of this.#validSlots(p, this.#clock.now())) {
+      if (p.counts[slot * 4 + 1]! > 0) return false;
+      mtls += p.counts[slot * 4]!;
+    }
+    return mtls > 0;
+  }
+
   /** Callers whose mTLS connections the port's RBAC denied in the window, most first. */
   deniedCallers(service: string, port: number): readonly SourceCount[] {
     const p = this.#ports.get(portKeyOf(service, port));

@@ -190,7 +190,7 @@ export class Traffic implements TrafficEvidenceView {
   /** Re-applies the gate when a held port has become ready (only held ports can change without a new description). */
   #heldMayBeReady(): void {
     if (this.#closed || !this.#desired) return;
-    const ready = [...this.#decisions.values()].some((d) => d.state === 'held' && this.evidence.port(d.service, d.port)?.readiness === 'ready');
+    const ready = [...this.#decisions.values()].some((d) => d.state === 'held' && this.evidence.isReady(d.service, d.port));
     if (!ready) return;
     const result = this.#gate.apply(this.#desired);
     result.commit();

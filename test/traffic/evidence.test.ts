@@ -73,3 +73,24 @@ test('a clock that steps back counts in the latest bucket, never in a reused slo
   clock.advance(25 * HOUR);
   assert.equal(ev.port('orders', 9000)!.window.plaintext, 0, 'both leave the window together');
 });
+
+test('isReady() agrees with the readiness port() reports', () => {
+  const { clock, ev } = setup();
+  const agree = (): void => {
+    for (const [s, p] of [['orders', 9000], ['greeter', 50051]] as const) assert.equal(ev.isReady(s, p), ev.port(s, p)!.readiness === 'ready', `${s}:${p}`);
+  };
+  agree();
+  ev.record('orders', 9000, 'mtls', 'spiffe://example.org/a');
+  assert.equal(ev.isReady('orders', 9000), true);
+  agree();
+  ev.record('orders', 9000, 'plaintext', '10.0.0.1');
+  assert.equal(ev.isReady('orders', 9000), false);
+  agree();
+  clock.advance(12 * HOUR);
+  ev.record('orders', 9000, 'mtls', 'spiffe://example.org/a');
+  clock.advance(13 * HOUR);
+  assert.equal(ev.isReady('orders', 9000), true);
+  agree();
+  ev.record('greeter', 50051, 'mtls', 'spiffe://example.org/a');
+  agree();
+});
