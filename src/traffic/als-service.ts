@@ -94,6 +94,11 @@ const accessLogService: grpc.ServiceDefinition = {
   },
 };
 
+/** Distinct refusals logged per stream; later ones are only counted. */
+const MAX_LOGGED_REFUSALS = 32;
+/** Services whose authorization a stream caches; past it the cache starts afresh. */
+const MAX_CACHED_SERVICES = 1024;
+
 const EMPTY_RESPONSE = toBinary(StreamAccessLogsResponseSchema, { $typeName: 'envoy.service.accesslog.v3.StreamAccessLogsResponse' });
 
 export class AccessLogReceiver {
@@ -166,8 +171,16 @@ export class AccessLogReceiver {
     /** service → may this stream report it; cleared when the mesh changes. */
     let allowed = new Map<string, boolean>();
     let generation = this.#generation;
-    /** Refusals already logged on this stream, by reason and service (logged once each, then only counted). */
+    /**
+     * Refusals already logged on this stream, by reason and service (logged once each, then only counted). Tags
+     * are the proxy's word: both sets are bounded, so made-up service names cannot grow them or flood the log.
+     */
     const logged = new Set<string>();
+    const firstTime = (key: string): boolean => {
+      if (logged.has(key) || logged.size >= MAX_LOGGED_REFUSALS) return false;
+      logged.add(key);
+      return true;
+    };
     const evidence = this.#opts.evidence;
 
     const release = (): void => {
@@ -248,27 +261,28 @@ export class AccessLogReceiver {
           continue;
         }
         let may = allowed.get(c.service);
-        if (may === undefined) allowed.set(c.service, (may = this.#opts.mayReport(principal, c.service)));
+        if (may === undefined) {
+          may = this.#opts.mayReport(principal, c.service);
+          if (allowed.size >= MAX_CACHED_SERVICES) allowed.clear();
+          allowed.set(c.service, may);
+        }
         if (!may) {
           notHolder++;
-          if (!logged.has(`not_holder ${c.service}`)) {
-            logged.add(`not_holder ${c.service}`);
+          if (firstTime(`not_holder ${c.service}`)) {
             log.warn({ event: 'access_log_entries_refused', principal: who, nodeId: node.id, logName, service: c.service, reason: 'not_holder' }, 'access-log entries refused: the principal may not hold this service');
           }
           continue;
         }
         if (!evidence.record(c.service, c.port, c.kind, c.source, now)) {
           unknownPort++;
-          if (!logged.has(`unknown_port ${c.service}:${c.port}`)) {
-            logged.add(`unknown_port ${c.service}:${c.port}`);
+          if (firstTime(`unknown_port ${c.service}:${c.port}`)) {
             log.warn({ event: 'access_log_entries_refused', principal: who, nodeId: node.id, logName, service: c.service, port: c.port, reason: 'unknown_port' }, 'access-log entries refused: the mesh declares no such inbound port');
           }
           continue;
         }
         accepted++;
       }
-      if (untagged > 0 && !logged.has('untagged')) {
-        logged.add('untagged');
+      if (untagged > 0 && firstTime('untagged')) {
         log.warn({ event: 'access_log_entries_refused', principal: who, nodeId: node.id, logName, reason: 'untagged' }, 'access-log entries refused: no trustplane service and port tags (not a listener trustplane generated)');
       }
       // Over the principal's rate: read nothing more on this stream until the budget is back.
