@@ -27,6 +27,9 @@ import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { applyMeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
+import { Federation } from '../federation/federation.js';
+import { federationDocument } from '../federation/status.js';
+import { startBundleEndpoint, type BundleEndpointServer } from '../federation/serve-endpoint.js';
 
 export interface MeshState {
   readonly file: string;
@@ -62,12 +65,15 @@ export class ControlPlane {
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
+  readonly #federation: Federation;
+  #bundleEndpoint: BundleEndpointServer | undefined;
 
   private constructor(
     readonly config: ServeConfig,
     readonly clock: Clock,
     readonly logger: Logger,
     mesh: LoadedMesh,
+    random?: () => number,
   ) {
     this.#mesh = mesh;
     this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
@@ -136,6 +142,15 @@ export class ControlPlane {
         }
       });
     });
+    this.#federation = new Federation({
+      dataDir: config.dataDir,
+      store: this.store,
+      clock,
+      logger,
+      metrics: this.metrics.federation(),
+      ...(random ? { random } : {}),
+      ...(config.federation ? { fetch: config.federation } : {}),
+    });
     this.#apply(mesh);
     if (config.svidFiles) {
       this.#svidFiles = new SvidFileWriter({
@@ -147,7 +162,7 @@ export class ControlPlane {
   }
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
-  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
+  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; random?: () => number }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
@@ -156,7 +171,7 @@ export class ControlPlane {
     }
     const mesh = loadMesh(config.meshFile);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh, deps.random);
     try {
       await cp.#listen();
       if (deps.watch ?? true) {
@@ -187,6 +202,16 @@ export class ControlPlane {
 
   get adminAddress(): string | undefined {
     return this.#admin?.address;
+  }
+
+  /** The SPIFFE bundle endpoint's host:port, when it runs. */
+  get bundleEndpoint(): BundleEndpointServer | undefined {
+    return this.#bundleEndpoint;
+  }
+
+  /** Federation relationships with other trust domains (bundle files and endpoints). */
+  get federation(): Federation {
+    return this.#federation;
   }
 
   /**
@@ -241,6 +266,8 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.#watch?.close();
+    this.#federation.close();
+    await this.#bundleEndpoint?.close();
     await this.#admin?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
@@ -263,12 +290,8 @@ export class ControlPlane {
   // everything from one description, or nothing.
   #apply(next: LoadedMesh): void {
     this.#rollout.setDesired(next.model);
-    const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
-    this.store.batch(() => {
-      for (const b of next.federatedBundles) this.store.setBundle(b);
-      for (const td of previousFederated) if (!next.federatedBundles.some((b) => b.trustDomain.name === td)) this.store.removeBundle(td);
-    });
+    this.store.batch(() => this.#federation.apply(next.model.federation, next.federatedBundles));
     this.#svids.setIdentities([SpiffeId.parse(this.serverSpiffeId), ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
   }
@@ -299,6 +322,9 @@ export class ControlPlane {
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
     });
+    if (c.bundleEndpoint) {
+      this.#bundleEndpoint = await startBundleEndpoint(c.bundleEndpoint, { dataDir: c.dataDir, store: this.store, serverSpiffeId: this.serverSpiffeId, logger: this.logger });
+    }
     if (c.adminAddress) {
       this.#admin = await startAdminServer(c.adminAddress, {
         ready: () => this.ready(),
@@ -318,6 +344,7 @@ export class ControlPlane {
       return proxies.length ? { ...snap, proxies } : undefined;
     }
     if (path === '/mesh') return this.#meshState;
+    if (path === '/federation') return federationDocument(this.store.trustDomain, this.#bundleEndpoint, this.#federation);
     if (path === '/rollout') return this.#rollout.rolloutStatus();
     return undefined;
   }

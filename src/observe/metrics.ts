@@ -2,6 +2,7 @@
 // type) and labels stay bounded: a SPIFFE ID the mesh declares, a type, a result — never a node.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { XdsMetrics } from '../xds/observability.js';
+import type { FederationMetricsHooks } from '../federation/refresher.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -16,6 +17,21 @@ export class Metrics {
   readonly pushSeconds = new Histogram({ name: 'trustplane_xds_push_duration_seconds', help: 'from a change to the response written, by type', labelNames: ['type'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [this.registry] });
   readonly meshReloads = new Counter({ name: 'trustplane_mesh_reloads_total', help: 'mesh description reloads by result (ok | invalid)', labelNames: ['result'], registers: [this.registry] });
   readonly meshValid = new Gauge({ name: 'trustplane_mesh_last_reload_valid', help: '1 when the last mesh description read was valid, 0 while the last good one keeps serving after a bad edit', registers: [this.registry] });
+
+  // Federation: trust_domain is one the mesh description federates with, reason one of FETCH_FAILURE_REASONS.
+  readonly federationLastRefresh = new Gauge({ name: 'trustplane_federation_last_refresh_timestamp_seconds', help: 'when the bundle of a federated trust domain was last fetched and accepted from its endpoint', labelNames: ['trust_domain'], registers: [this.registry] });
+  readonly federationSequence = new Gauge({ name: 'trustplane_federation_bundle_sequence', help: 'spiffe_sequence of the federated bundle held, per trust domain', labelNames: ['trust_domain'], registers: [this.registry] });
+  readonly federationErrors = new Counter({ name: 'trustplane_federation_refresh_errors_total', help: 'bundle endpoint fetches refused, by trust domain and reason', labelNames: ['trust_domain', 'reason'], registers: [this.registry] });
+
+  federation(): FederationMetricsHooks {
+    return {
+      refreshed: (td, atMs, sequence) => {
+        this.federationLastRefresh.set({ trust_domain: td }, atMs / 1000);
+        if (sequence !== undefined) this.federationSequence.set({ trust_domain: td }, sequence);
+      },
+      failed: (td, reason) => this.federationErrors.inc({ trust_domain: td, reason }),
+    };
+  }
 
   /** The hooks the xDS server calls. */
   xds(): XdsMetrics {
