@@ -159,7 +159,8 @@ export class BundleRefresher {
         now: new Date(clock.now()),
         ...(isSelfServing(p) && doc.endpointChain ? { selfServingChain: doc.endpointChain } : {}),
       });
-      if (accepted.changed) {
+      // A document equal to a bootstrap or persisted bundle is recorded too: from now on it is what the endpoint said.
+      if (accepted.changed || this.#heldFrom !== 'endpoint') {
         try {
           this.deps.files.write(p.trustDomain, doc.body, doc.url, clock.now());
         } catch (err) {
@@ -169,7 +170,7 @@ export class BundleRefresher {
         this.#held = accepted.bundle;
         this.#heldFrom = 'endpoint';
         this.deps.publish(accepted.bundle);
-        this.deps.logger.info({ trustDomain: td, url: doc.url, sequence: accepted.bundle.sequence, previousSequence: before?.sequence, authorities: accepted.bundle.x509Authorities.length }, 'federated bundle updated');
+        if (accepted.changed) this.deps.logger.info({ trustDomain: td, url: doc.url, sequence: accepted.bundle.sequence, previousSequence: before?.sequence, authorities: accepted.bundle.x509Authorities.length }, 'federated bundle updated');
       }
       this.#lastRefresh = clock.now();
       this.#failures = 0;
