@@ -9,6 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
 import { previewPublication } from '../../src/federation/published-bundle.js';
+import { cli } from '../cli/run.js';
 import { checkPeer, signedBy, TlsEndpoint, type TlsMaterial } from '../e2e/tls-peer.js';
 import type { SdsAgent } from '../e2e/sds-agent.js';
 import { agentOf, httpsGet, serverId, serviceId, startDomain, tempDir, webPki, type Domain, type FederationYaml } from './fixtures.js';
@@ -135,6 +136,22 @@ for (const profile of ['https_spiffe', 'https_web'] as const) {
       const metrics = await b.cp.metrics.registry.metrics();
       assert.match(metrics, new RegExp(`trustplane_federation_last_refresh_timestamp_seconds\\{trust_domain="${ALPHA}"\\} \\d+`));
       assert.match(metrics, new RegExp(`trustplane_federation_bundle_sequence\\{trust_domain="${ALPHA}"\\} ${seqBefore + 1}`));
+
+      // The operator's view: `trustplane federation status` reads /federation from the admin endpoint. (The jump of
+      // 36 minutes above passed a fetch's timeout on the manual clock while it was in flight; one more refresh.)
+      await b.cp.federation.refresher(ALPHA)!.refreshNow();
+      const table = await cli('federation', 'status', '--admin', b.cp.adminAddress!);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, new RegExp(`bundle endpoint https://${b.cp.bundleEndpoint!.address}/ \\(${profile}`));
+      assert.match(table.stdout, new RegExp(`${ALPHA}  \\(endpoint ${a.url.replace(/[.]/g, '\\.')} ${profile}`));
+      assert.match(table.stdout, new RegExp(`sequence +${seqBefore + 1}\\n  authorities +2`));
+      assert.match(table.stdout, /last error +-/);
+      const json = await cli('federation', 'status', '--json', '--admin', b.cp.adminAddress!);
+      const fed = JSON.parse(json.stdout) as { trustDomain: string; domains: { trustDomain: string; sequence: number; endpoint: { nextRefresh: string } }[] };
+      assert.equal(fed.trustDomain, BETA);
+      assert.equal(fed.domains[0]!.trustDomain, ALPHA);
+      assert.equal(fed.domains[0]!.sequence, seqBefore + 1);
+      assert.ok(Date.parse(fed.domains[0]!.endpoint.nextRefresh) > clock.now());
     });
   });
 }
