@@ -205,6 +205,19 @@ describe('federation: bundle endpoint failures', () => {
     });
   }
 
+  test('a redirect to another valid URL is followed under the same SVID check', async () => {
+    endpoint.handler = (req, res) => {
+      if (req.url === '/moved/bundle.json') res.writeHead(200, { 'content-type': 'application/json' }).end(good);
+      else res.writeHead(307, { location: '/moved/bundle.json' }).end();
+    };
+    const r = b.cp.federation.refresher(ALPHA)!;
+    await r.refreshNow();
+    assert.equal(r.status().lastError, undefined, r.status().lastError?.message);
+    assert.equal(status().sequence, 2);
+    assert.equal(r.status().url, endpoint.url, 'the configured URL stays the one fetched next time');
+    endpoint.serve(good);
+  });
+
   test('retries back off with jitter, never past the refresh interval', async () => {
     const r = b.cp.federation.refresher(ALPHA)!;
     await r.refreshNow();
@@ -252,5 +265,15 @@ describe('federation: bundle endpoint failures', () => {
     await agent.waitFor('alpha sequence 3', (m) => m?.bundles.find((x) => x.trustDomain.name === ALPHA)?.x509Authorities.length === 1);
     assert.equal(status().sequence, 3);
     assert.ok(agent.responses.length > seen);
+  });
+
+  test('a trust domain removed from the description leaves SDS and its local copy is deleted', async () => {
+    writeFileSync(b.meshFile, meshYaml(BETA, 'backend', []));
+    assert.deepEqual(b.cp.reload(), { ok: true, problems: [] });
+    assert.equal(b.cp.store.getBundle(ALPHA), undefined);
+    assert.equal(b.cp.federation.refresher(ALPHA), undefined);
+    assert.throws(() => statSync(persistedFile()), /ENOENT/);
+    await agent.waitFor('ALL without alpha', (m) => !!m && !m.bundles.some((x) => x.trustDomain.name === ALPHA));
+    assert.deepEqual(b.cp.federation.status(), []);
   });
 });

@@ -159,12 +159,12 @@ export async function startDomain(opts: {
 }
 
 /** An SDS agent of `d` for its service's SVID and the ALL validation context, over the control plane's Unix socket. */
-export function agentOf(d: Domain, service: string): SdsAgent {
+export function agentOf(d: Domain, service: string, validation: { name: string; trustDomain: string } = { name: 'ALL', trustDomain: d.td }): SdsAgent {
   return new SdsAgent(`unix:${d.cp.unixSockets[0]}`, grpc.credentials.createInsecure(), {
-    nodeId: `${service}-proxy`,
+    nodeId: `${service}-proxy-${validation.name}`,
     certificate: serviceId(d.td, service),
-    validation: 'ALL',
-    trustDomain: d.td,
+    validation: validation.name,
+    trustDomain: validation.trustDomain,
   });
 }
 

@@ -77,7 +77,9 @@ for (const profile of ['https_spiffe', 'https_web'] as const) {
       // Proxies: each holds its service's SVID and the ALL context (its own and the federated trust domain).
       const agentA = agentOf(a, 'frontend');
       const agentB = agentOf(b, 'backend');
-      cleanup.push(() => agentA.close(), () => agentB.close());
+      // A proxy of beta that asks for alpha's validation context by its name rather than ALL.
+      const agentB2 = agentOf(b, 'backend', { name: `spiffe://${ALPHA}`, trustDomain: ALPHA });
+      cleanup.push(() => agentA.close(), () => agentB.close(), () => agentB2.close());
       const both = (m: TlsMaterial | undefined) => !!bundleOf(m, ALPHA) && !!bundleOf(m, BETA);
       await agentA.waitFor('own and federated bundles', both);
       await agentB.waitFor('own and federated bundles', both);
@@ -117,6 +119,7 @@ for (const profile of ['https_spiffe', 'https_web'] as const) {
       const oldAlphaAtB = bundleOf(agentB.material, ALPHA)!;
       clock.advance(HINT_S * 1000);
       await agentB.waitFor('alpha\'s new CA pushed to beta\'s proxy', (m) => !!bundleOf(m, ALPHA)?.hasAuthority(newCa) && !!bundleOf(m, ALPHA)?.hasAuthority(oldCa));
+      await agentB2.waitFor('alpha\'s new CA in the spiffe://alpha.test context', (m) => !!bundleOf(m, ALPHA)?.hasAuthority(newCa));
       const st = b.cp.federation.status().find((d) => d.trustDomain === ALPHA)!;
       assert.equal(st.sequence, seqBefore + 1);
       assert.equal(st.endpoint?.lastRefresh, new Date(clock.now()).toISOString());
