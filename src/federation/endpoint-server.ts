@@ -82,13 +82,20 @@ export class BundleEndpointServer {
     const { host, port } = splitHostPort(opts.address, 'bundle endpoint address');
     const first = opts.identity.profile === 'https_web' ? loadWebIdentity(opts.identity) : svidContext(opts.store, opts.identity.spiffeId);
     const s = new BundleEndpointServer(opts, first);
-    await new Promise<void>((resolve, reject) => {
-      s.#server.once('error', reject);
-      s.#server.listen(port, host, () => {
-        s.#server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.#server.once('error', reject);
+        s.#server.listen(port, host, () => {
+          s.#server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      s.#unsubscribe();
+      for (const w of s.#watches) w.close();
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new BundleEndpointError('BUNDLE_ENDPOINT_LISTEN_FAILED', `the bundle endpoint cannot listen on ${opts.address} (${code})`);
+    }
     const a = s.#server.address() as AddressInfo;
     s.#address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
     return s;

@@ -75,7 +75,7 @@ export function readPublishedState(dataDir: string): PublishedState | undefined 
   } catch {
     // reported below
   }
-  throw new PublishedStateError('BUNDLE_SEQUENCE_CORRUPT', `${file}: not a bundle endpoint state (sequence, digest, refreshHintSeconds); the sequence cannot go on from it`);
+  throw new PublishedStateError('BUNDLE_SEQUENCE_CORRUPT', `${file}: not a bundle endpoint state (sequence, digest, refreshHintSeconds), so the served spiffe_sequence cannot go on from it; restore the file, or remove it to restart the sequence from the CA's (federated peers holding a higher one refuse lower numbers until it passes theirs)`);
 }
 
 /**
