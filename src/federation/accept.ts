@@ -4,7 +4,9 @@
 // - a document for another trust domain: an authority whose SPIFFE ID names another trust domain (CA certificates
 //   carry spiffe://<trust-domain>), or, for a self-serving https_spiffe endpoint, a bundle that does not
 //   authenticate the very SVID the endpoint presented (§5.2.2.4: the next fetch is verified with it);
-// - a lower spiffe_sequence than the held one, or the same sequence with other contents.
+// - a lower spiffe_sequence than the one last fetched, or the same sequence with other contents. A bundle the operator
+//   put in place (the bootstrap bundleFile) is the latest only "until replaced by a subsequent refresh" (SPIFFE
+//   Federation §4.2), so its sequence does not hold the endpoint back.
 import type { X509Certificate } from 'node:crypto';
 import { BundleError, BundleSet, X509Bundle } from '../spiffe/bundle.js';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
@@ -33,7 +35,7 @@ export function acceptBundle(
   td: TrustDomain,
   body: string,
   held: X509Bundle | undefined,
-  opts: { readonly from: string; readonly now: Date; readonly selfServingChain?: readonly X509Certificate[] },
+  opts: { readonly from: string; readonly now: Date; readonly selfServingChain?: readonly X509Certificate[]; readonly heldIsLocal?: boolean },
 ): Accepted {
   let bundle: X509Bundle;
   try {
@@ -56,7 +58,7 @@ export function acceptBundle(
     }
   }
   const changed = !held || !sameAuthorities(held, bundle);
-  if (held?.sequence !== undefined && bundle.sequence !== undefined) {
+  if (!opts.heldIsLocal && held?.sequence !== undefined && bundle.sequence !== undefined) {
     if (bundle.sequence < held.sequence) {
       throw new FederationError('sequence_regression', `${opts.from}: spiffe_sequence ${bundle.sequence} is lower than the ${held.sequence} held for ${td.name}`);
     }

@@ -157,6 +157,7 @@ export class BundleRefresher {
       const accepted = acceptBundle(p.trustDomain, doc.body, this.#held, {
         from: doc.url,
         now: new Date(clock.now()),
+        heldIsLocal: this.#heldFrom === 'bootstrap',
         ...(isSelfServing(p) && doc.endpointChain ? { selfServingChain: doc.endpointChain } : {}),
       });
       // A document equal to a bootstrap or persisted bundle is recorded too: from now on it is what the endpoint said.

@@ -267,6 +267,20 @@ describe('federation: bundle endpoint failures', () => {
     assert.ok(agent.responses.length > seen);
   });
 
+  test('an operator\'s local update (a bootstrap bundleFile with a higher sequence) is used until the next refresh replaces it', async () => {
+    writeFileSync(join(root, 'alpha-bootstrap.json'), doc([alpha1, alpha2], 10));
+    writeFileSync(b.meshFile, meshText);
+    assert.deepEqual(b.cp.reload(), { ok: true, problems: [] });
+    assert.equal(status().sequence, 10);
+    assert.equal(status().endpoint?.heldFrom, 'bootstrap');
+    await agent.waitFor('the local update', (m) => m?.bundles.find((x) => x.trustDomain.name === ALPHA)?.x509Authorities.length === 2);
+    await b.cp.federation.refresher(ALPHA)!.refreshNow();
+    assert.equal(status().endpoint?.lastError, undefined, status().endpoint?.lastError?.message);
+    assert.equal(status().sequence, 3, 'the endpoint\'s document replaces the local update, whatever its sequence');
+    assert.equal(status().endpoint?.heldFrom, 'endpoint');
+    await agent.waitFor('alpha from the endpoint again', (m) => m?.bundles.find((x) => x.trustDomain.name === ALPHA)?.x509Authorities.length === 1);
+  });
+
   test('a trust domain removed from the description leaves SDS and its local copy is deleted', async () => {
     writeFileSync(b.meshFile, meshYaml(BETA, 'backend', []));
     assert.deepEqual(b.cp.reload(), { ok: true, problems: [] });

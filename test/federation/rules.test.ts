@@ -92,6 +92,7 @@ describe('accepting a fetched document', () => {
   test('refusals', async () => {
     const held = new X509Bundle(TD, [a.cert], { sequence: 3 });
     refused(() => acceptBundle(TD, doc([a], 2), held, { from: 'u', now }), 'sequence_regression');
+    assert.equal(acceptBundle(TD, doc([b], 2), held, { from: 'u', now, heldIsLocal: true }).changed, true, 'a local update does not hold the endpoint back');
     refused(() => acceptBundle(TD, doc([b], 3), held, { from: 'u', now }), 'sequence_regression');
     refused(() => acceptBundle(TD, doc([other], 9), held, { from: 'u', now }), 'wrong_trust_domain');
     refused(() => acceptBundle(TD, '{"keys": []}', held, { from: 'u', now }), 'no_authorities');
