@@ -173,6 +173,8 @@ export class BundleRefresher {
         this.deps.publish(accepted.bundle);
         if (accepted.changed) this.deps.logger.info({ trustDomain: td, url: doc.url, sequence: accepted.bundle.sequence, previousSequence: before?.sequence, authorities: accepted.bundle.x509Authorities.length }, 'federated bundle updated');
       }
+      // Every fetch is logged (Federation §7.6: the links of a chain of trust are HTTPS requests worth keeping).
+      this.deps.logger.info({ trustDomain: td, url: doc.url, sequence: accepted.bundle.sequence, changed: accepted.changed }, 'federated bundle fetched');
       this.#lastRefresh = clock.now();
       this.#failures = 0;
       this.#lastError = undefined;
