@@ -74,6 +74,8 @@ export class Federation {
       const td = e.trustDomain.name;
       const file = fileOf.get(td);
       if (!e.bundleEndpoint) {
+        // No endpoint any more: what it served is not kept for a later relationship to start from.
+        if (this.#refreshers.has(td)) this.#files.remove(e.trustDomain);
         this.#stop(td);
         if (file) store.setBundle(file);
         else store.removeBundle(td);
