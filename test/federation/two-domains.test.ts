@@ -12,7 +12,7 @@ import { previewPublication } from '../../src/federation/published-bundle.js';
 import { cli } from '../cli/run.js';
 import { checkPeer, signedBy, TlsEndpoint, type TlsMaterial } from '../e2e/tls-peer.js';
 import type { SdsAgent } from '../e2e/sds-agent.js';
-import { agentOf, httpsGet, serverId, serviceId, startDomain, tempDir, webPki, type Domain, type FederationYaml } from './fixtures.js';
+import { agentOf, httpsGet, meshYaml, serverId, serviceId, startDomain, tempDir, webPki, type Domain, type FederationYaml } from './fixtures.js';
 
 const ALPHA = 'alpha.test';
 const BETA = 'beta.test';
@@ -61,7 +61,6 @@ for (const profile of ['https_spiffe', 'https_web'] as const) {
         writeFileSync(file, previewPublication(join(peer.dir, 'data'), peer.cp.store.getBundle(peer.td)!).body);
         return { trustDomain: peer.td, bundleFile: file, bundleEndpoint: { url: peer.url, profile, endpointSpiffeId: serverId(peer.td) } };
       };
-      const { meshYaml } = await import('./fixtures.js');
       writeFileSync(a.meshFile, meshYaml(ALPHA, 'frontend', [federate(a, b)]));
       writeFileSync(b.meshFile, meshYaml(BETA, 'backend', [federate(b, a)]));
       assert.deepEqual(a.cp.reload(), { ok: true, problems: [] });

@@ -5,7 +5,7 @@ import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
-import type { BundleEndpointConfig } from '../../federation/config.js';
+import { BUNDLE_ENDPOINT_HELP, bundleEndpointOf, bundleEndpointOptions } from './federation.js';
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
@@ -32,11 +32,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
                          renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
   --svid-command ARGV    run after each such write (split on spaces, no shell)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
-  --bundle-endpoint HOST:PORT   serve this trust domain's SPIFFE bundle over HTTPS at https://HOST:PORT/;
-                         profile https_spiffe (presents the server SVID) unless a certificate is given:
-  --bundle-endpoint-cert FILE, --bundle-endpoint-key FILE   profile https_web: a Web PKI certificate and key
-                         (PEM), re-read when they change
-  --bundle-refresh-hint DURATION   spiffe_refresh_hint served (default 5m; whole seconds)
+${BUNDLE_ENDPOINT_HELP}
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
   options: {
     mesh: { type: 'string' },
@@ -54,17 +50,13 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     ...sdsOptions,
     'svid-command': { type: 'string' },
     insecure: { type: 'boolean' },
-    'bundle-endpoint': { type: 'string' },
-    'bundle-endpoint-cert': { type: 'string' },
-    'bundle-endpoint-key': { type: 'string' },
-    'bundle-refresh-hint': { type: 'string' },
+    ...bundleEndpointOptions,
   },
   async run({ values, io }) {
     const d = defaultServeConfig();
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
-    const bundleEndpoint = bundleEndpointOf(values);
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -78,7 +70,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
-      ...optional('bundleEndpoint', bundleEndpoint),
+      ...optional('bundleEndpoint', bundleEndpointOf(values)),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     const logger = io.logger();
@@ -116,21 +108,3 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     return 0;
   },
 });
-
-function bundleEndpointOf(values: { 'bundle-endpoint'?: string; 'bundle-endpoint-cert'?: string; 'bundle-endpoint-key'?: string; 'bundle-refresh-hint'?: string }): BundleEndpointConfig | undefined {
-  const cert = values['bundle-endpoint-cert'];
-  const key = values['bundle-endpoint-key'];
-  if (!values['bundle-endpoint']) {
-    if (cert || key || values['bundle-refresh-hint']) throw new UsageError('--bundle-endpoint-cert, --bundle-endpoint-key and --bundle-refresh-hint go with --bundle-endpoint HOST:PORT');
-    return undefined;
-  }
-  if (!!cert !== !!key) throw new UsageError('--bundle-endpoint-cert and --bundle-endpoint-key go together (profile https_web)');
-  let refreshHintSeconds: number | undefined;
-  if (values['bundle-refresh-hint']) {
-    const ms = parseDuration(values['bundle-refresh-hint'], '--bundle-refresh-hint');
-    if (ms < 1000 || ms % 1000 !== 0) throw new UsageError(`--bundle-refresh-hint "${values['bundle-refresh-hint']}" must be a whole number of seconds, at least 1s`);
-    refreshHintSeconds = ms / 1000;
-  }
-  const base = { address: values['bundle-endpoint'], ...optional('refreshHintSeconds', refreshHintSeconds) };
-  return cert && key ? { ...base, profile: 'https_web', certFile: resolve(cert), keyFile: resolve(key) } : { ...base, profile: 'https_spiffe' };
-}
