@@ -204,7 +204,7 @@ export class ControlPlane {
     return this.#admin?.address;
   }
 
-  /** The SPIFFE bundle endpoint's host:port, when it runs. */
+  /** The SPIFFE bundle endpoint server (address, profile, what it serves), when it runs. */
   get bundleEndpoint(): BundleEndpointServer | undefined {
     return this.#bundleEndpoint;
   }

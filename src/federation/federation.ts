@@ -141,6 +141,7 @@ export class Federation {
   }
 
   #stop(td: string): void {
+    if (this.#refreshers.has(td)) this.#opts.metrics?.forget(td);
     this.#refreshers.get(td)?.refresher.stop();
     this.#refreshers.delete(td);
   }

@@ -17,6 +17,8 @@ export type HeldFrom = 'bootstrap' | 'persisted' | 'endpoint';
 export interface FederationMetricsHooks {
   refreshed(trustDomain: string, atMs: number, sequence: number | undefined): void;
   failed(trustDomain: string, reason: FetchFailureReason): void;
+  /** The trust domain is no longer fetched: its series go. */
+  forget(trustDomain: string): void;
 }
 
 export interface RefresherDeps {

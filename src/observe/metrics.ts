@@ -30,6 +30,9 @@ export class Metrics {
         if (sequence !== undefined) this.federationSequence.set({ trust_domain: td }, sequence);
       },
       failed: (td, reason) => this.federationErrors.inc({ trust_domain: td, reason }),
+      forget: (td) => {
+        for (const m of [this.federationLastRefresh, this.federationSequence]) m.remove({ trust_domain: td });
+      },
     };
   }
 

@@ -289,5 +289,6 @@ describe('federation: bundle endpoint failures', () => {
     assert.throws(() => statSync(persistedFile()), /ENOENT/);
     await agent.waitFor('ALL without alpha', (m) => !!m && !m.bundles.some((x) => x.trustDomain.name === ALPHA));
     assert.deepEqual(b.cp.federation.status(), []);
+    assert.doesNotMatch(await b.cp.metrics.registry.metrics(), /trustplane_federation_(last_refresh_timestamp_seconds|bundle_sequence)\{trust_domain="alpha\.test"\}/);
   });
 });
