@@ -46,6 +46,7 @@ export class BundleEndpointServer {
   readonly #opts: BundleEndpointOptions;
   readonly #unsubscribe: () => void;
   readonly #watches: FileWatch[] = [];
+  readonly #reloadListeners = new Set<(ok: boolean) => void>();
   #address = '';
 
   private constructor(opts: BundleEndpointOptions, first: SecureContextOptions) {
@@ -115,8 +116,20 @@ export class BundleEndpointServer {
     return this.#opts.publisher.current;
   }
 
+  /** Told of every https_web reload (from a file change or a call): whether the new pair is now served. */
+  onFilesReloaded(listener: (ok: boolean) => void): () => void {
+    this.#reloadListeners.add(listener);
+    return () => this.#reloadListeners.delete(listener);
+  }
+
   /** https_web: reads the certificate and key again; a pair that does not load changes nothing. */
   reloadFiles(): boolean {
+    const ok = this.#reloadFiles();
+    for (const l of [...this.#reloadListeners]) l(ok);
+    return ok;
+  }
+
+  #reloadFiles(): boolean {
     const id = this.#opts.identity;
     if (id.profile !== 'https_web') return false;
     for (const w of this.#watches) w.taken();
