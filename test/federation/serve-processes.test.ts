@@ -21,6 +21,8 @@ const GUARD_MS = 20_000;
 
 interface Served {
   readonly child: ChildProcess;
+  /** Resolves with the first log line (stderr, pino JSON) matching `re`, already written or to come. */
+  logLine(re: RegExp): Promise<string>;
   readonly endpoint: string;
   readonly admin: string;
   readonly dataDir: string;
@@ -35,7 +37,26 @@ async function serve(dir: string, td: string, service: string): Promise<Served> 
   const child = spawn(process.execPath, [BIN, 'serve', '--mesh', meshFile, '--data-dir', dataDir, '--tcp', '', '--admin', '127.0.0.1:0', '--bundle-endpoint', '127.0.0.1:0', '--bundle-refresh-hint', '30s'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  const check = (): void => {
+    for (const w of [...waiters]) {
+      const line = err.split('\n').find((l) => w.re.test(l));
+      if (line) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    check();
+  });
+  const logLine = (re: RegExp): Promise<string> =>
+    new Promise((resolveLine, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve ${td}: no log line ${re} within ${GUARD_MS} ms`)), GUARD_MS);
+      waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolveLine(l)) });
+      check();
+    });
   const started = await new Promise<{ endpoint: string; admin: string }>((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve ${td} did not start within ${GUARD_MS} ms: ${err.slice(-500)}`)), GUARD_MS);
     child.on('exit', (code) => reject(new Error(`serve ${td} exited with ${code}: ${err.slice(-500)}`)));
@@ -49,7 +70,7 @@ async function serve(dir: string, td: string, service: string): Promise<Served> 
       }
     });
   });
-  return { child, ...started, dataDir, meshFile };
+  return { child, logLine, ...started, dataDir, meshFile };
 }
 
 async function stop(s: Served): Promise<void> {
@@ -94,15 +115,12 @@ describe('federation between two `trustplane serve` processes', () => {
     writeFileSync(b.meshFile, meshYaml('beta.test', 'backend', [{ trustDomain: 'alpha.test', bundleFile: 'alpha.bundle.json', bundleEndpoint: { url: a.endpoint, profile: 'https_spiffe', endpointSpiffeId: serverId('alpha.test') } }]));
     await agent.waitFor('alpha\'s bundle in ALL', (m) => !!m?.bundles.find((x) => x.trustDomain.name === 'alpha.test')?.hasAuthority(alphaBundle.x509Authorities[0]!));
 
-    // /federation shows the relationship once the first fetch is done (the bundle above may be the bootstrap).
-    let doc: FederationDocument | undefined;
-    for (const start = Date.now(); ; ) {
-      doc = (await (await fetch(`http://${b.admin}/federation`)).json()) as FederationDocument;
-      if (doc.domains[0]?.endpoint?.heldFrom === 'endpoint') break;
-      assert.ok(Date.now() - start < GUARD_MS, `no fetch from alpha's endpoint: ${JSON.stringify(doc.domains[0]?.endpoint)}`);
-      await new Promise((r) => setTimeout(r, 50)); // another process: its progress can only be observed
-    }
+    // /federation shows the relationship once the first fetch is logged (the bundle above may be the bootstrap).
+    const fetched = JSON.parse(await b.logLine(/"msg":"federated bundle fetched"/)) as { trustDomain: string; url: string };
+    assert.deepEqual([fetched.trustDomain, fetched.url], ['alpha.test', a.endpoint]);
+    const doc = (await (await fetch(`http://${b.admin}/federation`)).json()) as FederationDocument;
     const alpha = doc.domains[0]!;
+    assert.equal(alpha.endpoint?.heldFrom, 'endpoint');
     assert.equal(alpha.trustDomain, 'alpha.test');
     assert.equal(alpha.sequence, JSON.parse(got.body).spiffe_sequence);
     assert.equal(alpha.endpoint?.lastError, undefined);
