@@ -71,6 +71,10 @@ for (const profile of ['https_spiffe', 'https_web'] as const) {
         assert.equal(st.endpoint?.lastError, undefined, `${self.td} fetched ${peer.td}: ${st.endpoint?.lastError?.message}`);
         assert.equal(st.endpoint?.heldFrom, 'endpoint');
         assert.equal(st.sequence, peer.cp.bundleEndpoint!.publication!.sequence);
+        // The whole bundle document travels: the peer's JWT authorities come along with its X.509 ones.
+        const theirs = peer.cp.store.getBundle(peer.td)!.jwtAuthorities.map((k) => k.keyId).sort();
+        assert.ok(theirs.length > 0);
+        assert.deepEqual(self.cp.store.getBundle(peer.td)!.jwtAuthorities.map((k) => k.keyId).sort(), theirs);
       }
 
       // Proxies: each holds its service's SVID and the ALL context (its own and the federated trust domain).
