@@ -7,6 +7,20 @@ import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
 import { BUNDLE_ENDPOINT_HELP, bundleEndpointOf, bundleEndpointOptions } from './federation.js';
 import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
+import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/server/limits.js';
+
+/** --xds-max-* flags: each sets one XdsLimits field (named in LIMIT_FLAGS). */
+const limitOptions = Object.fromEntries(Object.values(LIMIT_FLAGS).map((f) => [f.slice(2), { type: 'string' as const }]));
+function limitsOf(values: Record<string, unknown>): Partial<XdsLimits> | undefined {
+  const out: Partial<Record<keyof XdsLimits, number>> = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]) {
+    const v = values[flag.slice(2)];
+    if (typeof v !== 'string') continue;
+    if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a positive whole number`);
+    out[key] = Number(v);
+  }
+  return Object.keys(out).length ? out : undefined;
+}
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
@@ -38,7 +52,9 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
                          (take SVIDs and bundles from an existing SPIFFE Workload API, e.g. a SPIRE agent)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
 ${BUNDLE_ENDPOINT_HELP}
-  --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
+  --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key
+What one xDS caller may ask (over a limit: the stream ends with RESOURCE_EXHAUSTED or INVALID_ARGUMENT):
+${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `  ${`${f} N`.padEnd(45)}default ${DEFAULT_XDS_LIMITS[k]}`).join('\n')}`,
   options: {
     mesh: { type: 'string' },
     'data-dir': { type: 'string' },
@@ -58,6 +74,7 @@ ${BUNDLE_ENDPOINT_HELP}
     'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
     ...bundleEndpointOptions,
+    ...limitOptions,
   },
   async run({ values, io }) {
     const d = defaultServeConfig();
@@ -80,6 +97,7 @@ ${BUNDLE_ENDPOINT_HELP}
       ...(values['ca-ttl'] ? { caTtlMs: parseDuration(values['ca-ttl'], '--ca-ttl') } : {}),
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
+      ...optional('xdsLimits', limitsOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
       ...optional('bundleEndpoint', bundleEndpointOf(values)),
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
