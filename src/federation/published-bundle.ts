@@ -37,9 +37,16 @@ type Json = Record<string, unknown>;
 function compose(source: BundleDocumentSource, refreshHintSeconds: number): { doc: Json; digest: string } {
   const parsed = JSON.parse(source.toSpiffeJson()) as Json;
   const { spiffe_sequence: _seq, spiffe_refresh_hint: _hint, ...rest } = parsed;
-  // A JWK set has no order: keys are written sorted, so the same authorities always give the same bytes (and
-  // sequence), whichever order the CA lists them in.
-  if (Array.isArray(rest['keys'])) rest['keys'] = (rest['keys'] as unknown[]).map((k) => [JSON.stringify(k), k] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k);
+  // A JWK set has no order: keys are written sorted (x509-svid keys first, then jwt-svid, then any other use; within
+  // a use by their JSON), so the same authorities always give the same bytes and sequence, whatever order the CA
+  // lists them in.
+  if (Array.isArray(rest['keys'])) {
+    const rank = (k: unknown): number => ({ 'x509-svid': 0, 'jwt-svid': 1 } as Record<string, number>)[String((k as Json | null)?.['use'])] ?? 2;
+    rest['keys'] = (rest['keys'] as unknown[])
+      .map((k) => [rank(k), JSON.stringify(k), k] as const)
+      .sort(([ra, a], [rb, b]) => ra - rb || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, , k]) => k);
+  }
   const doc: Json = { ...rest, spiffe_refresh_hint: refreshHintSeconds };
   return { doc, digest: createHash('sha256').update(JSON.stringify(doc)).digest('hex') };
 }
