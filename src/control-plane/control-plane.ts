@@ -29,6 +29,9 @@ import { FileWatch } from './file-watch.js';
 import { Traffic } from '../traffic/traffic.js';
 import { trafficMetrics } from '../traffic/metrics.js';
 import { strictCheckHandler } from '../traffic/admin.js';
+import { Federation } from '../federation/federation.js';
+import { federationDocument } from '../federation/status.js';
+import { startBundleEndpoint, type BundleEndpointServer } from '../federation/serve-endpoint.js';
 import { CaSource } from '../sources/ca-source.js';
 import type { IdentitySource } from '../sources/identity-source.js';
 import { WorkloadApiSource } from '../sources/workload-api-source.js';
@@ -75,12 +78,15 @@ export class ControlPlane {
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
+  readonly #federation: Federation;
+  #bundleEndpoint: BundleEndpointServer | undefined;
 
   private constructor(
     readonly config: ServeConfig,
     readonly clock: Clock,
     readonly logger: Logger,
     mesh: LoadedMesh,
+    random?: () => number,
   ) {
     this.#mesh = mesh;
     this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
@@ -183,6 +189,15 @@ export class ControlPlane {
         this.logger.error({ err: (err as Error).message }, 'rollout step after a STRICT gate change failed; the previous configuration keeps serving');
       }
     });
+    this.#federation = new Federation({
+      dataDir: config.dataDir,
+      store: this.store,
+      clock,
+      logger,
+      metrics: this.metrics.federation(),
+      ...(random ? { random } : {}),
+      ...(config.federation ? { fetch: config.federation } : {}),
+    });
     this.#apply(mesh);
     if (config.svidFiles) {
       this.#svidFiles = new SvidFileWriter({
@@ -194,7 +209,7 @@ export class ControlPlane {
   }
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
-  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
+  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; random?: () => number }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
@@ -203,7 +218,7 @@ export class ControlPlane {
     }
     const mesh = loadMesh(config.meshFile);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh, deps.random);
     try {
       await cp.#source.started();
       await cp.#listen();
@@ -251,6 +266,16 @@ export class ControlPlane {
 
   get adminAddress(): string | undefined {
     return this.#admin?.address;
+  }
+
+  /** The SPIFFE bundle endpoint server (address, profile, what it serves), when it runs. */
+  get bundleEndpoint(): BundleEndpointServer | undefined {
+    return this.#bundleEndpoint;
+  }
+
+  /** Federation relationships with other trust domains (bundle files and endpoints). */
+  get federation(): Federation {
+    return this.#federation;
   }
 
   /**
@@ -303,6 +328,8 @@ export class ControlPlane {
   async close(): Promise<void> {
     this.#watch?.close();
     this.traffic.close();
+    this.#federation.close();
+    await this.#bundleEndpoint?.close();
     await this.#admin?.close();
     await this.#workloadApiListeners?.close();
     this.#workloadApi?.close();
@@ -330,14 +357,11 @@ export class ControlPlane {
     const gated = this.traffic.prepare(next.model);
     this.#rollout.setDesired(gated.model);
     gated.commit();
-    const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
-    this.store.batch(() => {
-      for (const b of next.federatedBundles) this.store.setBundle(b);
-      for (const td of previousFederated) if (!next.federatedBundles.some((b) => b.trustDomain.name === td)) this.store.removeBundle(td);
-    });
-    // trustplane's own server SVID is needed for TCP (and by the embedded CA's readiness); an agent is asked for it only then.
-    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress ? [SpiffeId.parse(this.serverSpiffeId)] : [];
+    this.store.batch(() => this.#federation.apply(next.model.federation, next.federatedBundles));
+    // trustplane's own server SVID is needed for TCP, for an https_spiffe bundle endpoint (and by the embedded CA's
+    // readiness); an agent is asked for it only then.
+    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress || this.config.bundleEndpoint?.profile === 'https_spiffe' ? [SpiffeId.parse(this.serverSpiffeId)] : [];
     this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
     this.#workloadApi?.grantsChanged();
@@ -379,6 +403,9 @@ export class ControlPlane {
     if (c.workloadApiSocket && this.#workloadApi) {
       this.#workloadApiListeners = await startWorkloadApiListeners({ path: c.workloadApiSocket, uids, ownDirectory: resolve(dirname(c.workloadApiSocket)) === resolve(c.dataDir), server: this.#workloadApi, clock: this.clock, logger: this.logger.child({ component: 'workload-api' }), ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}) });
     }
+    if (c.bundleEndpoint) {
+      this.#bundleEndpoint = await startBundleEndpoint(c.bundleEndpoint, { dataDir: c.dataDir, store: this.store, serverSpiffeId: this.serverSpiffeId, logger: this.logger });
+    }
     if (c.adminAddress) {
       this.#admin = await startAdminServer(c.adminAddress, {
         ready: () => this.ready(),
@@ -398,6 +425,7 @@ export class ControlPlane {
       return snap.proxies.length ? snap : undefined;
     }
     if (path === '/mesh') return this.#meshState;
+    if (path === '/federation') return federationDocument(this.store.trustDomain, this.#bundleEndpoint, this.#federation);
     if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
     return undefined;
   }
