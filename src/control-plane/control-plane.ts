@@ -27,6 +27,12 @@ import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { MeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
+import { Traffic } from '../traffic/traffic.js';
+import { trafficMetrics } from '../traffic/metrics.js';
+import { strictCheckHandler } from '../traffic/admin.js';
+import { Federation } from '../federation/federation.js';
+import { federationDocument } from '../federation/status.js';
+import { startBundleEndpoint, type BundleEndpointServer } from '../federation/serve-endpoint.js';
 import { CaSource } from '../sources/ca-source.js';
 import type { IdentitySource } from '../sources/identity-source.js';
 import { WorkloadApiSource } from '../sources/workload-api-source.js';
@@ -55,6 +61,8 @@ export class ControlPlane {
   readonly metrics = new Metrics();
   #ca: CertificateAuthority | undefined;
   readonly xds: XdsServer;
+  /** Access-log evidence and the STRICT gate (src/traffic). */
+  readonly traffic: Traffic;
   readonly serverSpiffeId: string;
   #mesh: LoadedMesh;
   #meshState: MeshState;
@@ -73,12 +81,15 @@ export class ControlPlane {
   #watch: FileWatch | undefined;
   #lock: DataDirLock | undefined;
   #access: AdminAccess | undefined;
+  readonly #federation: Federation;
+  #bundleEndpoint: BundleEndpointServer | undefined;
 
   private constructor(
     readonly config: ServeConfig,
     readonly clock: Clock,
     readonly logger: Logger,
     mesh: LoadedMesh,
+    random?: () => number,
   ) {
     this.#mesh = mesh;
     this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
@@ -131,6 +142,19 @@ export class ControlPlane {
       metrics: this.metrics.xds(),
       ...(config.xdsLimits ? { limits: config.xdsLimits } : {}),
     });
+    const tm = trafficMetrics(this.metrics.registry);
+    this.traffic = new Traffic({
+      clock,
+      logger: logger.child({ component: 'traffic' }),
+      ...config.traffic,
+      hooks: tm.hooks,
+      // A proxy reports only the listeners of services its principal may hold.
+      mayReport: (principal, service) => {
+        const s = this.#mesh.model.serviceByName(service);
+        return s !== undefined && (principal.kind === 'insecure' || policy.mayReceive(principal, s.spiffeId.toString()));
+      },
+    });
+    tm.bind(this.traffic);
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
       status: () => this.xds.status(),
@@ -159,6 +183,24 @@ export class ControlPlane {
         }
       });
     });
+    // The STRICT gate hands the rollout the description with unready ports held at PERMISSIVE; when evidence
+    // releases one, the rollout gets the new model (and still decides when to take each step).
+    this.traffic.onGateChange((model) => {
+      try {
+        this.#rollout.setDesired(model);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'rollout step after a STRICT gate change failed; the previous configuration keeps serving');
+      }
+    });
+    this.#federation = new Federation({
+      dataDir: config.dataDir,
+      store: this.store,
+      clock,
+      logger,
+      metrics: this.metrics.federation(),
+      ...(random ? { random } : {}),
+      ...(config.federation ? { fetch: config.federation } : {}),
+    });
     this.#apply(mesh);
     if (config.svidFiles) {
       this.#svidFiles = new SvidFileWriter({
@@ -170,7 +212,7 @@ export class ControlPlane {
   }
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
-  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
+  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; random?: () => number }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
@@ -188,7 +230,7 @@ export class ControlPlane {
     const lock = lockDataDir(config.dataDir);
     let cp: ControlPlane;
     try {
-      cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+      cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh, deps.random);
     } catch (err) {
       lock.release();
       throw err;
@@ -248,6 +290,16 @@ export class ControlPlane {
     return this.#admin && this.#access ? `http://${this.#admin.address}${this.#access.loginPath()}` : undefined;
   }
 
+  /** The SPIFFE bundle endpoint server (address, profile, what it serves), when it runs. */
+  get bundleEndpoint(): BundleEndpointServer | undefined {
+    return this.#bundleEndpoint;
+  }
+
+  /** Federation relationships with other trust domains (bundle files and endpoints). */
+  get federation(): Federation {
+    return this.#federation;
+  }
+
   /**
    * Reads the mesh description again. A valid one is swapped in whole (identities, policy, resources); a bad one
    * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
@@ -300,6 +352,9 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.#watch?.close();
+    this.traffic.close();
+    this.#federation.close();
+    await this.#bundleEndpoint?.close();
     await this.#admin?.close();
     await this.#workloadApiListeners?.close();
     this.#workloadApi?.close();
@@ -318,22 +373,22 @@ export class ControlPlane {
   }
 
   /** Where each port's rollout stands: asked for, in force, waiting for. */
-  rolloutStatus(): ReturnType<RolloutController['rolloutStatus']> {
-    return this.#rollout.rolloutStatus();
+  rolloutStatus(): ReturnType<Traffic['decorate']> {
+    return this.traffic.decorate(this.#rollout.rolloutStatus());
   }
 
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
   #apply(next: LoadedMesh): void {
-    this.#rollout.setDesired(next.model);
-    const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
+    // The gate commits only once the rollout took the description: a refused one leaves it as it was.
+    const gated = this.traffic.prepare(next.model);
+    this.#rollout.setDesired(gated.model);
+    gated.commit();
     this.#mesh = next;
-    this.store.batch(() => {
-      for (const b of next.federatedBundles) this.store.setBundle(b);
-      for (const td of previousFederated) if (!next.federatedBundles.some((b) => b.trustDomain.name === td)) this.store.removeBundle(td);
-    });
-    // trustplane's own server SVID is needed for TCP (and by the embedded CA's readiness); an agent is asked for it only then.
-    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress ? [SpiffeId.parse(this.serverSpiffeId)] : [];
+    this.store.batch(() => this.#federation.apply(next.model.federation, next.federatedBundles));
+    // trustplane's own server SVID is needed for TCP, for an https_spiffe bundle endpoint (and by the embedded CA's
+    // readiness); an agent is asked for it only then.
+    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress || this.config.bundleEndpoint?.profile === 'https_spiffe' ? [SpiffeId.parse(this.serverSpiffeId)] : [];
     this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
     this.#workloadApi?.grantsChanged();
@@ -356,8 +411,14 @@ export class ControlPlane {
       store: this.store,
       clock: this.clock,
       log: this.logger.child({ component: 'transport' }),
-      register: (server, auth) => this.xds.addTo(server, auth),
-      endStreams: () => this.xds.close(),
+      register: (server, auth) => {
+        this.xds.addTo(server, auth);
+        this.traffic.receiver.addTo(server, auth);
+      },
+      endStreams: () => {
+        this.traffic.receiver.close();
+        return this.xds.close();
+      },
       unix,
       ...(c.tcpAddress
         ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
@@ -369,6 +430,9 @@ export class ControlPlane {
     if (c.workloadApiSocket && this.#workloadApi) {
       this.#workloadApiListeners = await startWorkloadApiListeners({ path: c.workloadApiSocket, uids, ownDirectory: resolve(dirname(c.workloadApiSocket)) === resolve(c.dataDir), server: this.#workloadApi, clock: this.clock, logger: this.logger.child({ component: 'workload-api' }), ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}) });
     }
+    if (c.bundleEndpoint) {
+      this.#bundleEndpoint = await startBundleEndpoint(c.bundleEndpoint, { dataDir: c.dataDir, store: this.store, serverSpiffeId: this.serverSpiffeId, logger: this.logger });
+    }
     if (c.adminAddress) {
       const access = (this.#access = AdminAccess.create(c.dataDir, this.clock));
       this.#admin = await startAdminServer(c.adminAddress, {
@@ -376,7 +440,7 @@ export class ControlPlane {
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
         isOperator: (req) => access.isOperator(req),
-        handlers: [access.handler],
+        handlers: [access.handler, strictCheckHandler(this.traffic)],
       });
     }
   }
@@ -395,7 +459,8 @@ export class ControlPlane {
       return snap.proxies.length ? snap : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
     }
     if (path === '/mesh') return this.#meshState;
-    if (path === '/rollout') return this.#rollout.rolloutStatus();
+    if (path === '/federation') return federationDocument(this.store.trustDomain, this.#bundleEndpoint, this.#federation);
+    if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
     return undefined;
   }
 }
