@@ -3,6 +3,7 @@ import { bundleShow } from './bundle.js';
 import { bootstrap, generate } from './generate.js';
 import { idParse } from './id.js';
 import { lint, schema } from './mesh.js';
+import { apply, meshHistory, meshRollback } from './mesh-revisions.js';
 import { rolloutStatus } from './rollout.js';
 import { serve } from './serve.js';
 import { status } from './status.js';
@@ -12,4 +13,4 @@ import { svidVerify } from './svid-verify.js';
 import { tokenCreate } from './token.js';
 import { nodeJoin, nodeRenew } from './node.js';
 
-export const commands: readonly Command[] = [serve, status, rolloutStatus, idParse, svidMint, svidWrite, svidVerify, bundleShow, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap] as unknown as Command[];
+export const commands: readonly Command[] = [serve, status, rolloutStatus, idParse, svidMint, svidWrite, svidVerify, bundleShow, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap, apply, meshHistory, meshRollback] as unknown as Command[];
