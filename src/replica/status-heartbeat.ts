@@ -20,6 +20,8 @@ export interface StatusHeartbeatOptions {
   readonly onError: (message: string) => void;
   /** Told whether the last write reached the datastore (readiness reports a degraded datastore). */
   readonly onHealth?: (ok: boolean) => void;
+  /** Runs after each successful write (the replica reads the global view then). */
+  readonly afterBeat?: () => Promise<void>;
 }
 
 export class StatusHeartbeat {
@@ -46,7 +48,9 @@ export class StatusHeartbeat {
     } catch (err) {
       this.#health(false);
       this.#o.onError(`proxy status heartbeat failed: ${(err as Error).message}; retrying`);
+      return;
     }
+    await this.#o.afterBeat?.();
   }
 
   #health(ok: boolean): void {
