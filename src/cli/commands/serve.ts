@@ -5,6 +5,7 @@ import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
+import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
@@ -30,6 +31,10 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --svid-dir DIR         write SVID, key (0600) and bundle files of proxyless gRPC services (target grpc) here,
                          renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
   --svid-command ARGV    run after each such write (split on spaces, no shell)
+  --workload-api-socket PATH   serve the SPIFFE Workload API to applications on this Unix socket
+                         (SPIFFE_ENDPOINT_SOCKET=unix://PATH); as root, also PATH's directory/uid-N/<name> per uid
+  --identity-source SRC  embedded-ca (default) | workload-api:unix:///run/spire/sockets/agent.sock
+                         (take SVIDs and bundles from an existing SPIFFE Workload API, e.g. a SPIRE agent)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
   options: {
@@ -47,6 +52,8 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     'svid-dir': { type: 'string' },
     ...sdsOptions,
     'svid-command': { type: 'string' },
+    'workload-api-socket': { type: 'string' },
+    'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
   },
   async run({ values, io }) {
@@ -54,6 +61,10 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
+    if (values['identity-source']?.startsWith('workload-api:')) {
+      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
+      if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
+    }
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -67,6 +78,8 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
+      ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
+      ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     const logger = io.logger();
@@ -76,6 +89,8 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       [
         `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${config.meshFile})`,
         ...cp.unixSockets.map((s) => `  xDS (SDS + ADS), Unix socket: ${s}`),
+        ...cp.workloadApiSockets.map((s) => `  SPIFFE Workload API (uid ${s.uid}): SPIFFE_ENDPOINT_SOCKET=unix://${s.path}`),
+        ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
         ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),
         '',
