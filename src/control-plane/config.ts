@@ -5,6 +5,7 @@ import type { KeyType } from '../ca/key-type.js';
 import type { SdsPolicy } from '../envoy/index.js';
 import type { AfterWrite } from '../svid-files/after-write.js';
 import type { IdentitySourceSpec } from '../sources/identity-source-spec.js';
+import type { ReplicaConfig } from '../replica/replica-start.js';
 
 export interface ServeConfig {
   /** Holds the CA (0700/0600), join tokens and the xDS Unix socket. */
@@ -34,6 +35,8 @@ export interface ServeConfig {
   readonly identitySource?: IdentitySourceSpec;
   /** The SPIFFE Workload API socket for applications (SPIFFE_ENDPOINT_SOCKET=unix://<path>); absent: none. */
   readonly workloadApiSocket?: string;
+  /** Run as one of several replicas on a shared PostgreSQL (--datastore); absent: one process, the mesh file watched. */
+  readonly replica?: ReplicaConfig;
   /** How long graceful shutdown waits for streams to end before cancelling them. */
   readonly drainMs?: number;
 }

@@ -4,6 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
+import type { SvidIssuer } from '../ca/svid-manager.js';
+import type { BundleSource } from '../replica/shared-bundle.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultServerSpiffeId, resourceOptions, type ResourceOptions } from '../envoy/index.js';
 import type { MeshModel } from '../mesh/index.js';
@@ -30,6 +32,9 @@ import { CaSource } from '../sources/ca-source.js';
 import type { IdentitySource } from '../sources/identity-source.js';
 import { WorkloadApiSource } from '../sources/workload-api-source.js';
 import { meshWorkloadGrants } from '../workload-api/grants.js';
+import { loadRevision, revisionName, startReplica, type ReplicaStart } from '../replica/replica-start.js';
+import { globalSnapshot, ReplicaServing } from '../replica/serving.js';
+import type { RolloutState } from '../rollout/index.js';
 import { startWorkloadApiListeners, type WorkloadApiListeners } from '../workload-api/listeners.js';
 import { WorkloadApiServer } from '../workload-api/server.js';
 
@@ -70,13 +75,18 @@ export class ControlPlane {
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
+  /** With --datastore: this replica, and what it serves (the recorded revision and rollout decision). */
+  readonly #replica: ReplicaStart['replica'] | undefined;
+  readonly #serving: ReplicaServing | undefined;
 
   private constructor(
     readonly config: ServeConfig,
     readonly clock: Clock,
     readonly logger: Logger,
     mesh: LoadedMesh,
+    replica?: ReplicaStart,
   ) {
+    this.#replica = replica?.replica;
     this.#mesh = mesh;
     this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
     const now = new Date(clock.now()).toISOString();
@@ -110,6 +120,8 @@ export class ControlPlane {
             clock,
             logger: logger.child({ component: 'svids' }),
             serverSpiffeId: this.serverSpiffeId,
+            // A replica serves the shared bundle: every replica's authorities (each signs with its own).
+            ...(replica ? { issuer: sharedIssuer(this.ca, replica.replica.sharedBundle(this.ca)) } : {}),
             onRenewal: (e) => {
               this.metrics.svidRenewals.inc({ result: e.result });
               if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
@@ -130,7 +142,9 @@ export class ControlPlane {
     });
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
-      status: () => this.xds.status(),
+      // A replica counts ACKs over every replica's proxies and only serves steps its leader recorded.
+      status: () => (this.#replica ? globalSnapshot(this.#replica.globalProxies, this.clock.now()) : this.xds.status()),
+      takesSteps: !replica,
       isProxyOf: (proxy, service) => {
         const principal = parsePrincipalString(proxy.principal);
         return principal !== undefined && policy.mayReadGroup(principal, service);
@@ -153,7 +167,17 @@ export class ControlPlane {
         }
       });
     });
-    this.#apply(mesh);
+    if (replica) {
+      this.#meshState = { ...this.#meshState, file: revisionName(replica) };
+      this.#serving = new ReplicaServing({
+        rollout: this.#rollout,
+        load: (rev) => loadRevision(rev, td.name),
+        apply: (next, revision, state) => this.#swap(next, revisionName({ revision }), state),
+        status: () => this.xds.status(),
+        start: replica,
+      });
+    }
+    this.#apply(mesh, replica?.state);
     if (config.svidFiles) {
       this.#svidFiles = new SvidFileWriter({
         store: this.store,
@@ -171,13 +195,22 @@ export class ControlPlane {
     if (config.insecure && config.tcpAddress && !isLoopback(config.tcpAddress)) {
       throw new TrustplaneError('INSECURE_NOT_LOOPBACK', `--insecure serves private keys in plaintext to anyone: it is refused on ${config.tcpAddress}; use a loopback address (127.0.0.1) or drop --insecure`);
     }
-    const mesh = loadMesh(config.meshFile);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+    const clock = deps.clock ?? systemClock;
+    const replica = config.replica ? await startReplica(config.replica, { clock, logger: deps.logger, meshFile: config.meshFile }) : undefined;
+    let cp: ControlPlane;
+    try {
+      cp = new ControlPlane(config, clock, deps.logger, replica?.mesh ?? loadMesh(config.meshFile), replica);
+    } catch (err) {
+      await replica?.replica.close();
+      throw err;
+    }
     try {
       await cp.#source.started();
+      // Authorities published and the first heartbeat written before anything is served.
+      if (cp.#replica && cp.#serving) await cp.#replica.start(cp.#serving);
       await cp.#listen();
-      if (deps.watch ?? true) {
+      if ((deps.watch ?? true) && !cp.#replica) {
         cp.#watch = new FileWatch(config.meshFile, () => cp.reload(), cp.logger.child({ component: 'mesh-watch', file: config.meshFile }));
       }
     } catch (err) {
@@ -265,13 +298,29 @@ export class ControlPlane {
     return { ok: true, problems: [] };
   }
 
-  /** Whether the control plane holds a valid identity of its own and a bundle to serve with. */
+  /**
+   * Whether the control plane holds a valid identity of its own and a bundle to serve with. A replica whose
+   * datastore is away stays ready (it serves its last good state) and says it is degraded, and why.
+   */
   ready(): { ready: boolean; reason?: string } {
-    return this.#source.ready();
+    const r = this.#source.ready();
+    const h = this.#replica?.health();
+    return r.ready && h && !h.ok ? { ready: true, reason: `degraded: ${h.reason}` } : r;
+  }
+
+  /** With --datastore: this replica (its id, the global view, leadership); undefined otherwise. */
+  get replica(): ReplicaStart['replica'] | undefined {
+    return this.#replica;
+  }
+
+  /** With --datastore: the mesh revision and rollout decision this replica serves. */
+  get served(): { revision: number; decision: number } | undefined {
+    return this.#serving?.served();
   }
 
   async close(): Promise<void> {
     this.#watch?.close();
+    await this.#replica?.close();
     await this.#admin?.close();
     await this.#workloadApiListeners?.close();
     this.#workloadApi?.close();
@@ -294,8 +343,9 @@ export class ControlPlane {
 
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
-  #apply(next: LoadedMesh): void {
-    this.#rollout.setDesired(next.model);
+  #apply(next: LoadedMesh, imposed?: RolloutState): void {
+    if (imposed) this.#rollout.impose(next.model, imposed);
+    else this.#rollout.setDesired(next.model);
     const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
     this.store.batch(() => {
@@ -307,6 +357,15 @@ export class ControlPlane {
     this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
     this.#workloadApi?.grantsChanged();
+  }
+
+  /** A replica's switch to a recorded (revision, decision): the same whole-or-nothing swap as a reload. */
+  #swap(next: LoadedMesh, name: string, state: RolloutState): void {
+    const at = new Date(this.clock.now()).toISOString();
+    this.#apply(next, state);
+    this.#meshState = { file: name, valid: true, loadedAt: at, lastAttemptAt: at, problems: [], services: next.model.services.length };
+    this.#svidFiles?.sync();
+    this.metrics.meshValid.set(1);
   }
 
   async #listen(): Promise<void> {
@@ -330,7 +389,7 @@ export class ControlPlane {
       endStreams: () => this.xds.close(),
       unix,
       ...(c.tcpAddress
-        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
+        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: this.#replica ? { tokens: this.#replica.joinTokens(), issuer: nodeSvidIssuer(this.ca, () => this.store.getBundle(this.mesh.trustDomain.name) ?? this.ca.bundle()) } : { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
@@ -348,16 +407,32 @@ export class ControlPlane {
   }
 
   #json(path: string): unknown | undefined {
-    if (path === '/status') return { ...this.xds.status(), identitySource: this.#source.status() };
+    if (path === '/status') return { ...(this.#replica ? this.#replicaStatus() : this.xds.status()), identitySource: this.#source.status() };
     const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
     if (proxy) {
       const id = decodeURIComponent(proxy[1]!);
-      const snap = this.xds.status();
+      const snap = this.#replica ? this.#replicaStatus() : this.xds.status();
       const proxies = snap.proxies.filter((p) => p.nodeId === id);
       return proxies.length ? { ...snap, proxies } : undefined;
     }
     if (path === '/mesh') return this.#meshState;
-    if (path === '/rollout') return this.#rollout.rolloutStatus();
+    if (path === '/rollout') return { ...this.#rollout.rolloutStatus(), ...(this.#replica ? { replicas: this.#replicaStatus().replicas } : {}) };
     return undefined;
   }
+
+  /** Every live replica's proxies (as of the last heartbeat), which replica each is on, and the replicas. */
+  #replicaStatus(): ReturnType<typeof globalSnapshot> & { replica: string; leader: boolean; replicas: unknown[] } {
+    const r = this.#replica!;
+    return {
+      ...globalSnapshot(r.globalProxies, this.clock.now()),
+      replica: r.id,
+      leader: r.leader,
+      replicas: r.liveReplicas.map((v) => ({ replica: v.replica, heartbeatAt: new Date(v.heartbeatAt).toISOString(), ...v.info })),
+    };
+  }
+}
+
+/** The CA's minting with the shared bundle: what SvidManager needs of an issuer, for a replica. */
+function sharedIssuer(ca: CertificateAuthority, bundle: BundleSource): SvidIssuer {
+  return { mintX509Svid: (id) => ca.mintX509Svid(id), bundle: () => bundle.bundle(), onBundleChange: (l) => bundle.onBundleChange(l) };
 }

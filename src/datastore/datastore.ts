@@ -90,6 +90,13 @@ export interface ProxyView extends ProxyRow {
   readonly heartbeatAt: number;
 }
 
+/** A live replica as its last heartbeat described itself (e.g. the mesh revision and rollout decision it serves). */
+export interface ReplicaView {
+  readonly replica: string;
+  readonly heartbeatAt: number;
+  readonly info: Readonly<Record<string, unknown>>;
+}
+
 export interface Lease {
   readonly name: string;
   readonly holder: string;
@@ -142,11 +149,13 @@ export interface Datastore {
   nodeSvids(node: string): Promise<NodeSvidRow[]>;
 
   // Proxy status: each replica replaces its own rows on each heartbeat.
-  heartbeat(replica: string, now: number, proxies: readonly ProxyRow[]): Promise<void>;
+  heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info?: Readonly<Record<string, unknown>>): Promise<void>;
   /** Rows of replicas whose last heartbeat is newer than now - timeoutMs. */
   proxies(now: number, timeoutMs: number): Promise<ProxyView[]>;
   /** Replicas alive at now (heartbeat newer than now - timeoutMs), sorted. */
   liveReplicas(now: number, timeoutMs: number): Promise<string[]>;
+  /** Replicas alive at now with what their last heartbeat said of themselves, sorted by name. */
+  replicas(now: number, timeoutMs: number): Promise<ReplicaView[]>;
 
   // Leadership: a lease with a fencing token.
   /** Takes or renews the lease; returns it if `holder` holds it afterwards, otherwise the current holder's lease. */

@@ -24,6 +24,7 @@ import {
   type NodeSvidRow,
   type ProxyRow,
   type ProxyView,
+  type ReplicaView,
   type RolloutDecision,
 } from './datastore.js';
 import { Notifier } from './notifier.js';
@@ -55,7 +56,7 @@ export class EmbeddedDatastore implements Datastore {
   readonly dir: string;
   readonly #notifier: Notifier;
   readonly #unwatch = new Set<() => void>();
-  readonly #replicas = new Map<string, { at: number; proxies: readonly ProxyRow[] }>();
+  readonly #replicas = new Map<string, { at: number; proxies: readonly ProxyRow[]; info: Readonly<Record<string, unknown>> }>();
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'datastore');
@@ -179,8 +180,8 @@ export class EmbeddedDatastore implements Datastore {
     return this.#read().nodeSvids.filter((r) => r.node === node);
   }
 
-  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[]): Promise<void> {
-    this.#replicas.set(replica, { at: now, proxies: [...proxies] });
+  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info: Readonly<Record<string, unknown>> = {}): Promise<void> {
+    this.#replicas.set(replica, { at: now, proxies: [...proxies], info: structuredClone(info) });
   }
 
   async proxies(now: number, timeoutMs: number): Promise<ProxyView[]> {
@@ -193,6 +194,13 @@ export class EmbeddedDatastore implements Datastore {
 
   async liveReplicas(now: number, timeoutMs: number): Promise<string[]> {
     return [...this.#replicas].filter(([, r]) => r.at > now - timeoutMs).map(([k]) => k).sort();
+  }
+
+  async replicas(now: number, timeoutMs: number): Promise<ReplicaView[]> {
+    return [...this.#replicas]
+      .filter(([, r]) => r.at > now - timeoutMs)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([replica, r]) => ({ replica, heartbeatAt: r.at, info: structuredClone(r.info) }));
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<{ held: boolean; lease: Lease }> {

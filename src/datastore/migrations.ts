@@ -73,6 +73,11 @@ create table tp_rollout_decisions (
 create index tp_rollout_decisions_revision on tp_rollout_decisions (revision);
 `,
   },
+  {
+    version: 2,
+    description: 'what each replica says of itself on its heartbeat (the revision and rollout decision it serves)',
+    sql: `alter table tp_replicas add column info jsonb not null default '{}'::jsonb;`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS.at(-1)!.version;

@@ -12,6 +12,7 @@ import {
   type DatastoreChannel,
   type JoinTokenRow,
   type Lease,
+  type ReplicaView,
   type MeshRevision,
   type MeshRevisionSummary,
   type NewMeshRevision,
@@ -239,9 +240,13 @@ export class PostgresDatastore implements Datastore {
     return r.rows.map((x) => ({ serial: x.serial, node: x.node, replica: x.replica, notAfter: Number(x.not_after), issuedAt: Number(x.issued_at) }));
   }
 
-  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[]): Promise<void> {
+  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info: Readonly<Record<string, unknown>> = {}): Promise<void> {
     await this.#tx(async (c) => {
-      await c.query('insert into tp_replicas (replica, heartbeat_at) values ($1, $2) on conflict (replica) do update set heartbeat_at = excluded.heartbeat_at', [replica, now]);
+      await c.query('insert into tp_replicas (replica, heartbeat_at, info) values ($1, $2, $3) on conflict (replica) do update set heartbeat_at = excluded.heartbeat_at, info = excluded.info', [
+        replica,
+        now,
+        JSON.stringify(info),
+      ]);
       await c.query('delete from tp_proxy_status where replica = $1', [replica]);
       if (proxies.length) {
         await c.query('insert into tp_proxy_status (replica, stream_id, doc) select $1, s, d from unnest($2::text[], $3::jsonb[]) as t(s, d)', [
@@ -263,6 +268,11 @@ export class PostgresDatastore implements Datastore {
 
   async liveReplicas(now: number, timeoutMs: number): Promise<string[]> {
     return (await this.#q('select replica from tp_replicas where heartbeat_at > $1 order by replica', [now - timeoutMs])).rows.map((x) => x.replica as string);
+  }
+
+  async replicas(now: number, timeoutMs: number): Promise<ReplicaView[]> {
+    const r = await this.#q('select replica, heartbeat_at, info from tp_replicas where heartbeat_at > $1 order by replica', [now - timeoutMs]);
+    return r.rows.map((x) => ({ replica: String(x.replica), heartbeatAt: Number(x.heartbeat_at), info: x.info as Record<string, unknown> }));
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<{ held: boolean; lease: Lease }> {

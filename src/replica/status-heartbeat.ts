@@ -16,6 +16,8 @@ export interface StatusHeartbeatOptions {
   readonly replica: string;
   /** This replica's streams now, each with a stable id and its status document. */
   readonly streams: () => readonly ProxyRow[];
+  /** What this replica says of itself with each beat (read at the same moment as the streams). */
+  readonly info?: () => Readonly<Record<string, unknown>>;
   readonly intervalMs?: number;
   readonly onError: (message: string) => void;
   /** Told whether the last write reached the datastore (readiness reports a degraded datastore). */
@@ -42,8 +44,9 @@ export class StatusHeartbeat {
   /** Writes this replica's rows now. */
   async beat(): Promise<void> {
     const rows = this.#o.streams().slice(0, MAX_REPORTED_STREAMS);
+    const info = this.#o.info?.() ?? {};
     try {
-      await this.#o.datastore.heartbeat(this.#o.replica, this.#o.clock.now(), rows);
+      await this.#o.datastore.heartbeat(this.#o.replica, this.#o.clock.now(), rows, info);
       this.#health(true);
     } catch (err) {
       this.#health(false);

@@ -39,6 +39,11 @@ export interface RolloutControllerOptions {
    * the controller keeps the previous state (nothing was pushed) and rethrows.
    */
   onEffectiveChange(model: MeshModel): void;
+  /**
+   * false: this controller never takes a step by itself; the states it serves are imposed (impose()) by whoever
+   * decides, e.g. the leader of several replicas, which asks proposal() and records the answer first.
+   */
+  readonly takesSteps?: boolean;
 }
 
 /** How many steps one evaluation may chain when nobody is connected to wait for (D→P→S is at most 3 pushes). */
@@ -83,6 +88,7 @@ export class RolloutController {
 
   /** The proxy status may have changed (an ACK, a NACK, a stream opened or closed): take the steps now allowed. */
   statusChanged(): void {
+    if (this.#opts.takesSteps === false) return;
     const desired = this.#desired;
     // Nothing heading anywhere: no ACK can unlock a step, so spare the proxy-status snapshot (O(streams)).
     if (desired === undefined || atTargets(this.#plans, this.#state)) return;
@@ -120,6 +126,27 @@ export class RolloutController {
     const snapshot = this.#opts.status();
     const isProxyOf = this.#opts.isProxyOf;
     return isProxyOf ? { ...snapshot, proxies: snapshot.proxies.filter((p) => isProxyOf(p, p.cluster)) } : snapshot;
+  }
+
+  /**
+   * The state the rules allow next for `model` (the description in force, or a new one), from the state in force
+   * and the proxy status now; nothing is taken. With a new description this is its first state, as setDesired
+   * would take it.
+   */
+  proposal(model: MeshModel): RolloutState {
+    const plans = planRollout(model);
+    return this.#desired === undefined ? initialState(plans) : advance(plans, this.#state, this.#settled(this.#status()));
+  }
+
+  /** Serves `state` for `model`, decided elsewhere (it came from proposal() on the deciding controller). */
+  impose(model: MeshModel, state: RolloutState): void {
+    const plans = planRollout(model);
+    this.#exclusive(() => this.#apply(model, plans, state));
+  }
+
+  /** The modes in force. */
+  state(): RolloutState {
+    return this.#state;
   }
 
   desired(): MeshModel | undefined {

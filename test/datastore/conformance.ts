@@ -155,6 +155,21 @@ export function datastoreConformance(name: string, target: ConformanceTarget): v
       assert.deepEqual(await ds.liveReplicas(T0 + 10_001, 10_000), ['r1']);
     });
 
+    it('keeps what each replica said of itself on its latest heartbeat, for live replicas only', async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      await ds.heartbeat('r1', T0, [], { revision: 3, decision: 7 });
+      await other.heartbeat('r2', T0, []);
+      await ds.heartbeat('r1', T0 + 1_000, [], { revision: 4, decision: 9 });
+      if (ds.kind !== 'embedded') {
+        assert.deepEqual(await other.replicas(T0 + 2_000, 10_000), [
+          { replica: 'r1', heartbeatAt: T0 + 1_000, info: { revision: 4, decision: 9 } },
+          { replica: 'r2', heartbeatAt: T0, info: {} },
+        ]);
+      }
+      assert.deepEqual((await ds.replicas(T0 + 10_500, 10_000)).map((r) => [r.replica, r.info]), [['r1', { revision: 4, decision: 9 }]]);
+    });
+
     it('grants a lease to one holder at a time; a fencing token refuses the decisions of a leader that lost it', async () => {
       const { ds, another } = await fresh();
       const other = await another();

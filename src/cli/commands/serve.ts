@@ -36,6 +36,13 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --identity-source SRC  embedded-ca (default) | workload-api:unix:///run/spire/sockets/agent.sock
                          (take SVIDs and bundles from an existing SPIFFE Workload API, e.g. a SPIRE agent)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
+  --datastore URL        run as one of several replicas on a shared PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DB):
+                         the mesh comes from \`trustplane apply\` revisions (--mesh is applied as revision 1 only if
+                         none exists), join tokens, the trust bundle and proxy status are shared
+  --replica-id ID        this replica's name in status and in the shared bundle (default: the host name)
+  --heartbeat DURATION   how often a replica writes its proxies' status (default 2s) ...
+  --heartbeat-timeout DURATION   ... and after how long without one it counts as dead (default 7s; also the
+                         rollout lease's lifetime)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
   options: {
     mesh: { type: 'string' },
@@ -55,6 +62,10 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     'workload-api-socket': { type: 'string' },
     'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
+    datastore: { type: 'string' },
+    'replica-id': { type: 'string' },
+    heartbeat: { type: 'string' },
+    'heartbeat-timeout': { type: 'string' },
   },
   async run({ values, io }) {
     const d = defaultServeConfig();
@@ -65,6 +76,15 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
       if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
     }
+    if (!values.datastore) {
+      const replicaOnly = (['replica-id', 'heartbeat', 'heartbeat-timeout'] as const).filter((k) => values[k] !== undefined);
+      if (replicaOnly.length) throw new UsageError(`${replicaOnly.map((k) => `--${k}`).join(', ')}: for replicas, which need --datastore postgres://...`);
+    } else if (values['identity-source']?.startsWith('workload-api:')) {
+      throw new UsageError('--datastore with --identity-source workload-api: replicas sign with embedded CAs of their own; with SPIRE, run one trustplane per SPIRE agent instead');
+    }
+    const heartbeatMs = values.heartbeat ? parseDuration(values.heartbeat, '--heartbeat') : undefined;
+    const heartbeatTimeoutMs = values['heartbeat-timeout'] ? parseDuration(values['heartbeat-timeout'], '--heartbeat-timeout') : undefined;
+    if ((heartbeatTimeoutMs ?? 7_000) < 2 * (heartbeatMs ?? 2_000)) throw new UsageError('--heartbeat-timeout must be at least twice --heartbeat (one slow write must not make a replica look dead)');
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -80,6 +100,9 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
       ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
+      ...(values.datastore
+        ? { replica: { url: values.datastore, ...optional('id', values['replica-id']), ...optional('heartbeatMs', heartbeatMs), ...optional('heartbeatTimeoutMs', heartbeatTimeoutMs) } }
+        : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     const logger = io.logger();
@@ -87,7 +110,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     const svc = cp.mesh.services[0]?.name ?? 'SERVICE';
     io.stdout.write(
       [
-        `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${config.meshFile})`,
+        `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${cp.replica ? `${cp.meshState.file}, replica ${cp.replica.id} of the datastore` : config.meshFile})`,
         ...cp.unixSockets.map((s) => `  xDS (SDS + ADS), Unix socket: ${s}`),
         ...cp.workloadApiSockets.map((s) => `  SPIFFE Workload API (uid ${s.uid}): SPIFFE_ENDPOINT_SOCKET=unix://${s.path}`),
         ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
