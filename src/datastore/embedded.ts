@@ -29,7 +29,7 @@ import {
 } from './datastore.js';
 import { Notifier } from './notifier.js';
 
-const STATE_VERSION = 1;
+export const EMBEDDED_STATE_VERSION = 1;
 /** A lock older than this belongs to a process that died holding it. */
 const STALE_LOCK_MS = 10_000;
 const LOCK_WAIT_MS = 5_000;
@@ -49,7 +49,7 @@ interface State {
   decisions: RolloutDecision[];
 }
 
-const empty = (): State => ({ version: STATE_VERSION, joinTokens: {}, revisions: [], authorities: {}, bundleSequence: 0, nodeSvids: [], leases: {}, decisions: [] });
+const empty = (): State => ({ version: EMBEDDED_STATE_VERSION, joinTokens: {}, revisions: [], authorities: {}, bundleSequence: 0, nodeSvids: [], leases: {}, decisions: [] });
 
 export class EmbeddedDatastore implements Datastore {
   readonly kind = 'embedded';
@@ -285,8 +285,8 @@ export class EmbeddedDatastore implements Datastore {
       throw new DatastoreError('DATASTORE_CORRUPT', `${this.#stateFile}: not valid JSON (a manual edit?); restore it from a backup`);
     }
     if (typeof doc.version !== 'number') throw new DatastoreError('DATASTORE_CORRUPT', `${this.#stateFile}: no "version"`);
-    if (doc.version > STATE_VERSION) {
-      throw new DatastoreError('DATASTORE_SCHEMA_TOO_NEW', `${this.#stateFile}: written by a newer trustplane (version ${doc.version}; this one knows ${STATE_VERSION})`);
+    if (doc.version > EMBEDDED_STATE_VERSION) {
+      throw new DatastoreError('DATASTORE_SCHEMA_TOO_NEW', `${this.#stateFile}: written by a newer trustplane (version ${doc.version}; this one knows ${EMBEDDED_STATE_VERSION})`);
     }
     return { ...empty(), ...doc };
   }

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { DatastoreError, LATEST_SCHEMA, type Datastore } from '../../src/datastore/index.js';
+import { DatastoreError, EMBEDDED_STATE_VERSION, LATEST_SCHEMA, type Datastore } from '../../src/datastore/index.js';
 
 export interface ConformanceTarget {
   /** A fresh store and a function that opens another handle on the same store (another replica or process). */
@@ -36,10 +36,12 @@ export function datastoreConformance(name: string, target: ConformanceTarget): v
 
     it('is at the latest schema version after open, and opening again changes nothing', async () => {
       const { ds, another } = await fresh();
-      assert.equal(await ds.schemaVersion(), LATEST_SCHEMA);
+      // The embedded files have a state version of their own (what replicas say on heartbeats is not kept there).
+      const latest = ds.kind === 'embedded' ? EMBEDDED_STATE_VERSION : LATEST_SCHEMA;
+      assert.equal(await ds.schemaVersion(), latest);
       const [a, b] = await Promise.all([another(), another()]);
-      assert.equal(await a.schemaVersion(), LATEST_SCHEMA);
-      assert.equal(await b.schemaVersion(), LATEST_SCHEMA);
+      assert.equal(await a.schemaVersion(), latest);
+      assert.equal(await b.schemaVersion(), latest);
     });
 
     it('spends a join token once: used, unknown, expired and restored tokens are told apart', async () => {

@@ -183,13 +183,14 @@ export class Proxy {
     readonly creds: NodeCredentials,
     readonly service: string,
     readonly replica: ControlPlane,
+    /** Versions already held, sent on the first request of each type as Envoy does when it reconnects. */
+    resume: ReadonlyMap<string, string> = new Map(),
   ) {
     this.#caller = new XdsCaller(replica.tcpAddress!, spiffeChannelCredentials({ bundlePem: creds.bundlePem, serverSpiffeId: replica.serverSpiffeId, certChainPem: creds.certChainPem, privateKeyPem: creds.privateKeyPem }));
     this.#stream = this.#caller.sotw(PATHS.StreamAggregatedResources);
     void this.#stream.status.then(() => (this.ended = true));
     const node = { id: creds.node, cluster: service };
-    this.#stream.send({ node, typeUrl: TYPE_CLUSTER, resourceNames: [] });
-    this.#stream.send({ node, typeUrl: TYPE_LISTENER, resourceNames: [] });
+    for (const t of [TYPE_CLUSTER, TYPE_LISTENER]) this.#stream.send({ node, typeUrl: t, resourceNames: [], versionInfo: resume.get(t) ?? '' });
     void this.#read();
   }
 
