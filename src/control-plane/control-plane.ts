@@ -421,12 +421,14 @@ export class ControlPlane {
   }
 
   /** Every live replica's proxies (as of the last heartbeat), which replica each is on, and the replicas. */
-  #replicaStatus(): ReturnType<typeof globalSnapshot> & { replica: string; leader: boolean; replicas: unknown[] } {
+  #replicaStatus(): ReturnType<typeof globalSnapshot> & { replica: string; leader: boolean; waitingFor: readonly string[]; replicas: unknown[] } {
     const r = this.#replica!;
     return {
       ...globalSnapshot(r.globalProxies, this.clock.now()),
       replica: r.id,
       leader: r.leader,
+      // The leader's gate: replicas not yet serving the latest decision, or the grace after a change.
+      waitingFor: r.waitingFor,
       replicas: r.liveReplicas.map((v) => ({ replica: v.replica, heartbeatAt: new Date(v.heartbeatAt).toISOString(), ...v.info })),
     };
   }

@@ -12,8 +12,11 @@ import { silentLogger } from '../../src/observe/log.js';
 import { DatastoreJoinTokens } from '../../src/replica/datastore-join-tokens.js';
 import { generateNodeKey } from '../xds/transport/fixture-ca.js';
 import { NodeAttestationClient, spiffeChannelCredentials } from '../../src/xds/node-attest/client.js';
-import { CONFIG_TYPES, TYPE_CLUSTER, TYPE_LISTENER } from '../../src/xds/type-urls.js';
+import { CONFIG_TYPES, TYPE_CLUSTER, TYPE_LISTENER, TYPE_SECRET } from '../../src/xds/type-urls.js';
 import type { DiscoveryResponse } from '#gen/envoy/service/discovery/v3/discovery_pb';
+import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
+import { SPIFFECertValidatorConfigSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_spiffe_validator_config_pb';
+import { fromBinary } from '@bufbuild/protobuf';
 import { XdsCaller } from '../e2e/xds-calls.js';
 import { PATHS, type SotwClient } from '../xds/protocol/client.js';
 
@@ -171,26 +174,37 @@ export async function attest(set: ReplicaSet, cp: ControlPlane, node: string): P
  * A proxy: one SotW ADS stream over TLS, subscribed to every listener and cluster of its service; it ACKs each
  * response unless the test holds that type. Keeps every version it received, per type, in order.
  */
+/** Where a proxy connects: an in-process ControlPlane, or a `serve` process's address and server ID. */
+export interface Target {
+  readonly tcpAddress: string | undefined;
+  readonly serverSpiffeId: string;
+}
+
 export class Proxy {
   readonly #caller: XdsCaller;
   readonly #stream: SotwClient;
   readonly received = new Map<string, DiscoveryResponse[]>();
   readonly #held = new Set<string>();
   readonly #pending = new Map<string, DiscoveryResponse>();
+  #secretNames: string[] = [];
   ended = false;
 
   constructor(
     readonly creds: NodeCredentials,
     readonly service: string,
-    readonly replica: ControlPlane,
+    readonly replica: Target,
     /** Versions already held, sent on the first request of each type as Envoy does when it reconnects. */
     resume: ReadonlyMap<string, string> = new Map(),
+    /** Secrets to subscribe to over the same ADS stream (its SVID by SPIFFE ID, ROOTCA). */
+    secrets: readonly string[] = [],
   ) {
     this.#caller = new XdsCaller(replica.tcpAddress!, spiffeChannelCredentials({ bundlePem: creds.bundlePem, serverSpiffeId: replica.serverSpiffeId, certChainPem: creds.certChainPem, privateKeyPem: creds.privateKeyPem }));
     this.#stream = this.#caller.sotw(PATHS.StreamAggregatedResources);
     void this.#stream.status.then(() => (this.ended = true));
     const node = { id: creds.node, cluster: service };
+    this.#secretNames = [...secrets];
     for (const t of [TYPE_CLUSTER, TYPE_LISTENER]) this.#stream.send({ node, typeUrl: t, resourceNames: [], versionInfo: resume.get(t) ?? '' });
+    if (secrets.length) this.#stream.send({ node, typeUrl: TYPE_SECRET, resourceNames: [...secrets], versionInfo: resume.get(TYPE_SECRET) ?? '' });
     void this.#read();
   }
 
@@ -206,7 +220,7 @@ export class Proxy {
       list.push(r);
       this.received.set(r.typeUrl, list);
       if (this.#held.has(r.typeUrl)) this.#pending.set(r.typeUrl, r);
-      else this.#stream.ack(r, []);
+      else this.#stream.ack(r, r.typeUrl === TYPE_SECRET ? this.#secretNames : []);
     }
   }
 
@@ -218,7 +232,7 @@ export class Proxy {
     this.#held.delete(typeUrl);
     const r = this.#pending.get(typeUrl);
     this.#pending.delete(typeUrl);
-    if (r) this.#stream.ack(r, []);
+    if (r) this.#stream.ack(r, r.typeUrl === TYPE_SECRET ? this.#secretNames : []);
   }
 
   latest(typeUrl: string): DiscoveryResponse | undefined {
@@ -230,3 +244,32 @@ export class Proxy {
     this.#caller.close();
   }
 }
+
+/** The latest TLS material a proxy holds from SDS: its certificate chain and key, and its trust bundle. */
+export function tlsMaterial(p: Proxy): { cert: string; key: string; ca: string } | undefined {
+  let cert: string | undefined;
+  let key: string | undefined;
+  let ca: string | undefined;
+  for (const r of p.received.get(TYPE_SECRET) ?? []) {
+    for (const any of r.resources) {
+      const s = fromBinary(SecretSchema, any.value);
+      if (s.type.case === 'tlsCertificate') {
+        cert = Buffer.from(inline(s.type.value.certificateChain)).toString();
+        key = Buffer.from(inline(s.type.value.privateKey)).toString();
+      } else if (s.type.case === 'validationContext') {
+        // Envoy's SPIFFE validator form (what a proxy gets by default) or a plain trusted CA.
+        const custom = s.type.value.customValidatorConfig?.typedConfig;
+        ca = custom
+          ? fromBinary(SPIFFECertValidatorConfigSchema, custom.value).trustDomains.map((t) => Buffer.from(inline(t.trustBundle)).toString()).join('')
+          : Buffer.from(inline(s.type.value.trustedCa)).toString();
+      }
+    }
+  }
+  return cert && key && ca ? { cert, key, ca } : undefined;
+}
+
+const inline = (d: { specifier: { case: string | undefined; value?: unknown } } | undefined): Uint8Array => {
+  if (d?.specifier.case === 'inlineBytes') return d.specifier.value as Uint8Array;
+  if (d?.specifier.case === 'inlineString') return Buffer.from(d.specifier.value as string);
+  return new Uint8Array();
+};

@@ -53,12 +53,13 @@ async function settled(set: ReplicaSet, proxies: readonly Proxy[], held: readonl
   await eventually('every proxy to ACK what its replica serves', () =>
     proxies.every((p) => {
       if (p.ended) return true;
-      const mine = p.replica.xds.status().proxies.find((s) => s.nodeId === p.creds.node && s.service === 'ads');
+      const mine = (p.replica as ControlPlane).xds.status().proxies.find((s) => s.nodeId === p.creds.node && s.service === 'ads');
       return (
         mine !== undefined &&
         [TYPE_LISTENER, TYPE_CLUSTER].every((t) => {
           const ts = mine.types.find((x) => x.typeUrl === t);
-          const want = p.replica.resources.names(p.service, t).map((n) => p.replica.resources.get(p.service, t, n)!.version).join(',');
+          const cp = p.replica as ControlPlane;
+          const want = cp.resources.names(p.service, t).map((n) => cp.resources.get(p.service, t, n)!.version).join(',');
           const got = ts?.resources.map((r) => r.version).join(',');
           return got === want && (held.some((h) => h.proxy === p && h.typeUrl === t) || ts?.state === 'SYNCED');
         })
