@@ -5,7 +5,7 @@ import type { MeshRevision, ProxyRow, ProxyView } from '../datastore/index.js';
 import type { LoadedMesh } from '../control-plane/mesh-loader.js';
 import { sameState, type RolloutState } from '../rollout/state-machine.js';
 import type { RolloutController } from '../rollout/index.js';
-import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/proxy-status.js';
+import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import type { ReplicaHost } from './replica.js';
 import type { Served } from './replicated-rollout.js';
 

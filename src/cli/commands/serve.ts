@@ -6,6 +6,20 @@ import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
 import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
+import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/server/limits.js';
+
+/** --xds-max-* flags: each sets one XdsLimits field (named in LIMIT_FLAGS). */
+const limitOptions = Object.fromEntries(Object.values(LIMIT_FLAGS).map((f) => [f.slice(2), { type: 'string' as const }]));
+function limitsOf(values: Record<string, unknown>): Partial<XdsLimits> | undefined {
+  const out: Partial<Record<keyof XdsLimits, number>> = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]) {
+    const v = values[flag.slice(2)];
+    if (typeof v !== 'string') continue;
+    if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a positive whole number`);
+    out[key] = Number(v);
+  }
+  return Object.keys(out).length ? out : undefined;
+}
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
@@ -43,7 +57,9 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --heartbeat DURATION   how often a replica writes its proxies' status (default 2s) ...
   --heartbeat-timeout DURATION   ... and after how long without one it counts as dead (default 7s; also the
                          rollout lease's lifetime)
-  --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
+  --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key
+What one xDS caller may ask (over a limit: the stream ends with RESOURCE_EXHAUSTED or INVALID_ARGUMENT):
+${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `  ${`${f} N`.padEnd(45)}default ${DEFAULT_XDS_LIMITS[k]}`).join('\n')}`,
   options: {
     mesh: { type: 'string' },
     'data-dir': { type: 'string' },
@@ -66,6 +82,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     'replica-id': { type: 'string' },
     heartbeat: { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
+    ...limitOptions,
   },
   async run({ values, io }) {
     const d = defaultServeConfig();
@@ -97,6 +114,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['ca-ttl'] ? { caTtlMs: parseDuration(values['ca-ttl'], '--ca-ttl') } : {}),
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
+      ...optional('xdsLimits', limitsOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
       ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
