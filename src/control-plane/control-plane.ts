@@ -34,6 +34,7 @@ import { WorkloadApiSource } from '../sources/workload-api-source.js';
 import { meshWorkloadGrants } from '../workload-api/grants.js';
 import { loadRevision, revisionName, startReplica, type ReplicaStart } from '../replica/replica-start.js';
 import { globalSnapshot, ReplicaServing } from '../replica/serving.js';
+import { recordingNodeSvidIssuer } from '../replica/node-svids.js';
 import type { RolloutState } from '../rollout/index.js';
 import { startWorkloadApiListeners, type WorkloadApiListeners } from '../workload-api/listeners.js';
 import { WorkloadApiServer } from '../workload-api/server.js';
@@ -389,7 +390,7 @@ export class ControlPlane {
       endStreams: () => this.xds.close(),
       unix,
       ...(c.tcpAddress
-        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: this.#replica ? { tokens: this.#replica.joinTokens(), issuer: nodeSvidIssuer(this.ca, () => this.store.getBundle(this.mesh.trustDomain.name) ?? this.ca.bundle()) } : { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
+        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: this.#replica ? { tokens: this.#replica.joinTokens(), issuer: recordingNodeSvidIssuer(nodeSvidIssuer(this.ca, () => this.store.getBundle(this.mesh.trustDomain.name) ?? this.ca.bundle()), { datastore: this.#replica.datastore, replica: this.#replica.id, clock: this.clock }) } : { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),

@@ -16,6 +16,8 @@ import { attest, eventually, Proxy, ReplicaSet, servedResources, shopMesh } from
 import { NodeAttestationClient, spiffeChannelCredentials } from '../../src/xds/node-attest/client.js';
 import { generateNodeKey } from '../xds/transport/fixture-ca.js';
 import { DatastoreJoinTokens } from '../../src/replica/datastore-join-tokens.js';
+import { ManualClock } from '../../src/clock.js';
+import { cli } from '../cli/run.js';
 
 let pgServer: TestPostgres;
 before(async () => {
@@ -213,10 +215,36 @@ describe('replicas on PostgreSQL', () => {
         assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, `token ${i}: exactly one SVID`);
         const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
         assert.match(String(refused.reason.message), /JOIN_TOKEN_USED|already used/);
+        const recorded = await a.replica!.datastore.nodeSvids(`web-${i}`);
+        assert.equal(recorded.length, 1, `token ${i}: one node SVID recorded`);
+        const winner = (results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ spiffeId: string }>).value;
+        assert.equal(winner.spiffeId, `spiffe://example.org/trustplane/node/web-${i}`);
       }
     } finally {
       await set.close();
     }
+  });
+
+  it('trustplane token create --datastore: a token any replica accepts once; a bad URL says so without its password', async () => {
+    const url = await pgServer.newDatabase();
+    const made = await cli('token', 'create', '--node', 'edge-1', '--ttl', '5m', '--json', '--datastore', url);
+    assert.equal(made.code, 0, made.stderr);
+    const { token, node } = JSON.parse(made.stdout) as { token: string; node: string };
+    assert.equal(node, 'edge-1');
+    const ds = await PostgresDatastore.open({ url });
+    try {
+      const tokens = new DatastoreJoinTokens(ds, new ManualClock(Date.now()));
+      assert.deepEqual(await tokens.consume(token), { node: 'edge-1' });
+      await assert.rejects(tokens.consume(token), (e: unknown) => (e as { code?: string }).code === 'JOIN_TOKEN_USED');
+    } finally {
+      await ds.close();
+    }
+    const bad = await cli('token', 'create', '--node', 'edge-1', '--datastore', 'mysql://root:hunter2@db/x');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /DATASTORE_URL_INVALID|postgres:\/\//);
+    assert.doesNotMatch(bad.stderr, /hunter2/);
+    const both = await cli('token', 'create', '--node', 'edge-1', '--datastore', url, '--data-dir', '/nonexistent');
+    assert.equal(both.code, 2);
   });
 
   it('PostgreSQL stopped under load: replicas keep serving their last good state and say degraded; all resumes when it returns', async (t) => {
