@@ -52,7 +52,10 @@ function runClient(address: string, streams: number, perConnection: number): voi
         if (++moved === streams) process.send!({ type: 'done', at: now() });
       }
     });
-    call.on('error', () => undefined);
+    // A stream refused before its first response would stall the run: say so and stop.
+    call.on('error', (e: Error) => {
+      if (!seen[i]) process.send!({ type: 'error', message: e.message });
+    });
     const node = { id: `bench-${process.pid}-${i}`, cluster: i % 2 ? 'web' : 'orders' };
     call.write(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { node, typeUrl: TYPE_LISTENER })));
   }
@@ -72,16 +75,27 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Replicas being stopped on purpose; any other exit ends the benchmark with the replica's log. */
+const stopping = new Set<ChildProcess>();
+
 interface Replica {
   readonly proc: ChildProcess;
   readonly tcp: string;
   readonly admin: string;
 }
 
-async function startReplica(url: string, id: string, meshFile: string, dir: string): Promise<Replica> {
+async function startReplica(url: string, id: string, meshFile: string, dir: string, maxStreams: number): Promise<Replica> {
   const [tcp, admin] = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
-  const proc = spawn(process.execPath, [cli, 'serve', '--datastore', url, '--replica-id', id, '--mesh', meshFile, '--data-dir', join(dir, id), '--uds', '', '--tcp', tcp, '--admin', admin, '--insecure'], {
-    stdio: ['ignore', 'ignore', 'ignore'],
+  const proc = spawn(process.execPath, [cli, 'serve', '--datastore', url, '--replica-id', id, '--mesh', meshFile, '--data-dir', join(dir, id), '--uds', '', '--tcp', tcp, '--admin', admin, '--insecure', '--xds-max-streams-per-principal', String(maxStreams)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let tail = '';
+  proc.stderr!.on('data', (b: Buffer) => (tail = (tail + b.toString()).slice(-3000)));
+  proc.once('exit', (code, signal) => {
+    if (!stopping.has(proc)) {
+      console.error(`replica ${id} exited (${code ?? signal}) during the run; its log ends with:\n${tail}`);
+      process.exit(1);
+    }
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -104,7 +118,14 @@ function client(address: string, streams: number, perConnection: number): { proc
   let done!: (at: number) => void;
   const r = new Promise<void>((ok) => (ready = ok));
   const d = new Promise<number>((ok) => (done = ok));
-  proc.on('message', (m: { type: string; at?: number }) => (m.type === 'ready' ? ready() : done(m.at!)));
+  proc.on('message', (m: { type: string; at?: number; message?: string }) => {
+    if (m.type === 'error') {
+      console.error(`bench client: a stream was refused: ${m.message}`);
+      process.exit(1);
+    }
+    if (m.type === 'ready') ready();
+    else done(m.at!);
+  });
   return { proc, ready: r, done: d };
 }
 
@@ -112,7 +133,8 @@ async function scenario(url: string, replicas: number, streamsEach: number, perC
   const meshFile = join(dir, `mesh-${replicas}.yaml`);
   writeFileSync(meshFile, shopMesh('PERMISSIVE'));
   const rs: Replica[] = [];
-  for (let i = 0; i < replicas; i++) rs.push(await startReplica(url, `r${i + 1}`, meshFile, dir));
+  // Every bench stream is the one `insecure` caller: the per-caller stream limit is raised to the run's size.
+  for (let i = 0; i < replicas; i++) rs.push(await startReplica(url, `r${i + 1}`, meshFile, dir, streamsEach));
   const clients = rs.map((r) => client(r.tcp, streamsEach, perConnection));
   try {
     await Promise.all(clients.map((c) => c.ready));
@@ -125,7 +147,10 @@ async function scenario(url: string, replicas: number, streamsEach: number, perC
     return { ms: last - t0, rssMb: rs.map((r) => Math.round(rssKb(r.proc.pid!) / 1024)) };
   } finally {
     for (const c of clients) c.proc.send('exit');
-    for (const r of rs) r.proc.kill('SIGTERM');
+    for (const r of rs) {
+      stopping.add(r.proc);
+      r.proc.kill('SIGTERM');
+    }
     await Promise.all(rs.map((r) => new Promise((ok) => (r.proc.exitCode !== null ? ok(null) : r.proc.once('exit', ok)))));
   }
 }

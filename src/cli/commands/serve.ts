@@ -139,7 +139,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
         `  npx trustplane bootstrap --service ${svc} > envoy-${svc}.yaml && envoy -c envoy-${svc}.yaml`,
         ...(cp.tcpAddress
           ? [
-              `  over TCP: npx trustplane token create --node NAME   (then, on that node:)`,
+              `  over TCP: npx trustplane token create --node NAME${cp.replica ? ' --datastore URL' : ''}   (then, on that node:)`,
               `            npx trustplane node join --server ${cp.tcpAddress} --trust-domain ${cp.mesh.trustDomain.name} --bundle BUNDLE.pem --token TOKEN --dir DIR`,
               `            npx trustplane bootstrap --service SERVICE --xds tcp:${cp.tcpAddress} --tls-dir DIR > envoy.yaml`,
             ]
