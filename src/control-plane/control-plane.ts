@@ -198,7 +198,7 @@ export class ControlPlane {
     }
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const clock = deps.clock ?? systemClock;
-    const replica = config.replica ? await startReplica(config.replica, { clock, logger: deps.logger, meshFile: config.meshFile }) : undefined;
+    const replica = config.replica ? await startReplica(config.replica, { clock, logger: deps.logger }) : undefined;
     let cp: ControlPlane;
     try {
       cp = new ControlPlane(config, clock, deps.logger, replica?.mesh ?? loadMesh(config.meshFile), replica);

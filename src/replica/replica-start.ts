@@ -17,6 +17,8 @@ export interface ReplicaConfig {
   readonly heartbeatMs?: number;
   readonly heartbeatTimeoutMs?: number;
   readonly meshPollMs?: number;
+  /** A description file (serve --mesh, given explicitly) applied as revision 1 when the datastore holds none yet. */
+  readonly bootstrapMesh?: string;
 }
 
 export interface ReplicaStart {
@@ -38,7 +40,7 @@ export function loadRevision(rev: MeshRevision, trustDomain?: string): LoadedMes
   return mesh;
 }
 
-export async function startReplica(c: ReplicaConfig, o: { clock: Clock; logger: Logger; meshFile?: string }): Promise<ReplicaStart> {
+export async function startReplica(c: ReplicaConfig, o: { clock: Clock; logger: Logger }): Promise<ReplicaStart> {
   const replica = await Replica.open({
     url: c.url,
     ...(c.id !== undefined ? { id: c.id } : {}),
@@ -49,7 +51,7 @@ export async function startReplica(c: ReplicaConfig, o: { clock: Clock; logger: 
     ...(c.meshPollMs !== undefined ? { meshPollMs: c.meshPollMs } : {}),
   });
   try {
-    await replica.firstRevision(o.meshFile, (f) => readFileSync(f, 'utf8'), (source, name) => void loadMeshText(source, name));
+    await replica.firstRevision(c.bootstrapMesh, (f) => readFileSync(f, 'utf8'), (source, name) => void loadMeshText(source, name));
     const start = await replica.startingPoint((rev) => initialState(planRollout(loadRevision(rev).model)));
     return { replica, revision: start.revision.revision, decision: start.decision, state: start.state, mesh: loadRevision(start.revision) };
   } catch (err) {

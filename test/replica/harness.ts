@@ -88,7 +88,7 @@ export class ReplicaSet {
         insecure: false,
         drainMs: 0,
         // Timers never fire on their own under the ManualClock: the test beats.
-        replica: { url: this.url, id, heartbeatMs: 2_000, heartbeatTimeoutMs: 7_000, meshPollMs: 5_000 },
+        replica: { url: this.url, id, bootstrapMesh: this.meshFile, heartbeatMs: 2_000, heartbeatTimeoutMs: 7_000, meshPollMs: 5_000 },
       },
       { clock: this.clock, logger: silentLogger, watch: false },
     );

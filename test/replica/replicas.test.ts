@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { userInfo } from 'node:os';
 import { loadMeshText } from '../../src/control-plane/mesh-loader.js';
-import type { ControlPlane } from '../../src/control-plane/control-plane.js';
+import { ControlPlane } from '../../src/control-plane/control-plane.js';
+import { silentLogger } from '../../src/observe/log.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PostgresDatastore, type Datastore } from '../../src/datastore/index.js';
 import { applyMesh } from '../../src/replica/mesh-revisions.js';
 import { decodeState } from '../../src/replica/replicated-rollout.js';
@@ -245,6 +249,26 @@ describe('replicas on PostgreSQL', () => {
     assert.doesNotMatch(bad.stderr, /hunter2/);
     const both = await cli('token', 'create', '--node', 'edge-1', '--datastore', url, '--data-dir', '/nonexistent');
     assert.equal(both.code, 2);
+  });
+
+  it('a replica on an empty datastore without --mesh says to apply one first, and leaves nothing behind', async () => {
+    const url = await pgServer.newDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'tp-empty-'));
+    try {
+      await assert.rejects(
+        ControlPlane.start(
+          { dataDir: join(dir, 'data'), meshFile: join(dir, 'absent.yaml'), unixSocket: '', tcpAddress: '', adminAddress: '', insecure: false, replica: { url, id: 'r1' } },
+          { logger: silentLogger, watch: false },
+        ),
+        (e: unknown) => (e as { code?: string }).code === 'MESH_NO_REVISION' && /trustplane apply --mesh FILE --datastore URL/.test((e as Error).message),
+      );
+      const ds = await PostgresDatastore.open({ url });
+      assert.equal(await ds.meshRevision(), undefined);
+      assert.deepEqual(await ds.rolloutDecisions(1), []);
+      await ds.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('PostgreSQL stopped under load: replicas keep serving their last good state and say degraded; all resumes when it returns', async (t) => {

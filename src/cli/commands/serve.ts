@@ -119,7 +119,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
       ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
       ...(values.datastore
-        ? { replica: { url: values.datastore, ...optional('id', values['replica-id']), ...optional('heartbeatMs', heartbeatMs), ...optional('heartbeatTimeoutMs', heartbeatTimeoutMs) } }
+        ? { replica: { url: values.datastore, ...optional('bootstrapMesh', values.mesh !== undefined ? resolve(values.mesh) : undefined), ...optional('id', values['replica-id']), ...optional('heartbeatMs', heartbeatMs), ...optional('heartbeatTimeoutMs', heartbeatTimeoutMs) } }
         : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
