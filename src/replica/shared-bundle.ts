@@ -109,11 +109,17 @@ export class SharedBundle implements BundleSource {
 
   #recompute(): void {
     const local = this.#local.bundle();
+    // The local JWT authorities ride along unchanged (JWT signing keys are per replica; see the README's limits).
     const next = new X509Bundle(local.trustDomain, [...local.x509Authorities, ...this.#remote], {
+      jwtAuthorities: local.jwtAuthorities,
       ...(local.sequence !== undefined ? { sequence: local.sequence } : {}),
       ...(local.refreshHintSeconds !== undefined ? { refreshHintSeconds: local.refreshHintSeconds } : {}),
     });
-    const same = next.x509Authorities.length === this.#bundle.x509Authorities.length && next.x509Authorities.every((c, i) => c.raw.equals(this.#bundle.x509Authorities[i]!.raw));
+    const same =
+      next.x509Authorities.length === this.#bundle.x509Authorities.length &&
+      next.x509Authorities.every((c, i) => c.raw.equals(this.#bundle.x509Authorities[i]!.raw)) &&
+      next.jwtAuthorities.length === this.#bundle.jwtAuthorities.length &&
+      next.jwtAuthorities.every((a, i) => a.keyId === this.#bundle.jwtAuthorities[i]!.keyId);
     this.#bundle = next;
     if (same) return;
     for (const l of [...this.#listeners]) l(next);

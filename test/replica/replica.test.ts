@@ -223,6 +223,9 @@ describe('SharedBundle', () => {
     const all = [...caA.bundle().x509Authorities, ...caB.bundle().x509Authorities].map((c) => c.serialNumber).sort();
     assert.deepEqual(serials(a), all);
     assert.deepEqual(serials(b), all);
+    // The local JWT-SVID keys stay in the served bundle (JWT bundles are built from it).
+    assert.ok(caA.bundle().jwtAuthorities.length > 0);
+    assert.deepEqual(a.bundle().jwtAuthorities.map((j) => j.keyId), caA.bundle().jwtAuthorities.map((j) => j.keyId));
     const seen: number[] = [];
     b.onBundleChange((bundle) => seen.push(bundle.x509Authorities.length));
     caA.rotateNow();
