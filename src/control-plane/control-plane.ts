@@ -122,7 +122,7 @@ export class ControlPlane {
             logger: logger.child({ component: 'svids' }),
             serverSpiffeId: this.serverSpiffeId,
             // A replica serves the shared bundle: every replica's authorities (each signs with its own).
-            ...(replica ? { issuer: sharedIssuer(this.ca, replica.replica.sharedBundle(this.ca)) } : {}),
+            ...(replica ? { issuer: sharedIssuer(this.ca, replica.replica.sharedBundle(caBundleSource(this.ca))) } : {}),
             // Expiry series mirror the store (Metrics.observeStore), so they leave with the identity.
             onRenewal: (e) => this.metrics.svidRenewals.inc({ result: e.result }),
           });
@@ -438,6 +438,11 @@ export class ControlPlane {
       replicas: r.liveReplicas.map((v) => ({ replica: v.replica, heartbeatAt: new Date(v.heartbeatAt).toISOString(), ...v.info })),
     };
   }
+}
+
+/** The embedded CA as what a replica publishes: its X.509 authorities and its JWT-SVID keys (public parts only). */
+function caBundleSource(ca: CertificateAuthority): BundleSource {
+  return { bundle: () => ca.bundle(), onBundleChange: (l) => ca.onBundleChange(l), status: () => ca.status(), jwtStatus: () => ca.jwt.status() };
 }
 
 /** The CA's minting with the shared bundle: what SvidManager needs of an issuer, for a replica. */

@@ -71,6 +71,15 @@ export interface AuthorityRow {
   readonly state: AuthorityState;
 }
 
+/** A JWT-SVID signing key as published into the shared bundle: its public JWK, never the private key. */
+export interface JwtAuthorityRow {
+  readonly keyId: string;
+  readonly replica: string;
+  /** kty and the public parameters only (src/spiffe/jwt-authority.ts). */
+  readonly publicKey: Readonly<Record<string, string>>;
+  readonly notAfter: number;
+}
+
 export interface NodeSvidRow {
   readonly serial: string;
   readonly node: string;
@@ -142,6 +151,9 @@ export interface Datastore {
   putAuthority(row: AuthorityRow): Promise<void>;
   removeAuthority(id: string): Promise<void>;
   authorities(): Promise<AuthorityRow[]>;
+  putJwtAuthority(row: JwtAuthorityRow): Promise<void>;
+  removeJwtAuthority(keyId: string): Promise<void>;
+  jwtAuthorities(): Promise<JwtAuthorityRow[]>;
   /** Increments spiffe_sequence and returns the new value. */
   nextBundleSequence(): Promise<number>;
 

@@ -18,6 +18,7 @@ import {
   type DatastoreChannel,
   type JoinTokenRow,
   type Lease,
+  type JwtAuthorityRow,
   type MeshRevision,
   type MeshRevisionSummary,
   type NewMeshRevision,
@@ -43,6 +44,8 @@ interface State {
   joinTokens: Record<string, TokenState>;
   revisions: MeshRevisionSummary[];
   authorities: Record<string, AuthorityRow>;
+  /** Absent in files written before JWT authorities were shared. */
+  jwtAuthorities?: Record<string, JwtAuthorityRow>;
   bundleSequence: number;
   nodeSvids: NodeSvidRow[];
   leases: Record<string, Lease>;
@@ -163,6 +166,24 @@ export class EmbeddedDatastore implements Datastore {
 
   async authorities(): Promise<AuthorityRow[]> {
     return Object.values(this.#read().authorities).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async putJwtAuthority(row: JwtAuthorityRow): Promise<void> {
+    this.#write((s) => {
+      (s.jwtAuthorities ??= {})[row.keyId] = { ...row, publicKey: { ...row.publicKey } };
+    });
+    this.#notifier.emit('authorities', row.keyId);
+  }
+
+  async removeJwtAuthority(keyId: string): Promise<void> {
+    this.#write((s) => {
+      if (s.jwtAuthorities) delete s.jwtAuthorities[keyId];
+    });
+    this.#notifier.emit('authorities', keyId);
+  }
+
+  async jwtAuthorities(): Promise<JwtAuthorityRow[]> {
+    return Object.values(this.#read().jwtAuthorities ?? {}).sort((a, b) => a.keyId.localeCompare(b.keyId));
   }
 
   async nextBundleSequence(): Promise<number> {

@@ -12,6 +12,7 @@ import {
   type DatastoreChannel,
   type JoinTokenRow,
   type Lease,
+  type JwtAuthorityRow,
   type ReplicaView,
   type MeshRevision,
   type MeshRevisionSummary,
@@ -224,6 +225,25 @@ export class PostgresDatastore implements Datastore {
   async authorities(): Promise<AuthorityRow[]> {
     const r = await this.#q('select * from tp_authorities order by id');
     return r.rows.map((x) => ({ id: x.id, replica: x.replica, certificatePem: x.certificate_pem, notAfter: Number(x.not_after), state: x.state }));
+  }
+
+  async putJwtAuthority(row: JwtAuthorityRow): Promise<void> {
+    await this.#q(
+      `insert into tp_jwt_authorities (key_id, replica, public_key, not_after) values ($1, $2, $3, $4)
+       on conflict (key_id) do update set replica = excluded.replica, public_key = excluded.public_key, not_after = excluded.not_after`,
+      [row.keyId, row.replica, JSON.stringify(row.publicKey), row.notAfter],
+    );
+    await this.#q('select pg_notify($1, $2)', [CHANNELS.authorities, row.keyId]);
+  }
+
+  async removeJwtAuthority(keyId: string): Promise<void> {
+    await this.#q('delete from tp_jwt_authorities where key_id = $1', [keyId]);
+    await this.#q('select pg_notify($1, $2)', [CHANNELS.authorities, keyId]);
+  }
+
+  async jwtAuthorities(): Promise<JwtAuthorityRow[]> {
+    const r = await this.#q('select * from tp_jwt_authorities order by key_id');
+    return r.rows.map((x) => ({ keyId: String(x.key_id), replica: String(x.replica), publicKey: x.public_key as Record<string, string>, notAfter: Number(x.not_after) }));
   }
 
   async nextBundleSequence(): Promise<number> {

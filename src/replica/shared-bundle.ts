@@ -7,7 +7,8 @@
 import type { X509Certificate } from 'node:crypto';
 import { X509Certificate as Cert } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { AuthorityRow, AuthorityState, Datastore } from '../datastore/index.js';
+import type { AuthorityRow, AuthorityState, Datastore, JwtAuthorityRow } from '../datastore/index.js';
+import { jwtAuthorityOf, type JwtAuthority } from '../spiffe/jwt-authority.js';
 import { X509Bundle } from '../spiffe/bundle.js';
 
 /** What the embedded CA offers to the SVID manager: its bundle and the news of its changes. */
@@ -15,6 +16,8 @@ export interface BundleSource {
   bundle(): X509Bundle;
   onBundleChange(listener: (bundle: X509Bundle) => void): () => void;
   status(): readonly { id: string; state: AuthorityState; certificate: X509Certificate; notAfter: Date }[];
+  /** The JWT-SVID keys' lifetimes (their public keys are in bundle().jwtAuthorities); none without JWT keys. */
+  jwtStatus?(): readonly { keyId: string; notAfter: Date }[];
 }
 
 export const DEFAULT_AUTHORITY_POLL_MS = 10_000;
@@ -31,6 +34,7 @@ export class SharedBundle implements BundleSource {
   readonly #onError: (message: string) => void;
   readonly #listeners = new Set<(bundle: X509Bundle) => void>();
   #remote: X509Certificate[] = [];
+  #remoteJwt: JwtAuthority[] = [];
   #bundle: X509Bundle;
   #offLocal: (() => void) | undefined;
   #offWatch: (() => void) | undefined;
@@ -77,8 +81,9 @@ export class SharedBundle implements BundleSource {
   /** Reads the other replicas' authorities; drops expired ones from the datastore. */
   async refresh(): Promise<void> {
     let rows: AuthorityRow[];
+    let jwtRows: JwtAuthorityRow[];
     try {
-      rows = await this.#ds.authorities();
+      [rows, jwtRows] = await Promise.all([this.#ds.authorities(), this.#ds.jwtAuthorities()]);
     } catch (err) {
       this.#onError(`reading the shared bundle failed: ${(err as Error).message}; the last one read keeps serving`);
       return;
@@ -97,7 +102,16 @@ export class SharedBundle implements BundleSource {
         this.#onError(`authority ${r.id} of replica ${r.replica} in the datastore is not a certificate; left out`);
       }
     }
+    const remoteJwt: JwtAuthority[] = [];
+    for (const r of jwtRows) {
+      if (r.notAfter <= now) {
+        await this.#ds.removeJwtAuthority(r.keyId).catch(() => {});
+        continue;
+      }
+      if (r.replica !== this.#replica) remoteJwt.push(jwtAuthorityOf(r.keyId, r.publicKey));
+    }
     this.#remote = remote;
+    this.#remoteJwt = remoteJwt;
     this.#recompute();
   }
 
@@ -105,13 +119,19 @@ export class SharedBundle implements BundleSource {
     for (const a of this.#local.status()) {
       await this.#ds.putAuthority({ id: a.id, replica: this.#replica, certificatePem: a.certificate.toString(), notAfter: a.notAfter.getTime(), state: a.state });
     }
+    const lifetimes = new Map((this.#local.jwtStatus?.() ?? []).map((k) => [k.keyId, k.notAfter.getTime()]));
+    for (const j of this.#local.bundle().jwtAuthorities) {
+      const notAfter = lifetimes.get(j.keyId);
+      if (notAfter !== undefined) await this.#ds.putJwtAuthority({ keyId: j.keyId, replica: this.#replica, publicKey: j.publicKey, notAfter });
+    }
   }
 
   #recompute(): void {
     const local = this.#local.bundle();
-    // The local JWT authorities ride along unchanged (JWT signing keys are per replica; see the README's limits).
+    // Each replica signs JWT-SVIDs with keys of its own too; every replica's public keys are in the bundle.
+    const kids = new Set(local.jwtAuthorities.map((j) => j.keyId));
     const next = new X509Bundle(local.trustDomain, [...local.x509Authorities, ...this.#remote], {
-      jwtAuthorities: local.jwtAuthorities,
+      jwtAuthorities: [...local.jwtAuthorities, ...this.#remoteJwt.filter((j) => !kids.has(j.keyId))],
       ...(local.sequence !== undefined ? { sequence: local.sequence } : {}),
       ...(local.refreshHintSeconds !== undefined ? { refreshHintSeconds: local.refreshHintSeconds } : {}),
     });

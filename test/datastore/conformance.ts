@@ -157,6 +157,21 @@ export function datastoreConformance(name: string, target: ConformanceTarget): v
       assert.deepEqual(await ds.liveReplicas(T0 + 10_001, 10_000), ['r1']);
     });
 
+    it("keeps every replica's JWT-SVID public keys, replaced by key ID and removed on request", async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      const key = (x: string) => ({ kty: 'EC', crv: 'P-256', x, y: 'AQAB' });
+      await ds.putJwtAuthority({ keyId: 'k1', replica: 'r1', publicKey: key('a'), notAfter: T0 + 1_000 });
+      await other.putJwtAuthority({ keyId: 'k2', replica: 'r2', publicKey: key('b'), notAfter: T0 + 2_000 });
+      await ds.putJwtAuthority({ keyId: 'k1', replica: 'r1', publicKey: key('c'), notAfter: T0 + 3_000 });
+      assert.deepEqual(await other.jwtAuthorities(), [
+        { keyId: 'k1', replica: 'r1', publicKey: key('c'), notAfter: T0 + 3_000 },
+        { keyId: 'k2', replica: 'r2', publicKey: key('b'), notAfter: T0 + 2_000 },
+      ]);
+      await ds.removeJwtAuthority('k1');
+      assert.deepEqual((await ds.jwtAuthorities()).map((r) => r.keyId), ['k2']);
+    });
+
     it('keeps what each replica said of itself on its latest heartbeat, for live replicas only', async () => {
       const { ds, another } = await fresh();
       const other = await another();

@@ -14,6 +14,7 @@ import { applyMesh, digestOf, rollbackMesh } from '../../src/replica/mesh-revisi
 import { SharedBundle } from '../../src/replica/shared-bundle.js';
 import { StatusHeartbeat } from '../../src/replica/status-heartbeat.js';
 import { TrustDomain } from '../../src/spiffe/trust-domain.js';
+import { SpiffeId } from '../../src/spiffe/id.js';
 import { TrustplaneError } from '../../src/errors.js';
 import { JoinTokenError } from '../../src/xds/node-attest/join-token.js';
 
@@ -214,8 +215,9 @@ describe('SharedBundle', () => {
     const store = tmp();
     const caA = CertificateAuthority.open({ trustDomain: td, dataDir: tmp(), clock, caTtlMs: 10_800_000 });
     const caB = CertificateAuthority.open({ trustDomain: td, dataDir: tmp(), clock, caTtlMs: 10_800_000 });
-    const a = new SharedBundle({ local: caA, datastore: new EmbeddedDatastore(store), clock, replica: 'a', onError: () => {} });
-    const b = new SharedBundle({ local: caB, datastore: new EmbeddedDatastore(store), clock, replica: 'b', onError: () => {} });
+    const source = (ca: CertificateAuthority) => ({ bundle: () => ca.bundle(), onBundleChange: (l: (b: ReturnType<CertificateAuthority['bundle']>) => void) => ca.onBundleChange(l), status: () => ca.status(), jwtStatus: () => ca.jwt.status() });
+    const a = new SharedBundle({ local: source(caA), datastore: new EmbeddedDatastore(store), clock, replica: 'a', onError: () => {} });
+    const b = new SharedBundle({ local: source(caB), datastore: new EmbeddedDatastore(store), clock, replica: 'b', onError: () => {} });
     await a.start();
     await b.start();
     await a.refresh();
@@ -223,9 +225,15 @@ describe('SharedBundle', () => {
     const all = [...caA.bundle().x509Authorities, ...caB.bundle().x509Authorities].map((c) => c.serialNumber).sort();
     assert.deepEqual(serials(a), all);
     assert.deepEqual(serials(b), all);
-    // The local JWT-SVID keys stay in the served bundle (JWT bundles are built from it).
-    assert.ok(caA.bundle().jwtAuthorities.length > 0);
-    assert.deepEqual(a.bundle().jwtAuthorities.map((j) => j.keyId), caA.bundle().jwtAuthorities.map((j) => j.keyId));
+    // JWT-SVID keys are shared the same way (public JWKs only): a token signed at a verifies with b's bundle.
+    const kids = (s: SharedBundle): string[] => s.bundle().jwtAuthorities.map((j) => j.keyId).sort();
+    const allKids = [...caA.bundle().jwtAuthorities, ...caB.bundle().jwtAuthorities].map((j) => j.keyId).sort();
+    assert.ok(allKids.length >= 2);
+    assert.deepEqual(kids(a), allKids);
+    assert.deepEqual(kids(b), allKids);
+    const jwt = await caA.jwt.mint(SpiffeId.parse('spiffe://prod.example.com/web'), ['orders']);
+    const kidOf = JSON.parse(Buffer.from(jwt.token.split('.')[0]!, 'base64url').toString()).kid as string;
+    assert.ok(b.bundle().findJwtAuthority(kidOf), "replica b's bundle holds the key that signed a's token");
     const seen: number[] = [];
     b.onBundleChange((bundle) => seen.push(bundle.x509Authorities.length));
     caA.rotateNow();
