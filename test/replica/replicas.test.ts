@@ -296,6 +296,12 @@ describe('replicas on PostgreSQL', () => {
       const live = [...proxies.filter((x) => x.replica !== set.cps[0]), ...extra];
       await settled(set, live);
       for (const cp of set.cps) assert.deepEqual(servedResources(cp), before);
+      // Writes fail clearly meanwhile: one line with a code, no password, no stack; nothing is queued.
+      const refused = await cli('apply', '--mesh', set.meshFile, '--datastore', set.url);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /DATASTORE_UNAVAILABLE/);
+      assert.doesNotMatch(refused.stderr, new RegExp(new URL(set.url).password));
+      assert.doesNotMatch(refused.stderr, /\n\s+at /);
 
       await pgServer.start();
       await set.beat();
