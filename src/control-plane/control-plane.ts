@@ -15,7 +15,8 @@ import { SpiffeId } from '../spiffe/id.js';
 import { RolloutController } from '../rollout/index.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { SvidFileWriter } from '../svid-files/writer.js';
-import { JoinTokenStore } from '../xds/node-attest/join-token-store.js';
+import { JoinTokenStore, type JoinTokens } from '../xds/node-attest/join-token-store.js';
+import type { NodeSvidIssuer } from '../xds/node-attest/node-svid-issuer.js';
 import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { XdsServer } from '../xds/server/server.js';
@@ -275,6 +276,7 @@ export class ControlPlane {
   }
 
   #reload(): ReloadResult {
+    if (this.#replica) return { ok: false, problems: ['this replica serves mesh revisions from the datastore: run `trustplane apply --mesh FILE --datastore URL`'] };
     const at = new Date(this.clock.now()).toISOString();
     let next: LoadedMesh;
     try {
@@ -390,7 +392,7 @@ export class ControlPlane {
       endStreams: () => this.xds.close(),
       unix,
       ...(c.tcpAddress
-        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: this.#replica ? { tokens: this.#replica.joinTokens(), issuer: recordingNodeSvidIssuer(nodeSvidIssuer(this.ca, () => this.store.getBundle(this.mesh.trustDomain.name) ?? this.ca.bundle()), { datastore: this.#replica.datastore, replica: this.#replica.id, clock: this.clock }) } : { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
+        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: this.#nodeAttestation() } : {}) } }
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
@@ -406,6 +408,14 @@ export class ControlPlane {
         json: (path) => this.#json(path),
       });
     }
+  }
+
+  /** Join tokens and node SVIDs: in the data directory, or for a replica in the datastore (any replica, once). */
+  #nodeAttestation(): { tokens: JoinTokens; issuer: NodeSvidIssuer } {
+    const r = this.#replica;
+    if (!r) return { tokens: new JoinTokenStore(joinTokenDir(this.config.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) };
+    const issuer = nodeSvidIssuer(this.ca, () => this.store.getBundle(this.mesh.trustDomain.name) ?? this.ca.bundle());
+    return { tokens: r.joinTokens(), issuer: recordingNodeSvidIssuer(issuer, { datastore: r.datastore, replica: r.id, clock: this.clock }) };
   }
 
   #json(path: string): unknown | undefined {
