@@ -130,19 +130,26 @@ export class ReplicatedRollout {
     return this.#running;
   }
 
-  /** Serves the latest decision of the newest loaded revision, if it is not served yet. */
+  /**
+   * Serves the latest decision of the newest loaded revision, if it is not served yet; while that revision has none
+   * (the leader has not decided it, or cannot serve it), the latest decision of the revision served.
+   */
   async #follow(): Promise<void> {
     const h = this.#o.host;
-    const revision = h.newestRevision();
+    let revision = h.newestRevision();
     if (revision === 0) return;
+    const served = h.served();
     let latest;
     try {
       latest = (await this.#o.datastore.rolloutDecisions(revision)).at(-1);
+      if (!latest && served.revision !== revision && served.revision !== 0) {
+        revision = served.revision;
+        latest = (await this.#o.datastore.rolloutDecisions(revision)).at(-1);
+      }
     } catch (err) {
       this.#o.onError(`rollout decisions cannot be read: ${(err as Error).message}; the decision in force keeps serving`);
       return;
     }
-    const served = h.served();
     if (!latest || (served.revision === revision && served.decision >= latest.seq)) return;
     try {
       h.serve(revision, latest.seq, decodeState(latest.decision));

@@ -87,6 +87,27 @@ describe('rollout leader', () => {
     assert.deepEqual(host.served(), { revision: 1, decision: 2 });
   });
 
+  it('a replica that loaded a revision the leader has not decided keeps following the decisions of the one it serves', async () => {
+    const { make } = setup();
+    const ha = new FakeHost();
+    const hb = new FakeHost();
+    const a = make('a', ha);
+    const b = make('b', hb);
+    ha.see(['a', 'b']);
+    await a.tick();
+    await b.tick();
+    assert.deepEqual(hb.served(), { revision: 1, decision: 1 });
+    hb.newest = 2; // b loaded revision 2; a cannot serve it, so a keeps deciding revision 1
+    ha.next = state('STRICT');
+    ha.see(['a', 'b']);
+    await a.tick();
+    await b.tick();
+    assert.deepEqual(hb.served(), { revision: 1, decision: 2 });
+    assert.equal(modeOf(hb.servedState!), 'STRICT');
+    await a.close();
+    await b.close();
+  });
+
   it('a leader whose lease expired records nothing more; the next one continues from the recorded decision, after its grace', async () => {
     const { clock, ds, make } = setup();
     const ha = new FakeHost();
