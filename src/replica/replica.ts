@@ -1,7 +1,8 @@
 // One replica of several `trustplane serve` processes sharing a PostgreSQL datastore: the mesh comes from the
 // applied revisions (not a file), join tokens and the trust bundle are shared, and each replica publishes its
-// streams' status on a heartbeat so that any replica shows every proxy. Composed here so that the control plane
-// only says "follow this" and "serve that".
+// streams' status on a heartbeat so that any replica shows every proxy; rollout steps are decided by one leader
+// and served by all (replicated-rollout.ts). Composed here so that the control plane only says "follow this" and
+// "serve that".
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import { openDatastore, type Datastore, type MeshRevision, type ProxyRow, type ProxyView, type ReplicaView } from '../datastore/index.js';
