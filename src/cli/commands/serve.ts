@@ -5,6 +5,7 @@ import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
+import { BUNDLE_ENDPOINT_HELP, bundleEndpointOf, bundleEndpointOptions } from './federation.js';
 import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
 import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/server/limits.js';
 
@@ -50,6 +51,9 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --identity-source SRC  embedded-ca (default) | workload-api:unix:///run/spire/sockets/agent.sock
                          (take SVIDs and bundles from an existing SPIFFE Workload API, e.g. a SPIRE agent)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
+  --evidence-window DURATION   sliding window of the access-log evidence the STRICT gate reads (default 24h)
+  --evidence-sources N         distinct sources kept per port before the rest count as "other" (default 32)
+${BUNDLE_ENDPOINT_HELP}
   --datastore URL        run as one of several replicas on a shared PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DB):
                          the mesh comes from \`trustplane apply\` revisions (--mesh is applied as revision 1 only if
                          none exists), join tokens, the trust bundle and proxy status are shared
@@ -75,6 +79,8 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     'svid-dir': { type: 'string' },
     ...sdsOptions,
     'svid-command': { type: 'string' },
+    'evidence-window': { type: 'string' },
+    'evidence-sources': { type: 'string' },
     'workload-api-socket': { type: 'string' },
     'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
@@ -82,6 +88,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     'replica-id': { type: 'string' },
     heartbeat: { type: 'string' },
     'heartbeat-timeout': { type: 'string' },
+    ...bundleEndpointOptions,
     ...limitOptions,
   },
   async run({ values, io }) {
@@ -89,6 +96,12 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
+    const sources = values['evidence-sources'];
+    if (sources !== undefined && !/^[1-9]\d{0,5}$/.test(sources)) throw new UsageError(`--evidence-sources "${sources}" is not a whole number from 1 to 999999`);
+    const traffic = {
+      ...(values['evidence-window'] ? { windowMs: parseDuration(values['evidence-window'], '--evidence-window') } : {}),
+      ...(sources ? { maxSourcesPerPort: Number(sources) } : {}),
+    };
     if (values['identity-source']?.startsWith('workload-api:')) {
       const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
       if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
@@ -114,8 +127,10 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...(values['ca-ttl'] ? { caTtlMs: parseDuration(values['ca-ttl'], '--ca-ttl') } : {}),
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
+      traffic,
       ...optional('xdsLimits', limitsOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
+      ...optional('bundleEndpoint', bundleEndpointOf(values)),
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
       ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
       ...(values.datastore
@@ -133,6 +148,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
         ...cp.workloadApiSockets.map((s) => `  SPIFFE Workload API (uid ${s.uid}): SPIFFE_ENDPOINT_SOCKET=unix://${s.path}`),
         ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
+        ...(cp.bundleEndpoint ? [`  SPIFFE bundle endpoint:      https://${cp.bundleEndpoint.address}/ (${cp.bundleEndpoint.profile}${cp.bundleEndpoint.profile === 'https_spiffe' ? `, endpoint SPIFFE ID ${cp.serverSpiffeId}` : ''})`] : []),
         ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),
         '',
         'Point an Envoy at it:',
