@@ -2,6 +2,7 @@
 // the embedded CA, the example mesh, and a data directory in the working directory.
 import { join, resolve } from 'node:path';
 import type { KeyType } from '../ca/key-type.js';
+import type { SigningAlgorithm } from '../jwt/algorithms.js';
 import type { SdsPolicy } from '../envoy/index.js';
 import type { AfterWrite } from '../svid-files/after-write.js';
 
@@ -29,6 +30,18 @@ export interface ServeConfig {
   readonly svidFiles?: { readonly dir: string; readonly afterWrite?: AfterWrite };
   /** How generated listeners and clusters ask for their secrets (source, initial_fetch_timeout); see src/envoy/sds.ts. */
   readonly sds?: SdsPolicy;
+  /** JWT-SVIDs: signing algorithm (ES256 default, ES384, RS256) and default token TTL (5 min, at most 1 h). */
+  readonly jwt?: { readonly algorithm?: SigningAlgorithm; readonly tokenTtlMs?: number };
+  /**
+   * OIDC: `issuer` goes into every JWT-SVID as `iss`; with `address`, the discovery document and JWKS are served
+   * there, over HTTPS (`tls` files, reloaded on change) or plain HTTP behind a TLS-terminating proxy.
+   */
+  readonly oidc?: {
+    readonly issuer: string;
+    readonly address?: string;
+    readonly tls?: { readonly certFile: string; readonly keyFile: string };
+    readonly behindTlsProxy?: boolean;
+  };
   /** How long graceful shutdown waits for streams to end before cancelling them. */
   readonly drainMs?: number;
 }

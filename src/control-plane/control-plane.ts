@@ -27,6 +27,8 @@ import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { applyMeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
+import { issuerString, jwksMaxAgeSeconds, parseIssuer } from '../oidc/discovery.js';
+import { OidcDiscoveryServer } from '../oidc/discovery-server.js';
 
 export interface MeshState {
   readonly file: string;
@@ -62,6 +64,7 @@ export class ControlPlane {
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
+  #oidc: OidcDiscoveryServer | undefined;
 
   private constructor(
     readonly config: ServeConfig,
@@ -91,6 +94,7 @@ export class ControlPlane {
       ...(config.caTtlMs ? { caTtlMs: config.caTtlMs } : {}),
       ...(config.svidTtlMs ? { svidTtlMs: config.svidTtlMs } : {}),
       ...(config.upstream ? { upstream: config.upstream } : {}),
+      jwt: { ...config.jwt, ...(config.oidc ? { issuer: issuerString(parseIssuer(config.oidc.issuer)) } : {}) },
     });
     this.#svids = new SvidManager({
       ca: this.ca,
@@ -150,6 +154,8 @@ export class ControlPlane {
   static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
+    if (config.oidc) parseIssuer(config.oidc.issuer);
+    if (config.oidc?.address) splitHostPort(config.oidc.address, 'OIDC discovery address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
     if (config.insecure && config.tcpAddress && !isLoopback(config.tcpAddress)) {
       throw new TrustplaneError('INSECURE_NOT_LOOPBACK', `--insecure serves private keys in plaintext to anyone: it is refused on ${config.tcpAddress}; use a loopback address (127.0.0.1) or drop --insecure`);
@@ -187,6 +193,11 @@ export class ControlPlane {
 
   get adminAddress(): string | undefined {
     return this.#admin?.address;
+  }
+
+  /** The OIDC discovery endpoint, when serving one. */
+  get oidcDiscovery(): OidcDiscoveryServer | undefined {
+    return this.#oidc;
   }
 
   /**
@@ -242,6 +253,7 @@ export class ControlPlane {
   async close(): Promise<void> {
     this.#watch?.close();
     await this.#admin?.close();
+    await this.#oidc?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
     this.#svidFiles?.close();
@@ -306,6 +318,21 @@ export class ControlPlane {
         json: (path) => this.#json(path),
       });
     }
+    await this.#listenOidc();
+  }
+
+  async #listenOidc(): Promise<void> {
+    const o = this.config.oidc;
+    if (!o?.address) return;
+    this.#oidc = await OidcDiscoveryServer.start({
+      address: o.address,
+      issuer: parseIssuer(o.issuer),
+      keys: this.ca.jwt,
+      jwksMaxAgeSeconds: jwksMaxAgeSeconds(this.ca.jwt.publishLeadMs),
+      ...(o.tls ? { tls: o.tls } : {}),
+      behindTlsProxy: o.behindTlsProxy ?? false,
+      logger: this.logger.child({ component: 'oidc-discovery' }),
+    });
   }
 
   #json(path: string): unknown | undefined {

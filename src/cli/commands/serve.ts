@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseKeyType } from '../../ca/key-type.js';
+import { parseSigningAlgorithm } from '../../jwt/algorithms.js';
 import { defaultServeConfig, type ServeConfig } from '../../control-plane/config.js';
 import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
@@ -31,6 +32,14 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
                          renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
   --svid-command ARGV    run after each such write (split on spaces, no shell)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
+  --jwt-algorithm ALG    JWT-SVID signing keys: ES256 (default) | ES384 | RS256
+  --jwt-ttl DURATION     default lifetime of JWT-SVIDs (default 5m, at most 1h)
+  --oidc-issuer URL      https URL put into every JWT-SVID as iss (for cloud token services / OIDC relying parties)
+  --oidc-discovery HOST:PORT
+                         serve URL/.well-known/openid-configuration and URL/keys (the JWT authorities) here ...
+  --oidc-cert FILE       ... over HTTPS with this certificate chain ...
+  --oidc-key FILE        ... and key (PEM; both reloaded when they change), or
+  --oidc-behind-tls-proxy  plain HTTP, for a TLS-terminating proxy in front (the issuer stays https)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
   options: {
     mesh: { type: 'string' },
@@ -48,12 +57,20 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     ...sdsOptions,
     'svid-command': { type: 'string' },
     insecure: { type: 'boolean' },
+    'jwt-algorithm': { type: 'string' },
+    'jwt-ttl': { type: 'string' },
+    'oidc-issuer': { type: 'string' },
+    'oidc-discovery': { type: 'string' },
+    'oidc-cert': { type: 'string' },
+    'oidc-key': { type: 'string' },
+    'oidc-behind-tls-proxy': { type: 'boolean' },
   },
   async run({ values, io }) {
     const d = defaultServeConfig();
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
+    const oidc = oidcConfigOf(values);
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -67,6 +84,10 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
+      ...(values['jwt-algorithm'] || values['jwt-ttl']
+        ? { jwt: { ...optional('algorithm', values['jwt-algorithm'] ? parseSigningAlgorithm(values['jwt-algorithm'], '--jwt-algorithm') : undefined), ...optional('tokenTtlMs', values['jwt-ttl'] ? parseDuration(values['jwt-ttl'], '--jwt-ttl') : undefined) } }
+        : {}),
+      ...optional('oidc', oidc),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     const logger = io.logger();
@@ -77,6 +98,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
         `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${config.meshFile})`,
         ...cp.unixSockets.map((s) => `  xDS (SDS + ADS), Unix socket: ${s}`),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
+        ...(cp.oidcDiscovery ? [`  OIDC discovery:              ${cp.oidcDiscovery.scheme}://${cp.oidcDiscovery.address}  (issuer ${config.oidc!.issuer})`] : []),
         ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),
         '',
         'Point an Envoy at it:',
@@ -103,3 +125,22 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     return 0;
   },
 });
+
+/** The OIDC settings the flags ask for; the discovery endpoint needs an issuer and a TLS decision. */
+function oidcConfigOf(values: Record<string, string | boolean | undefined>): ServeConfig['oidc'] {
+  const issuer = values['oidc-issuer'] as string | undefined;
+  const address = values['oidc-discovery'] as string | undefined;
+  const cert = values['oidc-cert'] as string | undefined;
+  const key = values['oidc-key'] as string | undefined;
+  const proxy = values['oidc-behind-tls-proxy'] === true;
+  if (!address && (cert || key || proxy)) throw new UsageError('--oidc-cert, --oidc-key and --oidc-behind-tls-proxy go with --oidc-discovery');
+  if (!issuer) {
+    if (address) throw new UsageError('--oidc-discovery needs --oidc-issuer (the https URL relying parties know the issuer by)');
+    return undefined;
+  }
+  if (!address) return { issuer };
+  if (!!cert !== !!key) throw new UsageError('--oidc-cert and --oidc-key go together');
+  if (cert && proxy) throw new UsageError('--oidc-behind-tls-proxy serves plain HTTP: drop it, or drop --oidc-cert/--oidc-key');
+  if (!cert && !proxy) throw new UsageError('--oidc-discovery needs --oidc-cert and --oidc-key (HTTPS), or --oidc-behind-tls-proxy (plain HTTP behind a TLS-terminating proxy)');
+  return { issuer, address, ...(cert ? { tls: { certFile: resolve(cert), keyFile: resolve(key!) } } : { behindTlsProxy: true }) };
+}
