@@ -38,6 +38,7 @@ export interface RawInbound {
   appAddress?: string;
   protocol?: Protocol;
   mode?: Mode;
+  requireJwt?: { audiences?: List<string> };
 }
 
 export type RawOutbound =

@@ -55,6 +55,14 @@ const inboundPort: ObjectSchema = {
     appAddress: str('Address of the application; default 127.0.0.1', 'address'),
     protocol,
     mode: mode("the service's mode"),
+    requireJwt: {
+      type: 'object',
+      description: "Every request must carry a valid JWT-SVID (Authorization: Bearer) whose sub is an allowed caller; HTTP and gRPC ports of target sidecar",
+      required: ['audiences'],
+      properties: {
+        audiences: { type: 'array', minItems: 1, description: 'The token must name one of these in aud (e.g. this service\'s SPIFFE ID)', items: str('An audience') },
+      },
+    },
   },
 };
 

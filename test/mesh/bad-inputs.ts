@@ -61,8 +61,8 @@ export const BAD_CASES: readonly BadCase[] = [
     yaml: svc('    inbound:\n      - port: 15006\n        appPrt: 8080\n        colour: blue\n'),
     expected: [
       "MISSING_FIELD mesh.yaml:6:9: services[0].inbound[0].appPort: missing required field \"appPort\" (accepted: an integer from 1 to 65535)",
-      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, protocol, mode)",
-      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, protocol, mode)",
+      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, protocol, mode, requireJwt)",
+      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, protocol, mode, requireJwt)",
     ],
   },
   {
@@ -329,5 +329,14 @@ export const BAD_CASES: readonly BadCase[] = [
       "DUPLICATE_PORT mesh.yaml:10:18: services[0].gateway.listeners[0].port: port 8443 is already used by services[0].inbound[0].port (line 6) (found 8443; accepted: a port no other listener or application of this service uses)",
     ],
     semantic: true,
+  },
+  {
+    name: 'requireJwt on a TCP port and on a gateway; an empty audience list',
+    yaml: "trustDomain: example.org\nservices:\n  - name: db\n    spiffeId: spiffe://example.org/db\n    inbound:\n      - {port: 15006, appPort: 5432, requireJwt: {audiences: [db]}}\n      - {port: 15007, appPort: 5433, protocol: http, requireJwt: {audiences: []}}\n  - name: edge\n    spiffeId: spiffe://example.org/edge\n    target: vm\n    inbound: [{port: 8443, appPort: 8080, protocol: http, requireJwt: {audiences: [edge]}}]\n",
+    expected: [
+      "WRONG_PROTOCOL mesh.yaml:6:50: services[0].inbound[0].requireJwt: requireJwt needs an HTTP port; this port's protocol is tcp (found tcp; accepted: protocol http or grpc)",
+      "EMPTY_LIST mesh.yaml:7:78: services[0].inbound[1].requireJwt.audiences: empty list (accepted: at least 1 item)",
+      "NOT_FOR_TARGET mesh.yaml:11:71: services[1].inbound[0].requireJwt: requireJwt is only generated for target sidecar; this service's target is vm (accepted: target: sidecar, or no requireJwt key)",
+    ],
   },
 ];
