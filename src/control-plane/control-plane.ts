@@ -7,6 +7,8 @@ import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { SvidManager } from '../ca/svid-manager.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultServerSpiffeId, resourceOptions, type ResourceOptions } from '../envoy/index.js';
+import { jwksEndpoint } from '../envoy/options.js';
+import { jwksHandler } from '../oidc/jwks-handler.js';
 import type { MeshModel } from '../mesh/index.js';
 import { Metrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/log.js';
@@ -73,7 +75,11 @@ export class ControlPlane {
     mesh: LoadedMesh,
   ) {
     this.#mesh = mesh;
-    this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
+    this.#resourceOptions = resourceOptions({
+      ...(config.sds ? { sds: config.sds } : {}),
+      // requireJwt ports fetch the JWT authorities from the admin endpoint (src/oidc/jwks-handler.ts).
+      ...(config.adminAddress || config.jwt?.tokenTtlMs ? { jwks: jwksEndpoint(config.adminAddress || undefined, config.jwt?.tokenTtlMs) } : {}),
+    });
     const now = new Date(clock.now()).toISOString();
     this.#meshState = { file: config.meshFile, valid: true, loadedAt: now, lastAttemptAt: now, problems: [], services: mesh.model.services.length };
     this.metrics.meshValid.set(1);
@@ -316,6 +322,7 @@ export class ControlPlane {
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
+        handlers: [jwksHandler(this.store, this.#resourceOptions.jwks.cacheSeconds)],
       });
     }
     await this.#listenOidc();

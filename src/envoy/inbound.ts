@@ -16,6 +16,7 @@ import type { TrustDomain } from '../spiffe/trust-domain.js';
 import { appFilter, isHttpProtocol } from './app-filters.js';
 import { endpointCluster, socketAddress } from './cluster.js';
 import { filterChainRows, needsTlsInspector, type FilterChainRow } from './filter-chains.js';
+import { jwtHttpParts } from './jwt-authn.js';
 import { inboundListenerName, localClusterName } from './names.js';
 import type { ResourceOptions } from './options.js';
 import { rbacFilter } from './rbac.js';
@@ -45,7 +46,8 @@ export function callerTrustDomains(mesh: MeshModel, service: Service): TrustDoma
 function filterChain(row: FilterChainRow, mesh: MeshModel, service: Service, port: InboundPort, opts: ResourceOptions): Init<typeof FilterChainSchema> {
   const name = inboundListenerName(port);
   const statPrefix = `${name}_${row.name}`;
-  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}`, () => appFilter(port.protocol, statPrefix, localClusterName(port)));
+  const jwt = port.requireJwt && isHttpProtocol(port.protocol) ? jwtHttpParts(mesh, service, port, `${statPrefix}_jwt_`, opts) : undefined;
+  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}${jwt ? `|jwt|${service.name}` : ''}`, () => appFilter(port.protocol, statPrefix, localClusterName(port), jwt));
   return {
     name: row.name,
     filterChainMatch: { transportProtocol: row.transportProtocol, applicationProtocols: [...row.applicationProtocols] },
