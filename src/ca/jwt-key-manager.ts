@@ -213,6 +213,9 @@ export class JwtKeyManager {
     const now = this.#clock.now();
     const before = this.#fingerprint();
     let changed = false;
+    // Another process on this data directory (`trustplane jwt mint`) may have signed with a key and recorded it.
+    const recorded = this.#recordedIssued();
+    for (const k of this.#keys) if (k.state === 'old') k.issued = Math.max(k.issued, recorded.get(k.kid) ?? 0);
     for (const k of [...this.#keys]) {
       // Tokens never outlive their key's notAfter, so an expired key verifies nothing any more, whatever its state.
       if (!(k.notAfter <= now || (k.state === 'old' && k.issued <= now))) continue;
@@ -270,7 +273,19 @@ export class JwtKeyManager {
     if (publishedChanged) for (const l of [...this.#listeners]) l();
   }
 
+  /** issuedUntil per key as the journal on disk has it (what other processes reserved); empty if unreadable. */
+  #recordedIssued(): Map<string, number> {
+    try {
+      return new Map((this.#store.readJournal()?.keys ?? []).map((k) => [k.kid, k.issuedUntil]));
+    } catch {
+      return new Map();
+    }
+  }
+
   #persist(): void {
+    // Never lower a bound another process wrote: what it signed must stay verifiable until it expires.
+    const recorded = this.#recordedIssued();
+    for (const k of this.#keys) k.reserved = Math.max(k.reserved, recorded.get(k.kid) ?? 0);
     this.#store.writeJournal({
       trustDomain: this.trustDomain.name,
       sequence: this.#sequence,

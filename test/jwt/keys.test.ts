@@ -59,6 +59,23 @@ describe('JWT signing keys', () => {
     again.close();
   });
 
+  test('a token another process minted on the same data directory keeps its key published until it expires', async () => {
+    const dataDir = tempDir();
+    const clock = new ManualClock();
+    const server = JwtKeyManager.open({ trustDomain: td, dataDir, clock });
+    const cli = JwtKeyManager.open({ trustDomain: td, dataDir, clock });
+    const svid = await cli.mint(web, ['orders'], { ttlMs: 50 * 60_000 });
+    cli.close();
+    server.rotateNow();
+    assert.deepEqual(server.status().map((k) => [k.keyId === svid.keyId, k.state]), [[true, 'old'], [false, 'active']]);
+    clock.advance(45 * 60_000);
+    assert.ok(server.authorities().some((a) => a.keyId === svid.keyId), 'still published while the token is valid');
+    // What the other process recorded is its reservation: at most one token TTL past what it signed.
+    clock.advanceTo(svid.expiresAt.getTime() + server.tokenTtlMs + 1000);
+    assert.ok(!server.authorities().some((a) => a.keyId === svid.keyId), 'gone once the reservation passed');
+    server.close();
+  });
+
   test('rotation over four key lifetimes: each key is published before it signs, every token verifies until it expires, an old key leaves after its last token', async () => {
     const clock = new ManualClock();
     const caTtlMs = 6 * H;
