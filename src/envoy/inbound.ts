@@ -46,8 +46,11 @@ export function callerTrustDomains(mesh: MeshModel, service: Service): TrustDoma
 function filterChain(row: FilterChainRow, mesh: MeshModel, service: Service, port: InboundPort, opts: ResourceOptions): Init<typeof FilterChainSchema> {
   const name = inboundListenerName(port);
   const statPrefix = `${name}_${row.name}`;
-  const jwt = port.requireJwt && isHttpProtocol(port.protocol) ? jwtHttpParts(mesh, service, port, `${statPrefix}_jwt_`, opts) : undefined;
-  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}${jwt ? `|jwt|${service.name}` : ''}`, () => appFilter(port.protocol, statPrefix, localClusterName(port), jwt));
+  // A requireJwt port's filter depends on the service's callers and audiences: memoised per service.
+  const jwt = port.requireJwt !== undefined && isHttpProtocol(port.protocol);
+  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}${jwt ? `|jwt|${service.name}` : ''}`, () =>
+    appFilter(port.protocol, statPrefix, localClusterName(port), jwt ? jwtHttpParts(mesh, service, port, `${statPrefix}_jwt_`, opts) : undefined),
+  );
   return {
     name: row.name,
     filterChainMatch: { transportProtocol: row.transportProtocol, applicationProtocols: [...row.applicationProtocols] },
