@@ -9,6 +9,8 @@ import { ManualClock } from '../../src/clock.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import { discoveryDocument, jwksMaxAgeSeconds, parseIssuer, servedPaths } from '../../src/oidc/discovery.js';
 import { silentLogger } from '../../src/observe/log.js';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { SpiffeId } from '../../src/spiffe/id.js';
 import { cli } from '../cli/run.js';
 
 describe('OIDC discovery configuration', () => {
@@ -52,20 +54,24 @@ describe('OIDC discovery configuration', () => {
     }
   });
 
-  test('behind a TLS-terminating proxy: plain HTTP, the same https issuer, GET and HEAD only', async () => {
+  test('behind a TLS-terminating proxy: plain HTTP, the same https issuer, GET and HEAD only; RS256 keys verify with jose', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-oidc-http-'));
     const meshFile = join(dir, 'mesh.yaml');
     copyFileSync(join(process.cwd(), 'examples', 'mesh.yaml'), meshFile);
+    const clock = new ManualClock();
     const cp = await ControlPlane.start(
-      { dataDir: join(dir, 'data'), meshFile, unixSocket: '', tcpAddress: '', adminAddress: '', insecure: false, drainMs: 0, oidc: { issuer: 'https://oidc.example.org', address: '127.0.0.1:0', behindTlsProxy: true } },
-      { clock: new ManualClock(), logger: silentLogger, watch: false },
+      { dataDir: join(dir, 'data'), meshFile, unixSocket: '', tcpAddress: '', adminAddress: '', insecure: false, drainMs: 0, jwt: { algorithm: 'RS256' }, oidc: { issuer: 'https://oidc.example.org', address: '127.0.0.1:0', behindTlsProxy: true } },
+      { clock, logger: silentLogger, watch: false },
     );
     try {
       const base = `http://${cp.oidcDiscovery!.address}`;
       const doc = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
       assert.deepEqual([doc.issuer, doc.jwks_uri], ['https://oidc.example.org', 'https://oidc.example.org/keys']);
       const keys = (await (await fetch(`${base}/keys`)).json()) as { keys: Array<Record<string, string>> };
-      assert.deepEqual(keys.keys.map((k) => [k['kid'], k['use'], k['alg']]), [[cp.ca.jwt.status()[0]!.keyId, 'sig', 'ES256']]);
+      assert.deepEqual(keys.keys.map((k) => [k['kid'], k['use'], k['alg'], k['kty']]), [[cp.ca.jwt.status()[0]!.keyId, 'sig', 'RS256', 'RSA']]);
+      const svid = await cp.ca.jwt.mint(SpiffeId.parse('spiffe://example.org/ns/shop/sa/web'), ['api://AzureADTokenExchange']);
+      const v = await jwtVerify(svid.token, createRemoteJWKSet(new URL(`${base}/keys`)), { issuer: doc.issuer, audience: 'api://AzureADTokenExchange', algorithms: ['RS256'], currentDate: new Date(clock.now()) });
+      assert.equal(v.payload.sub, 'spiffe://example.org/ns/shop/sa/web');
       assert.equal((await fetch(`${base}/keys`, { method: 'POST', body: 'x' })).status, 405);
     } finally {
       await cp.close();
