@@ -1,7 +1,10 @@
 // trustplane jwt mint / jwt verify against a data directory: exit 0, or exit 1 with the exact reason and code.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { ControlPlane } from '../../src/control-plane/control-plane.js';
+import { silentLogger } from '../../src/observe/log.js';
+import { SpiffeId } from '../../src/spiffe/id.js';
 import { join } from 'node:path';
 import { cli } from '../cli/run.js';
 import { partsOf, tempDir } from './fixtures.js';
@@ -46,6 +49,30 @@ describe('trustplane jwt', () => {
     const empty = tempDir();
     const withBundle = await cli('jwt', 'verify', '--audience', 'orders', '--data-dir', empty, '--bundle', `example.org=${file}`, foreign);
     assert.equal(withBundle.code, 0, withBundle.stderr);
+  });
+
+  test('verify against a running server: its JWKS by URL (the admin endpoint); an unreachable one is a clear error', async () => {
+    const dir = tempDir();
+    copyFileSync(join(process.cwd(), 'examples', 'mesh.yaml'), join(dir, 'mesh.yaml'));
+    const cp = await ControlPlane.start(
+      { dataDir: join(dir, 'data'), meshFile: join(dir, 'mesh.yaml'), unixSocket: '', tcpAddress: '', adminAddress: '127.0.0.1:0', insecure: false, drainMs: 0 },
+      { logger: silentLogger, watch: false },
+    );
+    try {
+      const token = (await cp.ca.jwt.mint(SpiffeId.parse('spiffe://example.org/ns/shop/sa/web'), ['orders'])).token;
+      const url = `http://${cp.adminAddress}/jwt/keys/example.org`;
+      const ok = await cli('jwt', 'verify', '--audience', 'orders', '--data-dir', tempDir(), '--jwks', `example.org=${url}`, token);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /^valid: spiffe:\/\/example\.org\/ns\/shop\/sa\/web/);
+      const other = await cli('jwt', 'verify', '--audience', 'orders', '--data-dir', tempDir(), '--jwks', `other.org=${url.replace('example.org', 'other.org')}`, token);
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /answered HTTP 404 \[JWKS_FETCH_FAILED\]/);
+    } finally {
+      await cp.close();
+    }
+    const down = await cli('jwt', 'verify', '--audience', 'orders', '--data-dir', tempDir(), '--jwks', 'example.org=http://127.0.0.1:2/keys', 'a.b.c');
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /cannot fetch http:\/\/127\.0\.0\.1:2\/keys: ECONNREFUSED \[JWKS_FETCH_FAILED\]/);
   });
 
   test('refusals before any token: no audience (exit 2), a TTL over the maximum (exit 1), nothing to verify with (exit 2)', async () => {
