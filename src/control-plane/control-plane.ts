@@ -4,7 +4,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
-import { SvidManager } from '../ca/svid-manager.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultServerSpiffeId, resourceOptions, type ResourceOptions } from '../envoy/index.js';
 import { jwksEndpoint } from '../envoy/options.js';
@@ -31,6 +30,12 @@ import { applyMeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
 import { issuerString, jwksMaxAgeSeconds, parseIssuer } from '../oidc/discovery.js';
 import { OidcDiscoveryServer } from '../oidc/discovery-server.js';
+import { CaSource } from '../sources/ca-source.js';
+import type { IdentitySource } from '../sources/identity-source.js';
+import { WorkloadApiSource } from '../sources/workload-api-source.js';
+import { meshWorkloadGrants } from '../workload-api/grants.js';
+import { startWorkloadApiListeners, type WorkloadApiListeners } from '../workload-api/listeners.js';
+import { WorkloadApiServer } from '../workload-api/server.js';
 
 export interface MeshState {
   readonly file: string;
@@ -51,7 +56,7 @@ export class ControlPlane {
   readonly store: IdentityStore;
   readonly resources = new ResourceCache();
   readonly metrics = new Metrics();
-  readonly ca: CertificateAuthority;
+  #ca: CertificateAuthority | undefined;
   readonly xds: XdsServer;
   readonly serverSpiffeId: string;
   #mesh: LoadedMesh;
@@ -62,7 +67,10 @@ export class ControlPlane {
   readonly #resourceOptions: ResourceOptions;
   readonly #reloadListeners = new Set<(result: ReloadResult) => void>();
   #groups: string[] = [];
-  readonly #svids: SvidManager;
+  /** Where SVIDs and bundles come from: the embedded CA, or an existing Workload API (--identity-source). */
+  readonly #source: IdentitySource;
+  readonly #workloadApi: WorkloadApiServer | undefined;
+  #workloadApiListeners: WorkloadApiListeners | undefined;
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
@@ -90,7 +98,8 @@ export class ControlPlane {
       for (const td of c.bundles) this.metrics.bundleAuthorities.set({ trust_domain: td }, this.store.getBundle(td)?.x509Authorities.length ?? 0);
       if (c.bundles.includes(td.name)) this.#setCaExpiry();
     });
-    this.ca = CertificateAuthority.open({
+    // With an upstream Workload API (SPIRE) as the identity source there is no embedded CA at all.
+    this.#ca = config.identitySource?.kind === 'workload-api' ? undefined : CertificateAuthority.open({
       trustDomain: td,
       dataDir: config.dataDir,
       clock,
@@ -102,17 +111,25 @@ export class ControlPlane {
       ...(config.upstream ? { upstream: config.upstream } : {}),
       jwt: { ...config.jwt, ...(config.oidc ? { issuer: issuerString(parseIssuer(config.oidc.issuer)) } : {}) },
     });
-    this.#svids = new SvidManager({
-      ca: this.ca,
-      store: this.store,
-      clock,
-      logger: logger.child({ component: 'svids' }),
-      onRenewal: (e) => {
-        this.metrics.svidRenewals.inc({ result: e.result });
-        if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
-      },
-    });
+    this.#source =
+      config.identitySource?.kind === 'workload-api'
+        ? new WorkloadApiSource({ address: config.identitySource.address, store: this.store, clock, logger: logger.child({ component: 'identity-source' }), registry: this.metrics.registry })
+        : new CaSource({
+            ca: this.ca,
+            store: this.store,
+            clock,
+            logger: logger.child({ component: 'svids' }),
+            serverSpiffeId: this.serverSpiffeId,
+            onRenewal: (e) => {
+              this.metrics.svidRenewals.inc({ result: e.result });
+              if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
+            },
+          });
     const policy = new MeshIdentityPolicy(() => this.#mesh.model);
+    if (config.workloadApiSocket) {
+      const jwtIssuer = this.#source.jwtIssuer?.();
+      this.#workloadApi = new WorkloadApiServer({ store: this.store, grants: meshWorkloadGrants(() => this.#mesh.model, policy), logger: logger.child({ component: 'workload-api' }), registry: this.metrics.registry, ...(jwtIssuer ? { jwt: { issuer: jwtIssuer, clock } } : {}) });
+    }
     this.xds = new XdsServer({
       store: this.store,
       resources: this.resources,
@@ -161,6 +178,9 @@ export class ControlPlane {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
     if (config.oidc) parseIssuer(config.oidc.issuer);
+    if (config.oidc && config.identitySource?.kind === 'workload-api') {
+      throw new TrustplaneError('OIDC_NEEDS_EMBEDDED_CA', 'OIDC discovery publishes the embedded CA\'s JWT keys: with --identity-source workload-api the upstream issues JWT-SVIDs, so publish its keys (e.g. SPIRE\'s oidc-discovery-provider)');
+    }
     if (config.oidc?.address) splitHostPort(config.oidc.address, 'OIDC discovery address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
     if (config.insecure && config.tcpAddress && !isLoopback(config.tcpAddress)) {
@@ -170,6 +190,7 @@ export class ControlPlane {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
     try {
+      await cp.#source.started();
       await cp.#listen();
       if (deps.watch ?? true) {
         cp.#watch = new FileWatch(config.meshFile, () => cp.reload(), cp.logger.child({ component: 'mesh-watch', file: config.meshFile }));
@@ -195,6 +216,22 @@ export class ControlPlane {
 
   get tcpAddress(): string | undefined {
     return this.#transport?.tcpAddress;
+  }
+
+  /** The embedded CA; there is none when the identities come from an upstream Workload API (--identity-source). */
+  get ca(): CertificateAuthority {
+    if (!this.#ca) throw new TrustplaneError('NO_EMBEDDED_CA', `trustplane takes its identities from the Workload API at ${this.config.identitySource?.kind === 'workload-api' ? this.config.identitySource.address.uri : '?'}: there is no embedded CA`);
+    return this.#ca;
+  }
+
+  /** Where SVIDs and bundles come from (--identity-source). */
+  get identitySource(): IdentitySource {
+    return this.#source;
+  }
+
+  /** The Workload API sockets: the own uid's first, then one per uid the mesh names (as root). */
+  get workloadApiSockets(): readonly { readonly path: string; readonly uid: number }[] {
+    return this.#workloadApiListeners?.sockets ?? [];
   }
 
   get adminAddress(): string | undefined {
@@ -250,25 +287,24 @@ export class ControlPlane {
 
   /** Whether the control plane holds a valid identity of its own and a bundle to serve with. */
   ready(): { ready: boolean; reason?: string } {
-    const svid = this.store.getSvid(this.serverSpiffeId);
-    if (!svid || svid.notAfter.getTime() <= this.clock.now()) return { ready: false, reason: `no valid SVID for ${this.serverSpiffeId}` };
-    if (!this.store.getBundle(this.store.trustDomain)) return { ready: false, reason: 'no trust bundle' };
-    return { ready: true };
+    return this.#source.ready();
   }
 
   async close(): Promise<void> {
     this.#watch?.close();
     await this.#admin?.close();
     await this.#oidc?.close();
+    await this.#workloadApiListeners?.close();
+    this.#workloadApi?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
     this.#svidFiles?.close();
-    this.#svids.close();
-    this.ca.close();
+    this.#source.close();
+    this.#ca?.close();
   }
 
   #setCaExpiry(): void {
-    const active = this.ca.status().find((a) => a.state === 'active');
+    const active = this.#ca?.status().find((a) => a.state === 'active');
     if (active) this.metrics.caExpiry.set(active.notAfter.getTime() / 1000);
   }
 
@@ -287,17 +323,20 @@ export class ControlPlane {
       for (const b of next.federatedBundles) this.store.setBundle(b);
       for (const td of previousFederated) if (!next.federatedBundles.some((b) => b.trustDomain.name === td)) this.store.removeBundle(td);
     });
-    this.#svids.setIdentities([SpiffeId.parse(this.serverSpiffeId), ...next.model.services.map((s) => s.spiffeId)]);
+    // trustplane's own server SVID is needed for TCP (and by the embedded CA's readiness); an agent is asked for it only then.
+    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress ? [SpiffeId.parse(this.serverSpiffeId)] : [];
+    this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
+    this.#workloadApi?.grantsChanged();
   }
 
   async #listen(): Promise<void> {
     const c = this.config;
     const unix: UnixListenerConfig[] = [];
+    // As root, each uid the mesh names gets a socket only it can open: the socket's permissions authenticate it.
+    // Those uids must be able to traverse (not list) the directories above their sockets.
+    const uids = process.getuid?.() === 0 ? [...new Set(this.mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b) : [];
     if (c.unixSocket) {
-      // As root, each uid the mesh names gets a socket only it can open: the socket's permissions authenticate it.
-      // Those uids must be able to traverse (not list) the directories above their sockets.
-      const uids = process.getuid?.() === 0 ? [...new Set(this.mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b) : [];
       const dirMode = uids.length ? 0o711 : 0o700;
       unix.push({ path: c.unixSocket, principal: { kind: 'uid', uid: process.getuid?.() ?? 0 }, mode: 0o600, dirMode, ownDirectory: resolve(dirname(c.unixSocket)) === resolve(c.dataDir) });
       for (const uid of uids) {
@@ -312,11 +351,14 @@ export class ControlPlane {
       endStreams: () => this.xds.close(),
       unix,
       ...(c.tcpAddress
-        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.ca.intermediates(), nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } }
+        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
     });
+    if (c.workloadApiSocket && this.#workloadApi) {
+      this.#workloadApiListeners = await startWorkloadApiListeners({ path: c.workloadApiSocket, uids, ownDirectory: resolve(dirname(c.workloadApiSocket)) === resolve(c.dataDir), server: this.#workloadApi, clock: this.clock, logger: this.logger.child({ component: 'workload-api' }), ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}) });
+    }
     if (c.adminAddress) {
       this.#admin = await startAdminServer(c.adminAddress, {
         ready: () => this.ready(),
@@ -343,7 +385,7 @@ export class ControlPlane {
   }
 
   #json(path: string): unknown | undefined {
-    if (path === '/status') return this.xds.status();
+    if (path === '/status') return { ...this.xds.status(), identitySource: this.#source.status() };
     const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
     if (proxy) {
       const id = decodeURIComponent(proxy[1]!);

@@ -6,6 +6,7 @@ import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
+import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
@@ -31,6 +32,10 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --svid-dir DIR         write SVID, key (0600) and bundle files of proxyless gRPC services (target grpc) here,
                          renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
   --svid-command ARGV    run after each such write (split on spaces, no shell)
+  --workload-api-socket PATH   serve the SPIFFE Workload API to applications on this Unix socket
+                         (SPIFFE_ENDPOINT_SOCKET=unix://PATH); as root, also PATH's directory/uid-N/<name> per uid
+  --identity-source SRC  embedded-ca (default) | workload-api:unix:///run/spire/sockets/agent.sock
+                         (take SVIDs and bundles from an existing SPIFFE Workload API, e.g. a SPIRE agent)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
   --jwt-algorithm ALG    JWT-SVID signing keys: ES256 (default) | ES384 | RS256
   --jwt-ttl DURATION     default lifetime of JWT-SVIDs (default 5m, at most 1h)
@@ -56,6 +61,8 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     'svid-dir': { type: 'string' },
     ...sdsOptions,
     'svid-command': { type: 'string' },
+    'workload-api-socket': { type: 'string' },
+    'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
     'jwt-algorithm': { type: 'string' },
     'jwt-ttl': { type: 'string' },
@@ -70,6 +77,10 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
+    if (values['identity-source']?.startsWith('workload-api:')) {
+      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl', 'jwt-algorithm', 'jwt-ttl', 'oidc-issuer', 'oidc-discovery'] as const).filter((k) => values[k] !== undefined);
+      if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
+    }
     const oidc = oidcConfigOf(values);
     const config: ServeConfig = {
       dataDir,
@@ -84,6 +95,8 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
+      ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
+      ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
       ...(values['jwt-algorithm'] || values['jwt-ttl']
         ? { jwt: { ...optional('algorithm', values['jwt-algorithm'] ? parseSigningAlgorithm(values['jwt-algorithm'], '--jwt-algorithm') : undefined), ...optional('tokenTtlMs', values['jwt-ttl'] ? parseDuration(values['jwt-ttl'], '--jwt-ttl') : undefined) } }
         : {}),
@@ -97,6 +110,8 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       [
         `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${config.meshFile})`,
         ...cp.unixSockets.map((s) => `  xDS (SDS + ADS), Unix socket: ${s}`),
+        ...cp.workloadApiSockets.map((s) => `  SPIFFE Workload API (uid ${s.uid}): SPIFFE_ENDPOINT_SOCKET=unix://${s.path}`),
+        ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
         ...(cp.oidcDiscovery ? [`  OIDC discovery:              ${cp.oidcDiscovery.scheme}://${cp.oidcDiscovery.address}  (issuer ${config.oidc!.issuer})`] : []),
         ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),

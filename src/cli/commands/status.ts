@@ -3,6 +3,8 @@ import { TrustplaneError } from '../../errors.js';
 import type { ProxyStatusSnapshot } from '../../xds/proxy-status.js';
 import { renderProxySecrets, renderProxyStatusTable } from '../../xds/status-render.js';
 import { defineCommand } from '../command.js';
+import type { IdentitySourceStatus } from '../../sources/identity-source.js';
+import { renderIdentitySourceLine } from '../../sources/status-render.js';
 
 export const adminOption = { admin: { type: 'string' } } as const;
 
@@ -43,7 +45,7 @@ Reads the proxy status of a running \`trustplane serve\` from its admin endpoint
       throw err;
     }
     if (values.json) io.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
-    else io.stdout.write(values.proxy ? renderProxySecrets(snapshot, values.proxy, Date.now()) : renderProxyStatusTable(snapshot, Date.now()));
+    else io.stdout.write(values.proxy ? renderProxySecrets(snapshot, values.proxy, Date.now()) : renderIdentitySourceLine((snapshot as { identitySource?: IdentitySourceStatus }).identitySource) + renderProxyStatusTable(snapshot, Date.now()));
     return 0;
   },
 });
