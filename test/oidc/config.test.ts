@@ -46,6 +46,7 @@ describe('OIDC discovery configuration', () => {
       [['--oidc-discovery', '127.0.0.1:0', '--oidc-issuer', 'https://o.example.org', '--oidc-cert', 'c.pem'], /go together/],
       [['--oidc-behind-tls-proxy'], /go with --oidc-discovery/],
       [['--jwt-algorithm', 'HS256'], /HS256" is not supported; accepted: ES256, ES384, RS256/],
+      [['--identity-source', 'workload-api:unix:///run/spire/sockets/agent.sock', '--oidc-issuer', 'https://o.example.org', '--jwt-ttl', '2m'], /--jwt-ttl, --oidc-issuer: for the embedded CA/],
     ];
     for (const [flags, says] of cases) {
       const r = await cli('serve', '--data-dir', mkdtempSync(join(tmpdir(), 'tp-oidc-cfg-')), ...flags);
