@@ -18,7 +18,7 @@ import { SvidFileWriter } from '../svid-files/writer.js';
 import { JoinTokenStore } from '../xds/node-attest/join-token-store.js';
 import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
-import { XdsServer } from '../xds/server.js';
+import { XdsServer } from '../xds/server/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
 import { isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
 import { TrustplaneError } from '../errors.js';
@@ -94,8 +94,8 @@ export class ControlPlane {
     const td = mesh.model.trustDomain;
     this.serverSpiffeId = defaultServerSpiffeId(mesh.model);
     this.store = new IdentityStore(td.name);
+    this.metrics.observeStore(this.store);
     this.store.subscribe((c) => {
-      for (const td of c.bundles) this.metrics.bundleAuthorities.set({ trust_domain: td }, this.store.getBundle(td)?.x509Authorities.length ?? 0);
       if (c.bundles.includes(td.name)) this.#setCaExpiry();
     });
     // With an upstream Workload API (SPIRE) as the identity source there is no embedded CA at all.
@@ -120,10 +120,8 @@ export class ControlPlane {
             clock,
             logger: logger.child({ component: 'svids' }),
             serverSpiffeId: this.serverSpiffeId,
-            onRenewal: (e) => {
-              this.metrics.svidRenewals.inc({ result: e.result });
-              if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
-            },
+            // Expiry series mirror the store (Metrics.observeStore), so they leave with the identity.
+            onRenewal: (e) => this.metrics.svidRenewals.inc({ result: e.result }),
           });
     const policy = new MeshIdentityPolicy(() => this.#mesh.model);
     if (config.workloadApiSocket) {
@@ -137,10 +135,12 @@ export class ControlPlane {
       clock,
       logger: logger.child({ component: 'xds' }),
       metrics: this.metrics.xds(),
+      ...(config.xdsLimits ? { limits: config.xdsLimits } : {}),
     });
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
       status: () => this.xds.status(),
+      feed: this.xds,
       isProxyOf: (proxy, service) => {
         const principal = parsePrincipalString(proxy.principal);
         return principal !== undefined && policy.mayReadGroup(principal, service);
@@ -355,6 +355,7 @@ export class ControlPlane {
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
+      maxReceiveMessageBytes: this.xds.limits.requestBytes,
     });
     if (c.workloadApiSocket && this.#workloadApi) {
       this.#workloadApiListeners = await startWorkloadApiListeners({ path: c.workloadApiSocket, uids, ownDirectory: resolve(dirname(c.workloadApiSocket)) === resolve(c.dataDir), server: this.#workloadApi, clock: this.clock, logger: this.logger.child({ component: 'workload-api' }), ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}) });
@@ -389,9 +390,8 @@ export class ControlPlane {
     const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
     if (proxy) {
       const id = decodeURIComponent(proxy[1]!);
-      const snap = this.xds.status();
-      const proxies = snap.proxies.filter((p) => p.nodeId === id);
-      return proxies.length ? { ...snap, proxies } : undefined;
+      const snap = this.xds.status((p) => p.nodeId === id);
+      return snap.proxies.length ? snap : undefined;
     }
     if (path === '/mesh') return this.#meshState;
     if (path === '/rollout') return this.#rollout.rolloutStatus();

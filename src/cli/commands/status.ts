@@ -1,7 +1,7 @@
 import { DEFAULT_ADMIN_ADDRESS } from '../../control-plane/config.js';
 import { TrustplaneError } from '../../errors.js';
-import type { ProxyStatusSnapshot } from '../../xds/proxy-status.js';
-import { renderProxySecrets, renderProxyStatusTable } from '../../xds/status-render.js';
+import type { ProxyStatusSnapshot } from '../../xds/status/proxy-status.js';
+import { renderProxySecrets, renderProxyStatusTable } from '../../xds/status/status-render.js';
 import { defineCommand } from '../command.js';
 import type { IdentitySourceStatus } from '../../sources/identity-source.js';
 import { renderIdentitySourceLine } from '../../sources/status-render.js';
