@@ -36,6 +36,7 @@ export interface RawInbound {
   port?: number;
   appPort?: number;
   appAddress?: string;
+  listenAddress?: string;
   protocol?: Protocol;
   mode?: Mode;
   requireJwt?: { audiences?: List<string> };
