@@ -51,10 +51,16 @@ export const planCounters = { edgesPlanned: 0, portsPlanned: 0, portsKept: 0 };
  * service that did not change (mesh/resolve.ts), so a reload plans only the ports whose inputs changed, and the
  * other plans stay the same objects (what the controller's per-port bookkeeping keys on).
  */
-const edgesOfClient = new WeakMap<Service, readonly EdgePlan[]>();
+const edgesOfClient = new WeakMap<Service, ClientEdges>();
 const portsOfServer = new WeakMap<Service, readonly PortPlan[]>();
 
-function clientEdges(client: Service): readonly EdgePlan[] {
+/** A client's edges, each with the key of the server port it calls. */
+interface ClientEdges {
+  readonly edges: readonly EdgePlan[];
+  readonly portKeys: readonly string[];
+}
+
+function clientEdges(client: Service): ClientEdges {
   const hit = edgesOfClient.get(client);
   if (hit) return hit;
   const edges: EdgePlan[] = [];
@@ -72,8 +78,9 @@ function clientEdges(client: Service): readonly EdgePlan[] {
       clientMode: client.mode,
     });
   }
-  edgesOfClient.set(client, edges);
-  return edges;
+  const planned = { edges, portKeys: edges.map((e) => portKey(e.server, e.port)) };
+  edgesOfClient.set(client, planned);
+  return planned;
 }
 
 const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -82,21 +89,22 @@ const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === 
 export function planRollout(desired: MeshModel): PortPlan[] {
   const edgesByPort = new Map<string, EdgePlan[]>();
   for (const client of desired.services) {
-    for (const edge of clientEdges(client)) {
-      const key = portKey(edge.server, edge.port);
+    const { edges, portKeys } = clientEdges(client);
+    edges.forEach((edge, i) => {
+      const key = portKeys[i]!;
       const list = edgesByPort.get(key);
       if (list) list.push(edge);
       else edgesByPort.set(key, [edge]);
-    }
+    });
   }
   const plans: PortPlan[] = [];
   for (const s of desired.services) {
     const before = portsOfServer.get(s);
     const mine: PortPlan[] = [];
     s.inbound.forEach((ib, i) => {
-      const key = portKey(s.name, ib.port);
-      const edges = edgesByPort.get(key) ?? [];
       const kept = before?.[i];
+      const key = kept?.key ?? portKey(s.name, ib.port);
+      const edges = edgesByPort.get(key) ?? [];
       if (kept && sameList(kept.edges, edges)) {
         planCounters.portsKept++;
         mine.push(kept);

@@ -47,6 +47,17 @@ describe('incremental rollout work', () => {
     assert.equal(kept, N - replanned);
   });
 
+  test('a service held back the same way as before is the same derived object (no inputs compared downstream)', () => {
+    const { rollout } = controller();
+    rollout.setDesired(parseMesh(syntheticMesh(N), 'mesh.yaml'));
+    // s4 asks STRICT, but s3 (DISABLE) calls it in plaintext: its port is held at PERMISSIVE, a derived copy.
+    const held = rollout.effective().serviceByName('s4')!;
+    assert.equal(held.inbound[0]!.mode, 'PERMISSIVE');
+    assert.notEqual(held, rollout.desired()!.serviceByName('s4'));
+    rollout.setDesired(parseMesh(syntheticMesh(N, { edited: { service: 42, appPort: 9090 } }), 'mesh.yaml'));
+    assert.equal(rollout.effective().serviceByName('s4'), held);
+  });
+
   test('the same description again: nothing replanned, nothing re-recorded', () => {
     const { rollout } = controller();
     const text = syntheticMesh(N);
