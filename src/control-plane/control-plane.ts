@@ -26,6 +26,12 @@ import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { MeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
+import { Traffic } from '../traffic/traffic.js';
+import { trafficMetrics } from '../traffic/metrics.js';
+import { strictCheckHandler } from '../traffic/admin.js';
+import { Federation } from '../federation/federation.js';
+import { federationDocument } from '../federation/status.js';
+import { startBundleEndpoint, type BundleEndpointServer } from '../federation/serve-endpoint.js';
 import { CaSource } from '../sources/ca-source.js';
 import type { IdentitySource } from '../sources/identity-source.js';
 import { WorkloadApiSource } from '../sources/workload-api-source.js';
@@ -54,6 +60,8 @@ export class ControlPlane {
   readonly metrics = new Metrics();
   #ca: CertificateAuthority | undefined;
   readonly xds: XdsServer;
+  /** Access-log evidence and the STRICT gate (src/traffic). */
+  readonly traffic: Traffic;
   readonly serverSpiffeId: string;
   #mesh: LoadedMesh;
   #meshState: MeshState;
@@ -70,12 +78,15 @@ export class ControlPlane {
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
+  readonly #federation: Federation;
+  #bundleEndpoint: BundleEndpointServer | undefined;
 
   private constructor(
     readonly config: ServeConfig,
     readonly clock: Clock,
     readonly logger: Logger,
     mesh: LoadedMesh,
+    random?: () => number,
   ) {
     this.#mesh = mesh;
     this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
@@ -128,6 +139,19 @@ export class ControlPlane {
       metrics: this.metrics.xds(),
       ...(config.xdsLimits ? { limits: config.xdsLimits } : {}),
     });
+    const tm = trafficMetrics(this.metrics.registry);
+    this.traffic = new Traffic({
+      clock,
+      logger: logger.child({ component: 'traffic' }),
+      ...config.traffic,
+      hooks: tm.hooks,
+      // A proxy reports only the listeners of services its principal may hold.
+      mayReport: (principal, service) => {
+        const s = this.#mesh.model.serviceByName(service);
+        return s !== undefined && (principal.kind === 'insecure' || policy.mayReceive(principal, s.spiffeId.toString()));
+      },
+    });
+    tm.bind(this.traffic);
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
       status: () => this.xds.status(),
@@ -156,6 +180,24 @@ export class ControlPlane {
         }
       });
     });
+    // The STRICT gate hands the rollout the description with unready ports held at PERMISSIVE; when evidence
+    // releases one, the rollout gets the new model (and still decides when to take each step).
+    this.traffic.onGateChange((model) => {
+      try {
+        this.#rollout.setDesired(model);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'rollout step after a STRICT gate change failed; the previous configuration keeps serving');
+      }
+    });
+    this.#federation = new Federation({
+      dataDir: config.dataDir,
+      store: this.store,
+      clock,
+      logger,
+      metrics: this.metrics.federation(),
+      ...(random ? { random } : {}),
+      ...(config.federation ? { fetch: config.federation } : {}),
+    });
     this.#apply(mesh);
     if (config.svidFiles) {
       this.#svidFiles = new SvidFileWriter({
@@ -167,7 +209,7 @@ export class ControlPlane {
   }
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
-  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
+  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; random?: () => number }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
@@ -176,7 +218,7 @@ export class ControlPlane {
     }
     const mesh = loadMesh(config.meshFile);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh, deps.random);
     try {
       await cp.#source.started();
       await cp.#listen();
@@ -224,6 +266,16 @@ export class ControlPlane {
 
   get adminAddress(): string | undefined {
     return this.#admin?.address;
+  }
+
+  /** The SPIFFE bundle endpoint server (address, profile, what it serves), when it runs. */
+  get bundleEndpoint(): BundleEndpointServer | undefined {
+    return this.#bundleEndpoint;
+  }
+
+  /** Federation relationships with other trust domains (bundle files and endpoints). */
+  get federation(): Federation {
+    return this.#federation;
   }
 
   /**
@@ -275,6 +327,9 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.#watch?.close();
+    this.traffic.close();
+    this.#federation.close();
+    await this.#bundleEndpoint?.close();
     await this.#admin?.close();
     await this.#workloadApiListeners?.close();
     this.#workloadApi?.close();
@@ -291,22 +346,22 @@ export class ControlPlane {
   }
 
   /** Where each port's rollout stands: asked for, in force, waiting for. */
-  rolloutStatus(): ReturnType<RolloutController['rolloutStatus']> {
-    return this.#rollout.rolloutStatus();
+  rolloutStatus(): ReturnType<Traffic['decorate']> {
+    return this.traffic.decorate(this.#rollout.rolloutStatus());
   }
 
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
   #apply(next: LoadedMesh): void {
-    this.#rollout.setDesired(next.model);
-    const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
+    // The gate commits only once the rollout took the description: a refused one leaves it as it was.
+    const gated = this.traffic.prepare(next.model);
+    this.#rollout.setDesired(gated.model);
+    gated.commit();
     this.#mesh = next;
-    this.store.batch(() => {
-      for (const b of next.federatedBundles) this.store.setBundle(b);
-      for (const td of previousFederated) if (!next.federatedBundles.some((b) => b.trustDomain.name === td)) this.store.removeBundle(td);
-    });
-    // trustplane's own server SVID is needed for TCP (and by the embedded CA's readiness); an agent is asked for it only then.
-    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress ? [SpiffeId.parse(this.serverSpiffeId)] : [];
+    this.store.batch(() => this.#federation.apply(next.model.federation, next.federatedBundles));
+    // trustplane's own server SVID is needed for TCP, for an https_spiffe bundle endpoint (and by the embedded CA's
+    // readiness); an agent is asked for it only then.
+    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress || this.config.bundleEndpoint?.profile === 'https_spiffe' ? [SpiffeId.parse(this.serverSpiffeId)] : [];
     this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
     this.#workloadApi?.grantsChanged();
@@ -329,8 +384,14 @@ export class ControlPlane {
       store: this.store,
       clock: this.clock,
       log: this.logger.child({ component: 'transport' }),
-      register: (server, auth) => this.xds.addTo(server, auth),
-      endStreams: () => this.xds.close(),
+      register: (server, auth) => {
+        this.xds.addTo(server, auth);
+        this.traffic.receiver.addTo(server, auth);
+      },
+      endStreams: () => {
+        this.traffic.receiver.close();
+        return this.xds.close();
+      },
       unix,
       ...(c.tcpAddress
         ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
@@ -342,11 +403,15 @@ export class ControlPlane {
     if (c.workloadApiSocket && this.#workloadApi) {
       this.#workloadApiListeners = await startWorkloadApiListeners({ path: c.workloadApiSocket, uids, ownDirectory: resolve(dirname(c.workloadApiSocket)) === resolve(c.dataDir), server: this.#workloadApi, clock: this.clock, logger: this.logger.child({ component: 'workload-api' }), ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}) });
     }
+    if (c.bundleEndpoint) {
+      this.#bundleEndpoint = await startBundleEndpoint(c.bundleEndpoint, { dataDir: c.dataDir, store: this.store, serverSpiffeId: this.serverSpiffeId, logger: this.logger });
+    }
     if (c.adminAddress) {
       this.#admin = await startAdminServer(c.adminAddress, {
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
+        handlers: [strictCheckHandler(this.traffic)],
       });
     }
   }
@@ -360,7 +425,8 @@ export class ControlPlane {
       return snap.proxies.length ? snap : undefined;
     }
     if (path === '/mesh') return this.#meshState;
-    if (path === '/rollout') return this.#rollout.rolloutStatus();
+    if (path === '/federation') return federationDocument(this.store.trustDomain, this.#bundleEndpoint, this.#federation);
+    if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
     return undefined;
   }
 }

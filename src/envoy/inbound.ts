@@ -13,6 +13,7 @@ import { TlsInspectorSchema } from '#gen/envoy/extensions/filters/listener/tls_i
 import type { ClusterSchema } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import type { InboundPort, MeshModel, Service } from '../mesh/model.js';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
+import { listenerAccessLogs } from './access-log.js';
 import { appFilter, isHttpProtocol } from './app-filters.js';
 import { endpointCluster, socketAddress } from './cluster.js';
 import { filterChainRows, needsTlsInspector, type FilterChainRow } from './filter-chains.js';
@@ -74,6 +75,8 @@ export function inboundListener(mesh: MeshModel, service: Service, port: Inbound
     trafficDirection: TrafficDirection.INBOUND,
     listenerFilters: needsTlsInspector(rows) ? [tlsInspector()] : [],
     filterChains: rows.map((row) => filterChain(row, mesh, service, port, opts)),
+    // Every connection, whichever chain served it (or none), to trustplane: the STRICT gate's evidence.
+    accessLog: listenerAccessLogs(mesh, { service: service.name, port: port.port, mode: port.mode }),
   };
 }
 

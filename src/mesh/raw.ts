@@ -2,13 +2,14 @@
 // (the problem is already reported), with formatted strings parsed. Only resolve.ts reads these.
 import type { SpiffeId } from '../spiffe/id.js';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
-import type { BundleFormat, Mode, NodePrincipal, Protocol, Target } from './model.js';
+import type { BundleEndpointProfile, BundleFormat, Mode, NodePrincipal, Protocol, Target } from './model.js';
 
 type List<T> = readonly (T | undefined)[];
 
 export interface RawMesh {
   trustDomain?: TrustDomain;
   defaultMode?: Mode;
+  accessLogs?: boolean;
   federation?: List<RawFederation>;
   services?: List<RawService>;
 }
@@ -17,6 +18,7 @@ export interface RawFederation {
   trustDomain?: TrustDomain;
   bundleFile?: string;
   format?: BundleFormat;
+  bundleEndpoint?: { url?: string; profile?: BundleEndpointProfile; endpointSpiffeId?: SpiffeId };
 }
 
 export interface RawService {
@@ -26,6 +28,7 @@ export interface RawService {
   target?: Target;
   nodes?: List<NodePrincipal>;
   mode?: Mode;
+  force?: boolean;
   gateway?: RawGateway;
   inbound?: List<RawInbound>;
   outbound?: List<RawOutbound>;
@@ -39,6 +42,7 @@ export interface RawInbound {
   listenAddress?: string;
   protocol?: Protocol;
   mode?: Mode;
+  force?: boolean;
 }
 
 export type RawOutbound =

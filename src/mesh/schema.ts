@@ -59,6 +59,7 @@ const inboundPort: ObjectSchema = {
     ),
     protocol,
     mode: mode("the service's mode"),
+    force: { type: 'boolean', description: "STRICT even when the traffic evidence says a caller still sends plaintext (overrides the STRICT gate); inherits the service's force" },
   },
 };
 
@@ -193,6 +194,7 @@ const service: ObjectSchema = {
       items: str('Node principal', 'principal'),
     },
     mode: mode("the mesh's defaultMode"),
+    force: { type: 'boolean', description: 'STRICT on every port of the service even when the traffic evidence says a caller still sends plaintext (overrides the STRICT gate); default false' },
     gateway,
     inbound: { type: 'array', description: 'Ports the service receives traffic on', items: inboundPort },
     outbound: {
@@ -230,6 +232,7 @@ export const MESH_SCHEMA: ObjectSchema = {
   properties: {
     trustDomain: str("The mesh's own trust domain", 'trustDomain'),
     defaultMode: oneOf(MODES, 'Mode of every service that sets none; default PERMISSIVE'),
+    accessLogs: { type: 'boolean', description: "Every generated listener sends its connection access logs to trustplane (the STRICT gate's evidence); default true" },
     federation: {
       type: 'array',
       description: 'Other trust domains whose bundles this mesh trusts',
@@ -241,6 +244,16 @@ export const MESH_SCHEMA: ObjectSchema = {
           trustDomain: str('Federated trust domain', 'trustDomain'),
           bundleFile: str('Bundle file, relative to the mesh file'),
           format: oneOf(['pem', 'spiffe'], 'Bundle file format; default by extension (.json = spiffe, else pem)'),
+          bundleEndpoint: {
+            type: 'object',
+            description: "The trust domain's SPIFFE bundle endpoint, fetched on its refresh hint (bundleFile is then the bootstrap bundle)",
+            required: ['url', 'profile'],
+            properties: {
+              url: str('Bundle endpoint URL (https)', 'bundleEndpointUrl'),
+              profile: oneOf(['https_web', 'https_spiffe'], 'https_web (Web PKI server certificate) | https_spiffe (the endpoint presents an X509-SVID)'),
+              endpointSpiffeId: str("https_spiffe: the endpoint's SPIFFE ID", 'spiffeId'),
+            },
+          },
         },
       },
     },

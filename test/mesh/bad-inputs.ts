@@ -30,14 +30,14 @@ export const BAD_CASES: readonly BadCase[] = [
     name: 'empty file',
     yaml: '',
     expected: [
-      "WRONG_TYPE mesh.yaml:1:1: the file holds no mesh description (found an empty document; accepted: a map with keys trustDomain, defaultMode, federation, services)",
+      "WRONG_TYPE mesh.yaml:1:1: the file holds no mesh description (found an empty document; accepted: a map with keys trustDomain, defaultMode, accessLogs, federation, services)",
     ],
   },
   {
     name: 'top level is a list',
     yaml: '- trustDomain: example.org\n',
     expected: [
-      "WRONG_TYPE mesh.yaml:1:1: wrong type (found a list; accepted: a map with keys trustDomain, defaultMode, federation, services)",
+      "WRONG_TYPE mesh.yaml:1:1: wrong type (found a list; accepted: a map with keys trustDomain, defaultMode, accessLogs, federation, services)",
     ],
   },
   {
@@ -53,7 +53,7 @@ export const BAD_CASES: readonly BadCase[] = [
     yaml: 'trustDomain: example.org\nServices: []\n',
     expected: [
       "MISSING_FIELD mesh.yaml:1:1: services: missing required field \"services\" (accepted: a list)",
-      "UNKNOWN_KEY mesh.yaml:2:1: Services: unknown key \"Services\", did you mean \"services\"? (accepted: trustDomain, defaultMode, federation, services)",
+      "UNKNOWN_KEY mesh.yaml:2:1: Services: unknown key \"Services\", did you mean \"services\"? (accepted: trustDomain, defaultMode, accessLogs, federation, services)",
     ],
   },
   {
@@ -61,8 +61,8 @@ export const BAD_CASES: readonly BadCase[] = [
     yaml: svc('    inbound:\n      - port: 15006\n        appPrt: 8080\n        colour: blue\n'),
     expected: [
       "MISSING_FIELD mesh.yaml:6:9: services[0].inbound[0].appPort: missing required field \"appPort\" (accepted: an integer from 1 to 65535)",
-      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, listenAddress, protocol, mode)",
-      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, listenAddress, protocol, mode)",
+      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, listenAddress, protocol, mode, force)",
+      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, listenAddress, protocol, mode, force)",
     ],
   },
   {
@@ -335,6 +335,25 @@ export const BAD_CASES: readonly BadCase[] = [
     yaml: "trustDomain: example.org\nservices:\n  - name: edge\n    spiffeId: spiffe://example.org/edge\n    target: gateway\n    inbound: [{port: 8443, appPort: 8080}]\n    outbound: [{service: web}]\n    gateway:\n      listeners:\n        - {port: 8443, hosts: [a.example.com], tls: {certificateFile: /t/a.crt, privateKeyFile: /t/a.key}}\n        - {port: 8443, hosts: [b.example.com], tls: {certificateFile: /t/b.crt, privateKeyFile: /t/b.key}}\n      routes: [{host: a.example.com, dependency: web}]\n  - name: web\n    spiffeId: spiffe://example.org/web\n    inbound: [{port: 15006, appPort: 8080, protocol: http}]\n",
     expected: [
       "DUPLICATE_PORT mesh.yaml:10:18: services[0].gateway.listeners[0].port: port 8443 is already used by services[0].inbound[0].port (line 6) (found 8443; accepted: a port no other listener or application of this service uses)",
+    ],
+    semantic: true,
+  },
+  {
+    name: "bundle endpoints: a plain http URL, a URL with userinfo (SPIFFE Federation §5.2)",
+    yaml: "trustDomain: example.org\nfederation:\n  - trustDomain: partner.net\n    bundleEndpoint: {url: 'http://bundle.partner.net/', profile: https_web}\n  - trustDomain: other.net\n    bundleEndpoint: {url: 'https://user:pw@bundle.other.net/', profile: https_web}\nservices: []\n",
+    expected: [
+      "INVALID_BUNDLE_ENDPOINT_URL mesh.yaml:4:27: federation[0].bundleEndpoint.url: not a valid bundle endpoint URL: the scheme must be https, not http (found \"http://bundle.partner.net/\"; accepted: an https URL without userinfo, e.g. https://bundle.partner.example.net:8443/)",
+      "INVALID_BUNDLE_ENDPOINT_URL mesh.yaml:6:27: federation[1].bundleEndpoint.url: not a valid bundle endpoint URL: a bundle endpoint URL must not carry userinfo (user:password@) (found \"https://user:pw@bundle.other.net/\"; accepted: an https URL without userinfo, e.g. https://bundle.partner.example.net:8443/)",
+    ],
+  },
+  {
+    name: "bundle endpoints: https_spiffe without endpointSpiffeId, self-serving without a bootstrap bundleFile, https_web with an endpointSpiffeId, an endpoint in an unknown trust domain",
+    yaml: "trustDomain: example.org\nfederation:\n  - trustDomain: partner.net\n    bundleEndpoint: {url: 'https://bundle.partner.net/', profile: https_spiffe}\n  - trustDomain: other.net\n    bundleEndpoint: {url: 'https://bundle.other.net/', profile: https_spiffe, endpointSpiffeId: 'spiffe://other.net/server'}\n  - trustDomain: third.net\n    bundleEndpoint: {url: 'https://bundle.third.net/', profile: https_web, endpointSpiffeId: 'spiffe://third.net/server'}\n  - trustDomain: fourth.net\n    bundleEndpoint: {url: 'https://bundle.fourth.net/', profile: https_spiffe, endpointSpiffeId: 'spiffe://nowhere.net/server'}\nservices: []\n",
+    expected: [
+      "MISSING_FIELD mesh.yaml:4:21: federation[0].bundleEndpoint: profile https_spiffe needs endpointSpiffeId, the SPIFFE ID the endpoint presents (accepted: e.g. endpointSpiffeId: spiffe://partner.net/trustplane/server)",
+      "MISSING_FIELD mesh.yaml:6:21: federation[1].bundleEndpoint: a self-serving https_spiffe endpoint needs bundleFile: the bootstrap bundle of other.net that authenticates its first fetch (accepted: bundleFile: <the bundle, PEM or SPIFFE JSON>)",
+      "CONFLICTING_FIELDS mesh.yaml:8:94: federation[2].bundleEndpoint.endpointSpiffeId: endpointSpiffeId is for https_spiffe; an https_web endpoint is authenticated by its Web PKI certificate (accepted: leave it out, or use profile https_spiffe)",
+      "UNKNOWN_TRUST_DOMAIN mesh.yaml:10:98: federation[3].bundleEndpoint.endpointSpiffeId: the endpoint's trust domain \"nowhere.net\" is neither the mesh's own nor federated, so its SVID cannot be verified (found \"nowhere.net\"; accepted: the own trust domain, a federated one, or the one being fetched)",
     ],
     semantic: true,
   },

@@ -14,7 +14,8 @@ function kitchenSink(): Obj {
   return {
     trustDomain: 'example.org',
     defaultMode: 'STRICT',
-    federation: [{ trustDomain: 'partner.net', bundleFile: 'p.pem', format: 'pem' }],
+    accessLogs: true,
+    federation: [{ trustDomain: 'partner.net', bundleFile: 'p.pem', format: 'pem', bundleEndpoint: { url: 'https://bundle.partner.net/', profile: 'https_spiffe', endpointSpiffeId: 'spiffe://partner.net/trustplane/server' } }],
     services: [
       {
         name: 'a',
@@ -23,7 +24,8 @@ function kitchenSink(): Obj {
         target: 'sidecar',
         nodes: ['uid:1001', 'node:a-1'],
         mode: 'PERMISSIVE',
-        inbound: [{ port: 15006, appPort: 8080, appAddress: '127.0.0.1', protocol: 'http', mode: 'STRICT' }],
+        force: false,
+        inbound: [{ port: 15006, appPort: 8080, appAddress: '127.0.0.1', protocol: 'http', mode: 'STRICT', force: true }],
         outbound: [
           { service: 'b', port: 15006, listenPort: 15101 },
           { name: 'p', endpoints: [{ address: 'p.partner.net', port: 443 }], port: 443, protocol: 'grpc', spiffeIds: ['spiffe://partner.net/p'], mode: 'STRICT', listenPort: 15102 },
@@ -83,6 +85,7 @@ const MAPS: { name: string; doc: (string | number)[]; schema: (string | number)[
   { name: 'gateway listener', doc: ['services', 2, 'gateway', 'listeners', 0], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'listeners', 'items'], path: 'services[2].gateway.listeners[0]' },
   { name: 'gateway TLS', doc: ['services', 2, 'gateway', 'listeners', 0, 'tls'], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'listeners', 'items', 'properties', 'tls'], path: 'services[2].gateway.listeners[0].tls' },
   { name: 'gateway route', doc: ['services', 2, 'gateway', 'routes', 0], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'routes', 'items'], path: 'services[2].gateway.routes[0]' },
+  { name: 'bundle endpoint', doc: ['federation', 0, 'bundleEndpoint'], schema: ['properties', 'federation', 'items', 'properties', 'bundleEndpoint'], path: 'federation[0].bundleEndpoint' },
   { name: 'caller by trust domain', doc: ['services', 0, 'allowedCallers', 2], schema: ['properties', 'services', 'items', 'properties', 'allowedCallers', 'items', 'oneOf', 2], path: 'services[0].allowedCallers[2]' },
 ];
 

@@ -5,6 +5,7 @@ import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
+import { BUNDLE_ENDPOINT_HELP, bundleEndpointOf, bundleEndpointOptions } from './federation.js';
 import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
 import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/server/limits.js';
 
@@ -50,6 +51,9 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --identity-source SRC  embedded-ca (default) | workload-api:unix:///run/spire/sockets/agent.sock
                          (take SVIDs and bundles from an existing SPIFFE Workload API, e.g. a SPIRE agent)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
+  --evidence-window DURATION   sliding window of the access-log evidence the STRICT gate reads (default 24h)
+  --evidence-sources N         distinct sources kept per port before the rest count as "other" (default 32)
+${BUNDLE_ENDPOINT_HELP}
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key
 What one xDS caller may ask (over a limit: the stream ends with RESOURCE_EXHAUSTED or INVALID_ARGUMENT):
 ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `  ${`${f} N`.padEnd(45)}default ${DEFAULT_XDS_LIMITS[k]}`).join('\n')}`,
@@ -68,9 +72,12 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     'svid-dir': { type: 'string' },
     ...sdsOptions,
     'svid-command': { type: 'string' },
+    'evidence-window': { type: 'string' },
+    'evidence-sources': { type: 'string' },
     'workload-api-socket': { type: 'string' },
     'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
+    ...bundleEndpointOptions,
     ...limitOptions,
   },
   async run({ values, io }) {
@@ -78,6 +85,12 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
+    const sources = values['evidence-sources'];
+    if (sources !== undefined && !/^[1-9]\d{0,5}$/.test(sources)) throw new UsageError(`--evidence-sources "${sources}" is not a whole number from 1 to 999999`);
+    const traffic = {
+      ...(values['evidence-window'] ? { windowMs: parseDuration(values['evidence-window'], '--evidence-window') } : {}),
+      ...(sources ? { maxSourcesPerPort: Number(sources) } : {}),
+    };
     if (values['identity-source']?.startsWith('workload-api:')) {
       const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
       if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
@@ -94,8 +107,10 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...(values['ca-ttl'] ? { caTtlMs: parseDuration(values['ca-ttl'], '--ca-ttl') } : {}),
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
+      traffic,
       ...optional('xdsLimits', limitsOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
+      ...optional('bundleEndpoint', bundleEndpointOf(values)),
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
       ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
@@ -110,6 +125,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
         ...cp.workloadApiSockets.map((s) => `  SPIFFE Workload API (uid ${s.uid}): SPIFFE_ENDPOINT_SOCKET=unix://${s.path}`),
         ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
+        ...(cp.bundleEndpoint ? [`  SPIFFE bundle endpoint:      https://${cp.bundleEndpoint.address}/ (${cp.bundleEndpoint.profile}${cp.bundleEndpoint.profile === 'https_spiffe' ? `, endpoint SPIFFE ID ${cp.serverSpiffeId}` : ''})`] : []),
         ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),
         '',
         'Point an Envoy at it:',
