@@ -6,6 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultServerSpiffeId, resourceOptions, type ResourceOptions } from '../envoy/index.js';
+import { jwksEndpoint } from '../envoy/options.js';
+import { jwksHandler } from '../oidc/jwks-handler.js';
 import type { MeshModel } from '../mesh/index.js';
 import { Metrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/log.js';
@@ -32,6 +34,8 @@ import { strictCheckHandler } from '../traffic/admin.js';
 import { Federation } from '../federation/federation.js';
 import { federationDocument } from '../federation/status.js';
 import { startBundleEndpoint, type BundleEndpointServer } from '../federation/serve-endpoint.js';
+import { issuerString, jwksMaxAgeSeconds, parseIssuer } from '../oidc/discovery.js';
+import { OidcDiscoveryServer } from '../oidc/discovery-server.js';
 import { CaSource } from '../sources/ca-source.js';
 import type { IdentitySource } from '../sources/identity-source.js';
 import { WorkloadApiSource } from '../sources/workload-api-source.js';
@@ -80,6 +84,7 @@ export class ControlPlane {
   #watch: FileWatch | undefined;
   readonly #federation: Federation;
   #bundleEndpoint: BundleEndpointServer | undefined;
+  #oidc: OidcDiscoveryServer | undefined;
 
   private constructor(
     readonly config: ServeConfig,
@@ -89,7 +94,11 @@ export class ControlPlane {
     random?: () => number,
   ) {
     this.#mesh = mesh;
-    this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
+    this.#resourceOptions = resourceOptions({
+      ...(config.sds ? { sds: config.sds } : {}),
+      // requireJwt ports fetch the JWT authorities from the admin endpoint (src/oidc/jwks-handler.ts).
+      ...(config.adminAddress || config.jwt?.tokenTtlMs ? { jwks: jwksEndpoint(config.adminAddress || undefined, config.jwt?.tokenTtlMs) } : {}),
+    });
     this.meshResources = new MeshResources(this.resources, this.#resourceOptions);
     const now = new Date(clock.now()).toISOString();
     this.#meshState = { file: config.meshFile, valid: true, loadedAt: now, lastAttemptAt: now, problems: [], services: mesh.model.services.length };
@@ -112,6 +121,7 @@ export class ControlPlane {
       ...(config.caTtlMs ? { caTtlMs: config.caTtlMs } : {}),
       ...(config.svidTtlMs ? { svidTtlMs: config.svidTtlMs } : {}),
       ...(config.upstream ? { upstream: config.upstream } : {}),
+      jwt: { ...config.jwt, ...(config.oidc ? { issuer: issuerString(parseIssuer(config.oidc.issuer)) } : {}) },
     });
     this.#source =
       config.identitySource?.kind === 'workload-api'
@@ -212,6 +222,11 @@ export class ControlPlane {
   static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; random?: () => number }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
+    if (config.oidc) parseIssuer(config.oidc.issuer);
+    if (config.oidc && config.identitySource?.kind === 'workload-api') {
+      throw new TrustplaneError('OIDC_NEEDS_EMBEDDED_CA', 'OIDC discovery publishes the embedded CA\'s JWT keys: with --identity-source workload-api the upstream issues JWT-SVIDs, so publish its keys (e.g. SPIRE\'s oidc-discovery-provider)');
+    }
+    if (config.oidc?.address) splitHostPort(config.oidc.address, 'OIDC discovery address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
     if (config.insecure && config.tcpAddress && !isLoopback(config.tcpAddress)) {
       throw new TrustplaneError('INSECURE_NOT_LOOPBACK', `--insecure serves private keys in plaintext to anyone: it is refused on ${config.tcpAddress}; use a loopback address (127.0.0.1) or drop --insecure`);
@@ -278,6 +293,11 @@ export class ControlPlane {
     return this.#federation;
   }
 
+  /** The OIDC discovery endpoint, when serving one. */
+  get oidcDiscovery(): OidcDiscoveryServer | undefined {
+    return this.#oidc;
+  }
+
   /**
    * Reads the mesh description again. A valid one is swapped in whole (identities, policy, resources); a bad one
    * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
@@ -331,6 +351,7 @@ export class ControlPlane {
     this.#federation.close();
     await this.#bundleEndpoint?.close();
     await this.#admin?.close();
+    await this.#oidc?.close();
     await this.#workloadApiListeners?.close();
     this.#workloadApi?.close();
     if (this.#transport) await this.#transport.close();
@@ -411,9 +432,24 @@ export class ControlPlane {
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
-        handlers: [strictCheckHandler(this.traffic)],
+        handlers: [strictCheckHandler(this.traffic), jwksHandler(this.store, this.#resourceOptions.jwks.cacheSeconds)],
       });
     }
+    await this.#listenOidc();
+  }
+
+  async #listenOidc(): Promise<void> {
+    const o = this.config.oidc;
+    if (!o?.address) return;
+    this.#oidc = await OidcDiscoveryServer.start({
+      address: o.address,
+      issuer: parseIssuer(o.issuer),
+      keys: this.ca.jwt,
+      jwksMaxAgeSeconds: jwksMaxAgeSeconds(this.ca.jwt.publishLeadMs),
+      ...(o.tls ? { tls: o.tls } : {}),
+      behindTlsProxy: o.behindTlsProxy ?? false,
+      logger: this.logger.child({ component: 'oidc-discovery' }),
+    });
   }
 
   #json(path: string): unknown | undefined {

@@ -23,6 +23,7 @@ import {
 } from './model.js';
 import { isTrustplanePath } from '../trustplane-ids.js';
 import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
+import type { RequireJwt } from './model.js';
 import type { RawCaller, RawFederation, RawGateway, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
 import { childPath } from './structure.js';
 
@@ -284,6 +285,7 @@ export class Resolver {
         mode: ri.mode ?? mode,
         modeSource: ri.mode !== undefined ? 'port' : rs.mode !== undefined ? 'service' : 'mesh',
         force: ri.force ?? rs.force ?? false,
+        ...this.requireJwt(ri, rs, `${path}.inbound[${i}]`),
         path: `${path}.inbound[${i}]`,
       });
     });
@@ -446,6 +448,22 @@ export class Resolver {
     const spiffeId = SpiffeId.fromPath(trustDomain, `/ns/${ri.namespace}/sa/${ri.serviceAccount}`);
     if (!this.knownDomain(spiffeId, tdPath)) return undefined;
     return { host: ri.host, port: ri.port ?? port, namespace: ri.namespace, serviceAccount: ri.serviceAccount, trustDomain, spiffeId };
+  }
+
+  /** A port's JWT-SVID requirement: HTTP (or gRPC) ports of sidecars only, where Envoy's jwt_authn runs. */
+  private requireJwt(ri: RawInbound, rs: RawService, path: string): { requireJwt?: RequireJwt } {
+    if (ri.requireJwt === undefined) return {};
+    const p = `${path}.requireJwt`;
+    const protocol = ri.protocol ?? 'tcp';
+    if (protocol !== 'http' && protocol !== 'grpc') {
+      this.report('WRONG_PROTOCOL', p, `requireJwt needs an HTTP port; this port's protocol is ${protocol}`, protocol, 'protocol http or grpc');
+    }
+    const target = rs.target ?? 'sidecar';
+    if (target !== 'sidecar') {
+      this.report('NOT_FOR_TARGET', p, `requireJwt is only generated for target sidecar; this service's target is ${target}`, undefined, 'target: sidecar, or no requireJwt key');
+    }
+    const audiences = [...new Set((ri.requireJwt.audiences ?? []).filter((a): a is string => typeof a === 'string'))].sort();
+    return audiences.length ? { requireJwt: { audiences } } : {};
   }
 
   /** Fields only some targets generate: reported rather than silently ignored. */

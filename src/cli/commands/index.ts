@@ -13,5 +13,6 @@ import { svidWrite } from './svid-write.js';
 import { svidVerify } from './svid-verify.js';
 import { tokenCreate } from './token.js';
 import { nodeJoin, nodeRenew } from './node.js';
+import { jwtMint, jwtVerify } from './jwt.js';
 
-export const commands: readonly Command[] = [serve, status, rolloutStatus, strictCheck, idParse, svidMint, svidWrite, svidVerify, bundleShow, federationStatus, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap] as unknown as Command[];
+export const commands: readonly Command[] = [serve, status, rolloutStatus, strictCheck, idParse, svidMint, svidWrite, svidVerify, jwtMint, jwtVerify, bundleShow, federationStatus, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap] as unknown as Command[];

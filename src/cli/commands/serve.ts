@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseKeyType } from '../../ca/key-type.js';
+import { parseSigningAlgorithm } from '../../jwt/algorithms.js';
 import { defaultServeConfig, type ServeConfig } from '../../control-plane/config.js';
 import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
@@ -54,6 +55,14 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
   --evidence-window DURATION   sliding window of the access-log evidence the STRICT gate reads (default 24h)
   --evidence-sources N         distinct sources kept per port before the rest count as "other" (default 32)
 ${BUNDLE_ENDPOINT_HELP}
+  --jwt-algorithm ALG    JWT-SVID signing keys: ES256 (default) | ES384 | RS256
+  --jwt-ttl DURATION     default lifetime of JWT-SVIDs (default 5m, at most 1h)
+  --oidc-issuer URL      https URL put into every JWT-SVID as iss (for cloud token services / OIDC relying parties)
+  --oidc-discovery HOST:PORT
+                         serve URL/.well-known/openid-configuration and URL/keys (the JWT authorities) here ...
+  --oidc-cert FILE       ... over HTTPS with this certificate chain ...
+  --oidc-key FILE        ... and key (PEM; both reloaded when they change), or
+  --oidc-behind-tls-proxy  plain HTTP, for a TLS-terminating proxy in front (the issuer stays https)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key
 What one xDS caller may ask (over a limit: the stream ends with RESOURCE_EXHAUSTED or INVALID_ARGUMENT):
 ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `  ${`${f} N`.padEnd(45)}default ${DEFAULT_XDS_LIMITS[k]}`).join('\n')}`,
@@ -78,6 +87,13 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
     ...bundleEndpointOptions,
+    'jwt-algorithm': { type: 'string' },
+    'jwt-ttl': { type: 'string' },
+    'oidc-issuer': { type: 'string' },
+    'oidc-discovery': { type: 'string' },
+    'oidc-cert': { type: 'string' },
+    'oidc-key': { type: 'string' },
+    'oidc-behind-tls-proxy': { type: 'boolean' },
     ...limitOptions,
   },
   async run({ values, io }) {
@@ -92,9 +108,10 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...(sources ? { maxSourcesPerPort: Number(sources) } : {}),
     };
     if (values['identity-source']?.startsWith('workload-api:')) {
-      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
+      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl', 'jwt-algorithm', 'jwt-ttl', 'oidc-issuer', 'oidc-discovery'] as const).filter((k) => values[k] !== undefined);
       if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
     }
+    const oidc = oidcConfigOf(values);
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -113,6 +130,10 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...optional('bundleEndpoint', bundleEndpointOf(values)),
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
       ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
+      ...(values['jwt-algorithm'] || values['jwt-ttl']
+        ? { jwt: { ...optional('algorithm', values['jwt-algorithm'] ? parseSigningAlgorithm(values['jwt-algorithm'], '--jwt-algorithm') : undefined), ...optional('tokenTtlMs', values['jwt-ttl'] ? parseDuration(values['jwt-ttl'], '--jwt-ttl') : undefined) } }
+        : {}),
+      ...optional('oidc', oidc),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     const logger = io.logger();
@@ -126,6 +147,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
         ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
         ...(cp.bundleEndpoint ? [`  SPIFFE bundle endpoint:      https://${cp.bundleEndpoint.address}/ (${cp.bundleEndpoint.profile}${cp.bundleEndpoint.profile === 'https_spiffe' ? `, endpoint SPIFFE ID ${cp.serverSpiffeId}` : ''})`] : []),
+        ...(cp.oidcDiscovery ? [`  OIDC discovery:              ${cp.oidcDiscovery.scheme}://${cp.oidcDiscovery.address}  (issuer ${config.oidc!.issuer})`] : []),
         ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),
         '',
         'Point an Envoy at it:',
@@ -152,3 +174,22 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     return 0;
   },
 });
+
+/** The OIDC settings the flags ask for; the discovery endpoint needs an issuer and a TLS decision. */
+function oidcConfigOf(values: Record<string, string | boolean | undefined>): ServeConfig['oidc'] {
+  const issuer = values['oidc-issuer'] as string | undefined;
+  const address = values['oidc-discovery'] as string | undefined;
+  const cert = values['oidc-cert'] as string | undefined;
+  const key = values['oidc-key'] as string | undefined;
+  const proxy = values['oidc-behind-tls-proxy'] === true;
+  if (!address && (cert || key || proxy)) throw new UsageError('--oidc-cert, --oidc-key and --oidc-behind-tls-proxy go with --oidc-discovery');
+  if (!issuer) {
+    if (address) throw new UsageError('--oidc-discovery needs --oidc-issuer (the https URL relying parties know the issuer by)');
+    return undefined;
+  }
+  if (!address) return { issuer };
+  if (!!cert !== !!key) throw new UsageError('--oidc-cert and --oidc-key go together');
+  if (cert && proxy) throw new UsageError('--oidc-behind-tls-proxy serves plain HTTP: drop it, or drop --oidc-cert/--oidc-key');
+  if (!cert && !proxy) throw new UsageError('--oidc-discovery needs --oidc-cert and --oidc-key (HTTPS), or --oidc-behind-tls-proxy (plain HTTP behind a TLS-terminating proxy)');
+  return { issuer, address, ...(cert ? { tls: { certFile: resolve(cert), keyFile: resolve(key!) } } : { behindTlsProxy: true }) };
+}
