@@ -27,6 +27,8 @@ import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { applyMeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
+import { Dashboard } from '../dashboard/dashboard.js';
+import type { TrafficEvidenceView } from '../traffic/evidence-view.js';
 
 export interface MeshState {
   readonly file: string;
@@ -62,6 +64,9 @@ export class ControlPlane {
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
+  #dashboard: Dashboard | undefined;
+  /** What proxies' access logs say about each port (read by the dashboard). */
+  evidence: TrafficEvidenceView | undefined;
 
   private constructor(
     readonly config: ServeConfig,
@@ -147,7 +152,7 @@ export class ControlPlane {
   }
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
-  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
+  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; evidence?: TrafficEvidenceView }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
@@ -157,6 +162,7 @@ export class ControlPlane {
     const mesh = loadMesh(config.meshFile);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+    cp.evidence = deps.evidence;
     try {
       await cp.#listen();
       if (deps.watch ?? true) {
@@ -241,6 +247,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.#watch?.close();
+    this.#dashboard?.close();
     await this.#admin?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
@@ -300,12 +307,30 @@ export class ControlPlane {
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
     });
     if (c.adminAddress) {
+      this.#dashboard = this.#newDashboard();
       this.#admin = await startAdminServer(c.adminAddress, {
+        handlers: [this.#dashboard.handler],
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
       });
     }
+  }
+
+  #newDashboard(): Dashboard {
+    return new Dashboard(
+      {
+        now: () => this.clock.now(),
+        trustDomain: this.store.trustDomain,
+        rollout: () => this.#rollout.rolloutStatus(),
+        ...(this.evidence ? { evidence: this.evidence } : {}),
+        proxies: () => this.xds.status(),
+        svids: () => this.store.svids(),
+        bundles: () => this.store.bundles(),
+        changes: [(l) => this.xds.onStatusChange(l), (l) => this.store.subscribe(l), (l) => this.onReload(l)],
+      },
+      { howToSignIn: `open the one-time sign-in link that \`trustplane serve\` printed, or send the token in ${join(this.config.dataDir, 'admin-token')} as "Authorization: Bearer <token>"` },
+    );
   }
 
   #json(path: string): unknown | undefined {
