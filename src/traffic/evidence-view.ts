@@ -20,11 +20,28 @@ export interface WindowCounts {
   readonly rbacDenied: number;
 }
 
+/** Whether the evidence says STRICT is safe on a port now. */
+export type Readiness = 'ready' | 'not_ready' | 'no_evidence';
+
+/** What the STRICT gate decided for a port the description asks STRICT for. */
+export interface StrictGateState {
+  /** held = served PERMISSIVE for now; forced = STRICT by `force: true` whatever the evidence; allowed = STRICT. */
+  readonly state: 'held' | 'forced' | 'allowed';
+  /** One sentence: why (for held: which plaintext sources, last seen). */
+  readonly reason: string;
+}
+
 export interface PortEvidence {
   readonly service: string;
   readonly port: number;
   /** False for targets that cannot send access logs (proxyless gRPC): "no evidence", never "ready". */
   readonly evidenceAvailable: boolean;
+  /** ready = over the window it served mTLS and no plaintext; no_evidence when evidenceAvailable is false. */
+  readonly readiness: Readiness;
+  /** One sentence: why (not) ready. */
+  readonly readinessReason: string;
+  /** Present when the description asks STRICT for the port. */
+  readonly strictGate?: StrictGateState;
   /** Over the sliding window. */
   readonly window: WindowCounts;
   /** Since the control plane started. */
