@@ -5,7 +5,7 @@ import type { AdminHandler } from '../control-plane/admin-http.js';
 import type { RolloutStatus } from '../rollout/status.js';
 import type { X509Bundle } from '../spiffe/bundle.js';
 import type { X509SvidRecord } from '../store/identity-store.js';
-import type { PortEvidence, TrafficEvidenceView } from '../traffic/evidence-view.js';
+import type { TrafficEvidenceView } from '../traffic/evidence-view.js';
 import type { ProxyStatusSnapshot } from '../xds/proxy-status.js';
 import { loadAssets } from './assets.js';
 import { dashboardHandler } from './http.js';
@@ -20,8 +20,6 @@ export interface DashboardSources {
   rollout(): RolloutStatus;
   /** Absent when no traffic evidence is collected. */
   readonly evidence?: TrafficEvidenceView;
-  /** The STRICT gate's word on a port, when there is a gate. */
-  readonly readiness?: (e: PortEvidence) => { readonly ready: boolean; readonly reason: string };
   proxies(): ProxyStatusSnapshot;
   svids(): readonly X509SvidRecord[];
   bundles(): readonly X509Bundle[];
@@ -67,7 +65,6 @@ export class Dashboard {
       trustDomain: s.trustDomain,
       rollout: s.rollout(),
       ...(s.evidence ? { evidence: s.evidence } : {}),
-      ...(s.readiness ? { readiness: s.readiness } : {}),
       proxies: s.proxies(),
       svids: s.svids(),
       bundles: s.bundles(),

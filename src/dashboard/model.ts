@@ -6,7 +6,7 @@ import type { Mode } from '../mesh/model.js';
 import type { RolloutStatus } from '../rollout/status.js';
 import type { X509Bundle } from '../spiffe/bundle.js';
 import type { X509SvidRecord } from '../store/identity-store.js';
-import type { PortEvidence, SourceCount, WindowCounts } from '../traffic/evidence-view.js';
+import type { PortEvidence, Readiness, SourceCount, StrictGateState, WindowCounts } from '../traffic/evidence-view.js';
 import type { ProxyStatusSnapshot, SyncState } from '../xds/proxy-status.js';
 
 /** An SVID that expires within this long is highlighted as expiring. */
@@ -14,7 +14,7 @@ export const EXPIRING_WITHIN_MS = 10 * 60_000;
 /** Sources listed per port on the page; the rest are summed into `moreSources`. */
 export const SOURCES_SHOWN = 10;
 
-export type Readiness = 'ready' | 'not_ready' | 'no_evidence';
+export type { Readiness } from '../traffic/evidence-view.js';
 
 export interface PortRow {
   readonly service: string;
@@ -22,8 +22,10 @@ export interface PortRow {
   readonly listener: string;
   readonly asked: Mode;
   readonly inForce: Mode;
-  /** Asked for STRICT but something keeps the port below it. */
+  /** Asked for STRICT but something keeps the port below it (the STRICT gate, or a client on DISABLE). */
   readonly held: boolean;
+  /** What the STRICT gate decided, when the port asks for STRICT and evidence is collected. */
+  readonly strictGate?: StrictGateState;
   /** The rollout is where the description asks and every proxy ACKed it. */
   readonly done: boolean;
   /** Why the port is not (yet) where the description asks, most blocking first. */
@@ -125,8 +127,6 @@ export interface DashboardInputs {
   readonly rollout: RolloutStatus;
   /** Absent when no traffic evidence is collected. */
   readonly evidence?: { readonly windowMs: number; port(service: string, port: number): PortEvidence | undefined };
-  /** The STRICT gate's word on a port, when the gate gives one (else derived from the evidence, see readinessOf). */
-  readonly readiness?: (e: PortEvidence) => { readonly ready: boolean; readonly reason: string };
   readonly proxies: ProxyStatusSnapshot;
   readonly svids: readonly X509SvidRecord[];
   readonly bundles: readonly X509Bundle[];
@@ -171,34 +171,23 @@ function share(mtls: number, plaintext: number): number | null {
 }
 
 /**
- * Ready for STRICT: over the window the port served mTLS and no plaintext (issue 11's rule). Used only when the
- * STRICT gate does not say (inputs.readiness), so that the page never contradicts the gate.
+ * The port's readiness for STRICT as the traffic evidence states it (the rule lives there, once). A port the
+ * evidence has no entry for has served nothing in the window, so it is not ready; no evidence view at all means
+ * nothing is collected.
  */
 export function readinessOf(e: PortEvidence | undefined, windowMs: number | undefined): { readiness: Readiness; reason: string } {
   if (windowMs === undefined) return { readiness: 'no_evidence', reason: 'no traffic evidence is collected by this control plane' };
   if (!e) return { readiness: 'not_ready', reason: `no connection seen in the last ${duration(windowMs)}` };
-  if (!e.evidenceAvailable) return { readiness: 'no_evidence', reason: 'this target sends no access logs (proxyless gRPC): no evidence' };
-  if (e.window.plaintext > 0) {
-    const last = e.plaintextSources.reduce((m, s) => (s.lastSeen > m ? s.lastSeen : m), '');
-    const from = e.plaintextSources.length ? ` from ${e.plaintextSources.length === 1 ? '1 source' : `${e.plaintextSources.length} sources`}` : '';
-    return { readiness: 'not_ready', reason: `${e.window.plaintext} plaintext ${e.window.plaintext === 1 ? 'connection' : 'connections'}${from} in the last ${duration(windowMs)}${last ? `, the last at ${last.slice(0, 19).replace('T', ' ')} UTC` : ''}` };
-  }
-  if (e.window.mtls === 0) return { readiness: 'not_ready', reason: `no mTLS connection seen in the last ${duration(windowMs)}` };
-  return { readiness: 'ready', reason: `${e.window.mtls} mTLS and no plaintext connections in the last ${duration(windowMs)}` };
+  return { readiness: e.readiness, reason: e.readinessReason };
 }
 
 function portRow(p: RolloutStatus['ports'][number], inputs: DashboardInputs): PortRow {
   const e = inputs.evidence?.port(p.service, p.port);
-  let { readiness, reason } = readinessOf(e, inputs.evidence?.windowMs);
-  if (e && e.evidenceAvailable && inputs.readiness) {
-    const gate = inputs.readiness(e);
-    readiness = gate.ready ? 'ready' : 'not_ready';
-    reason = gate.reason;
-  }
+  const { readiness, reason } = readinessOf(e, inputs.evidence?.windowMs);
   const plaintextSources = e?.plaintextSources.slice(0, SOURCES_SHOWN) ?? [];
   const mtlsCallers = e?.mtlsCallers.slice(0, SOURCES_SHOWN) ?? [];
-  const held = p.asked === 'STRICT' && p.inForce !== 'STRICT' && p.waitingFor.some((w) => /^held\b/i.test(w));
-  return {
+  const held = e?.strictGate?.state === 'held' || (p.asked === 'STRICT' && p.inForce !== 'STRICT' && p.waitingFor.some((w) => /^held\b/i.test(w)));
+  const row: PortRow = {
     service: p.service,
     port: p.port,
     listener: p.listener,
@@ -216,6 +205,7 @@ function portRow(p: RolloutStatus['ports'][number], inputs: DashboardInputs): Po
     mtlsCallers,
     moreSources: (e ? e.plaintextSources.length + e.mtlsCallers.length : 0) - plaintextSources.length - mtlsCallers.length,
   };
+  return e?.strictGate ? { ...row, strictGate: e.strictGate } : row;
 }
 
 const SEVERITY: Record<SyncState, number> = { SYNCED: 0, 'NOT SENT': 1, STALE: 2, NACKED: 3 };

@@ -101,7 +101,7 @@ code, .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; 
 .arrow { color:var(--muted); margin:0 4px; }
 .pill { display:inline-block; padding:1px 6px; border-radius:10px; font-size:12px; border:1px solid currentColor; margin:0 4px 2px 0; }
 .ready, .SYNCED, .valid { color:var(--ok); } .not_ready, .STALE, .expiring { color:var(--warn); }
-.no_evidence, .NOT_SENT { color:var(--dis); } .NACKED, .expired, .held { color:var(--bad); }
+.no_evidence, .NOT_SENT { color:var(--dis); } .forced { color:var(--warn); font-size:12px; } div.held { font-size:12px; } .NACKED, .expired, .held { color:var(--bad); }
 tr[data-state=expired] td { background:#fdecea; } tr[data-state=expiring] td { background:#fff4e0; } tr[data-state=NACKED] td { background:#fdecea; }
 td.modes, td.nowrap { white-space:nowrap; }
 .why { margin:0; padding-left:16px; color:var(--muted); } .why li.held { color:var(--bad); }

@@ -28,7 +28,7 @@ const rollout: RolloutStatus = {
 
 function evidence(service: string, port: number, o: Partial<PortEvidence>): PortEvidence {
   const zero = { mtls: 0, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 };
-  return { service, port, evidenceAvailable: true, window: zero, totals: zero, mtlsCallers: [], plaintextSources: [], series: [], ...o };
+  return { service, port, evidenceAvailable: true, readiness: 'not_ready', readinessReason: 'no mTLS seen', window: zero, totals: zero, mtlsCallers: [], plaintextSources: [], series: [], ...o };
 }
 
 function inputs(over: Partial<DashboardInputs>): DashboardInputs {
@@ -122,16 +122,18 @@ describe('dashboard document', () => {
     assert.equal(later.proxies[1]!.types.find((t) => t.type === 'Listener')!.error, undefined);
   });
 
-  test('ports: mode asked and in force, why held, mTLS share, sources capped, readiness from the window', () => {
+  test('ports: mode asked and in force, why held, mTLS share, sources capped, readiness and the gate as the evidence states them', () => {
     const plaintextSources = Array.from({ length: 13 }, (_, i) => ({ source: `10.0.0.${i + 1}`, count: 20 - i, lastSeen: new Date(T0 - i * 60_000).toISOString() }));
     const ports = new Map<string, PortEvidence>([
       ['orders:15006', evidence('orders', 15006, {
         window: { mtls: 30, plaintext: 10, handshakeFailures: 1, rbacDenied: 2 }, plaintextSources,
+        readiness: 'not_ready', readinessReason: '10 plaintext connections from 13 sources, the last 12:00:00 UTC',
+        strictGate: { state: 'held', reason: 'held at PERMISSIVE: plaintext from 10.0.0.1 (20)' },
         mtlsCallers: [{ source: 'spiffe://example.org/ns/shop/sa/web', count: 30, lastSeen: new Date(T0).toISOString() }],
         series: [{ at: new Date(T0 - HOUR).toISOString(), mtls: 10, plaintext: 10 }, { at: new Date(T0).toISOString(), mtls: 20, plaintext: 0 }],
       })],
-      ['web:15006', evidence('web', 15006, { window: { mtls: 5, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 } })],
-      ['greeter:50051', evidence('greeter', 50051, { evidenceAvailable: false })],
+      ['web:15006', evidence('web', 15006, { window: { mtls: 5, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 }, readiness: 'ready', readinessReason: '5 mTLS, no plaintext' })],
+      ['greeter:50051', evidence('greeter', 50051, { evidenceAvailable: false, readiness: 'no_evidence', readinessReason: 'proxyless gRPC sends no access logs', strictGate: { state: 'forced', reason: 'force: true' } })],
     ]);
     const doc = buildDashboard(inputs({ rollout, evidence: { windowMs: WINDOW, port: (s, p) => ports.get(`${s}:${p}`) } }));
     const [orders, web, greeter] = doc.ports;
@@ -139,27 +141,30 @@ describe('dashboard document', () => {
     assert.match(orders!.why[0]!, /^held at PERMISSIVE/);
     assert.equal(orders!.mtlsShare, 0.75);
     assert.equal(orders!.readiness, 'not_ready');
-    assert.match(orders!.readinessReason, /^10 plaintext connections from 13 sources in the last 24h, the last at 2026-12-02 12:00:00 UTC$/);
+    assert.equal(orders!.readinessReason, '10 plaintext connections from 13 sources, the last 12:00:00 UTC');
+    assert.deepEqual(orders!.strictGate, { state: 'held', reason: 'held at PERMISSIVE: plaintext from 10.0.0.1 (20)' });
     assert.equal(orders!.plaintextSources.length, SOURCES_SHOWN);
     assert.equal(orders!.moreSources, 13 - SOURCES_SHOWN);
     assert.equal(orders!.series.length, 2);
     assert.deepEqual([web!.readiness, web!.mtlsShare, web!.held], ['ready', 1, false]);
     assert.equal(greeter!.readiness, 'no_evidence', 'proxyless gRPC says "no evidence", never "ready"');
+    assert.equal(greeter!.strictGate?.state, 'forced');
+    assert.equal(greeter!.held, false);
     assert.deepEqual(doc.summary, { ...doc.summary, services: 3, ports: 3, strictInForce: 1, readyForStrict: 1, held: 1, mtlsShare: 35 / 45 });
     assert.equal(doc.windowMs, WINDOW);
 
-    // The gate's word wins over the page's own reading when there is a gate.
-    const gated = buildDashboard(inputs({ rollout, evidence: { windowMs: WINDOW, port: (s, p) => ports.get(`${s}:${p}`) }, readiness: () => ({ ready: false, reason: 'the gate says no' }) }));
-    assert.deepEqual([gated.ports[1]!.readiness, gated.ports[1]!.readinessReason], ['not_ready', 'the gate says no']);
-    assert.equal(gated.ports[2]!.readiness, 'no_evidence');
+    // Held by the gate alone (the rollout itself has nothing against STRICT): still shown as held.
+    const gateOnly = buildDashboard(inputs({
+      rollout: { ports: [{ ...rollout.ports[0]!, waitingFor: [] }] },
+      evidence: { windowMs: WINDOW, port: (s, p) => ports.get(`${s}:${p}`) },
+    }));
+    assert.equal(gateOnly.ports[0]!.held, true);
   });
 
-  test('readiness: no evidence collected, nothing seen, mTLS only, any plaintext', () => {
+  test('readiness: nothing collected, nothing seen on the port, or what the evidence says', () => {
     assert.equal(readinessOf(undefined, undefined).readiness, 'no_evidence');
     assert.deepEqual(readinessOf(undefined, WINDOW), { readiness: 'not_ready', reason: 'no connection seen in the last 24h' });
-    assert.equal(readinessOf(evidence('a', 1, { window: { mtls: 0, plaintext: 0, handshakeFailures: 3, rbacDenied: 0 } }), WINDOW).readiness, 'not_ready');
-    assert.equal(readinessOf(evidence('a', 1, { window: { mtls: 1, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 } }), WINDOW).readiness, 'ready');
-    assert.equal(readinessOf(evidence('a', 1, { window: { mtls: 1000, plaintext: 1, handshakeFailures: 0, rbacDenied: 0 } }), WINDOW).readiness, 'not_ready');
+    assert.deepEqual(readinessOf(evidence('a', 1, { readiness: 'ready', readinessReason: 'r' }), WINDOW), { readiness: 'ready', reason: 'r' });
     const none = buildDashboard(inputs({ rollout }));
     assert.equal(none.windowMs, null);
     assert.ok(none.ports.every((p) => p.readiness === 'no_evidence' && p.window === null && p.mtlsShare === null));

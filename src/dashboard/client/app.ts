@@ -144,13 +144,18 @@ function renderPorts(doc: DashboardDocument, now: number): void {
   const rows = doc.ports.map((p) => {
     const key = `${p.service}:${p.port}`;
     const counts = p.window ? `${p.window.mtls} mTLS · ${p.window.plaintext} plaintext${p.window.handshakeFailures ? ` · ${p.window.handshakeFailures} TLS failures` : ''}${p.window.rbacDenied ? ` · ${p.window.rbacDenied} denied` : ''}` : 'no evidence';
-    const why = p.why.length
-      ? el('ul', { class: 'why' }, ...p.why.map((w) => el('li', { class: /^held\b/i.test(w) ? 'held' : '' }, w)))
+    // The gate's own sentence first when it holds or forces the port; then what the rollout waits for.
+    const gateLine = p.strictGate && p.strictGate.state !== 'allowed' && !p.why.includes(p.strictGate.reason) ? [p.strictGate.reason] : [];
+    const lines = [...gateLine, ...p.why];
+    const why = lines.length
+      ? el('ul', { class: 'why' }, ...lines.map((w) => el('li', { class: /^held\b/i.test(w) || (w === gateLine[0] && p.strictGate?.state === 'held') ? 'held' : '' }, w)))
       : el('span', { class: 'ok muted' }, 'done');
+    const gate = p.strictGate?.state === 'forced' ? el('div', { class: 'forced', title: p.strictGate.reason }, 'forced STRICT (force: true)')
+      : p.held ? el('div', { class: 'held', title: p.strictGate?.reason ?? '' }, 'held below STRICT') : null;
     return el('tr', { 'data-port': key, 'data-held': String(p.held) },
       el('td', { class: 'service' }, p.service),
       el('td', { class: 'num' }, String(p.port)),
-      el('td', { class: 'modes' }, el('span', { class: 'mode-asked' }, mode(p.asked)), el('span', { class: 'arrow' }, '→'), el('span', { class: 'mode-in-force' }, mode(p.inForce)), p.held ? el('div', { class: 'held' }, 'held') : null),
+      el('td', { class: 'modes' }, el('span', { class: 'mode-asked' }, mode(p.asked)), el('span', { class: 'arrow' }, '→'), el('span', { class: 'mode-in-force' }, mode(p.inForce)), gate),
       el('td', { class: `readiness ${p.readiness}`, title: p.readinessReason }, READINESS[p.readiness], el('div', { class: 'muted' }, p.readinessReason)),
       el('td', { title: counts }, el('div', { class: 'share' }, el('span', { class: 'pct' }, pct(p.mtlsShare)), p.series.length ? chart(key, shareSeries(p.series), { width: 140, height: 36 }, false) : null), el('div', { class: 'muted counts' }, counts)),
       el('td', { class: 'sources' }, sources(p, now)),
