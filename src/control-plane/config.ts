@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { KeyType } from '../ca/key-type.js';
 import type { SdsPolicy } from '../envoy/index.js';
 import type { AfterWrite } from '../svid-files/after-write.js';
+import type { TrafficConfig } from '../traffic/traffic.js';
 
 export interface ServeConfig {
   /** Holds the CA (0700/0600), join tokens and the xDS Unix socket. */
@@ -31,6 +32,8 @@ export interface ServeConfig {
   readonly sds?: SdsPolicy;
   /** How long graceful shutdown waits for streams to end before cancelling them. */
   readonly drainMs?: number;
+  /** Access-log evidence: window, per-port source bound, receiver limits (src/traffic). */
+  readonly traffic?: TrafficConfig;
 }
 
 export const DEFAULT_TCP_ADDRESS = '127.0.0.1:18000';

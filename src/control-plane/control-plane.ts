@@ -28,7 +28,9 @@ import { nodeSvidIssuer } from './node-issuer.js';
 import { applyMeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
 import { Dashboard } from '../dashboard/dashboard.js';
-import type { TrafficEvidenceView } from '../traffic/evidence-view.js';
+import { Traffic } from '../traffic/traffic.js';
+import { trafficMetrics } from '../traffic/metrics.js';
+import { strictCheckHandler } from '../traffic/admin.js';
 
 export interface MeshState {
   readonly file: string;
@@ -51,6 +53,8 @@ export class ControlPlane {
   readonly metrics = new Metrics();
   readonly ca: CertificateAuthority;
   readonly xds: XdsServer;
+  /** Access-log evidence and the STRICT gate (src/traffic). */
+  readonly traffic: Traffic;
   readonly serverSpiffeId: string;
   #mesh: LoadedMesh;
   #meshState: MeshState;
@@ -65,8 +69,6 @@ export class ControlPlane {
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
   #dashboard: Dashboard | undefined;
-  /** What proxies' access logs say about each port (read by the dashboard). */
-  evidence: TrafficEvidenceView | undefined;
 
   private constructor(
     readonly config: ServeConfig,
@@ -116,6 +118,19 @@ export class ControlPlane {
       logger: logger.child({ component: 'xds' }),
       metrics: this.metrics.xds(),
     });
+    const tm = trafficMetrics(this.metrics.registry);
+    this.traffic = new Traffic({
+      clock,
+      logger: logger.child({ component: 'traffic' }),
+      ...config.traffic,
+      hooks: tm.hooks,
+      // A proxy reports only the listeners of services its principal may hold.
+      mayReport: (principal, service) => {
+        const s = this.#mesh.model.serviceByName(service);
+        return s !== undefined && (principal.kind === 'insecure' || policy.mayReceive(principal, s.spiffeId.toString()));
+      },
+    });
+    tm.bind(this.traffic);
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
       status: () => this.xds.status(),
@@ -141,6 +156,15 @@ export class ControlPlane {
         }
       });
     });
+    // The STRICT gate hands the rollout the description with unready ports held at PERMISSIVE; when evidence
+    // releases one, the rollout gets the new model (and still decides when to take each step).
+    this.traffic.onGateChange((model) => {
+      try {
+        this.#rollout.setDesired(model);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'rollout step after a STRICT gate change failed; the previous configuration keeps serving');
+      }
+    });
     this.#apply(mesh);
     if (config.svidFiles) {
       this.#svidFiles = new SvidFileWriter({
@@ -152,7 +176,7 @@ export class ControlPlane {
   }
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
-  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; evidence?: TrafficEvidenceView }): Promise<ControlPlane> {
+  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
@@ -162,7 +186,6 @@ export class ControlPlane {
     const mesh = loadMesh(config.meshFile);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
-    cp.evidence = deps.evidence;
     try {
       await cp.#listen();
       if (deps.watch ?? true) {
@@ -248,6 +271,7 @@ export class ControlPlane {
   async close(): Promise<void> {
     this.#watch?.close();
     this.#dashboard?.close();
+    this.traffic.close();
     await this.#admin?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
@@ -262,14 +286,14 @@ export class ControlPlane {
   }
 
   /** Where each port's rollout stands: asked for, in force, waiting for. */
-  rolloutStatus(): ReturnType<RolloutController['rolloutStatus']> {
-    return this.#rollout.rolloutStatus();
+  rolloutStatus(): ReturnType<Traffic['decorate']> {
+    return this.traffic.decorate(this.#rollout.rolloutStatus());
   }
 
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
   #apply(next: LoadedMesh): void {
-    this.#rollout.setDesired(next.model);
+    this.#rollout.setDesired(this.traffic.setMesh(next.model));
     const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
     this.store.batch(() => {
@@ -297,7 +321,10 @@ export class ControlPlane {
       store: this.store,
       clock: this.clock,
       log: this.logger.child({ component: 'transport' }),
-      register: (server, auth) => this.xds.addTo(server, auth),
+      register: (server, auth) => {
+        this.xds.addTo(server, auth);
+        this.traffic.receiver.addTo(server, auth);
+      },
       endStreams: () => this.xds.close(),
       unix,
       ...(c.tcpAddress
@@ -309,10 +336,10 @@ export class ControlPlane {
     if (c.adminAddress) {
       this.#dashboard = this.#newDashboard();
       this.#admin = await startAdminServer(c.adminAddress, {
-        handlers: [this.#dashboard.handler],
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
+        handlers: [this.#dashboard.handler, strictCheckHandler(this.traffic)],
       });
     }
   }
@@ -322,12 +349,12 @@ export class ControlPlane {
       {
         now: () => this.clock.now(),
         trustDomain: this.store.trustDomain,
-        rollout: () => this.#rollout.rolloutStatus(),
-        ...(this.evidence ? { evidence: this.evidence } : {}),
+        rollout: () => this.rolloutStatus(),
+        evidence: this.traffic,
         proxies: () => this.xds.status(),
         svids: () => this.store.svids(),
         bundles: () => this.store.bundles(),
-        changes: [(l) => this.xds.onStatusChange(l), (l) => this.store.subscribe(l), (l) => this.onReload(l)],
+        changes: [(l) => this.xds.onStatusChange(l), (l) => this.store.subscribe(l), (l) => this.onReload(l), (l) => this.traffic.onGateChange(() => l())],
       },
       { howToSignIn: `open the one-time sign-in link that \`trustplane serve\` printed, or send the token in ${join(this.config.dataDir, 'admin-token')} as "Authorization: Bearer <token>"` },
     );
@@ -343,7 +370,7 @@ export class ControlPlane {
       return proxies.length ? { ...snap, proxies } : undefined;
     }
     if (path === '/mesh') return this.#meshState;
-    if (path === '/rollout') return this.#rollout.rolloutStatus();
+    if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
     return undefined;
   }
 }

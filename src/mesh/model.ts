@@ -46,6 +46,8 @@ export interface InboundPort {
   readonly protocol: Protocol;
   readonly mode: Mode;
   readonly modeSource: ModeSource;
+  /** STRICT whatever the traffic evidence says (the STRICT gate is overridden); the port's or else the service's. */
+  readonly force: boolean;
   readonly path: string;
 }
 
@@ -175,6 +177,8 @@ export interface MeshModel {
   readonly file: string;
   readonly trustDomain: TrustDomain;
   readonly defaultMode: Mode;
+  /** Whether generated listeners send connection access logs to trustplane (default true). */
+  readonly accessLogs: boolean;
   readonly federation: readonly Federation[];
   /** In description order. */
   readonly services: readonly Service[];

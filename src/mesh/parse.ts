@@ -47,6 +47,7 @@ function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, po
     file,
     trustDomain: r.trustDomain,
     defaultMode: r.defaultMode,
+    accessLogs: r.accessLogs,
     federation: deepFreeze(r.federation),
     services: deepFreeze(r.services),
     serviceByName: (name: string) => byName.get(name),

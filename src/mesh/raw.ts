@@ -9,6 +9,7 @@ type List<T> = readonly (T | undefined)[];
 export interface RawMesh {
   trustDomain?: TrustDomain;
   defaultMode?: Mode;
+  accessLogs?: boolean;
   federation?: List<RawFederation>;
   services?: List<RawService>;
 }
@@ -26,6 +27,7 @@ export interface RawService {
   target?: Target;
   nodes?: List<NodePrincipal>;
   mode?: Mode;
+  force?: boolean;
   gateway?: RawGateway;
   inbound?: List<RawInbound>;
   outbound?: List<RawOutbound>;
@@ -38,6 +40,7 @@ export interface RawInbound {
   appAddress?: string;
   protocol?: Protocol;
   mode?: Mode;
+  force?: boolean;
 }
 
 export type RawOutbound =

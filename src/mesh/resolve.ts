@@ -45,6 +45,7 @@ type Partial = Omit<Service, 'outbound'> & { raw: RawService };
 export interface Resolved {
   readonly trustDomain?: TrustDomain;
   readonly defaultMode: Mode;
+  readonly accessLogs: boolean;
   readonly federation: Federation[];
   readonly services: Service[];
 }
@@ -112,7 +113,7 @@ export class Resolver {
       return gateway ? { ...s, outbound, gateway } : { ...s, outbound };
     });
     for (const s of services) this.checkPorts(s);
-    return { trustDomain: raw.trustDomain, defaultMode, federation, services };
+    return { trustDomain: raw.trustDomain, defaultMode, accessLogs: raw.accessLogs ?? true, federation, services };
   }
 
   private federation(raw: RawMesh): Federation[] {
@@ -164,6 +165,7 @@ export class Resolver {
         protocol: ri.protocol ?? 'tcp',
         mode: ri.mode ?? mode,
         modeSource: ri.mode !== undefined ? 'port' : rs.mode !== undefined ? 'service' : 'mesh',
+        force: ri.force ?? rs.force ?? false,
         path: `${path}.inbound[${i}]`,
       });
     });

@@ -55,6 +55,7 @@ const inboundPort: ObjectSchema = {
     appAddress: str('Address of the application; default 127.0.0.1', 'address'),
     protocol,
     mode: mode("the service's mode"),
+    force: { type: 'boolean', description: "STRICT even when the traffic evidence says a caller still sends plaintext (overrides the STRICT gate); inherits the service's force" },
   },
 };
 
@@ -189,6 +190,7 @@ const service: ObjectSchema = {
       items: str('Node principal', 'principal'),
     },
     mode: mode("the mesh's defaultMode"),
+    force: { type: 'boolean', description: 'STRICT on every port of the service even when the traffic evidence says a caller still sends plaintext (overrides the STRICT gate); default false' },
     gateway,
     inbound: { type: 'array', description: 'Ports the service receives traffic on', items: inboundPort },
     outbound: {
@@ -226,6 +228,7 @@ export const MESH_SCHEMA: ObjectSchema = {
   properties: {
     trustDomain: str("The mesh's own trust domain", 'trustDomain'),
     defaultMode: oneOf(MODES, 'Mode of every service that sets none; default PERMISSIVE'),
+    accessLogs: { type: 'boolean', description: "Every generated listener sends its connection access logs to trustplane (the STRICT gate's evidence); default true" },
     federation: {
       type: 'array',
       description: 'Other trust domains whose bundles this mesh trusts',

@@ -62,6 +62,7 @@ export function withModes(model: MeshModel, overrides: ModeOverrides): MeshModel
     file: model.file,
     trustDomain: model.trustDomain,
     defaultMode: model.defaultMode,
+    accessLogs: model.accessLogs,
     federation: model.federation,
     services: freezeAll(services),
     serviceByName: (name: string) => byName.get(name),

@@ -31,6 +31,8 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
                          renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
   --svid-command ARGV    run after each such write (split on spaces, no shell)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
+  --evidence-window DURATION   sliding window of the access-log evidence the STRICT gate reads (default 24h)
+  --evidence-sources N         distinct sources kept per port before the rest count as "other" (default 32)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
   options: {
     mesh: { type: 'string' },
@@ -47,6 +49,8 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     'svid-dir': { type: 'string' },
     ...sdsOptions,
     'svid-command': { type: 'string' },
+    'evidence-window': { type: 'string' },
+    'evidence-sources': { type: 'string' },
     insecure: { type: 'boolean' },
   },
   async run({ values, io }) {
@@ -54,6 +58,12 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
     const dataDir = values['data-dir'] !== undefined ? resolve(values['data-dir']) : d.dataDir;
     if (values['svid-command'] && !values['svid-dir']) throw new UsageError('--svid-command goes with --svid-dir');
     if (!!values['upstream-cert'] !== !!values['upstream-key']) throw new UsageError('--upstream-cert and --upstream-key go together');
+    const sources = values['evidence-sources'];
+    if (sources !== undefined && !/^[1-9]\d{0,5}$/.test(sources)) throw new UsageError(`--evidence-sources "${sources}" is not a whole number from 1 to 999999`);
+    const traffic = {
+      ...(values['evidence-window'] ? { windowMs: parseDuration(values['evidence-window'], '--evidence-window') } : {}),
+      ...(sources ? { maxSourcesPerPort: Number(sources) } : {}),
+    };
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -66,6 +76,7 @@ authenticate with a node SVID), and /live /ready /metrics /status /mesh on http:
       ...(values['ca-ttl'] ? { caTtlMs: parseDuration(values['ca-ttl'], '--ca-ttl') } : {}),
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
+      traffic,
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };

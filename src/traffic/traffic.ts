@@ -1,0 +1,180 @@
+// The traffic side of the control plane, composed: the access-log receiver feeds the evidence; the STRICT gate
+// reads it and hands the rollout controller the description with unready ports held at PERMISSIVE; rollout
+// status, strict-check, metrics and the dashboard's view read both. The control plane wires it in a few lines:
+//
+//   rollout.setDesired(traffic.setMesh(model))         on start and on every good reload
+//   traffic.onGateChange((model) => rollout.setDesired(model))
+//   traffic.receiver.addTo(server, auth)               beside xds.addTo on every transport listener
+import type { Clock, TimerHandle } from '../clock.js';
+import type { MeshModel } from '../mesh/model.js';
+import type { RolloutStatus } from '../rollout/status.js';
+import type { NodePrincipal } from '../xds/principal.js';
+import { AccessLogReceiver, type AlsHooks, type AlsLimits, type AlsLogger } from './als-service.js';
+import type { PortEvidence, TrafficEvidenceView } from './evidence-view.js';
+import { portKeyOf, TrafficEvidence, type KnownPort } from './evidence.js';
+import { StrictGate, type GateDecision } from './gate.js';
+import { strictCheck, type StrictCheckReport } from './strict-check.js';
+
+export interface TrafficConfig {
+  /** Sliding window of the evidence (default 24 h). */
+  readonly windowMs?: number;
+  /** Distinct sources kept per port before the rest count under "other" (default 32). */
+  readonly maxSourcesPerPort?: number;
+  readonly limits?: Partial<AlsLimits>;
+}
+
+export interface TrafficOptions extends TrafficConfig {
+  readonly clock: Clock;
+  readonly logger: AlsLogger;
+  mayReport(principal: NodePrincipal, service: string): boolean;
+  readonly hooks?: AlsHooks;
+}
+
+/** A port of rollout status, with what the STRICT gate decided when the description asks STRICT for it. */
+export type GatedPortRollout = RolloutStatus['ports'][number] & { readonly strictGate?: Pick<GateDecision, 'state' | 'readiness' | 'reason' | 'plaintextSources'> };
+
+/** Which ports a model declares, and whether they can send evidence. */
+export function knownPorts(model: MeshModel): KnownPort[] {
+  return model.services.flatMap((s) => s.inbound.map((ib) => ({ service: s.name, port: ib.port, evidenceAvailable: model.accessLogs && s.target !== 'grpc' })));
+}
+
+export class Traffic implements TrafficEvidenceView {
+  readonly evidence: TrafficEvidence;
+  readonly receiver: AccessLogReceiver;
+  readonly #gate: StrictGate;
+  readonly #clock: Clock;
+  readonly #logger: AlsLogger;
+  #desired: MeshModel | undefined;
+  #decisions = new Map<string, GateDecision>();
+  readonly #gateListeners = new Set<(model: MeshModel) => void>();
+  #timer: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(opts: TrafficOptions) {
+    this.#clock = opts.clock;
+    this.#logger = opts.logger;
+    this.evidence = new TrafficEvidence({ clock: opts.clock, ...(opts.windowMs ? { windowMs: opts.windowMs } : {}), ...(opts.maxSourcesPerPort ? { maxSourcesPerPort: opts.maxSourcesPerPort } : {}) });
+    this.receiver = new AccessLogReceiver({ evidence: this.evidence, mayReport: opts.mayReport, logger: opts.logger, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.hooks ? { hooks: opts.hooks } : {}) });
+    this.#gate = new StrictGate(this.evidence);
+    this.evidence.onChange(() => this.#heldMayBeReady());
+  }
+
+  get windowMs(): number {
+    return this.evidence.windowMs;
+  }
+
+  /** A new (valid) description: returns what the rollout controller should be given. */
+  setMesh(model: MeshModel): MeshModel {
+    this.#desired = model;
+    this.evidence.setPorts(knownPorts(model));
+    this.receiver.policyChanged();
+    return this.#evaluate();
+  }
+
+  /** Told whenever the gate changes the model the rollout controller should head for. */
+  onGateChange(listener: (model: MeshModel) => void): () => void {
+    this.#gateListeners.add(listener);
+    return () => this.#gateListeners.delete(listener);
+  }
+
+  /** Gate decisions, by port key, for the ports the description asks STRICT for. */
+  decisions(): readonly GateDecision[] {
+    return [...this.#decisions.values()].map((d) => this.#current(d));
+  }
+
+  /** A held port's reason follows the evidence (sources, last seen) between evaluations. */
+  #current(d: GateDecision): GateDecision {
+    if (d.state !== 'held') return d;
+    const e = this.evidence.port(d.service, d.port);
+    if (!e) return d;
+    return { ...d, readiness: e.readiness, reason: `held at PERMISSIVE by the STRICT gate: ${e.readinessReason}`, plaintextSources: e.plaintextSources };
+  }
+
+  ports(): readonly PortEvidence[] {
+    return this.evidence.ports().map((e) => this.#withGate(e));
+  }
+
+  port(service: string, port: number): PortEvidence | undefined {
+    const e = this.evidence.port(service, port);
+    return e && this.#withGate(e);
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.evidence.onChange(listener);
+  }
+
+  /** Rollout status with the gate's word on every port it holds or forces: asked is the description's mode. */
+  decorate(status: RolloutStatus): { ports: GatedPortRollout[] } {
+    return {
+      ...status,
+      ports: status.ports.map((p): GatedPortRollout => {
+        const had = this.#decisions.get(portKeyOf(p.service, p.port));
+        if (!had) return p;
+        const d = this.#current(had);
+        const strictGate = { state: d.state, readiness: d.readiness, reason: d.reason, plaintextSources: d.plaintextSources };
+        if (d.state === 'held') return { ...p, asked: 'STRICT', done: false, waitingFor: [d.reason, ...p.waitingFor.filter((w) => w !== 'next step due at the next evaluation')], strictGate };
+        if (d.state === 'forced') return { ...p, waitingFor: [...p.waitingFor, d.reason], strictGate };
+        return { ...p, strictGate };
+      }),
+    };
+  }
+
+  strictCheck(service?: string): StrictCheckReport {
+    if (!this.#desired) return { windowMs: this.windowMs, at: new Date(this.#clock.now()).toISOString(), ports: [] };
+    return strictCheck(this.#desired, this.evidence, this.#clock.now(), service);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  #withGate(e: PortEvidence): PortEvidence {
+    const d = this.#decisions.get(portKeyOf(e.service, e.port));
+    if (!d) return e;
+    const reason = d.state === 'held' ? `held at PERMISSIVE by the STRICT gate: ${e.readinessReason}` : d.reason;
+    return { ...e, strictGate: { state: d.state, reason } };
+  }
+
+  #evaluate(): MeshModel {
+    const desired = this.#desired!;
+    const result = this.#gate.apply(desired);
+    const before = this.#decisions;
+    this.#decisions = new Map(result.decisions.map((d) => [portKeyOf(d.service, d.port), d]));
+    for (const [key, d] of this.#decisions) {
+      const was = before.get(key);
+      if (was?.state === d.state) continue;
+      const fields = { event: `strict_gate_${d.state === 'allowed' ? (was?.state === 'held' ? 'released' : 'allowed') : d.state}`, service: d.service, port: d.port, readiness: d.readiness, reason: d.reason };
+      if (d.state === 'held' || d.state === 'forced' || was?.state === 'held') this.#logger.info(fields, d.reason);
+      else this.#logger.debug(fields, d.reason);
+    }
+    this.#schedule();
+    return result.model;
+  }
+
+  /** While a port is held, time alone can release it (plaintext leaving the window): look again every bucket. */
+  #schedule(): void {
+    const held = [...this.#decisions.values()].some((d) => d.state === 'held');
+    if (!held || this.#closed) {
+      this.#timer?.cancel();
+      this.#timer = undefined;
+      return;
+    }
+    if (this.#timer) return;
+    this.#timer = this.#clock.setTimer(this.evidence.bucketMs, () => {
+      this.#timer = undefined;
+      this.#heldMayBeReady();
+      this.#schedule();
+    });
+  }
+
+  /** Re-applies the gate when a held port has become ready (only held ports can change without a new description). */
+  #heldMayBeReady(): void {
+    if (this.#closed || !this.#desired) return;
+    const ready = [...this.#decisions.values()].some((d) => d.state === 'held' && this.evidence.port(d.service, d.port)?.readiness === 'ready');
+    if (!ready) return;
+    const model = this.#evaluate();
+    for (const l of [...this.#gateListeners]) l(model);
+  }
+}
