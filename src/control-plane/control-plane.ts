@@ -1,7 +1,6 @@
 // `trustplane serve`, composed: the mesh description says who exists; the embedded CA keeps an SVID fresh for each
 // identity in the identity store; the generator turns the mesh into listeners and clusters in the resource cache;
 // the xDS server serves both; the transport authenticates callers; the admin endpoint reports on all of it.
-import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { SvidManager } from '../ca/svid-manager.js';
@@ -19,7 +18,9 @@ import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { XdsServer } from '../xds/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
-import { isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
+import { AdminNotFound, isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
+import { AdminAccess, adminTokenFile } from './admin-access.js';
+import { lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.js';
 import { TrustplaneError } from '../errors.js';
 import type { ServeConfig } from './config.js';
 import { MeshIdentityPolicy, parsePrincipalString } from './identity-policy.js';
@@ -69,6 +70,8 @@ export class ControlPlane {
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
   #dashboard: Dashboard | undefined;
+  #lock: DataDirLock | undefined;
+  #access: AdminAccess | undefined;
 
   private constructor(
     readonly config: ServeConfig,
@@ -183,9 +186,22 @@ export class ControlPlane {
     if (config.insecure && config.tcpAddress && !isLoopback(config.tcpAddress)) {
       throw new TrustplaneError('INSECURE_NOT_LOOPBACK', `--insecure serves private keys in plaintext to anyone: it is refused on ${config.tcpAddress}; use a loopback address (127.0.0.1) or drop --insecure`);
     }
+    // Other hosts reaching the admin address see health and metrics (never identities, see admin-access.ts), and can
+    // try the operator token: that is a choice made on purpose.
+    if (config.adminAddress && !isLoopback(config.adminAddress) && !config.adminRemote) {
+      throw new TrustplaneError('ADMIN_NOT_LOOPBACK', `--admin ${config.adminAddress} is reachable from other hosts: they would see /live /ready /metrics and could try the operator token; add --admin-remote to mean it, or use a loopback address (127.0.0.1)`);
+    }
     const mesh = loadMesh(config.meshFile);
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+    prepareDataDir(config.dataDir, { traversableByOthers: perUidSockets(config, mesh.model).length > 0 && resolve(dirname(config.unixSocket)) === resolve(config.dataDir) });
+    const lock = lockDataDir(config.dataDir);
+    let cp: ControlPlane;
+    try {
+      cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    cp.#lock = lock;
     try {
       await cp.#listen();
       if (deps.watch ?? true) {
@@ -216,6 +232,11 @@ export class ControlPlane {
 
   get adminAddress(): string | undefined {
     return this.#admin?.address;
+  }
+
+  /** A one-time login link for a browser (see admin-access.ts), when the admin address is on. */
+  adminLoginUrl(): string | undefined {
+    return this.#admin && this.#access ? `http://${this.#admin.address}${this.#access.loginPath()}` : undefined;
   }
 
   /**
@@ -265,6 +286,8 @@ export class ControlPlane {
     const svid = this.store.getSvid(this.serverSpiffeId);
     if (!svid || svid.notAfter.getTime() <= this.clock.now()) return { ready: false, reason: `no valid SVID for ${this.serverSpiffeId}` };
     if (!this.store.getBundle(this.store.trustDomain)) return { ready: false, reason: 'no trust bundle' };
+    const listener = this.#transport?.problem();
+    if (listener) return { ready: false, reason: listener };
     return { ready: true };
   }
 
@@ -278,6 +301,8 @@ export class ControlPlane {
     this.#svidFiles?.close();
     this.#svids.close();
     this.ca.close();
+    this.#access?.close();
+    this.#lock?.release();
   }
 
   #setCaExpiry(): void {
@@ -310,7 +335,7 @@ export class ControlPlane {
     if (c.unixSocket) {
       // As root, each uid the mesh names gets a socket only it can open: the socket's permissions authenticate it.
       // Those uids must be able to traverse (not list) the directories above their sockets.
-      const uids = process.getuid?.() === 0 ? [...new Set(this.mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b) : [];
+      const uids = perUidSockets(c, this.mesh);
       const dirMode = uids.length ? 0o711 : 0o700;
       unix.push({ path: c.unixSocket, principal: { kind: 'uid', uid: process.getuid?.() ?? 0 }, mode: 0o600, dirMode, ownDirectory: resolve(dirname(c.unixSocket)) === resolve(c.dataDir) });
       for (const uid of uids) {
@@ -334,12 +359,14 @@ export class ControlPlane {
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
     });
     if (c.adminAddress) {
+      const access = (this.#access = AdminAccess.create(c.dataDir, this.clock));
       this.#dashboard = this.#newDashboard();
       this.#admin = await startAdminServer(c.adminAddress, {
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
-        handlers: [this.#dashboard.handler, strictCheckHandler(this.traffic)],
+        isOperator: (req) => access.isOperator(req),
+        handlers: [access.handler, this.#dashboard.handler, strictCheckHandler(this.traffic)],
       });
     }
   }
@@ -356,7 +383,7 @@ export class ControlPlane {
         bundles: () => this.store.bundles(),
         changes: [(l) => this.xds.onStatusChange(l), (l) => this.store.subscribe(l), (l) => this.onReload(l), (l) => this.traffic.onGateChange(() => l())],
       },
-      { howToSignIn: `open the one-time sign-in link that \`trustplane serve\` printed, or send the token in ${join(this.config.dataDir, 'admin-token')} as "Authorization: Bearer <token>"` },
+      { howToSignIn: () => `Open the one-time login link that \`trustplane serve\` printed when it started, or get a new one with \`trustplane admin link --admin ${this.adminAddress ?? this.config.adminAddress} --data-dir ${this.config.dataDir}\` as the user trustplane runs as (it reads the operator token in ${adminTokenFile(this.config.dataDir)}).` },
     );
   }
 
@@ -367,10 +394,16 @@ export class ControlPlane {
       const id = decodeURIComponent(proxy[1]!);
       const snap = this.xds.status();
       const proxies = snap.proxies.filter((p) => p.nodeId === id);
-      return proxies.length ? { ...snap, proxies } : undefined;
+      return proxies.length ? { ...snap, proxies } : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
     }
     if (path === '/mesh') return this.#meshState;
     if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
     return undefined;
   }
+}
+
+/** The uids that get a socket of their own: as root, every uid the mesh names (not root's). */
+function perUidSockets(config: ServeConfig, mesh: MeshModel): number[] {
+  if (!config.unixSocket || process.getuid?.() !== 0) return [];
+  return [...new Set(mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b);
 }

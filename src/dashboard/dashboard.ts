@@ -29,7 +29,7 @@ export interface DashboardSources {
 
 export interface DashboardOptions {
   /** One sentence for callers who are not the operator: how the operator gets in. */
-  readonly howToSignIn: string;
+  readonly howToSignIn: () => string;
   /** Paces live updates (the host's clock unless a test drives it). */
   readonly timer?: Clock;
   readonly maxClients?: number;

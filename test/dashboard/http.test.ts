@@ -1,6 +1,7 @@
-// The dashboard's routes on a real admin server, reading a real control plane: who sees what (the operator gets
-// the page, the JSON and the events; anyone else a 401 with one line saying how to get in, and no identities),
-// assets served by trustplane itself, read-only, the bound on open event streams, and a clean close.
+// The dashboard's routes on the admin address of a real control plane: who sees what (the operator, by the token in
+// the data directory or by a login link's cookie, gets the page, the JSON and the events; anyone else a 401 saying
+// how to get in, and no identities), assets served by trustplane itself, read-only, the bound on open event
+// streams, and a clean close.
 import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,30 +10,38 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../src/clock.js';
 import { startAdminServer, type AdminServer } from '../../src/control-plane/admin-http.js';
+import { adminTokenFile } from '../../src/control-plane/admin-access.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import { Dashboard } from '../../src/dashboard/dashboard.js';
 import type { DashboardDocument } from '../../src/dashboard/model.js';
 import { silentLogger } from '../../src/observe/log.js';
 import { SseClient } from './sse-client.js';
 
-const TOKEN = 'operator-token-for-this-test';
-const OPERATOR = { authorization: `Bearer ${TOKEN}` };
-
 let dir: string;
 let cp: ControlPlane;
-let dashboard: Dashboard;
-let admin: AdminServer;
 let base: string;
+let OPERATOR: { authorization: string };
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tp-dash-http-'));
   const meshFile = join(dir, 'mesh.yaml');
   writeFileSync(meshFile, readFileSync(join(process.cwd(), 'examples', 'mesh.yaml'), 'utf8'));
   cp = await ControlPlane.start(
-    { dataDir: join(dir, 'data'), meshFile, unixSocket: join(dir, 'data', 'xds.sock'), tcpAddress: '', adminAddress: '', insecure: false, drainMs: 0 },
+    { dataDir: join(dir, 'data'), meshFile, unixSocket: join(dir, 'data', 'xds.sock'), tcpAddress: '', adminAddress: '127.0.0.1:0', insecure: false, drainMs: 0 },
     { clock: systemClock, logger: silentLogger, watch: false },
   );
-  dashboard = new Dashboard(
+  base = `http://${cp.adminAddress}`;
+  OPERATOR = { authorization: `Bearer ${readFileSync(adminTokenFile(join(dir, 'data')), 'utf8').trim()}` };
+});
+
+after(async () => {
+  await cp.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A second dashboard on its own admin server, over the same control plane, with room for two live pages. */
+async function smallDashboard(): Promise<{ dashboard: Dashboard; base: string; close(): Promise<void> }> {
+  const dashboard = new Dashboard(
     {
       now: () => cp.clock.now(),
       trustDomain: cp.store.trustDomain,
@@ -42,24 +51,23 @@ before(async () => {
       bundles: () => cp.store.bundles(),
       changes: [(l) => cp.xds.onStatusChange(l)],
     },
-    { howToSignIn: 'send the operator token as "Authorization: Bearer <token>"', maxClients: 2 },
+    { howToSignIn: () => 'ask the operator', maxClients: 2 },
   );
-  admin = await startAdminServer('127.0.0.1:0', {
+  const admin: AdminServer = await startAdminServer('127.0.0.1:0', {
     ready: () => cp.ready(),
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
     json: () => undefined,
-    isOperator: (req) => req.headers.authorization === `Bearer ${TOKEN}`,
     handlers: [dashboard.handler],
   });
-  base = `http://${admin.address}`;
-});
-
-after(async () => {
-  dashboard.close();
-  await admin.close();
-  await cp.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+  return {
+    dashboard,
+    base: `http://${admin.address}`,
+    async close() {
+      dashboard.close();
+      await admin.close();
+    },
+  };
+}
 
 /** Every string that would identify a workload or proxy: SPIFFE IDs and SVID serials. */
 function identities(): string[] {
@@ -69,20 +77,38 @@ function identities(): string[] {
 describe('dashboard over HTTP', () => {
   test('a caller who is not the operator gets a 401 with one line on how to get in, and no identity', async () => {
     for (const path of ['/dashboard/api', '/dashboard/events']) {
-      const r = await fetch(`${base}${path}`);
-      assert.equal(r.status, 401, path);
-      const text = await r.text();
-      assert.match(text, /^the dashboard shows identities of proxies and is for the operator only: send the operator token as "Authorization: Bearer <token>"\n$/);
-      for (const id of identities()) assert.ok(!text.includes(id), `${path} shows no ${id}`);
+      for (const headers of [{}, { authorization: 'Bearer not-the-token' }, { cookie: 'trustplane_admin=forged' }] as Record<string, string>[]) {
+        const r = await fetch(`${base}${path}`, { headers });
+        assert.equal(r.status, Object.keys(headers).length ? 403 : 401, `${path} ${JSON.stringify(headers)}`);
+        const text = await r.text();
+        assert.match(text, /^(unauthorized|forbidden): \/dashboard\/\w+ shows proxy identities .*admin-token.*\n$/);
+        assert.equal(text.split('\n').length, 2, 'one line');
+        for (const id of identities()) assert.ok(!text.includes(id), `${path} shows no ${id}`);
+      }
     }
     const page = await fetch(`${base}/dashboard`);
     assert.equal(page.status, 401);
     assert.match(page.headers.get('content-type')!, /^text\/html/);
     const html = await page.text();
-    assert.match(html, /only the operator may open it\. send the operator token as &quot;Authorization: Bearer &lt;token&gt;&quot;/);
+    assert.match(html, /only the operator may open it\. Open the one-time login link that `trustplane serve` printed when it started, or get a new one with `trustplane admin link --admin 127\.0\.0\.1:\d+ --data-dir /);
     for (const id of [...identities(), 'example.org']) assert.ok(!html.includes(id), `the sign-in page shows no ${id}`);
     // Assets carry no data: anyone may load them (the sign-in page uses the stylesheet).
     assert.equal((await fetch(`${base}/dashboard/assets/dashboard.css`)).status, 200);
+  });
+
+  test('a one-time login link gives the browser a cookie; the admin root leads to the dashboard', async () => {
+    const link = (await (await fetch(`${base}/login/link`, { headers: OPERATOR })).json()) as { path: string };
+    const login = await fetch(`${base}${link.path}`, { redirect: 'manual' });
+    assert.equal(login.status, 303);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const root = await fetch(`${base}${login.headers.get('location')}`, { headers: { cookie }, redirect: 'manual' });
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get('location'), '/dashboard');
+    const page = await fetch(`${base}/dashboard`, { headers: { cookie } });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /migration dashboard/);
+    assert.equal((await fetch(`${base}/dashboard/api`, { headers: { cookie } })).status, 200);
+    assert.equal((await fetch(`${base}${link.path}`, { redirect: 'manual' })).status, 403, 'a link works once');
   });
 
   test('the operator gets the page, the JSON (every port, SVID and bundle) and the events', async () => {
@@ -101,7 +127,7 @@ describe('dashboard over HTTP', () => {
     assert.deepEqual(doc.ports.map((p) => `${p.service}:${p.port} ${p.asked}/${p.inForce}`), cp.rolloutStatus().ports.map((p) => `${p.service}:${p.port} ${p.asked}/${p.inForce}`));
     assert.deepEqual(new Set(doc.svids.map((s) => s.spiffeId)), new Set(identities().filter((x) => x.startsWith('spiffe://'))));
     assert.equal(doc.trustDomains[0]!.trustDomain, 'example.org');
-    assert.equal(doc.windowMs, null, 'no evidence source: said so, not zeros');
+    assert.equal(doc.windowMs, 24 * 3_600_000, 'the evidence window of `serve` (24 h by default)');
     assert.doesNotMatch(JSON.stringify(doc), /PRIVATE KEY/);
 
     const events = await SseClient.open(`${base}/dashboard/events`, OPERATOR);
@@ -136,6 +162,7 @@ describe('dashboard over HTTP', () => {
   });
 
   test('open event streams are bounded: the next one gets a 503 with the reason; closing one frees its place', async () => {
+    const { dashboard, base, close } = await smallDashboard();
     const a = await SseClient.open(`${base}/dashboard/events`, OPERATOR);
     const b = await SseClient.open(`${base}/dashboard/events`, OPERATOR);
     await a.until((e) => e.length === 1, 'first document');
@@ -152,6 +179,7 @@ describe('dashboard over HTTP', () => {
     assert.equal(c.res.statusCode, 200);
     b.close();
     c.close();
+    await close();
   });
 });
 
@@ -165,7 +193,8 @@ describe('dashboard in `serve`', () => {
         { dataDir: join(d, 'data'), meshFile, unixSocket: '', tcpAddress: '', adminAddress: '127.0.0.1:0', insecure: false, drainMs: 0 },
         { clock: systemClock, logger: silentLogger, watch: false },
       );
-      const events = await SseClient.open(`http://${served.adminAddress}/dashboard/events`);
+      const token = readFileSync(adminTokenFile(join(d, 'data')), 'utf8').trim();
+      const events = await SseClient.open(`http://${served.adminAddress}/dashboard/events`, { authorization: `Bearer ${token}` });
       await events.until((e) => e.length === 1, 'first document');
       assert.equal((JSON.parse(events.events[0]!.data) as DashboardDocument).trustDomain, 'example.org');
       await served.close();

@@ -5,7 +5,7 @@ import { idParse } from './id.js';
 import { lint, schema } from './mesh.js';
 import { rolloutStatus } from './rollout.js';
 import { serve } from './serve.js';
-import { status } from './status.js';
+import { adminLink, status } from './status.js';
 import { strictCheck } from './strict-check.js';
 import { svidMint } from './svid.js';
 import { svidWrite } from './svid-write.js';
@@ -13,4 +13,4 @@ import { svidVerify } from './svid-verify.js';
 import { tokenCreate } from './token.js';
 import { nodeJoin, nodeRenew } from './node.js';
 
-export const commands: readonly Command[] = [serve, status, rolloutStatus, strictCheck, idParse, svidMint, svidWrite, svidVerify, bundleShow, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap] as unknown as Command[];
+export const commands: readonly Command[] = [serve, status, rolloutStatus, strictCheck, adminLink, idParse, svidMint, svidWrite, svidVerify, bundleShow, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap] as unknown as Command[];

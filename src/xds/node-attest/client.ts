@@ -31,8 +31,8 @@ export function spiffeChannelCredentials(opts: {
 export class NodeAttestationClient {
   readonly #client: grpc.Client;
 
-  constructor(address: string, credentials: grpc.ChannelCredentials) {
-    this.#client = new Client(address, credentials);
+  constructor(address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}) {
+    this.#client = new Client(address, credentials, options);
   }
 
   attest(req: AttestRequest): Promise<NodeSvidResponse> {
