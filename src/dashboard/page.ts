@@ -104,7 +104,7 @@ code, .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; 
 .no_evidence, .NOT_SENT { color:var(--dis); } .forced { color:var(--warn); font-size:12px; } div.held { font-size:12px; } .NACKED, .expired, .held { color:var(--bad); }
 tr[data-state=expired] td { background:#fdecea; } tr[data-state=expiring] td { background:#fff4e0; } tr[data-state=NACKED] td { background:#fdecea; }
 td.modes, td.nowrap { white-space:nowrap; }
-.why { margin:0; padding-left:16px; color:var(--muted); } .why li.held { color:var(--bad); }
+.list { margin:0; padding-left:16px; color:var(--muted); } .list li.held { color:var(--bad); }
 .nack { color:var(--bad); font-size:12px; }
 .share { display:flex; align-items:center; gap:6px; } .share .pct { min-width:42px; text-align:right; font-variant-numeric:tabular-nums; }
 .spark { width:140px; height:36px; } .muted { color:var(--muted); }

@@ -131,7 +131,7 @@ const READINESS: Record<PortRow['readiness'], string> = { ready: 'ready', not_re
 function sources(p: PortRow, now: number): HTMLElement {
   if (p.window === null) return el('span', { class: 'muted' }, '—');
   if (p.plaintextSources.length === 0) return el('span', { class: 'muted' }, p.window.plaintext ? `${p.window.plaintext} connections` : 'none in the window');
-  const list = el('ul', { class: 'why' });
+  const list = el('ul', { class: 'list' });
   for (const s of p.plaintextSources) {
     list.append(el('li', { 'data-source': s.source }, el('code', {}, s.source), ` ${s.count} × · ${relative(Date.parse(s.lastSeen) - now)}`));
   }
@@ -148,7 +148,7 @@ function renderPorts(doc: DashboardDocument, now: number): void {
     const gateLine = p.strictGate && p.strictGate.state !== 'allowed' && !p.why.includes(p.strictGate.reason) ? [p.strictGate.reason] : [];
     const lines = [...gateLine, ...p.why];
     const why = lines.length
-      ? el('ul', { class: 'why' }, ...lines.map((w) => el('li', { class: /^held\b/i.test(w) || (w === gateLine[0] && p.strictGate?.state === 'held') ? 'held' : '' }, w)))
+      ? el('ul', { class: 'list' }, ...lines.map((w) => el('li', { class: /^held\b/i.test(w) || (w === gateLine[0] && p.strictGate?.state === 'held') ? 'held' : '' }, w)))
       : el('span', { class: 'ok muted' }, 'done');
     const gate = p.strictGate?.state === 'forced' ? el('div', { class: 'forced', title: p.strictGate.reason }, 'forced STRICT (force: true)')
       : p.held ? el('div', { class: 'held', title: p.strictGate?.reason ?? '' }, 'held below STRICT') : null;
@@ -159,7 +159,7 @@ function renderPorts(doc: DashboardDocument, now: number): void {
       el('td', { class: `readiness ${p.readiness}`, title: p.readinessReason }, READINESS[p.readiness], el('div', { class: 'muted' }, p.readinessReason)),
       el('td', { title: counts }, el('div', { class: 'share' }, el('span', { class: 'pct' }, pct(p.mtlsShare)), p.series.length ? chart(key, shareSeries(p.series), { width: 140, height: 36 }, false) : null), el('div', { class: 'muted counts' }, counts)),
       el('td', { class: 'sources' }, sources(p, now)),
-      el('td', {}, why),
+      el('td', { class: 'why' }, why),
     );
   });
   body.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '7', class: 'muted' }, 'The mesh description declares no inbound ports.'))]));
@@ -176,6 +176,7 @@ function renderProxies(proxies: readonly ProxyRow[]): void {
       el('td', {}, ...p.types.map((t) =>
         el('div', { 'data-type': t.type },
           el('span', { class: `pill ${t.state.replace(' ', '_')}`, title: t.version ? `version ${t.version}` : '' }, `${t.type} ${t.state}`),
+          t.error ? ' ' : null,
           t.error ? el('span', { class: 'nack' }, t.error) : null))),
     ),
   );
