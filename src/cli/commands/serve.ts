@@ -100,8 +100,9 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
         ...(cp.adminAddress
           ? [
               `  health and metrics:          http://${cp.adminAddress}/live  /ready  /metrics`,
-              `  operator pages (status, rollout): token in ${config.dataDir}/admin-token; in a browser, open once:`,
+              `  operator pages (dashboard, status, rollout): token in ${config.dataDir}/admin-token; in a browser, open once:`,
               `                               ${cp.adminLoginUrl()}`,
+              `  migration dashboard:         http://${cp.adminAddress}/dashboard  (the link above signs the browser in)`,
             ]
           : []),
         '',
