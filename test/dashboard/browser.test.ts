@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ManualClock } from '../../src/clock.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import { silentLogger } from '../../src/observe/log.js';
+import { SpiffeId } from '../../src/spiffe/id.js';
 import { TYPE_SECRET } from '../../src/xds/type-urls.js';
 import { identifierMessage, sendStream, tcpBatch, unixClient, type Conn } from '../traffic/als-client.js';
 import { PATHS, SotwClient } from '../xds/protocol/client.js';
@@ -78,6 +79,12 @@ describe('migration dashboard in a browser', () => {
     // Then the operator asks STRICT for inventory: the STRICT gate holds it, since reports still sends plaintext.
     writeFileSync(meshFile, shop.replace(/^ {4}# no mode: .*$/m, '    mode: STRICT'));
     assert.equal(cp.reload().ok, true);
+
+    // Two SVIDs that another identity source put in the store (the store takes SVIDs from any source): one has
+    // expired, one expires in five minutes. The page must put them first and mark them.
+    cp.store.setSvid(cp.ca.mintX509Svid(SpiffeId.parse(ID('batch', 'nightly')), { ttlMs: 60_000 }));
+    clock.advance(2 * 60_000);
+    cp.store.setSvid(cp.ca.mintX509Svid(SpiffeId.parse(ID('batch', 'hourly')), { ttlMs: 5 * 60_000 }));
 
     // Proxies on SDS: web's ACKs its secrets (SYNCED); inventory's rejects them (NACKED, with its error).
     const sds = (): SotwClient => {
@@ -164,6 +171,19 @@ describe('migration dashboard in a browser', () => {
     const svidOrder = await page.locator('tr[data-svid]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-svid')));
     const expected = cp.store.svids().sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime() || (a.spiffeId < b.spiffeId ? -1 : 1)).map((s) => s.spiffeId);
     assert.deepEqual(svidOrder, expected);
+    assert.deepEqual(svidOrder.slice(0, 2), [ID('batch', 'nightly'), ID('batch', 'hourly')]);
+    const svidRow = (id: string) => page.locator(`tr[data-svid="${id}"]`);
+    assert.equal(await svidRow(ID('batch', 'nightly')).getAttribute('data-state'), 'expired');
+    assert.match(await svidRow(ID('batch', 'nightly')).innerText(), /expired 1m ago/);
+    assert.equal(await svidRow(ID('batch', 'hourly')).getAttribute('data-state'), 'expiring');
+    assert.match(await svidRow(ID('batch', 'hourly')).innerText(), /in 5m/);
+    assert.equal(await svidRow(WEB).getAttribute('data-state'), 'valid');
+    const background = (id: string) => svidRow(id).locator('td').first().evaluate((td) => getComputedStyle(td).backgroundColor);
+    const plain = await background(WEB);
+    assert.notEqual(await background(ID('batch', 'nightly')), plain, 'expired is highlighted');
+    assert.notEqual(await background(ID('batch', 'hourly')), plain, 'expiring is highlighted');
+    assert.notEqual(await background(ID('batch', 'nightly')), await background(ID('batch', 'hourly')), 'each in its own colour');
+    assert.match(await page.locator('[data-card="svids"]').innerText(), /^2\n/);
     const ca = cp.store.getBundle('example.org')!.x509Authorities[0]!;
     const bundleText = await page.locator('[data-trust-domain="example.org"]').innerText();
     assert.ok(bundleText.includes(ca.serialNumber.toUpperCase()), 'the CA serial');
