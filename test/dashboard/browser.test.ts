@@ -216,6 +216,26 @@ describe('migration dashboard in a browser', () => {
     assert.match(await page.locator('#live').innerText(), /^live · updated/);
     assert.deepEqual(pageErrors, []);
   });
+
+  test('what proxies send is shown as text: a node id that is HTML stays text', async () => {
+    const hostile = '<img src=x onerror="window.pwned=1">';
+    const s = new SotwClient(grpcClient.makeBidiStreamRequest(PATHS.StreamSecrets, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b));
+    streams.push(s);
+    s.send({ node: { id: hostile, cluster: 'web' }, typeUrl: TYPE_SECRET, resourceNames: ['default'] });
+    s.ack(await s.next(), ['default']);
+    const row = page.locator('tr[data-proxy]').filter({ hasText: 'onerror' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /<img src=x onerror="window\.pwned=1">/);
+    assert.equal(await page.locator('#proxies img').count(), 0);
+    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+  });
+
+  test('fits a laptop screen: no sideways scrolling at 1280×800', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than the window`);
+    assert.ok(await page.locator('tr[data-port="inventory:15006"]').isVisible());
+  });
 });
 
 function pct(part: number, whole: number): string {
