@@ -111,7 +111,7 @@ export class AdminAccess {
   /** Serves /login (code → cookie) and /login/link (bearer → a fresh one-time link). */
   readonly handler: AdminHandler = (req, res, ctx) => {
     if (ctx.path === LOGIN_LINK_PATH) {
-      if (!ctx.operator) return refuse(req, res, ctx.path), true;
+      if (!ctx.operator) return refuse(req, res), true;
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify({ path: this.loginPath() })}\n`);
       return true;
     }
@@ -153,11 +153,11 @@ function prune(m: Map<string, number>, now: number, keep: number): void {
 }
 
 /** The answer to a request for an operator page without operator credentials: one line saying how to get in. */
-export function refuse(req: IncomingMessage, res: ServerResponse, path: string): void {
+export function refuse(req: IncomingMessage, res: ServerResponse): void {
   const how = 'send `Authorization: Bearer <token>` with the token from <data-dir>/admin-token (what `trustplane status` does), or open a login link from `trustplane admin link`';
   if (presentsCredentials(req)) {
-    res.writeHead(403, { 'content-type': 'text/plain' }).end(`forbidden: ${path} shows proxy identities and the credentials sent are not the operator's (the token changes at every start); ${how}\n`);
+    res.writeHead(403, { 'content-type': 'text/plain' }).end(`forbidden: this page shows proxy identities and the credentials sent are not the operator's (the token changes at every start); ${how}\n`);
   } else {
-    res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="trustplane"' }).end(`unauthorized: ${path} shows proxy identities and is for the operator only; ${how}\n`);
+    res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="trustplane"' }).end(`unauthorized: this page shows proxy identities and is for the operator only; ${how}\n`);
   }
 }

@@ -66,7 +66,7 @@ export async function startAdminServer(address: string, routes: AdminRoutes): Pr
       const ctx: AdminRequestContext = { path, url, operator: routes.isOperator?.(req) ?? true };
       for (const h of routes.handlers ?? []) if (await h(req, res, ctx)) return;
       if (!ctx.operator) {
-        refuse(req, res, path);
+        refuse(req, res);
         return;
       }
       const doc = routes.json(path);

@@ -1,6 +1,9 @@
 // `trustplane svid write`: the spiffe-helper role on the command line. Once, or (--daemon) until stopped,
 // re-writing the files at every renewal.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { TrustplaneError } from '../../errors.js';
+import { makeDirs } from '../../io/files.js';
 import { SpiffeId } from '../../spiffe/id.js';
 import { startSvidFilesDaemon } from '../../svid-files/daemon.js';
 import { svidFilePaths } from '../../svid-files/layout.js';
@@ -48,6 +51,7 @@ the data directory's lock like \`trustplane serve\`: beside a running serve, use
     const afterWrite = afterWriteOf(values);
     const dir = resolve(values.dir);
     const logger = io.logger();
+    makeDirs(dir, 0o700, 'the SVID directory');
     const data = dataDir(values['data-dir']);
     prepareDataDir(data, { traversableByOthers: false });
     const lock = lockDataDir(data, 'trustplane svid write');
@@ -63,6 +67,14 @@ the data directory's lock like \`trustplane serve\`: beside a running serve, use
     } catch (err) {
       lock.release();
       throw err;
+    }
+    // The writer logs and retries a failed write at the next renewal (right for a daemon that must keep going);
+    // the first write is the command's result.
+    const missing = ids.map((id) => svidFilePaths(dir, id)).find((p) => !existsSync(p.privateKeyFile) || !existsSync(p.certificateFile));
+    if (missing) {
+      daemon.close();
+      lock.release();
+      throw new TrustplaneError('SVID_FILES_NOT_WRITTEN', `could not write the SVID files in ${missing.dir} (see the log for the reason)`);
     }
     for (const id of ids) io.stdout.write(`wrote ${svidFilePaths(dir, id).dir}/{svid.pem,svid_key.pem (0600),svid_bundle.pem}\n`);
     if (values.daemon) {
