@@ -60,12 +60,12 @@ export function dashboardHandler(opts: DashboardHttpOptions): AdminHandler {
       return true;
     }
     if (sub === '/api') {
-      if (!ctx.operator) refuse(req, res, path);
+      if (!ctx.operator) refuse(req, res);
       else res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...SECURITY_HEADERS }).end(`${opts.document()}\n`);
       return true;
     }
     if (sub === '/events') {
-      if (!ctx.operator) refuse(req, res, path);
+      if (!ctx.operator) refuse(req, res);
       else if (!opts.feed.attach(res)) {
         res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '10', ...SECURITY_HEADERS })
           .end(`too many open dashboards (at most ${opts.feed.maxClients} live pages at once); close another dashboard tab and reload\n`);
