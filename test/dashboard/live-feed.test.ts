@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { ManualClock } from '../../src/clock.js';
 import { LiveFeed } from '../../src/dashboard/live-feed.js';
 import { SseClient } from './sse-client.js';
@@ -72,6 +73,29 @@ describe('dashboard live feed', () => {
     feed.changed();
     clock.advance(0);
     await a.until((e) => e.length === 3, 'the next update');
+  });
+
+  test('a costly document stretches the interval to 20 times its cost (a large mesh cannot hog the event loop)', async () => {
+    let lastCost = 0;
+    payload = (n) => {
+      // A build that costs at least 30 ms of CPU, as a document of a very large mesh would.
+      const t0 = performance.now();
+      while (performance.now() - t0 < 30);
+      lastCost = performance.now() - t0;
+      return JSON.stringify({ n });
+    };
+    const a = await open();
+    await a.until((e) => e.length === 1, 'first document');
+    const cost = lastCost;
+    feed.changed();
+    let waited = 0;
+    while (builds === 1) {
+      clock.advance(10);
+      waited += 10;
+    }
+    assert.ok(waited >= 20 * 30, `no update sooner than 20 x 30 ms (after ${waited} ms)`);
+    assert.ok(waited <= Math.ceil(20 * cost / 10) * 10, `the update came ${waited} ms after, for a build of ${cost.toFixed(1)} ms`);
+    await a.until((e) => e.length === 2, 'the update');
   });
 
   test('an open page is refreshed even when nothing changes (relative times, expiry highlights)', async () => {
