@@ -19,13 +19,14 @@ export interface LiveFeedOptions {
   readonly minIntervalMs?: number;
   /** An update is sent at least this often while clients are connected (relative times, expiry highlights). */
   readonly refreshMs?: number;
+  /** The interval is at least this many times what the last build cost (real time). */
+  readonly costFactor?: number;
 }
 
 export const DEFAULT_MAX_CLIENTS = 16;
 export const DEFAULT_MIN_INTERVAL_MS = 500;
 export const DEFAULT_REFRESH_MS = 15_000;
-/** The interval is at least this many times the last build's cost. */
-const COST_FACTOR = 20;
+export const DEFAULT_COST_FACTOR = 20;
 
 interface Client {
   readonly res: ServerResponse;
@@ -52,6 +53,7 @@ export class LiveFeed {
       maxClients: DEFAULT_MAX_CLIENTS,
       minIntervalMs: DEFAULT_MIN_INTERVAL_MS,
       refreshMs: DEFAULT_REFRESH_MS,
+      costFactor: DEFAULT_COST_FACTOR,
       ...opts,
     };
   }
@@ -105,7 +107,7 @@ export class LiveFeed {
   /** Something the document shows changed: an update goes out within minIntervalMs, once for any number of calls. */
   changed(): void {
     if (this.#closed || this.#clients.size === 0 || this.#timer) return;
-    const interval = Math.max(this.#opts.minIntervalMs, COST_FACTOR * this.#cost);
+    const interval = Math.max(this.#opts.minIntervalMs, this.#opts.costFactor * this.#cost);
     const wait = Math.max(0, this.#lastSent + interval - this.#opts.timer.now());
     this.#timer = this.#opts.timer.setTimer(wait, () => {
       this.#timer = undefined;

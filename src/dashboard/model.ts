@@ -37,12 +37,23 @@ export interface PortRow {
   readonly window: WindowCounts | null;
   /** mTLS / (mTLS + plaintext) over the window; null when no connection was seen. */
   readonly mtlsShare: number | null;
-  /** Connections per bucket of the window, oldest first (the page plots mTLS / (mTLS + plaintext)). */
-  readonly series: readonly { readonly at: string; readonly mtls: number; readonly plaintext: number }[];
+  /** Connections per bucket of the window, oldest first (the page plots mTLS / (mTLS + plaintext)); null: none. */
+  readonly series: Series | null;
   readonly plaintextSources: readonly SourceCount[];
   readonly mtlsCallers: readonly SourceCount[];
   /** Sources beyond the ones listed (plaintext + mTLS). */
   readonly moreSources: number;
+}
+
+/**
+ * Buckets as columns: bucket i starts at from + i × bucketMs. A port's 48 buckets take ~300 bytes this way instead
+ * of ~3 KB as objects with a timestamp each, which is most of the document for a large mesh.
+ */
+export interface Series {
+  readonly from: string;
+  readonly bucketMs: number;
+  readonly mtls: readonly number[];
+  readonly plaintext: readonly number[];
 }
 
 export interface ProxyTypeRow {
@@ -200,12 +211,24 @@ function portRow(p: RolloutStatus['ports'][number], inputs: DashboardInputs): Po
     readinessReason: reason,
     window: e ? e.window : null,
     mtlsShare: e ? share(e.window.mtls, e.window.plaintext) : null,
-    series: e?.series ?? [],
+    series: e ? columns(e.series, inputs.evidence!.windowMs) : null,
     plaintextSources,
     mtlsCallers,
     moreSources: (e ? e.plaintextSources.length + e.mtlsCallers.length : 0) - plaintextSources.length - mtlsCallers.length,
   };
   return e?.strictGate ? { ...row, strictGate: e.strictGate } : row;
+}
+
+function columns(series: PortEvidence['series'], windowMs: number): Series | null {
+  if (series.length === 0) return null;
+  const from = Date.parse(series[0]!.at);
+  return {
+    from: series[0]!.at,
+    // The evidence's buckets are evenly spaced; one bucket alone spans the window.
+    bucketMs: series.length > 1 ? Date.parse(series[1]!.at) - from : windowMs,
+    mtls: series.map((b) => b.mtls),
+    plaintext: series.map((b) => b.plaintext),
+  };
 }
 
 const SEVERITY: Record<SyncState, number> = { SYNCED: 0, 'NOT SENT': 1, STALE: 2, NACKED: 3 };

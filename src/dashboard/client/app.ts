@@ -3,7 +3,7 @@
 // from the server goes into the page as text (textContent), never as HTML: node IDs and source addresses come from
 // proxies and callers.
 import type UPlot from 'uplot';
-import type { DashboardDocument, PortRow, ProxyRow, SvidRow, TrustDomainRow } from '../model.js';
+import type { DashboardDocument, PortRow, ProxyRow, Series, SvidRow, TrustDomainRow } from '../model.js';
 
 const uPlotCtor = (globalThis as unknown as { uPlot: typeof UPlot }).uPlot;
 
@@ -53,14 +53,14 @@ interface Chart {
 }
 const charts = new Map<string, Chart>();
 
-function shareSeries(series: PortRow['series']): [number[], (number | null)[]] {
-  const xs: number[] = [];
-  const ys: (number | null)[] = [];
-  for (const b of series) {
-    xs.push(Date.parse(b.at) / 1000);
-    const n = b.mtls + b.plaintext;
-    ys.push(n === 0 ? null : (100 * b.mtls) / n);
-  }
+/** uPlot's columns: bucket start times (seconds) and the mTLS share in % (null where the bucket saw nothing). */
+function shareSeries(s: Series): [number[], (number | null)[]] {
+  const from = Date.parse(s.from);
+  const xs = s.mtls.map((_, i) => (from + i * s.bucketMs) / 1000);
+  const ys = s.mtls.map((m, i) => {
+    const n = m + s.plaintext[i]!;
+    return n === 0 ? null : (100 * m) / n;
+  });
   return [xs, ys];
 }
 
@@ -101,21 +101,28 @@ function card(key: string, value: string, label: string, cls = ''): HTMLElement 
 
 function renderSummary(doc: DashboardDocument): void {
   const s = doc.summary;
-  // The overall share per bucket: the ports' buckets line up (one window, one bucket size).
-  const byAt = new Map<string, { mtls: number; plaintext: number }>();
+  // The overall share per bucket: the ports' buckets line up (one window, one bucket size), so sum by start time.
+  const byAt = new Map<number, { mtls: number; plaintext: number }>();
   for (const p of doc.ports) {
-    for (const b of p.series) {
-      const t = byAt.get(b.at) ?? { mtls: 0, plaintext: 0 };
-      t.mtls += b.mtls;
-      t.plaintext += b.plaintext;
-      byAt.set(b.at, t);
-    }
+    const s = p.series;
+    if (!s) continue;
+    const from = Date.parse(s.from);
+    s.mtls.forEach((m, i) => {
+      const at = from + i * s.bucketMs;
+      const t = byAt.get(at) ?? { mtls: 0, plaintext: 0 };
+      t.mtls += m;
+      t.plaintext += s.plaintext[i]!;
+      byAt.set(at, t);
+    });
   }
-  const overall = [...byAt].sort(([a], [b]) => (a < b ? -1 : 1)).map(([at, v]) => ({ at, ...v }));
+  const times = [...byAt.keys()].sort((a, b) => a - b);
+  const overall: Series | null = times.length
+    ? { from: new Date(times[0]!).toISOString(), bucketMs: times.length > 1 ? times[1]! - times[0]! : doc.windowMs ?? 0, mtls: times.map((t) => byAt.get(t)!.mtls), plaintext: times.map((t) => byAt.get(t)!.plaintext) }
+    : null;
   const shareCard = el('div', { class: 'card chart', 'data-card': 'mtls-share' },
     el('div', { class: 'v' }, pct(s.mtlsShare)),
     el('div', { class: 'k' }, doc.windowMs === null ? 'mTLS share: no traffic evidence collected' : `of connections used mTLS, all ports, last ${windowText(doc.windowMs)}`),
-    overall.length ? chart('overall', shareSeries(overall), { width: 300, height: 90 }, true) : null);
+    overall ? chart('overall', shareSeries(overall), { width: 300, height: 90 }, true) : null);
   $('summary').replaceChildren(
     card('ports', `${s.strictInForce} / ${s.ports}`, `ports in STRICT (${s.services} services)`),
     card('ready', String(s.readyForStrict), 'ports ready for STRICT', s.readyForStrict ? 'good' : ''),
@@ -157,7 +164,7 @@ function renderPorts(doc: DashboardDocument, now: number): void {
       el('td', { class: 'num' }, String(p.port)),
       el('td', { class: 'modes' }, el('span', { class: 'mode-asked' }, mode(p.asked)), el('span', { class: 'arrow' }, '→'), el('span', { class: 'mode-in-force' }, mode(p.inForce)), gate),
       el('td', { class: `readiness ${p.readiness}`, title: p.readinessReason }, READINESS[p.readiness], el('div', { class: 'muted' }, p.readinessReason)),
-      el('td', { title: counts }, el('div', { class: 'share' }, el('span', { class: 'pct' }, pct(p.mtlsShare)), p.series.length ? chart(key, shareSeries(p.series), { width: 140, height: 36 }, false) : null), el('div', { class: 'muted counts' }, counts)),
+      el('td', { title: counts }, el('div', { class: 'share' }, el('span', { class: 'pct' }, pct(p.mtlsShare)), p.series ? chart(key, shareSeries(p.series), { width: 140, height: 36 }, false) : null), el('div', { class: 'muted counts' }, counts)),
       el('td', { class: 'sources' }, sources(p, now)),
       el('td', { class: 'why' }, why),
     );
@@ -212,7 +219,7 @@ function render(doc: DashboardDocument, revision: string): void {
   const now = Date.parse(doc.generatedAt);
   $('trust-domain').textContent = `trust domain ${doc.trustDomain}`;
   $('window').textContent = doc.windowMs === null ? 'no traffic evidence collected' : `evidence window ${windowText(doc.windowMs)}`;
-  const keep = new Set(['overall', ...doc.ports.filter((p) => p.series.length).map((p) => `${p.service}:${p.port}`)]);
+  const keep = new Set(['overall', ...doc.ports.filter((p) => p.series).map((p) => `${p.service}:${p.port}`)]);
   renderSummary(doc);
   renderPorts(doc, now);
   renderProxies(doc.proxies);
