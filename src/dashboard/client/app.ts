@@ -164,7 +164,7 @@ function renderPorts(doc: DashboardDocument, now: number): void {
       el('td', { class: 'num' }, String(p.port)),
       el('td', { class: 'modes' }, el('span', { class: 'mode-asked' }, mode(p.asked)), el('span', { class: 'arrow' }, '→'), el('span', { class: 'mode-in-force' }, mode(p.inForce)), gate),
       el('td', { class: `readiness ${p.readiness}`, title: p.readinessReason }, READINESS[p.readiness], el('div', { class: 'muted' }, p.readinessReason)),
-      el('td', { title: counts }, el('div', { class: 'share' }, el('span', { class: 'pct' }, pct(p.mtlsShare)), p.series ? chart(key, shareSeries(p.series), { width: 140, height: 36 }, false) : null), el('div', { class: 'muted counts' }, counts)),
+      el('td', { title: [counts, ...p.mtlsCallers.map((c) => `mTLS from ${c.source}: ${c.count}`)].join('\n') }, el('div', { class: 'share' }, el('span', { class: 'pct' }, pct(p.mtlsShare)), p.series ? chart(key, shareSeries(p.series), { width: 140, height: 36 }, false) : null), el('div', { class: 'muted counts' }, counts)),
       el('td', { class: 'sources' }, sources(p, now)),
       el('td', { class: 'why' }, why),
     );
