@@ -1,5 +1,5 @@
-// The two primitives every hand-written protobuf encoder here needs (xDS envelopes in src/xds/codec.ts, the
-// generator's resource writer in src/envoy/wire.ts): the size and the bytes of a base-128 varint.
+// The two primitives of the hand-written xDS envelope encoder (src/xds/codec.ts): the size and the bytes of a
+// base-128 varint.
 
 export function varintSize(n: number): number {
   let size = 1;

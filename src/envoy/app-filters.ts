@@ -1,28 +1,28 @@
 // The terminal network filter of a chain, by protocol: HTTP and gRPC go through an http_connection_manager with
 // a router to one cluster (so Envoy's HTTP stats, retries and access logs apply), TCP through tcp_proxy.
 // Routes are inline: one virtual host, one catch-all route, nothing that would earn a separate RDS resource.
-import { create } from '@bufbuild/protobuf';
-import { FilterSchema, type Filter } from '#gen/envoy/config/listener/v3/listener_components_pb';
-import { HttpConnectionManagerSchema, HttpConnectionManager_CodecType, HttpFilterSchema } from '#gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb';
+import type { FilterSchema } from '#gen/envoy/config/listener/v3/listener_components_pb';
+import type { AccessLogSchema } from '#gen/envoy/config/accesslog/v3/accesslog_pb';
+import { HttpConnectionManagerSchema, HttpConnectionManager_CodecType, type HttpFilterSchema } from '#gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb';
 import { RouterSchema } from '#gen/envoy/extensions/filters/http/router/v3/router_pb';
 import { TcpProxySchema } from '#gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb';
-import { RouteConfigurationSchema, type RouteConfiguration } from '#gen/envoy/config/route/v3/route_pb';
+import type { RouteConfigurationSchema } from '#gen/envoy/config/route/v3/route_pb';
 import type { Protocol } from '../mesh/model.js';
 import { once } from './memo.js';
-import { typed } from './typed.js';
+import { typed, type Init } from './typed.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
 
-export const routerFilter = once(() => create(HttpFilterSchema, { name: ROUTER_FILTER, configType: { case: 'typedConfig', value: typed(RouterSchema, {}) } }));
+export const routerFilter = once((): Init<typeof HttpFilterSchema> => ({ name: ROUTER_FILTER, configType: { case: 'typedConfig', value: typed(RouterSchema, {}) } }));
 
 export function isHttpProtocol(protocol: Protocol): boolean {
   return protocol === 'http' || protocol === 'grpc';
 }
 
-export function catchAllRoute(name: string, cluster: string): RouteConfiguration {
-  return create(RouteConfigurationSchema, {
+export function catchAllRoute(name: string, cluster: string): Init<typeof RouteConfigurationSchema> {
+  return {
     name,
     virtualHosts: [
       {
@@ -36,11 +36,15 @@ export function catchAllRoute(name: string, cluster: string): RouteConfiguration
         ],
       },
     ],
-  });
+  };
 }
 
-/** The filter that hands a connection's traffic to `cluster`; `statPrefix` names its stats. */
-export function appFilter(protocol: Protocol, statPrefix: string, cluster: string): Filter {
+/**
+ * The filter that hands a connection's traffic to `cluster`; `statPrefix` names its stats; `accessLog` are its
+ * access loggers (see access-log.ts), none by default.
+ */
+export function appFilter(protocol: Protocol, statPrefix: string, cluster: string, accessLog: readonly Init<typeof AccessLogSchema>[] = []): Init<typeof FilterSchema> {
+  const logs = accessLog.length ? { accessLog: [...accessLog] } : {};
   const value = isHttpProtocol(protocol)
     ? typed(HttpConnectionManagerSchema, {
         statPrefix,
@@ -48,7 +52,8 @@ export function appFilter(protocol: Protocol, statPrefix: string, cluster: strin
         codecType: HttpConnectionManager_CodecType.AUTO,
         routeSpecifier: { case: 'routeConfig', value: catchAllRoute(statPrefix, cluster) },
         httpFilters: [routerFilter()],
+        ...logs,
       })
-    : typed(TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster } });
-  return create(FilterSchema, { name: isHttpProtocol(protocol) ? HCM_FILTER : TCP_PROXY_FILTER, configType: { case: 'typedConfig', value } });
+    : typed(TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster }, ...logs });
+  return { name: isHttpProtocol(protocol) ? HCM_FILTER : TCP_PROXY_FILTER, configType: { case: 'typedConfig', value } };
 }

@@ -13,7 +13,7 @@ import { create } from '@bufbuild/protobuf';
 import { BootstrapSchema, type Bootstrap } from '#gen/envoy/config/bootstrap/v3/bootstrap_pb';
 import { ApiConfigSource_ApiType, ApiVersion, ConfigSourceSchema, type ConfigSource } from '#gen/envoy/config/core/v3/config_source_pb';
 import { UpstreamTlsContextSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_pb';
-import type { Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
+import type { ClusterSchema } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import { TransportSocketSchema } from '#gen/envoy/config/core/v3/base_pb';
 import type { MeshModel, Service } from '../mesh/model.js';
 import { endpointCluster, socketAddress } from './cluster.js';
@@ -21,7 +21,7 @@ import { XDS_CLUSTER } from './names.js';
 import { resourceOptions, type ResourceOptions } from './options.js';
 import { buildServiceResources } from './resources.js';
 import { spiffeSanMatchers, TLS_TRANSPORT_SOCKET } from './tls.js';
-import { typed } from './typed.js';
+import { typed, type Init } from './typed.js';
 import { SpiffeId } from '../spiffe/id.js';
 
 export type XdsEndpoint =
@@ -78,7 +78,7 @@ export function defaultServerSpiffeId(mesh: MeshModel): string {
   return SpiffeId.fromPath(mesh.trustDomain, '/trustplane/server').toString();
 }
 
-export function xdsCluster(mesh: MeshModel, xds: XdsEndpoint, connectTimeoutMs: number): Cluster {
+export function xdsCluster(mesh: MeshModel, xds: XdsEndpoint, connectTimeoutMs: number): Init<typeof ClusterSchema> {
   if (xds.kind === 'unix') {
     return endpointCluster({ name: XDS_CLUSTER, endpoints: [{ pipe: xds.path }], http2: true, connectTimeoutMs });
   }

@@ -2,23 +2,22 @@
 // otherwise (Envoy resolves and follows every address of the names). HTTP/2 upstreams (gRPC, the xDS server)
 // say so with HttpProtocolOptions, the v3 way; HTTP/1.1 is Envoy's default and is left implicit.
 import { isIP } from 'node:net';
-import { create } from '@bufbuild/protobuf';
-import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
+import { Cluster_DiscoveryType, type ClusterSchema } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import { HttpProtocolOptionsSchema } from '#gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb';
-import { AddressSchema, type Address } from '#gen/envoy/config/core/v3/address_pb';
-import type { TransportSocket } from '#gen/envoy/config/core/v3/base_pb';
+import type { AddressSchema } from '#gen/envoy/config/core/v3/address_pb';
+import type { TransportSocketSchema } from '#gen/envoy/config/core/v3/base_pb';
 import type { Endpoint } from '../mesh/model.js';
 import { once } from './memo.js';
-import { typed, durationMs } from './typed.js';
+import { typed, durationMs, type Init } from './typed.js';
 
 export const HTTP_PROTOCOL_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
-export function socketAddress(address: string, port: number): Address {
-  return create(AddressSchema, { address: { case: 'socketAddress', value: { address, portSpecifier: { case: 'portValue', value: port } } } });
+export function socketAddress(address: string, port: number): Init<typeof AddressSchema> {
+  return { address: { case: 'socketAddress', value: { address, portSpecifier: { case: 'portValue', value: port } } } };
 }
 
-export function pipeAddress(path: string): Address {
-  return create(AddressSchema, { address: { case: 'pipe', value: { path } } });
+export function pipeAddress(path: string): Init<typeof AddressSchema> {
+  return { address: { case: 'pipe', value: { path } } };
 }
 
 export type ClusterEndpoint = Endpoint | { readonly pipe: string };
@@ -28,7 +27,7 @@ export interface ClusterInput {
   readonly endpoints: readonly ClusterEndpoint[];
   readonly http2: boolean;
   readonly connectTimeoutMs: number;
-  readonly transportSocket?: TransportSocket;
+  readonly transportSocket?: Init<typeof TransportSocketSchema>;
 }
 
 function needsDns(e: ClusterEndpoint): boolean {
@@ -46,8 +45,8 @@ export const http2ProtocolOptions = once(() =>
   }),
 );
 
-export function endpointCluster(input: ClusterInput): Cluster {
-  return create(ClusterSchema, {
+export function endpointCluster(input: ClusterInput): Init<typeof ClusterSchema> {
+  return {
     name: input.name,
     clusterDiscoveryType: { case: 'type', value: discoveryType(input.endpoints) },
     connectTimeout: durationMs(input.connectTimeoutMs),
@@ -66,5 +65,5 @@ export function endpointCluster(input: ClusterInput): Cluster {
     },
     typedExtensionProtocolOptions: input.http2 ? { [HTTP_PROTOCOL_OPTIONS_KEY]: http2ProtocolOptions() } : {},
     ...(input.transportSocket ? { transportSocket: input.transportSocket } : {}),
-  });
+  };
 }

@@ -6,14 +6,14 @@
 // listener with destination_port matches only exists because iptables redirects every port to it. A listener per
 // port also puts the tls_inspector exactly where a chain matches TLS, keeps each port's stats apart, and lets a
 // mode change of one port drain only that port's connections.
-import { create } from '@bufbuild/protobuf';
-import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
-import { FilterChainSchema, ListenerFilterSchema, type FilterChain } from '#gen/envoy/config/listener/v3/listener_components_pb';
+import type { ListenerSchema } from '#gen/envoy/config/listener/v3/listener_pb';
+import type { FilterChainSchema, ListenerFilterSchema } from '#gen/envoy/config/listener/v3/listener_components_pb';
 import { TrafficDirection } from '#gen/envoy/config/core/v3/base_pb';
 import { TlsInspectorSchema } from '#gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb';
-import type { Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
+import type { ClusterSchema } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import type { InboundPort, MeshModel, Service } from '../mesh/model.js';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
+import { accessLogKey, accessLogs, type AccessLogSite } from './access-log.js';
 import { appFilter, isHttpProtocol } from './app-filters.js';
 import { endpointCluster, socketAddress } from './cluster.js';
 import { filterChainRows, needsTlsInspector, type FilterChainRow } from './filter-chains.js';
@@ -23,14 +23,12 @@ import { rbacFilter } from './rbac.js';
 import { validationSecretName } from './sds.js';
 import { downstreamTlsSocket } from './tls.js';
 import { memo, once } from './memo.js';
-import { typed } from './typed.js';
+import { typed, type Init } from './typed.js';
 
 export const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 
 /** ALPN the server offers: h2 and http/1.1 on HTTP ports so the HTTP codec follows the client; none for TCP. */
-export const tlsInspector = once(() =>
-  create(ListenerFilterSchema, { name: TLS_INSPECTOR, configType: { case: 'typedConfig', value: typed(TlsInspectorSchema, {}) } }),
-);
+export const tlsInspector = once((): Init<typeof ListenerFilterSchema> => ({ name: TLS_INSPECTOR, configType: { case: 'typedConfig', value: typed(TlsInspectorSchema, {}) } }));
 
 export function inboundAlpn(port: InboundPort): string[] {
   return isHttpProtocol(port.protocol) ? ['h2', 'http/1.1'] : [];
@@ -45,11 +43,15 @@ export function callerTrustDomains(mesh: MeshModel, service: Service): TrustDoma
   return tds.length ? tds : [mesh.trustDomain];
 }
 
-function filterChain(row: FilterChainRow, mesh: MeshModel, service: Service, port: InboundPort, opts: ResourceOptions): FilterChain {
+function filterChain(row: FilterChainRow, mesh: MeshModel, service: Service, port: InboundPort, opts: ResourceOptions): Init<typeof FilterChainSchema> {
   const name = inboundListenerName(port);
   const statPrefix = `${name}_${row.name}`;
-  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}`, () => appFilter(port.protocol, statPrefix, localClusterName(port)));
-  return create(FilterChainSchema, {
+  // Each chain logs its connections to trustplane, tagged with the chain: the STRICT gate's evidence.
+  const site: AccessLogSite = { service: service.name, port: port.port, mode: port.mode, chain: row.mtls ? 'mtls' : 'plaintext' };
+  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}|${accessLogKey(mesh, site)}`, () =>
+    appFilter(port.protocol, statPrefix, localClusterName(port), accessLogs(mesh, site, isHttpProtocol(port.protocol))),
+  );
+  return {
     name: row.name,
     filterChainMatch: { transportProtocol: row.transportProtocol, applicationProtocols: [...row.applicationProtocols] },
     filters: row.mtls ? [rbacFilter(service.allowedCallers, `${name}_`), app] : [app],
@@ -64,24 +66,26 @@ function filterChain(row: FilterChainRow, mesh: MeshModel, service: Service, por
           }),
         }
       : {}),
-  });
+  };
 }
 
-export function inboundListener(mesh: MeshModel, service: Service, port: InboundPort, opts: ResourceOptions): Listener {
+export function inboundListener(mesh: MeshModel, service: Service, port: InboundPort, opts: ResourceOptions): Init<typeof ListenerSchema> {
   const rows = filterChainRows(port.mode);
   const name = inboundListenerName(port);
-  return create(ListenerSchema, {
+  return {
     name,
     address: socketAddress(opts.inboundBindAddress, port.port),
     statPrefix: name,
     trafficDirection: TrafficDirection.INBOUND,
     listenerFilters: needsTlsInspector(rows) ? [tlsInspector()] : [],
     filterChains: rows.map((row) => filterChain(row, mesh, service, port, opts)),
-  });
+    // Connections no chain matched (plaintext on a STRICT port): logged without a chain tag.
+    accessLog: accessLogs(mesh, { service: service.name, port: port.port, mode: port.mode }, false),
+  };
 }
 
 /** Plaintext to the application on its own port; gRPC applications get HTTP/2 (h2c). */
-export function localCluster(mesh: MeshModel, port: InboundPort, opts: ResourceOptions): Cluster {
+export function localCluster(mesh: MeshModel, port: InboundPort, opts: ResourceOptions): Init<typeof ClusterSchema> {
   const key = `local|${localClusterName(port)}|${port.appAddress}|${port.appPort}|${port.protocol}`;
   return memo(mesh, opts, key, () => endpointCluster({
     name: localClusterName(port),

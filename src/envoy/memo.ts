@@ -4,6 +4,7 @@
 // frozen messages are byte-identical wherever they appear. The cache lives as long as the MeshModel object, so a
 // reloaded description starts fresh and nothing grows across reloads.
 import type { MeshModel } from '../mesh/model.js';
+import { share } from './binary.js';
 
 const byMesh = new WeakMap<MeshModel, WeakMap<object, Map<string, unknown>>>();
 
@@ -24,9 +25,11 @@ export function once<T>(make: () => T): () => T {
   return () => (v ??= deepFreeze(make()));
 }
 
+/** Freezes a value and everything in it; frozen messages are shared, so their encoding is kept (binary.ts). */
 export function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o) && !ArrayBuffer.isView(o)) {
     Object.freeze(o);
+    share(o);
     for (const v of Object.values(o)) deepFreeze(v);
   }
   return o;

@@ -5,11 +5,10 @@
 // have no TLS chain at all. A client whose own mode is DISABLE is not migrated yet and calls in plaintext too
 // (the mesh description's meaning; `trustplane lint` TP0003 flags such a client of a STRICT server). The server's identity is checked in the handshake: exact URI SAN matchers for the
 // IDs it may present, in default_validation_context, anchored by its trust domain's bundle over SDS.
-import { create } from '@bufbuild/protobuf';
 import { isIP } from 'node:net';
-import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
+import type { ListenerSchema } from '#gen/envoy/config/listener/v3/listener_pb';
 import { TrafficDirection } from '#gen/envoy/config/core/v3/base_pb';
-import type { Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
+import type { ClusterSchema } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import type { MeshModel, Outbound, Service } from '../mesh/model.js';
 import { memo } from './memo.js';
 import { appFilter } from './app-filters.js';
@@ -19,6 +18,7 @@ import { outboundClusterName, outboundListenerName } from './names.js';
 import type { ResourceOptions } from './options.js';
 import { validationSecretName } from './sds.js';
 import { upstreamTlsSocket } from './tls.js';
+import type { Init } from './typed.js';
 
 export function usesMtls(client: Service, dep: Outbound): boolean {
   return client.mode !== 'DISABLE' && dep.serverMode !== 'DISABLE';
@@ -46,7 +46,7 @@ export function requireServerIds(service: Service, dep: Outbound): void {
   }
 }
 
-export function outboundCluster(service: Service, dep: Outbound, opts: ResourceOptions): Cluster {
+export function outboundCluster(service: Service, dep: Outbound, opts: ResourceOptions): Init<typeof ClusterSchema> {
   const name = outboundClusterName(dep);
   let transportSocket;
   if (usesMtls(service, dep)) {
@@ -70,15 +70,15 @@ export function outboundCluster(service: Service, dep: Outbound, opts: ResourceO
 }
 
 /** The application's plaintext way to the dependency: 127.0.0.1:<listenPort> → the dependency's cluster. */
-export function outboundListener(mesh: MeshModel, dep: Outbound & { readonly listenPort: number }, opts: ResourceOptions): Listener {
+export function outboundListener(mesh: MeshModel, dep: Outbound & { readonly listenPort: number }, opts: ResourceOptions): Init<typeof ListenerSchema> {
   const name = outboundListenerName(dep);
   const cluster = outboundClusterName(dep);
   const filter = memo(mesh, opts, `filter|${dep.protocol}|${name}|${cluster}`, () => appFilter(dep.protocol, name, cluster));
-  return create(ListenerSchema, {
+  return {
     name,
     address: socketAddress(opts.outboundBindAddress, dep.listenPort),
     statPrefix: name,
     trafficDirection: TrafficDirection.OUTBOUND,
     filterChains: [{ name: 'app', filters: [filter] }],
-  });
+  };
 }

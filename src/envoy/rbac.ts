@@ -10,18 +10,19 @@
 // domain (the trailing slash keeps `spiffe://example.org.evil/...` out) — except the IDs under
 // `spiffe://<td>/trustplane/`: those are control-plane infrastructure (the xDS server, node SVIDs that proxies
 // authenticate with), never workloads, so a node's credential cannot pass as a member of its trust domain.
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { RBAC_Action, PrincipalSchema, type PolicySchema, type Principal } from '#gen/envoy/config/rbac/v3/rbac_pb';
+import { RBAC_Action, type PolicySchema, type PrincipalSchema } from '#gen/envoy/config/rbac/v3/rbac_pb';
 import { RBACSchema as NetworkRbacSchema } from '#gen/envoy/extensions/filters/network/rbac/v3/rbac_pb';
-import { FilterSchema, type Filter } from '#gen/envoy/config/listener/v3/listener_components_pb';
+import type { FilterSchema } from '#gen/envoy/config/listener/v3/listener_components_pb';
 import type { AllowedCallers } from '../mesh/model.js';
-import { typed } from './typed.js';
+import { typed, type Init } from './typed.js';
+
+type Principal = Init<typeof PrincipalSchema>;
 
 export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
 export const ALLOWED_CALLERS_POLICY = 'allowed-callers';
 
 function principalName(matchPattern: { case: 'exact' | 'prefix'; value: string }): Principal {
-  return create(PrincipalSchema, { identifier: { case: 'authenticated', value: { principalName: { matchPattern } } } });
+  return { identifier: { case: 'authenticated', value: { principalName: { matchPattern } } } };
 }
 
 /** The part of a trust domain's ID space that is trustplane's own, for a member prefix `spiffe://<td>/`. */
@@ -31,17 +32,17 @@ export function infrastructurePrefix(memberPrefix: string): string {
 
 /** Every member of the trust domain but its trustplane infrastructure IDs. */
 function memberPrincipal(prefix: string): Principal {
-  return create(PrincipalSchema, {
+  return {
     identifier: {
       case: 'andIds',
       value: {
         ids: [
           principalName({ case: 'prefix', value: prefix }),
-          create(PrincipalSchema, { identifier: { case: 'notId', value: principalName({ case: 'prefix', value: infrastructurePrefix(prefix) }) } }),
+          { identifier: { case: 'notId', value: principalName({ case: 'prefix', value: infrastructurePrefix(prefix) }) } },
         ],
       },
     },
-  });
+  };
 }
 
 /** Exact IDs first, then trust-domain prefixes; each sorted so a reordered description changes no byte. */
@@ -61,15 +62,15 @@ export function callerPrincipals(callers: AllowedCallers): Principal[] {
 }
 
 /** ALLOW with exactly the allowed callers; an empty list yields ALLOW with no policy, which denies everyone. */
-export function rbacFilter(callers: AllowedCallers, statPrefix: string): Filter {
+export function rbacFilter(callers: AllowedCallers, statPrefix: string): Init<typeof FilterSchema> {
   const principals = callerPrincipals(callers);
-  const policies: Record<string, MessageInitShape<typeof PolicySchema>> = {};
+  const policies: Record<string, Init<typeof PolicySchema>> = {};
   if (principals.length) policies[ALLOWED_CALLERS_POLICY] = { permissions: [{ rule: { case: 'any', value: true } }], principals };
-  return create(FilterSchema, {
+  return {
     name: NETWORK_RBAC_FILTER,
     configType: {
       case: 'typedConfig',
       value: typed(NetworkRbacSchema, { statPrefix, rules: { action: RBAC_Action.ALLOW, policies } }),
     },
-  });
+  };
 }

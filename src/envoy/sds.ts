@@ -18,14 +18,13 @@
 // trustplane is the only source of these secrets and the xDS server remembers a name that does not exist yet
 // and pushes it when it appears, so by default we wait (0 s = no timeout), as Istio does for `default`/`ROOTCA`.
 // A warming update never disturbs the listener already serving. Both timeouts are options.
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { ApiVersion, ConfigSourceSchema, type ConfigSource, AggregatedConfigSourceSchema, ApiConfigSource_ApiType } from '#gen/envoy/config/core/v3/config_source_pb';
 import { SdsSecretConfigSchema, type SdsSecretConfig } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
 import { XDS_CLUSTER } from './names.js';
 import { deepFreeze } from './memo.js';
 import { durationMs } from './typed.js';
-import { fieldBytes, fieldNo } from './wire.js';
 
 export type SdsSource = 'ads' | 'cluster';
 
@@ -82,16 +81,6 @@ function sdsConfigSource(policy: SdsPolicy, validation: boolean): ConfigSource {
   if (!byKind) sources.set(policy, (byKind = {}));
   const kind = validation ? 'validation' : 'svid';
   return (byKind[kind] ??= deepFreeze(buildSdsConfigSource(policy, validation)));
-}
-
-/** The encoded sds_config field of an SdsSecretConfig (what follows its name), for the byte writers. */
-const sourceFields = new WeakMap<SdsPolicy, { svid?: Uint8Array; validation?: Uint8Array }>();
-
-export function sdsConfigField(policy: SdsPolicy, validation: boolean): Uint8Array {
-  let byKind = sourceFields.get(policy);
-  if (!byKind) sourceFields.set(policy, (byKind = {}));
-  const kind = validation ? 'validation' : 'svid';
-  return (byKind[kind] ??= fieldBytes(fieldNo(SdsSecretConfigSchema, 'sdsConfig'), toBinary(ConfigSourceSchema, sdsConfigSource(policy, validation))));
 }
 
 function buildSdsConfigSource(policy: SdsPolicy, validation: boolean): ConfigSource {

@@ -3,19 +3,13 @@
 // of a CombinedValidationContext. Envoy merges the SDS-delivered context onto that default (singular fields
 // replaced, repeated fields concatenated), so a bundle rotation over SDS never drops the SAN matchers and a
 // description change never touches the SDS part.
-import { create } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
-import {
-  CommonTlsContextSchema,
-  DownstreamTlsContextSchema,
-  UpstreamTlsContextSchema,
-  type CommonTlsContext,
-} from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_pb';
-import { CertificateValidationContextSchema, SubjectAltNameMatcher_SanType } from '#gen/envoy/extensions/transport_sockets/tls/v3/common_pb';
-import { TransportSocketSchema, type TransportSocket } from '#gen/envoy/config/core/v3/base_pb';
+import { DownstreamTlsContextSchema, UpstreamTlsContextSchema, type CommonTlsContextSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_pb';
+import { SubjectAltNameMatcher_SanType } from '#gen/envoy/extensions/transport_sockets/tls/v3/common_pb';
+import type { TransportSocketSchema } from '#gen/envoy/config/core/v3/base_pb';
 import type { SpiffeId } from '../spiffe/id.js';
 import { sdsSecretConfig, type SdsPolicy } from './sds.js';
-import { typed } from './typed.js';
+import { typed, type Init } from './typed.js';
 
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 
@@ -46,32 +40,30 @@ export interface CommonTlsInput {
   readonly policy: SdsPolicy;
 }
 
-export function commonTlsContext(input: CommonTlsInput): CommonTlsContext {
-  return create(CommonTlsContextSchema, {
+export function commonTlsContext(input: CommonTlsInput): Init<typeof CommonTlsContextSchema> {
+  return {
     alpnProtocols: [...input.alpn],
     tlsCertificateSdsSecretConfigs: [sdsSecretConfig(input.svidName, input.policy)],
     validationContextType: {
       case: 'combinedValidationContext',
       value: {
-        defaultValidationContext: create(CertificateValidationContextSchema, {
-          matchTypedSubjectAltNames: spiffeSanMatchers(input.peerSpiffeIds),
-        }),
+        defaultValidationContext: { matchTypedSubjectAltNames: spiffeSanMatchers(input.peerSpiffeIds) },
         validationContextSdsSecretConfig: sdsSecretConfig(input.validationName, input.policy),
       },
     },
-  });
+  };
 }
 
-function tlsSocket(typedConfig: Any): TransportSocket {
-  return create(TransportSocketSchema, { name: TLS_TRANSPORT_SOCKET, configType: { case: 'typedConfig', value: typedConfig } });
+function tlsSocket(typedConfig: Any): Init<typeof TransportSocketSchema> {
+  return { name: TLS_TRANSPORT_SOCKET, configType: { case: 'typedConfig', value: typedConfig } };
 }
 
 /** Server side: a client certificate is required; who may call is decided by RBAC after the handshake. */
-export function downstreamTlsSocket(input: CommonTlsInput): TransportSocket {
+export function downstreamTlsSocket(input: CommonTlsInput): Init<typeof TransportSocketSchema> {
   return tlsSocket(typed(DownstreamTlsContextSchema, { commonTlsContext: commonTlsContext(input), requireClientCertificate: true }));
 }
 
 /** Client side: the server must present one of the expected IDs (exact URI SAN), checked in the handshake. */
-export function upstreamTlsSocket(input: CommonTlsInput & { readonly sni: string }): TransportSocket {
+export function upstreamTlsSocket(input: CommonTlsInput & { readonly sni: string }): Init<typeof TransportSocketSchema> {
   return tlsSocket(typed(UpstreamTlsContextSchema, { commonTlsContext: commonTlsContext(input), sni: input.sni }));
 }

@@ -1,11 +1,18 @@
-// Small helpers shared by the builders: packing typed_config Anys and writing durations, so every builder
-// produces the same bytes for the same input.
-import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-import { anyPack, DurationSchema, type Any, type Duration } from '@bufbuild/protobuf/wkt';
+// Small helpers shared by the builders: the init-shape type every builder returns, packing typed_config Anys and
+// writing durations, so every builder produces the same bytes for the same input.
+import { create, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { AnySchema, DurationSchema, type Any, type Duration } from '@bufbuild/protobuf/wkt';
+import { encodeInit } from './binary.js';
 
-/** Packs a message into an Any, creating it from an init shape. */
+/**
+ * A message as the builders describe it: the object literal create() takes. Serving encodes it directly
+ * (binary.ts); whoever needs the message itself (JSON for the golden files, tests) calls create() on it.
+ */
+export type Init<Desc extends DescMessage> = MessageInitShape<Desc>;
+
+/** Packs a message into an Any (the type URL anyPack writes), encoding it from its init shape. */
 export function typed<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Any {
-  return anyPack(schema, create(schema, init) as MessageShape<Desc>);
+  return create(AnySchema, { typeUrl: `type.googleapis.com/${schema.typeName}`, value: encodeInit(schema, init) });
 }
 
 export function durationMs(ms: number): Duration {

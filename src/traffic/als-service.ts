@@ -4,12 +4,13 @@
 // stream. Everything a proxy sends is bounded: message size, entries per batch, open streams per principal.
 // Entries count only for ports of services the stream's principal may hold; the rest are refused and counted.
 import * as grpc from '@grpc/grpc-js';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { toBinary } from '@bufbuild/protobuf';
 import type { Node } from '#gen/envoy/config/core/v3/base_pb';
-import { StreamAccessLogsMessageSchema, StreamAccessLogsResponseSchema, type StreamAccessLogsMessage } from '#gen/envoy/service/accesslog/v3/als_pb';
+import { StreamAccessLogsResponseSchema } from '#gen/envoy/service/accesslog/v3/als_pb';
 import type { CallAuthenticator, NodePrincipal } from '../xds/principal.js';
 import { principalToString } from '../xds/principal.js';
 import { classify, type RefusalReason } from './classify.js';
+import { readAccessLogMessage, type ReadMessage } from './entry-reader.js';
 import type { TrafficEvidence } from './evidence.js';
 
 export const ALS_METHOD_PATH = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
@@ -143,9 +144,9 @@ export class AccessLogReceiver {
         fail('too_large', grpc.status.RESOURCE_EXHAUSTED, `a message of ${bytes.length} bytes is over the limit of ${this.limits.maxMessageBytes}`);
         return;
       }
-      let msg: StreamAccessLogsMessage;
+      let msg: ReadMessage;
       try {
-        msg = fromBinary(StreamAccessLogsMessageSchema, bytes);
+        msg = readAccessLogMessage(bytes);
       } catch (err) {
         fail('malformed', grpc.status.INVALID_ARGUMENT, `a message is not a StreamAccessLogsMessage (${(err as Error).message})`);
         return;
@@ -161,9 +162,8 @@ export class AccessLogReceiver {
         fail('no_identifier', grpc.status.INVALID_ARGUMENT, 'the first message of an access-log stream must carry the identifier {node, log_name}');
         return;
       }
-      const entries = msg.logEntries;
-      if (entries.case === undefined) return;
-      const list = entries.value.logEntry;
+      const list = msg.entries;
+      if (list.length === 0) return;
       if (list.length > this.limits.maxEntriesPerBatch) {
         fail('too_many_entries', grpc.status.RESOURCE_EXHAUSTED, `a batch of ${list.length} entries is over the limit of ${this.limits.maxEntriesPerBatch}`);
         return;
@@ -177,12 +177,7 @@ export class AccessLogReceiver {
       let unknownPort = 0;
       let notHolder = 0;
       for (const entry of list) {
-        const common = entry.commonProperties;
-        if (!common) {
-          untagged++;
-          continue;
-        }
-        const c = entries.case === 'httpLogs' ? classify(common, (entry as { response?: { responseCodeDetails: string } }).response?.responseCodeDetails) : classify(common);
+        const c = classify(entry);
         if (typeof c === 'string') {
           untagged++;
           continue;

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { create } from '@bufbuild/protobuf';
 import { FilterSchema } from '#gen/envoy/config/listener/v3/listener_components_pb';
 import { rbacFilter } from '../../src/envoy/rbac.js';
 import { asJson } from './fixtures/json.js';
 import { mesh, MODES_MESH, service } from './fixtures/meshes.js';
 
 const m = mesh(MODES_MESH);
-const rules = (name: string) => asJson(FilterSchema, rbacFilter(service(m, name).allowedCallers, 'p_')).typed_config.rules;
+const rules = (name: string) => asJson(FilterSchema, create(FilterSchema, rbacFilter(service(m, name).allowedCallers, 'p_'))).typed_config.rules;
 
 describe('RBAC of allowed callers', () => {
   /** A trust domain's members: its prefix, but not trustplane's own IDs under it (server, node SVIDs). */

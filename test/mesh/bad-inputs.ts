@@ -30,14 +30,14 @@ export const BAD_CASES: readonly BadCase[] = [
     name: 'empty file',
     yaml: '',
     expected: [
-      "WRONG_TYPE mesh.yaml:1:1: the file holds no mesh description (found an empty document; accepted: a map with keys trustDomain, defaultMode, federation, services)",
+      "WRONG_TYPE mesh.yaml:1:1: the file holds no mesh description (found an empty document; accepted: a map with keys trustDomain, defaultMode, accessLogs, federation, services)",
     ],
   },
   {
     name: 'top level is a list',
     yaml: '- trustDomain: example.org\n',
     expected: [
-      "WRONG_TYPE mesh.yaml:1:1: wrong type (found a list; accepted: a map with keys trustDomain, defaultMode, federation, services)",
+      "WRONG_TYPE mesh.yaml:1:1: wrong type (found a list; accepted: a map with keys trustDomain, defaultMode, accessLogs, federation, services)",
     ],
   },
   {
@@ -53,7 +53,7 @@ export const BAD_CASES: readonly BadCase[] = [
     yaml: 'trustDomain: example.org\nServices: []\n',
     expected: [
       "MISSING_FIELD mesh.yaml:1:1: services: missing required field \"services\" (accepted: a list)",
-      "UNKNOWN_KEY mesh.yaml:2:1: Services: unknown key \"Services\", did you mean \"services\"? (accepted: trustDomain, defaultMode, federation, services)",
+      "UNKNOWN_KEY mesh.yaml:2:1: Services: unknown key \"Services\", did you mean \"services\"? (accepted: trustDomain, defaultMode, accessLogs, federation, services)",
     ],
   },
   {
@@ -61,8 +61,8 @@ export const BAD_CASES: readonly BadCase[] = [
     yaml: svc('    inbound:\n      - port: 15006\n        appPrt: 8080\n        colour: blue\n'),
     expected: [
       "MISSING_FIELD mesh.yaml:6:9: services[0].inbound[0].appPort: missing required field \"appPort\" (accepted: an integer from 1 to 65535)",
-      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, protocol, mode)",
-      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, protocol, mode)",
+      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, protocol, mode, force)",
+      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, protocol, mode, force)",
     ],
   },
   {

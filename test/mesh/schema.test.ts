@@ -14,6 +14,7 @@ function kitchenSink(): Obj {
   return {
     trustDomain: 'example.org',
     defaultMode: 'STRICT',
+    accessLogs: true,
     federation: [{ trustDomain: 'partner.net', bundleFile: 'p.pem', format: 'pem' }],
     services: [
       {
@@ -23,7 +24,8 @@ function kitchenSink(): Obj {
         target: 'sidecar',
         nodes: ['uid:1001', 'node:a-1'],
         mode: 'PERMISSIVE',
-        inbound: [{ port: 15006, appPort: 8080, appAddress: '127.0.0.1', protocol: 'http', mode: 'STRICT' }],
+        force: false,
+        inbound: [{ port: 15006, appPort: 8080, appAddress: '127.0.0.1', protocol: 'http', mode: 'STRICT', force: true }],
         outbound: [
           { service: 'b', port: 15006, listenPort: 15101 },
           { name: 'p', endpoints: [{ address: 'p.partner.net', port: 443 }], port: 443, protocol: 'grpc', spiffeIds: ['spiffe://partner.net/p'], mode: 'STRICT', listenPort: 15102 },

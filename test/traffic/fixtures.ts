@@ -29,7 +29,7 @@ defaultMode: PERMISSIVE
 ${k.accessLogs === false ? 'accessLogs: false\n' : ''}services:
   - name: orders
     spiffeId: spiffe://example.org/ns/shop/sa/orders
-    nodes: [uid:${UID}]
+    nodes: [uid:${UID}, node:orders-1]
     mode: ${k.orders ?? 'PERMISSIVE'}
     inbound:
       - port: 9000
@@ -80,16 +80,17 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function startRunning(k: MeshKnobs = {}, traffic: TrafficConfig = {}): Promise<Running> {
+export async function startRunning(k: MeshKnobs = {}, traffic: TrafficConfig = {}, opts: { tcp?: boolean; start?: number } = {}): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-traffic-'));
   const meshFile = join(dir, 'mesh.yaml');
   writeFileSync(meshFile, meshText(k));
-  const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
+  // A fixed start makes times in reasons exact; TLS over TCP needs the host's time (certificates are checked by it).
+  const clock = new ManualClock(opts.start ?? Date.UTC(2026, 5, 1, 12, 0, 0));
   let logs = '';
   const logger = createLogger({ level: 'debug', destination: new Writable({ write(chunk, _e, done) { logs += String(chunk); done(); } }) });
   const socket = join(dir, 'data', 'xds.sock');
   const cp = await ControlPlane.start(
-    { dataDir: join(dir, 'data'), meshFile, unixSocket: socket, tcpAddress: '', adminAddress: '127.0.0.1:0', insecure: false, drainMs: 0, traffic },
+    { dataDir: join(dir, 'data'), meshFile, unixSocket: socket, tcpAddress: opts.tcp ? '127.0.0.1:0' : '', adminAddress: '127.0.0.1:0', insecure: false, drainMs: 0, traffic },
     { clock, logger, watch: false },
   );
   return {

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { ClusterSchema, type Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import { UpstreamTlsContextSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_pb';
@@ -80,7 +80,7 @@ services:
     assert.deepEqual([api.sni, api.alpn, api.exactSans], ['api.partner.net', ['h2', 'http/1.1'], ['spiffe://partner.net/api']]);
     for (const [i, dep] of s.outbound.entries()) {
       if (i === 0) continue;
-      assert.deepEqual(toBinary(ClusterSchema, cs[i]!), toBinary(ClusterSchema, outboundCluster(s, dep, resourceOptions())));
+      assert.deepEqual(toBinary(ClusterSchema, cs[i]!), toBinary(ClusterSchema, create(ClusterSchema, outboundCluster(s, dep, resourceOptions()))));
     }
     assert.equal(cs[2]!.transportSocket, undefined);
   });

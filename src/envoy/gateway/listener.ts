@@ -16,23 +16,19 @@
 // choosing the virtual host.
 import { create } from '@bufbuild/protobuf';
 import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
-import { FilterChainSchema, FilterSchema, ListenerFilterSchema, type FilterChain } from '#gen/envoy/config/listener/v3/listener_components_pb';
+import { FilterChainSchema, FilterSchema, type FilterChain } from '#gen/envoy/config/listener/v3/listener_components_pb';
 import { TrafficDirection, TransportSocketSchema, type TransportSocket } from '#gen/envoy/config/core/v3/base_pb';
 import { HttpProtocolOptions_HeadersWithUnderscoresAction } from '#gen/envoy/config/core/v3/protocol_pb';
 import {
   HttpConnectionManagerSchema,
   HttpConnectionManager_CodecType,
   HttpConnectionManager_PathWithEscapedSlashesAction,
-  HttpFilterSchema,
 } from '#gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb';
-import { RouterSchema } from '#gen/envoy/extensions/filters/http/router/v3/router_pb';
-import { TlsInspectorSchema } from '#gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb';
 import { DownstreamTlsContextSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_pb';
 import type { GatewayListener, Service } from '../../mesh/model.js';
-import { HCM_FILTER, ROUTER_FILTER } from '../app-filters.js';
+import { HCM_FILTER, routerFilter } from '../app-filters.js';
 import { socketAddress } from '../cluster.js';
-import { TLS_INSPECTOR } from '../inbound.js';
-import { once } from '../memo.js';
+import { tlsInspector } from '../inbound.js';
 import type { ResourceOptions } from '../options.js';
 import { TLS_TRANSPORT_SOCKET } from '../tls.js';
 import { typed } from '../typed.js';
@@ -44,10 +40,6 @@ export const GATEWAY_ALPN: readonly string[] = ['h2', 'http/1.1'];
 
 export const gatewayListenerName = (port: number): string => `gateway_${port}`;
 
-const tlsInspector = once(() =>
-  create(ListenerFilterSchema, { name: TLS_INSPECTOR, configType: { case: 'typedConfig', value: typed(TlsInspectorSchema, {}) } }),
-);
-const routerFilter = once(() => create(HttpFilterSchema, { name: ROUTER_FILTER, configType: { case: 'typedConfig', value: typed(RouterSchema, {}) } }));
 
 export function gatewayTlsSocket(entry: GatewayListener): TransportSocket {
   const { tls } = entry;

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
 import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '#gen/envoy/config/endpoint/v3/endpoint_pb';
-import type { RouteConfiguration } from '#gen/envoy/config/route/v3/route_pb';
+import type { RouteConfigurationSchema } from '#gen/envoy/config/route/v3/route_pb';
 import { ApiVersion } from '#gen/envoy/config/core/v3/config_source_pb';
 import { HttpConnectionManagerSchema } from '#gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb';
 import type { Endpoint, Outbound, Service } from '../../mesh/model.js';
@@ -17,7 +17,7 @@ import { catchAllRoute } from '../app-filters.js';
 import { socketAddress } from '../cluster.js';
 import { EnvoyGenerateError } from '../errors.js';
 import { usesMtls } from '../outbound.js';
-import { typed } from '../typed.js';
+import { typed, type Init } from '../typed.js';
 import { grpcRouterFilter } from './filters.js';
 import { clientClusterName, clientListenerName, clientRouteName } from './names.js';
 import { grpcUpstreamTls } from './tls.js';
@@ -39,7 +39,7 @@ export function clientListener(dep: Outbound): Listener {
 }
 
 // The route configuration belongs to this one listener, so every authority the channel uses is this dependency.
-export function clientRoute(dep: Outbound): RouteConfiguration {
+export function clientRoute(dep: Outbound): Init<typeof RouteConfigurationSchema> {
   return catchAllRoute(clientRouteName(dep), clientClusterName(dep));
 }
 

@@ -7,12 +7,12 @@
 // (allIstioMtlsALPNs in pilot/pkg/networking/core). The server's identity is checked exactly, as everywhere in
 // trustplane: the URI SAN spiffe://<istio td>/ns/<ns>/sa/<sa>, anchored by Istio's root, which the mesh
 // description federates (trust domain cluster.local) unless trustplane's CA is an intermediate under it.
-import type { Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import type { IstioDestination, Outbound, Service } from '../../mesh/model.js';
 import { endpointCluster } from '../cluster.js';
 import { EnvoyGenerateError } from '../errors.js';
 import { outboundClusterName } from '../names.js';
 import type { ResourceOptions } from '../options.js';
+import type { ClusterInit } from '../resources.js';
 import { outboundAlpn, outboundCluster, outboundSni, usesMtls } from '../outbound.js';
 import { validationSecretName } from '../sds.js';
 import { upstreamTlsSocket } from '../tls.js';
@@ -47,7 +47,7 @@ export function upstreamAlpn(dep: Outbound): string[] {
  * The cluster of one dependency: the sidecar's outbound cluster, with the SNI and ALPN of an Istio service (or
  * those written in the description) where the dependency has them. The client presents `service`'s SVID.
  */
-export function upstreamCluster(service: Service, dep: Outbound, opts: ResourceOptions): Cluster {
+export function upstreamCluster(service: Service, dep: Outbound, opts: ResourceOptions): ClusterInit {
   if (!hasUpstreamExpectations(dep) || !usesMtls(service, dep)) return outboundCluster(service, dep, opts);
   if (dep.spiffeIds.length === 0) {
     throw new EnvoyGenerateError(
