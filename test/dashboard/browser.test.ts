@@ -103,6 +103,8 @@ describe('migration dashboard in a browser', () => {
     // A fixed locale and time zone: the Chromium build reads an invalid locale from this host's environment
     // (C.UTF-8 becomes "en-US@posix", which Intl rejects), and a fixed zone keeps screenshots comparable.
     context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
+    // Waits below end on events (an element appears); this only bounds them on a machine shared by many test runs.
+    context.setDefaultTimeout(60_000);
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => {
