@@ -1,0 +1,191 @@
+// One suite, every backend: the rules a datastore must keep, whatever holds the data. Each backend's test file
+// calls datastoreConformance with a factory that opens a fresh, empty store (and, for "replicas", a second handle
+// on the same store, as another replica would have).
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { DatastoreError, LATEST_SCHEMA, type Datastore } from '../../src/datastore/index.js';
+
+export interface ConformanceTarget {
+  /** A fresh store and a function that opens another handle on the same store (another replica or process). */
+  fresh(): Promise<{ ds: Datastore; another: () => Promise<Datastore> }>;
+}
+
+const T0 = Date.UTC(2026, 11, 1);
+const digest = (s: string): string => createHash('sha256').update(s).digest('hex');
+const token = (i: number): string => digest(`token-${i}`);
+
+export function datastoreConformance(name: string, target: ConformanceTarget): void {
+  describe(`datastore conformance: ${name}`, () => {
+    const open: Datastore[] = [];
+    const fresh = async (): Promise<{ ds: Datastore; another: () => Promise<Datastore> }> => {
+      const f = await target.fresh();
+      open.push(f.ds);
+      return {
+        ds: f.ds,
+        another: async () => {
+          const d = await f.another();
+          open.push(d);
+          return d;
+        },
+      };
+    };
+    after(async () => {
+      for (const d of open) await d.close();
+    });
+
+    it('is at the latest schema version after open, and opening again changes nothing', async () => {
+      const { ds, another } = await fresh();
+      assert.equal(await ds.schemaVersion(), LATEST_SCHEMA);
+      const [a, b] = await Promise.all([another(), another()]);
+      assert.equal(await a.schemaVersion(), LATEST_SCHEMA);
+      assert.equal(await b.schemaVersion(), LATEST_SCHEMA);
+    });
+
+    it('spends a join token once: used, unknown, expired and restored tokens are told apart', async () => {
+      const { ds } = await fresh();
+      await ds.createJoinToken({ hash: token(1), node: 'node-a', createdAt: T0, expiresAt: T0 + 60_000 });
+      await ds.createJoinToken({ hash: token(2), node: 'node-b', createdAt: T0, expiresAt: T0 + 1_000 });
+      await assert.rejects(ds.createJoinToken({ hash: token(1), node: 'x', createdAt: T0, expiresAt: T0 + 1 }), (e: unknown) => e instanceof DatastoreError && e.code === 'DATASTORE_INPUT_INVALID');
+      assert.deepEqual(await ds.consumeJoinToken(token(1), T0 + 10), { ok: true, node: 'node-a' });
+      assert.deepEqual(await ds.consumeJoinToken(token(1), T0 + 20), { ok: false, reason: 'used', node: 'node-a' });
+      assert.deepEqual(await ds.consumeJoinToken(token(9), T0), { ok: false, reason: 'unknown' });
+      assert.deepEqual(await ds.consumeJoinToken(token(2), T0 + 1_000), { ok: false, reason: 'expired', node: 'node-b', expiresAt: T0 + 1_000 });
+      await ds.restoreJoinToken(token(1));
+      assert.deepEqual(await ds.consumeJoinToken(token(1), T0 + 30), { ok: true, node: 'node-a' });
+      assert.equal(await ds.pruneJoinTokens(T0 + 60_000), 2);
+      assert.deepEqual(await ds.consumeJoinToken(token(1), T0 + 60_001), { ok: false, reason: 'unknown' });
+    });
+
+    it('the same join token presented to two replicas at once buys exactly one node', async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      for (let round = 0; round < 5; round++) {
+        await ds.createJoinToken({ hash: token(100 + round), node: `node-${round}`, createdAt: T0, expiresAt: T0 + 60_000 });
+        const tries = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? other : ds).consumeJoinToken(token(100 + round), T0 + 1)));
+        assert.equal(tries.filter((t) => t.ok).length, 1, `round ${round}: ${JSON.stringify(tries)}`);
+        assert.ok(tries.filter((t) => !t.ok).every((t) => !t.ok && t.reason === 'used'));
+      }
+    });
+
+    it('keeps mesh revisions with their history; the same description twice is one revision; other replicas are told', async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      const told: string[] = [];
+      let wake: () => void = () => {};
+      await other.watch('mesh', (p) => {
+        told.push(p);
+        wake();
+      });
+      const heard = (n: number): Promise<void> => new Promise<void>((ok) => {
+        wake = () => told.length >= n && ok();
+        wake();
+      });
+      assert.equal(await ds.meshRevision(), undefined);
+      const v1 = 'trustDomain: a.example\nservices: []\n';
+      const r1 = await ds.appendMeshRevision({ source: v1, digest: digest(v1), appliedBy: 'uid 0', appliedAt: T0 });
+      assert.equal(r1.created, true);
+      assert.equal(r1.revision.revision, 1);
+      await heard(1);
+      const again = await other.appendMeshRevision({ source: v1, digest: digest(v1), appliedBy: 'uid 1', appliedAt: T0 + 1 });
+      assert.deepEqual([again.created, again.revision.revision, again.revision.source], [false, 1, v1]);
+      const v2 = 'trustDomain: a.example\nservices: [x]\n';
+      const r2 = await other.appendMeshRevision({ source: v2, digest: digest(v2), appliedBy: 'uid 1', appliedAt: T0 + 2 });
+      const r3 = await ds.appendMeshRevision({ source: v1, digest: digest(v1), appliedBy: 'uid 0', appliedAt: T0 + 3, rollbackOf: 1 });
+      assert.deepEqual([r2.revision.revision, r3.revision.revision, r3.revision.rollbackOf], [2, 3, 1]);
+      await heard(3);
+      assert.deepEqual(told.slice(0, 3), ['1', '2', '3']);
+      assert.equal((await other.meshRevision())?.revision, 3);
+      assert.equal((await other.meshRevision(2))?.source, v2);
+      assert.equal(await other.meshRevision(7), undefined);
+      assert.deepEqual(
+        (await ds.meshHistory(10)).map((h) => [h.revision, h.appliedBy, h.rollbackOf]),
+        [
+          [3, 'uid 0', 1],
+          [2, 'uid 1', undefined],
+          [1, 'uid 0', undefined],
+        ],
+      );
+      assert.equal((await ds.meshHistory(1)).length, 1);
+      await assert.rejects(ds.appendMeshRevision({ source: 'x', digest: 'nothex', appliedBy: 'u', appliedAt: T0 }), /digest must be 64 hex/);
+    });
+
+    it('publishes authorities (certificates, no keys) and a bundle sequence that only grows', async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      await ds.putAuthority({ id: 'AA', replica: 'r1', certificatePem: 'PEM-A', notAfter: T0 + 10, state: 'active' });
+      await other.putAuthority({ id: 'BB', replica: 'r2', certificatePem: 'PEM-B', notAfter: T0 + 20, state: 'prepared' });
+      await other.putAuthority({ id: 'BB', replica: 'r2', certificatePem: 'PEM-B', notAfter: T0 + 20, state: 'active' });
+      assert.deepEqual((await ds.authorities()).map((a) => [a.id, a.replica, a.state]), [
+        ['AA', 'r1', 'active'],
+        ['BB', 'r2', 'active'],
+      ]);
+      await ds.removeAuthority('AA');
+      assert.deepEqual((await other.authorities()).map((a) => a.id), ['BB']);
+      const seqs = await Promise.all([ds.nextBundleSequence(), other.nextBundleSequence(), ds.nextBundleSequence()]);
+      assert.deepEqual([...seqs].sort(), [1, 2, 3]);
+    });
+
+    it('records node SVIDs and forgets expired ones', async () => {
+      const { ds } = await fresh();
+      await ds.recordNodeSvid({ serial: '01', node: 'n1', replica: 'r1', notAfter: T0 + 100, issuedAt: T0 });
+      await ds.recordNodeSvid({ serial: '02', node: 'n1', replica: 'r2', notAfter: T0 + 300, issuedAt: T0 + 200 });
+      assert.deepEqual((await ds.nodeSvids('n1')).map((r) => r.serial), ['02']);
+      assert.deepEqual(await ds.nodeSvids('n2'), []);
+    });
+
+    it("shows every replica's proxies until a replica misses its heartbeat timeout", async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      await ds.heartbeat('r1', T0, [{ streamId: 's1', doc: { nodeId: 'envoy-1' } }]);
+      await other.heartbeat('r2', T0, [
+        { streamId: 's2', doc: { nodeId: 'envoy-2' } },
+        { streamId: 's3', doc: { nodeId: 'envoy-3' } },
+      ]);
+      if (ds.kind !== 'embedded') {
+        assert.deepEqual((await ds.proxies(T0 + 1, 10_000)).map((p) => [p.replica, p.streamId, p.doc['nodeId']]), [
+          ['r1', 's1', 'envoy-1'],
+          ['r2', 's2', 'envoy-2'],
+          ['r2', 's3', 'envoy-3'],
+        ]);
+      }
+      await ds.heartbeat('r1', T0 + 8_000, []);
+      await ds.heartbeat('r1', T0 + 9_000, [{ streamId: 's9', doc: { nodeId: 'envoy-9' } }]);
+      assert.deepEqual((await ds.proxies(T0 + 10_001, 10_000)).map((p) => [p.replica, p.streamId]), [['r1', 's9']]);
+      assert.deepEqual(await ds.liveReplicas(T0 + 10_001, 10_000), ['r1']);
+    });
+
+    it('grants a lease to one holder at a time; a fencing token refuses the decisions of a leader that lost it', async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      const a = await ds.acquireLease('rollout', 'replica-a', 10_000, T0);
+      assert.deepEqual([a.held, a.lease.fencingToken], [true, 1]);
+      const b = await other.acquireLease('rollout', 'replica-b', 10_000, T0 + 1_000);
+      assert.deepEqual([b.held, b.lease.holder], [false, 'replica-a']);
+      const renewed = await ds.acquireLease('rollout', 'replica-a', 10_000, T0 + 5_000);
+      assert.deepEqual([renewed.held, renewed.lease.fencingToken, renewed.lease.expiresAt], [true, 1, T0 + 15_000]);
+      await ds.recordRolloutDecision(renewed.lease, T0 + 6_000, 4, { step: 'server-permissive' });
+      // replica-a stalls past its lease; replica-b takes over.
+      const taken = await other.acquireLease('rollout', 'replica-b', 10_000, T0 + 15_000);
+      assert.deepEqual([taken.held, taken.lease.fencingToken], [true, 2]);
+      await assert.rejects(ds.recordRolloutDecision(renewed.lease, T0 + 15_001, 4, { step: 'strict' }), (e: unknown) => e instanceof DatastoreError && e.code === 'DATASTORE_FENCED');
+      await other.recordRolloutDecision(taken.lease, T0 + 15_002, 4, { step: 'strict' });
+      assert.deepEqual((await ds.rolloutDecisions(4)).map((d) => [d.fencingToken, d.decision['step']]), [
+        [1, 'server-permissive'],
+        [2, 'strict'],
+      ]);
+      await other.releaseLease('rollout', 'replica-b');
+      const back = await ds.acquireLease('rollout', 'replica-a', 10_000, T0 + 15_003);
+      assert.deepEqual([back.held, back.lease.fencingToken], [true, 3]);
+    });
+
+    it('of many replicas racing for a free lease, exactly one wins', async () => {
+      const { ds, another } = await fresh();
+      const handles = [ds, await another(), await another()];
+      const tries = await Promise.all(Array.from({ length: 9 }, (_, i) => handles[i % 3]!.acquireLease('leader', `replica-${i}`, 5_000, T0)));
+      const winners = tries.filter((t) => t.held);
+      assert.equal(winners.length, 1, JSON.stringify(tries));
+      assert.ok(tries.every((t) => t.lease.holder === winners[0]!.lease.holder));
+    });
+  });
+}
