@@ -92,7 +92,12 @@ export async function startAdminServer(address: string, routes: AdminRoutes): Pr
   const bound = server.address() as AddressInfo;
   return {
     address: `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
+    // Open responses (a dashboard's event stream, a keep-alive client) must not hold a shutdown open.
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
   };
 }
 

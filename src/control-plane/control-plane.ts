@@ -391,7 +391,12 @@ export class ControlPlane {
     if (path === '/status') return this.xds.status();
     const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
     if (proxy) {
-      const id = decodeURIComponent(proxy[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(proxy[1]!);
+      } catch {
+        return new AdminNotFound('no such proxy: the node id in the path is not valid percent-encoding');
+      }
       const snap = this.xds.status();
       const proxies = snap.proxies.filter((p) => p.nodeId === id);
       return proxies.length ? { ...snap, proxies } : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);

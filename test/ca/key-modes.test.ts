@@ -57,3 +57,15 @@ test('svid mint on an exposed CA: one line with the code, nothing minted', async
   assert.match(r.stderr, /^trustplane svid mint: the CA's keys must be readable by their owner only.*\[CA_KEY_EXPOSED\]\n$/);
   assert.deepEqual(readdirSync(out), []);
 });
+
+test('an upstream CA key others can read is refused, with the fix', () => {
+  const d = tempDir();
+  const keyFile = join(d, 'root.key');
+  const certFile = join(d, 'root.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '30', '-subj', '/O=upstream', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' });
+  chmodSync(keyFile, 0o644);
+  const openUpstream = () => CertificateAuthority.open({ trustDomain: td, dataDir: tempDir(), clock: new ManualClock(Date.now()), upstream: { certFile, keyFile } });
+  assert.throws(openUpstream, (e: Error & { code?: string }) => e.code === 'CA_KEY_EXPOSED' && e.message.includes(`chmod 600 ${keyFile}`));
+  chmodSync(keyFile, 0o600);
+  openUpstream().close();
+});

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { commands } from '../../src/cli/commands/index.js';
 import { cli, type CliResult } from './run.js';
 
 let dir: string;
@@ -38,6 +39,16 @@ function assertUsage(r: CliResult, what: RegExp): void {
 }
 
 describe('usage errors', () => {
+  test('help texts name only options that exist', async () => {
+    for (const c of commands) {
+      const help = (await cli(...c.path, '--help')).stdout;
+      assert.doesNotMatch(help, /svidFiles/, c.path.join(' '));
+      for (const flag of help.matchAll(/(?<![\w-])--([a-z][a-z-]+)/g)) {
+        assert.ok(flag[1] === 'help' || commands.some((o) => flag[1]! in o.options), `${c.path.join(' ')} --help names --${flag[1]}, which no command has`);
+      }
+    }
+  });
+
   test('a missing required flag: the one useful line, then where help is', async () => {
     assertUsage(await cli('svid', 'mint', '--out', dir), /^trustplane svid mint: --spiffe-id is required; /);
   });
@@ -139,10 +150,7 @@ describe('the other commands', () => {
 
   test('lint and bootstrap: a missing mesh file', async () => {
     for (const argv of [['lint'], ['bootstrap', '--service', 'web']]) {
-      const r = await cli(...argv, '--mesh', join(dir, 'nope.yaml'));
-      assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /cannot read mesh description .*nope\.yaml \(ENOENT\)/);
-      assert.equal(r.stderr.trimEnd().split('\n').length, 1);
+      assertOneLine(await cli(...argv, '--mesh', join(dir, 'nope.yaml')), 'FILE_NOT_FOUND', /cannot read the mesh description .*nope\.yaml/);
     }
   });
 
@@ -157,6 +165,16 @@ describe('the other commands', () => {
     mkdirSync(data);
     writeFileSync(join(data, 'admin-token'), 'x\n', { mode: 0o600 });
     assertOneLine(await cli('status', '--admin', '127.0.0.1:1', '--data-dir', data), 'ADMIN_UNREACHABLE', /cannot reach the control plane at http:\/\/127\.0\.0\.1:1\/status/);
+  });
+
+  test('serve: --svid-dir, --uds or --data-dir under a regular file or in /proc: one line, at once', async () => {
+    for (const [flag, path] of [['--svid-dir', join(aFile, 'svids')], ['--uds', join(aFile, 'x.sock')], ['--data-dir', join(aFile, 'data')], ['--uds', '/proc/nope/x.sock']] as const) {
+      const argv = ['serve', '--data-dir', join(dir, `serve-${flag.slice(2)}`), '--tcp', '', '--admin', '', flag, path];
+      const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'trustplane.js'), ...argv], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.signal, null, `${flag} ${path}: did not have to be killed`);
+      const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('{'));
+      assertOneLine({ code: r.status ?? -1, stdout: r.stdout, stderr: `${lines.join('\n')}\n`, logs: '' }, path.startsWith('/proc') ? 'FILE_NOT_FOUND' : 'NOT_A_DIRECTORY');
+    }
   });
 
   test('id parse: an invalid ID', async () => {

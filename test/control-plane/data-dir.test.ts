@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
-import { prepareDataDir } from '../../src/control-plane/data-dir.js';
+import { lockDataDir, prepareDataDir } from '../../src/control-plane/data-dir.js';
 import { silentLogger } from '../../src/observe/log.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -78,4 +78,29 @@ test('a data directory that belongs to another user is refused (as root, which c
     ),
     (e: Error & { code?: string }) => e.code === 'DATA_DIR_NOT_OWNED' && e.message.includes(`uid ${OTHER}`),
   );
+});
+
+test('the lock: held once per process, a dead pid or garbage is taken over, released only by its holder', () => {
+  const d = join(dir, 'lock');
+  prepareDataDir(d, { traversableByOthers: false });
+  const lockFile = join(d, 'serve.lock');
+  const a = lockDataDir(d);
+  assert.equal(readFileSync(lockFile, 'utf8'), `${process.pid}\n`);
+  assert.throws(() => lockDataDir(d), (e: Error & { code?: string }) => e.code === 'DATA_DIR_LOCKED' && e.message.includes(`pid ${process.pid}`));
+  a.release();
+  assert.throws(() => statSync(lockFile));
+  // A pid no process has (a dead server), then something that is no pid at all.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  for (const stale of [`${dead.stdout}\n`, 'garbage']) {
+    writeFileSync(lockFile, stale);
+    const b = lockDataDir(d);
+    assert.equal(readFileSync(lockFile, 'utf8'), `${process.pid}\n`, `took over ${JSON.stringify(stale)}`);
+    b.release();
+  }
+  // A lock another process took after ours was released is not removed by a second release.
+  const c = lockDataDir(d);
+  c.release();
+  writeFileSync(lockFile, '1\n');
+  c.release();
+  assert.equal(readFileSync(lockFile, 'utf8'), '1\n');
 });

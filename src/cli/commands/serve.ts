@@ -6,6 +6,7 @@ import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
 import { untilSignal } from '../until-signal.js';
+import { makeDirs } from '../../io/files.js';
 import { routeGrpcLogs } from '../grpc-log.js';
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
@@ -88,6 +89,9 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
+    // The SVID files' directory is checked now: the writer only logs a failed write (and retries it at the next
+    // renewal), which must not be how a wrong --svid-dir is found out.
+    if (config.svidFiles) makeDirs(config.svidFiles.dir, 0o700, 'the SVID directory (--svid-dir)');
     const logger = io.logger();
     routeGrpcLogs(logger);
     const cp = await ControlPlane.start(config, { logger });

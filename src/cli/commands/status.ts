@@ -9,6 +9,8 @@ import { defineCommand } from '../command.js';
 import { dataDir, dataDirOption } from './common.js';
 
 export const adminOptions = { admin: { type: 'string' }, ...dataDirOption } as const;
+/** The same options under the name commands written before the operator token used. */
+export const adminOption = adminOptions;
 export const ADMIN_HELP = `  --admin ADDR      the admin endpoint of \`trustplane serve\` (default ${DEFAULT_ADMIN_ADDRESS})
   --data-dir DIR    its data directory (default ./.trustplane), where the operator token is (admin-token, 0600)`;
 
@@ -26,7 +28,8 @@ export function readAdminToken(dir: string): string {
 }
 
 /** GETs a JSON document from a running control plane's admin endpoint, as the operator. */
-export async function fetchAdmin<T>(opts: { admin?: string | undefined; dataDir?: string | undefined }, path: string): Promise<T> {
+export async function fetchAdmin<T>(where: { admin?: string | undefined; dataDir?: string | undefined } | string | undefined, path: string): Promise<T> {
+  const opts = typeof where === 'object' ? where : { admin: where };
   const url = `http://${opts.admin ?? DEFAULT_ADMIN_ADDRESS}${path}`;
   const token = readAdminToken(dataDir(opts.dataDir));
   let res: Response;

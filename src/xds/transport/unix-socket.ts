@@ -3,10 +3,11 @@
 // place: there is no moment at which the final path exists with looser permissions than configured.
 import * as grpc from '@grpc/grpc-js';
 import { lstatSync, rmSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdtemp, rename, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { TrustplaneError } from '../../errors.js';
+import { makeDirs } from '../../io/files.js';
 import { bindAsync } from './grpc-bind.js';
 
 export class UnixSocketError extends TrustplaneError {}
@@ -38,8 +39,12 @@ async function checkSharedDirectory(dir: string): Promise<void> {
   }
 }
 
-/** A socket file this process bound: it is removed on close only while it is still that file. */
+/**
+ * A socket file this process bound: it is removed on close only while it is still that file. Calling it is
+ * remove() (so it can go where a remover function is expected).
+ */
 export interface BoundUnixSocket {
+  (): Promise<void>;
   readonly path: string;
   /** Undefined while the file at path is the socket bound here; otherwise what happened to it. */
   problem(): string | undefined;
@@ -55,8 +60,8 @@ export async function bindUnixSocket(server: grpc.Server, spec: UnixSocketSpec):
   const dir = dirname(spec.path);
   // Only a directory trustplane creates (or its own data directory, which it names) gets its mode set: chmod-ing
   // whatever holds a socket given by path would lock down /run or /tmp for the whole host.
-  const created = await mkdir(dir, { recursive: true, mode: spec.dirMode ?? 0o700 });
-  if (created !== undefined || spec.ownDirectory) await chmod(dir, spec.dirMode ?? 0o700);
+  const created = makeDirs(dir, spec.dirMode ?? 0o700, 'the directory of the Unix socket').length > 0;
+  if (created || spec.ownDirectory) await chmod(dir, spec.dirMode ?? 0o700);
   else await checkSharedDirectory(dir);
   await removeStaleSocket(spec.path);
   const staging = await mkdtemp(join(dir, '.bind-'));
@@ -82,13 +87,10 @@ export async function bindUnixSocket(server: grpc.Server, spec: UnixSocketSpec):
       return `the xDS socket ${spec.path} is gone`;
     }
   };
-  return {
-    path: spec.path,
-    problem,
-    async remove() {
-      if (problem() === undefined) rmSync(spec.path, { force: true });
-    },
+  const remove = async (): Promise<void> => {
+    if (problem() === undefined) rmSync(spec.path, { force: true });
   };
+  return Object.assign(() => remove(), { path: spec.path, problem, remove });
 }
 
 /** Whether a server accepts connections on the socket at path. */
