@@ -76,7 +76,7 @@ function fullDecode(msgs: readonly Uint8Array[]): number {
 async function ingest(msgs: Uint8Array[]): Promise<{ rate: number; counted: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-bench-als-'));
   const mesh = parseMesh(meshText(), 'bench.yaml');
-  const traffic = new Traffic({ clock: systemClock, logger: silentLogger, mayReport: () => true, limits: { maxStreamsPerPrincipal: 4 } });
+  const traffic = new Traffic({ clock: systemClock, logger: silentLogger, mayReport: () => true, limits: { maxStreamsPerPrincipal: 4, maxEntriesPerSecond: Infinity } });
   traffic.setMesh(mesh);
   const server = new grpc.Server(XDS_SERVER_OPTIONS);
   traffic.receiver.addTo(server, fixedAuthenticator({ kind: 'uid', uid: 1000 }));
@@ -132,14 +132,15 @@ function windowMemory(ports: number): { mb: number; perPortKb: number; sources: 
 
 const msgs = messages();
 const bytes = msgs.reduce((n, m) => n + m.length, 0);
-console.log(`conditions: best of 3 interleaved rounds; ${ENTRIES} TCP entries in batches of ${BATCH} (${(bytes / ENTRIES).toFixed(0)} bytes/entry on the wire), ${SERVICES} ports, one stream, client in a worker thread over a Unix socket; load ${loadavg()[0]!.toFixed(2)}`);
+console.log(`conditions: best of 3 interleaved rounds (ceiling: best of 9); ${ENTRIES} TCP entries in batches of ${BATCH} (${(bytes / ENTRIES).toFixed(0)} bytes/entry on the wire), ${SERVICES} ports, one stream, client in a worker thread over a Unix socket, the per-principal rate limit lifted; load ${loadavg()[0]!.toFixed(2)}`);
 // Best of ROUNDS, interleaved, so that load on the box and JIT warm-up fall on both sides alike.
 const ROUNDS = 3;
 let ceil = 0;
 let full = 0;
 let rate = 0;
 for (let round = 0; round < ROUNDS; round++) {
-  ceil = Math.max(ceil, ceiling(msgs));
+  // The ceiling gets more tries than the ingest (best of 9 against best of 3): a preempted try only lowers it.
+  for (let k = 0; k < 3; k++) ceil = Math.max(ceil, ceiling(msgs));
   full = Math.max(full, fullDecode(msgs));
   const r = await ingest(msgs);
   if (r.counted !== ENTRIES) throw new Error(`counted ${r.counted} of ${ENTRIES} entries`);

@@ -318,7 +318,10 @@ export class ControlPlane {
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
   #apply(next: LoadedMesh): void {
-    this.#rollout.setDesired(this.traffic.setMesh(next.model));
+    // The gate commits only once the rollout took the description: a refused one leaves it as it was.
+    const gated = this.traffic.prepare(next.model);
+    this.#rollout.setDesired(gated.model);
+    gated.commit();
     const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
     this.store.batch(() => {
@@ -350,7 +353,10 @@ export class ControlPlane {
         this.xds.addTo(server, auth);
         this.traffic.receiver.addTo(server, auth);
       },
-      endStreams: () => this.xds.close(),
+      endStreams: () => {
+        this.traffic.receiver.close();
+        return this.xds.close();
+      },
       unix,
       ...(c.tcpAddress
         ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.ca.intermediates(), nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } }

@@ -2,7 +2,6 @@
 // a router to one cluster (so Envoy's HTTP stats, retries and access logs apply), TCP through tcp_proxy.
 // Routes are inline: one virtual host, one catch-all route, nothing that would earn a separate RDS resource.
 import type { FilterSchema } from '#gen/envoy/config/listener/v3/listener_components_pb';
-import type { AccessLogSchema } from '#gen/envoy/config/accesslog/v3/accesslog_pb';
 import { HttpConnectionManagerSchema, HttpConnectionManager_CodecType, type HttpFilterSchema } from '#gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb';
 import { RouterSchema } from '#gen/envoy/extensions/filters/http/router/v3/router_pb';
 import { TcpProxySchema } from '#gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb';
@@ -39,12 +38,8 @@ export function catchAllRoute(name: string, cluster: string): Init<typeof RouteC
   };
 }
 
-/**
- * The filter that hands a connection's traffic to `cluster`; `statPrefix` names its stats; `accessLog` are its
- * access loggers (see access-log.ts), none by default.
- */
-export function appFilter(protocol: Protocol, statPrefix: string, cluster: string, accessLog: readonly Init<typeof AccessLogSchema>[] = []): Init<typeof FilterSchema> {
-  const logs = accessLog.length ? { accessLog: [...accessLog] } : {};
+/** The filter that hands a connection's traffic to `cluster`; `statPrefix` names its stats. */
+export function appFilter(protocol: Protocol, statPrefix: string, cluster: string): Init<typeof FilterSchema> {
   const value = isHttpProtocol(protocol)
     ? typed(HttpConnectionManagerSchema, {
         statPrefix,
@@ -52,8 +47,7 @@ export function appFilter(protocol: Protocol, statPrefix: string, cluster: strin
         codecType: HttpConnectionManager_CodecType.AUTO,
         routeSpecifier: { case: 'routeConfig', value: catchAllRoute(statPrefix, cluster) },
         httpFilters: [routerFilter()],
-        ...logs,
       })
-    : typed(TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster }, ...logs });
+    : typed(TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster } });
   return { name: isHttpProtocol(protocol) ? HCM_FILTER : TCP_PROXY_FILTER, configType: { case: 'typedConfig', value } };
 }

@@ -13,7 +13,7 @@ import { TlsInspectorSchema } from '#gen/envoy/extensions/filters/listener/tls_i
 import type { ClusterSchema } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import type { InboundPort, MeshModel, Service } from '../mesh/model.js';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
-import { accessLogKey, accessLogs, type AccessLogSite } from './access-log.js';
+import { listenerAccessLogs } from './access-log.js';
 import { appFilter, isHttpProtocol } from './app-filters.js';
 import { endpointCluster, socketAddress } from './cluster.js';
 import { filterChainRows, needsTlsInspector, type FilterChainRow } from './filter-chains.js';
@@ -46,11 +46,7 @@ export function callerTrustDomains(mesh: MeshModel, service: Service): TrustDoma
 function filterChain(row: FilterChainRow, mesh: MeshModel, service: Service, port: InboundPort, opts: ResourceOptions): Init<typeof FilterChainSchema> {
   const name = inboundListenerName(port);
   const statPrefix = `${name}_${row.name}`;
-  // Each chain logs its connections to trustplane, tagged with the chain: the STRICT gate's evidence.
-  const site: AccessLogSite = { service: service.name, port: port.port, mode: port.mode, chain: row.mtls ? 'mtls' : 'plaintext' };
-  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}|${accessLogKey(mesh, site)}`, () =>
-    appFilter(port.protocol, statPrefix, localClusterName(port), accessLogs(mesh, site, isHttpProtocol(port.protocol))),
-  );
+  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}`, () => appFilter(port.protocol, statPrefix, localClusterName(port)));
   return {
     name: row.name,
     filterChainMatch: { transportProtocol: row.transportProtocol, applicationProtocols: [...row.applicationProtocols] },
@@ -79,8 +75,8 @@ export function inboundListener(mesh: MeshModel, service: Service, port: Inbound
     trafficDirection: TrafficDirection.INBOUND,
     listenerFilters: needsTlsInspector(rows) ? [tlsInspector()] : [],
     filterChains: rows.map((row) => filterChain(row, mesh, service, port, opts)),
-    // Connections no chain matched (plaintext on a STRICT port): logged without a chain tag.
-    accessLog: accessLogs(mesh, { service: service.name, port: port.port, mode: port.mode }, false),
+    // Every connection, whichever chain served it (or none), to trustplane: the STRICT gate's evidence.
+    accessLog: listenerAccessLogs(mesh, { service: service.name, port: port.port, mode: port.mode }),
   };
 }
 

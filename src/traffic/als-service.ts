@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { toBinary } from '@bufbuild/protobuf';
 import type { Node } from '#gen/envoy/config/core/v3/base_pb';
 import { StreamAccessLogsResponseSchema } from '#gen/envoy/service/accesslog/v3/als_pb';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { CallAuthenticator, NodePrincipal } from '../xds/principal.js';
 import { principalToString } from '../xds/principal.js';
 import { classify, type RefusalReason } from './classify.js';
@@ -21,9 +22,36 @@ export interface AlsLimits {
   readonly maxEntriesPerBatch: number;
   /** Envoy opens one stream per logger configuration and worker thread, so a proxy holds several. */
   readonly maxStreamsPerPrincipal: number;
+  /**
+   * Entries per second per principal, on average (a burst of one second's worth). Above it the principal's
+   * streams are paused until it is back under, so gRPC flow control slows the proxy down: nothing is dropped
+   * (dropped entries could hide plaintext), and one principal cannot take the receiver from the others.
+   */
+  readonly maxEntriesPerSecond: number;
 }
 
-export const DEFAULT_ALS_LIMITS: AlsLimits = { maxMessageBytes: 1024 * 1024, maxEntriesPerBatch: 10_000, maxStreamsPerPrincipal: 256 };
+export const DEFAULT_ALS_LIMITS: AlsLimits = { maxMessageBytes: 1024 * 1024, maxEntriesPerBatch: 10_000, maxStreamsPerPrincipal: 256, maxEntriesPerSecond: 100_000 };
+
+/** A principal's entry budget: refills at the rate, holds at most one second's worth, may go negative (debt). */
+class EntryBudget {
+  #tokens: number;
+  #at: number;
+  constructor(
+    readonly rate: number,
+    now: number,
+  ) {
+    this.#tokens = rate;
+    this.#at = now;
+  }
+  /** Takes n entries; returns how long to wait (ms) before reading more, 0 when within budget. */
+  take(n: number, now: number): number {
+    if (this.rate === Infinity) return 0;
+    this.#tokens = Math.min(this.rate, this.#tokens + ((now - this.#at) * this.rate) / 1000);
+    this.#at = now;
+    this.#tokens -= n;
+    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens * 1000) / this.rate);
+  }
+}
 
 export interface AlsHooks {
   /** Entries counted, per batch. */
@@ -33,6 +61,8 @@ export interface AlsHooks {
   /** A stream ended with an error status for what it sent (bounds, malformed messages). */
   streamRejected?(reason: 'too_large' | 'too_many_entries' | 'too_many_streams' | 'malformed' | 'no_identifier' | 'unauthenticated'): void;
   openStreams?(count: number): void;
+  /** A stream was paused for going over its principal's entries per second. */
+  throttled?(): void;
 }
 
 export interface AlsLogger {
@@ -43,6 +73,7 @@ export interface AlsLogger {
 
 export interface AccessLogReceiverOptions {
   readonly evidence: TrafficEvidence;
+  readonly clock: Clock;
   /** Whether this principal may hold the service (its listeners' entries are its to send). */
   mayReport(principal: NodePrincipal, service: string): boolean;
   readonly limits?: Partial<AlsLimits>;
@@ -63,19 +94,37 @@ const accessLogService: grpc.ServiceDefinition = {
   },
 };
 
+/** Distinct refusals logged per stream; later ones are only counted. */
+const MAX_LOGGED_REFUSALS = 32;
+/** Services whose authorization a stream caches; past it the cache starts afresh. */
+const MAX_CACHED_SERVICES = 1024;
+
 const EMPTY_RESPONSE = toBinary(StreamAccessLogsResponseSchema, { $typeName: 'envoy.service.accesslog.v3.StreamAccessLogsResponse' });
 
 export class AccessLogReceiver {
   readonly limits: AlsLimits;
   readonly #opts: AccessLogReceiverOptions;
   readonly #streamsByPrincipal = new Map<string, number>();
+  readonly #budgets = new Map<string, EntryBudget>();
   #open = 0;
+  /** Ends each open stream; for shutdown. */
+  readonly #enders = new Set<() => void>();
+  #closed = false;
   /** Bumped when the mesh changes: per-stream authorization caches start afresh. */
   #generation = 0;
 
   constructor(opts: AccessLogReceiverOptions) {
     this.#opts = opts;
     this.limits = { ...DEFAULT_ALS_LIMITS, ...opts.limits };
+  }
+
+  /**
+   * Ends every open stream with UNAVAILABLE and takes no more, so that proxies flush to another control plane at
+   * once instead of holding the shutdown for the whole drain time.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const end of [...this.#enders]) end();
   }
 
   /** The mesh (and so who may hold what) changed. */
@@ -98,6 +147,10 @@ export class AccessLogReceiver {
       cb({ code: grpc.status.PERMISSION_DENIED, details: 'the caller has no node principal; access-log streams need an authenticated node' });
       return;
     }
+    if (this.#closed) {
+      cb({ code: grpc.status.UNAVAILABLE, details: 'the control plane is shutting down; send access logs to another one' });
+      return;
+    }
     const who = principalToString(principal);
     const open = this.#streamsByPrincipal.get(who) ?? 0;
     if (open >= this.limits.maxStreamsPerPrincipal) {
@@ -108,6 +161,9 @@ export class AccessLogReceiver {
     }
     this.#streamsByPrincipal.set(who, open + 1);
     hooks.openStreams?.(++this.#open);
+    let budget = this.#budgets.get(who);
+    if (!budget) this.#budgets.set(who, (budget = new EntryBudget(this.limits.maxEntriesPerSecond, this.#opts.clock.now())));
+    let resume: TimerHandle | undefined;
 
     let done = false;
     let node: Node | undefined;
@@ -115,16 +171,28 @@ export class AccessLogReceiver {
     /** service → may this stream report it; cleared when the mesh changes. */
     let allowed = new Map<string, boolean>();
     let generation = this.#generation;
-    /** Refusals already logged on this stream, by reason and service (logged once each, then only counted). */
+    /**
+     * Refusals already logged on this stream, by reason and service (logged once each, then only counted). Tags
+     * are the proxy's word: both sets are bounded, so made-up service names cannot grow them or flood the log.
+     */
     const logged = new Set<string>();
+    const firstTime = (key: string): boolean => {
+      if (logged.has(key) || logged.size >= MAX_LOGGED_REFUSALS) return false;
+      logged.add(key);
+      return true;
+    };
     const evidence = this.#opts.evidence;
 
     const release = (): void => {
       if (done) return;
       done = true;
+      this.#enders.delete(shutdown);
+      resume?.cancel();
       const n = (this.#streamsByPrincipal.get(who) ?? 1) - 1;
-      if (n === 0) this.#streamsByPrincipal.delete(who);
-      else this.#streamsByPrincipal.set(who, n);
+      if (n === 0) {
+        this.#streamsByPrincipal.delete(who);
+        this.#budgets.delete(who);
+      } else this.#streamsByPrincipal.set(who, n);
       hooks.openStreams?.(--this.#open);
     };
     const fail = (reason: Parameters<NonNullable<AlsHooks['streamRejected']>>[0], code: grpc.status, details: string): void => {
@@ -137,6 +205,13 @@ export class AccessLogReceiver {
       call.removeAllListeners('data');
       call.on('data', () => {});
     };
+
+    const shutdown = (): void => {
+      if (done) return;
+      release();
+      cb({ code: grpc.status.UNAVAILABLE, details: 'the control plane is shutting down; send access logs to another one' });
+    };
+    this.#enders.add(shutdown);
 
     call.on('data', (bytes: Buffer) => {
       if (done) return;
@@ -158,6 +233,7 @@ export class AccessLogReceiver {
           fail('no_identifier', grpc.status.INVALID_ARGUMENT, 'the identifier needs a node and a log_name');
           return;
         }
+        log.debug({ event: 'access_log_stream_opened', principal: who, nodeId: node.id, cluster: node.cluster, logName }, 'access-log stream opened');
       } else if (!node) {
         fail('no_identifier', grpc.status.INVALID_ARGUMENT, 'the first message of an access-log stream must carry the identifier {node, log_name}');
         return;
@@ -172,6 +248,8 @@ export class AccessLogReceiver {
         generation = this.#generation;
         allowed = new Map();
       }
+      // One time for the batch: Envoy sends what it buffered over about a second.
+      const now = this.#opts.clock.now();
       let accepted = 0;
       let untagged = 0;
       let unknownPort = 0;
@@ -183,28 +261,39 @@ export class AccessLogReceiver {
           continue;
         }
         let may = allowed.get(c.service);
-        if (may === undefined) allowed.set(c.service, (may = this.#opts.mayReport(principal, c.service)));
+        if (may === undefined) {
+          may = this.#opts.mayReport(principal, c.service);
+          if (allowed.size >= MAX_CACHED_SERVICES) allowed.clear();
+          allowed.set(c.service, may);
+        }
         if (!may) {
           notHolder++;
-          if (!logged.has(`not_holder ${c.service}`)) {
-            logged.add(`not_holder ${c.service}`);
+          if (firstTime(`not_holder ${c.service}`)) {
             log.warn({ event: 'access_log_entries_refused', principal: who, nodeId: node.id, logName, service: c.service, reason: 'not_holder' }, 'access-log entries refused: the principal may not hold this service');
           }
           continue;
         }
-        if (!evidence.record(c.service, c.port, c.kind, c.source)) {
+        if (!evidence.record(c.service, c.port, c.kind, c.source, now)) {
           unknownPort++;
-          if (!logged.has(`unknown_port ${c.service}:${c.port}`)) {
-            logged.add(`unknown_port ${c.service}:${c.port}`);
+          if (firstTime(`unknown_port ${c.service}:${c.port}`)) {
             log.warn({ event: 'access_log_entries_refused', principal: who, nodeId: node.id, logName, service: c.service, port: c.port, reason: 'unknown_port' }, 'access-log entries refused: the mesh declares no such inbound port');
           }
           continue;
         }
         accepted++;
       }
-      if (untagged > 0 && !logged.has('untagged')) {
-        logged.add('untagged');
+      if (untagged > 0 && firstTime('untagged')) {
         log.warn({ event: 'access_log_entries_refused', principal: who, nodeId: node.id, logName, reason: 'untagged' }, 'access-log entries refused: no trustplane service and port tags (not a listener trustplane generated)');
+      }
+      // Over the principal's rate: read nothing more on this stream until the budget is back.
+      const wait = budget.take(list.length, now);
+      if (wait > 0 && !done) {
+        call.pause();
+        hooks.throttled?.();
+        resume = this.#opts.clock.setTimer(wait, () => {
+          resume = undefined;
+          if (!done) call.resume();
+        });
       }
       if (accepted) hooks.accepted?.(accepted);
       if (untagged) hooks.refused?.('untagged', untagged);

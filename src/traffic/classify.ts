@@ -1,6 +1,10 @@
 // From one access-log entry, as Envoy sends it, to what it says about one service port: which service and port
 // (the listener's custom tags), which kind of connection, and from whom. Pure.
 //
+// The chain is the `trustplane.chain` tag when a logger sets one; generated listeners log every connection from
+// the listener itself (see src/envoy/access-log.ts), where the chain follows from the entry: TLS properties or a
+// handshake failure = the mTLS chain, NFCF (no filter chain matched) = none, anything else = the plaintext chain.
+//
 //   kind               when
 //   rbac_denied        the RBAC filter closed it: connection_termination_details (TCP) or response_code_details
 //                      (HTTP) start with "rbac_access_denied"
@@ -35,7 +39,7 @@ export function classify(e: EntryFacts): Classified | RefusalReason {
   if (!service || !portText) return 'untagged';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return 'untagged';
-  const chain = e.tags[ACCESS_LOG_TAGS.chain];
+  const chain = e.tags[ACCESS_LOG_TAGS.chain] ?? (e.noFilterChain ? undefined : e.tls ? 'mtls' : 'plaintext');
   const source = e.source || 'unknown';
   const caller = e.peerSpiffeId || NO_SPIFFE_ID;
   if (e.connectionTerminationDetails.startsWith(RBAC_DENIED) || e.responseCodeDetails.startsWith(RBAC_DENIED)) {

@@ -10,6 +10,7 @@ import {
   AccessLogCommonSchema,
   HTTPAccessLogEntrySchema,
   HTTPResponsePropertiesSchema,
+  ResponseFlagsSchema,
   TCPAccessLogEntrySchema,
   TLSPropertiesSchema,
   TLSProperties_CertificatePropertiesSchema,
@@ -37,6 +38,8 @@ export interface EntryFacts {
   downstreamTransportFailureReason: string;
   /** HTTP entries only: response.response_code_details. */
   responseCodeDetails: string;
+  /** response_flags.no_filter_config_found (NFCF): no filter chain matched the connection. */
+  noFilterChain: boolean;
 }
 
 export interface ReadMessage {
@@ -63,7 +66,9 @@ const COMMON = {
   tags: num(AccessLogCommonSchema, 'customTags'),
   termination: num(AccessLogCommonSchema, 'connectionTerminationDetails'),
   transportFailure: num(AccessLogCommonSchema, 'downstreamTransportFailureReason'),
+  responseFlags: num(AccessLogCommonSchema, 'responseFlags'),
 };
+const FLAGS = { noFilterChain: num(ResponseFlagsSchema, 'noFilterConfigFound') };
 const ADDRESS = { socket: num(AddressSchema, 'socketAddress'), pipe: num(AddressSchema, 'pipe'), internal: num(AddressSchema, 'envoyInternalAddress') };
 const SOCKET = { address: num(SocketAddressSchema, 'address') };
 const TLS = { peer: num(TLSPropertiesSchema, 'peerCertificateProperties') };
@@ -152,6 +157,9 @@ function common(r: BinaryReader, facts: EntryFacts, addr: { remote: string; dire
       case COMMON.transportFailure:
         facts.downstreamTransportFailureReason = r.string();
         return true;
+      case COMMON.responseFlags:
+        fields(r, end(r), (n, w) => (n === FLAGS.noFilterChain && w === WireType.Varint ? ((facts.noFilterChain = r.bool()), true) : false));
+        return true;
       case COMMON.tags: {
         let key = '';
         let value = '';
@@ -172,7 +180,7 @@ function common(r: BinaryReader, facts: EntryFacts, addr: { remote: string; dire
 }
 
 function entry(r: BinaryReader, http: boolean): EntryFacts {
-  const facts: EntryFacts = { tags: {}, source: '', tls: false, peerSpiffeId: '', connectionTerminationDetails: '', downstreamTransportFailureReason: '', responseCodeDetails: '' };
+  const facts: EntryFacts = { tags: {}, source: '', tls: false, peerSpiffeId: '', connectionTerminationDetails: '', downstreamTransportFailureReason: '', responseCodeDetails: '', noFilterChain: false };
   const addr = { remote: '', direct: '' };
   const commonNo = http ? HTTP_ENTRY.common : TCP_ENTRY.common;
   fields(r, end(r), (no, wt) => {

@@ -78,6 +78,8 @@ export class TrafficEvidence implements TrafficEvidenceView {
   readonly #clock: Clock;
   readonly #slots = BUCKETS + 1;
   #ports = new Map<string, PortState>();
+  /** The same ports by service, then port: the per-entry lookup builds no key string. */
+  #byService = new Map<string, Map<number, PortState>>();
   readonly #listeners = new Set<() => void>();
   #changePending = false;
 
@@ -102,6 +104,12 @@ export class TrafficEvidence implements TrafficEvidenceView {
       }
     }
     this.#ports = next;
+    this.#byService = new Map();
+    for (const p of next.values()) {
+      let m = this.#byService.get(p.known.service);
+      if (!m) this.#byService.set(p.known.service, (m = new Map()));
+      m.set(p.known.port, p);
+    }
     this.#changed();
   }
 
@@ -110,18 +118,17 @@ export class TrafficEvidence implements TrafficEvidenceView {
     return this.#ports.has(portKeyOf(service, port));
   }
 
-  /** Counts one connection now. False when the port is not declared. */
-  record(service: string, port: number, kind: ConnectionKind, source: string): boolean {
-    const p = this.#ports.get(portKeyOf(service, port));
+  /** Counts one connection at `now` (default: the clock's now). False when the port is not declared. */
+  record(service: string, port: number, kind: ConnectionKind, source: string, now = this.#clock.now()): boolean {
+    const p = this.#byService.get(service)?.get(port);
     if (!p) return false;
-    const now = this.#clock.now();
     const slot = this.#rotate(p, now);
     p.counts[slot * 4 + KIND_INDEX[kind]]!++;
     p.totals[KIND_INDEX[kind]]!++;
     if (kind !== 'handshake_failure') {
       const src = this.#source(p, kind, source);
       src.counts[slot]!++;
-      src.lastSeen = now;
+      src.lastSeen = Math.max(src.lastSeen, now);
     }
     this.#changed();
     return true;
@@ -135,6 +142,18 @@ export class TrafficEvidence implements TrafficEvidenceView {
   port(service: string, port: number): PortEvidence | undefined {
     const p = this.#ports.get(portKeyOf(service, port));
     return p && this.#evidence(p, this.#clock.now());
+  }
+
+  /** Whether the port is ready for STRICT now (the cheap part of port(): window counts only). */
+  isReady(service: string, port: number): boolean {
+    const p = this.#byService.get(service)?.get(port);
+    if (!p || !p.known.evidenceAvailable) return false;
+    let mtls = 0;
+    for (const slot of this.#validSlots(p, this.#clock.now())) {
+      if (p.counts[slot * 4 + 1]! > 0) return false;
+      mtls += p.counts[slot * 4]!;
+    }
+    return mtls > 0;
   }
 
   /** Callers whose mTLS connections the port's RBAC denied in the window, most first. */
@@ -171,9 +190,12 @@ export class TrafficEvidence implements TrafficEvidenceView {
     return Math.floor(now / this.bucketMs);
   }
 
-  /** Moves the port's ring to `now`, clearing the slots it reuses; returns the slot of `now`. */
+  /**
+   * Moves the port's ring to `now`, clearing the slots it reuses; returns the slot of `now`. A time before the
+   * port's latest bucket (the host clock stepped back) counts in that bucket: never in a slot reused since.
+   */
   #rotate(p: PortState, now: number): number {
-    const e = this.#epoch(now);
+    const e = Math.max(this.#epoch(now), p.current);
     if (e > p.current) {
       const from = Math.max(p.current + 1, e - this.#slots + 1);
       for (let x = from; x <= e; x++) {

@@ -11,6 +11,7 @@
 import type { MeshModel, Mode } from '../mesh/model.js';
 import { edgeKey, portKey, withModes } from '../rollout/with-modes.js';
 import type { Readiness, SourceCount, TrafficEvidenceView } from './evidence-view.js';
+import { readinessOf, sendsEvidence } from './readiness.js';
 
 /** What the gate decided for a port the description asks STRICT for. */
 export interface GateDecision {
@@ -30,40 +31,48 @@ export interface GateResult {
   readonly model: MeshModel;
   /** One per port asked STRICT, in description order. */
   readonly decisions: readonly GateDecision[];
+  /** Makes this the gate's state (which ports stay allowed); until then the gate is as it was. */
+  commit(): void;
 }
+
+const NO_COUNTS = { mtls: 0, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 };
 
 export class StrictGate {
   /** Ports STRICT was allowed for and still asked STRICT: they stay allowed. */
-  readonly #allowed = new Set<string>();
+  #allowed: ReadonlySet<string> = new Set<string>();
   #started = false;
 
   constructor(private readonly evidence: TrafficEvidenceView) {}
 
-  /** The model the rollout controller should head for, and why each STRICT port is where it is. */
+  /**
+   * The model the rollout controller should head for, and why each STRICT port is where it is. Changes nothing
+   * until commit(): a description the rollout then refuses leaves the gate as it was.
+   */
   apply(desired: MeshModel): GateResult {
     const first = !this.#started;
-    this.#started = true;
+    const was = this.#allowed;
+    const allowed = new Set<string>();
     const decisions: GateDecision[] = [];
     const held = new Set<string>();
-    const asked = new Set<string>();
     for (const s of desired.services) {
       for (const ib of s.inbound) {
         if (ib.mode !== 'STRICT') continue;
         const key = portKey(s.name, ib.port);
-        asked.add(key);
         const e = this.evidence.port(s.name, ib.port);
-        const r = e ? { readiness: e.readiness, reason: e.readinessReason } : { readiness: 'no_evidence' as const, reason: 'no evidence: the port is not known to the traffic evidence' };
+        // Whether the port can send evidence is the description's word (it may have just changed); counts are the evidence's.
+        const available = sendsEvidence(desired, s);
+        const r = readinessOf(available, e?.window ?? NO_COUNTS, e?.plaintextSources ?? [], this.evidence.windowMs);
         const plaintextSources = e?.plaintextSources ?? [];
         let state: GateDecision['state'];
         let reason: string;
         if (ib.force) {
           state = 'forced';
           reason = r.readiness === 'ready' ? `STRICT forced (force: true); ready anyway: ${r.reason}` : `STRICT forced (force: true) over the STRICT gate: ${r.reason}`;
-          this.#allowed.add(key);
-        } else if (first || this.#allowed.has(key) || r.readiness === 'ready') {
+          allowed.add(key);
+        } else if (first || was.has(key) || r.readiness === 'ready') {
           state = 'allowed';
-          reason = first && !this.#allowed.has(key) ? `STRICT as described at start (${r.reason})` : r.reason;
-          this.#allowed.add(key);
+          reason = first && !was.has(key) ? `STRICT as described at start (${r.reason})` : r.reason;
+          allowed.add(key);
         } else {
           state = 'held';
           reason = `held at PERMISSIVE by the STRICT gate: ${r.reason}`;
@@ -72,8 +81,14 @@ export class StrictGate {
         decisions.push({ service: s.name, port: ib.port, state, readiness: r.readiness, reason, plaintextSources });
       }
     }
-    for (const key of [...this.#allowed]) if (!asked.has(key)) this.#allowed.delete(key);
-    return { model: held.size === 0 ? desired : holdAtPermissive(desired, held), decisions };
+    return {
+      model: held.size === 0 ? desired : holdAtPermissive(desired, held),
+      decisions,
+      commit: () => {
+        this.#allowed = allowed;
+        this.#started = true;
+      },
+    };
   }
 }
 

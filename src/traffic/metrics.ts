@@ -76,6 +76,7 @@ export function trafficMetrics(registry: Registry): TrafficMetrics {
     registers: [registry],
   });
   const open = new Gauge({ name: 'trustplane_access_log_streams', help: 'open access-log streams', registers: [registry] });
+  const throttled = new Counter({ name: 'trustplane_access_log_throttled_total', help: 'times a stream was paused for going over its principal\'s entries per second', registers: [registry] });
   for (const r of ['not_holder', 'unknown_port', 'untagged']) refused.inc({ reason: r }, 0);
   return {
     hooks: {
@@ -83,6 +84,7 @@ export function trafficMetrics(registry: Registry): TrafficMetrics {
       refused: (reason, n) => refused.inc({ reason }, n),
       streamRejected: (reason) => rejected.inc({ reason }),
       openStreams: (n) => open.set(n),
+      throttled: () => throttled.inc(),
     },
     bind(t) {
       traffic = t;

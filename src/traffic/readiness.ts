@@ -1,6 +1,12 @@
 // Whether the evidence says STRICT is safe on a port now: over the window it served mTLS and no plaintext.
 // Targets that send no access logs have no evidence, which is never "ready". Pure.
+import type { MeshModel, Service } from '../mesh/model.js';
 import type { Readiness, SourceCount, WindowCounts } from './evidence-view.js';
+
+/** Whether a service's ports send access logs: not proxyless gRPC (no Envoy), and not with `accessLogs: false`. */
+export function sendsEvidence(model: MeshModel, service: Service): boolean {
+  return model.accessLogs && service.target !== 'grpc';
+}
 
 const MAX_LISTED = 5;
 

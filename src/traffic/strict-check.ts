@@ -13,8 +13,11 @@ import { NO_SPIFFE_ID } from './classify.js';
 import { OTHER_SOURCE } from './evidence.js';
 
 export interface DeniedCaller extends SourceCount {
-  /** mtls_not_allowed = seen over mTLS, allowedCallers would not admit it; rbac_denied = already refused by RBAC. */
-  readonly why: 'mtls_not_allowed' | 'rbac_denied';
+  /**
+   * mtls_not_allowed = seen over mTLS, allowedCallers would not admit it; rbac_denied = already refused by RBAC;
+   * not_checked = callers past the per-port source bound, counted together as "other" and so not checked one by one.
+   */
+  readonly why: 'mtls_not_allowed' | 'rbac_denied' | 'not_checked';
 }
 
 export interface StrictCheckPort {
@@ -24,6 +27,7 @@ export interface StrictCheckPort {
   readonly readiness: Readiness;
   readonly reason: string;
   readonly plaintextSources: readonly SourceCount[];
+  /** Callers STRICT with allowedCallers would refuse (and callers past the source bound, not checked). */
   readonly deniedCallers: readonly DeniedCaller[];
   /** Mesh clients of this port whose own mode is DISABLE: they call it in plaintext by description. */
   readonly plaintextClients: readonly string[];
@@ -39,7 +43,7 @@ export interface StrictCheckReport {
 }
 
 function admits(mesh: MeshModel, service: Service, caller: string): boolean {
-  if (caller === NO_SPIFFE_ID || caller === OTHER_SOURCE) return false;
+  if (caller === NO_SPIFFE_ID) return false;
   let id: SpiffeId;
   try {
     id = SpiffeId.parse(caller);
@@ -56,9 +60,11 @@ export function strictCheck(mesh: MeshModel, evidence: TrafficEvidence, at: numb
     for (const ib of s.inbound) {
       const e = evidence.port(s.name, ib.port);
       const r = e ? { readiness: e.readiness, reason: e.readinessReason } : { readiness: 'no_evidence' as const, reason: 'no evidence' };
-      // "other" aggregates callers past the per-port bound: they cannot be checked one by one, so it is listed.
+      // "other" aggregates callers past the per-port bound: they cannot be checked one by one, so it is listed as such.
+      const mtlsCallers = e?.mtlsCallers ?? [];
       const deniedCallers: DeniedCaller[] = [
-        ...(e?.mtlsCallers ?? []).filter((c) => !admits(mesh, s, c.source)).map((c) => ({ ...c, why: 'mtls_not_allowed' as const })),
+        ...mtlsCallers.filter((c) => c.source !== OTHER_SOURCE && !admits(mesh, s, c.source)).map((c) => ({ ...c, why: 'mtls_not_allowed' as const })),
+        ...mtlsCallers.filter((c) => c.source === OTHER_SOURCE).map((c) => ({ ...c, why: 'not_checked' as const })),
         ...evidence.deniedCallers(s.name, ib.port).map((c) => ({ ...c, why: 'rbac_denied' as const })),
       ];
       const plaintextClients = mesh.services.filter((c) => c.mode === 'DISABLE' && c.outbound.some((d) => d.kind === 'service' && d.service === s.name && d.port === ib.port)).map((c) => c.name);
@@ -73,7 +79,7 @@ export function strictCheck(mesh: MeshModel, evidence: TrafficEvidence, at: numb
         deniedCallers,
         plaintextClients,
         handshakeFailures: e?.window.handshakeFailures ?? 0,
-        breaks: plaintextSources.length > 0 || deniedCallers.length > 0 || plaintextClients.length > 0,
+        breaks: plaintextSources.length > 0 || deniedCallers.some((c) => c.why !== 'not_checked') || plaintextClients.length > 0,
       });
     }
   }
@@ -81,6 +87,7 @@ export function strictCheck(mesh: MeshModel, evidence: TrafficEvidence, at: numb
 }
 
 const TABLE_HEAD = ['SERVICE', 'PORT', 'ASKED', 'EVIDENCE', 'STRICT WOULD BREAK'];
+const conns = (n: number, what = 'connection'): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Text for the CLI: one row per port, a continuation row per further caller. */
 export function renderStrictCheck(report: StrictCheckReport): string {
@@ -88,8 +95,14 @@ export function renderStrictCheck(report: StrictCheckReport): string {
   const rows: string[][] = [TABLE_HEAD];
   for (const p of report.ports) {
     const lines: string[] = [
-      ...p.plaintextSources.map((s) => `plaintext from ${s.source}: ${s.count} connections, last seen ${s.lastSeen}`),
-      ...p.deniedCallers.map((c) => `${c.source}: ${c.count} ${c.why === 'rbac_denied' ? 'connections denied by RBAC' : 'mTLS connections, not in allowedCallers'}, last seen ${c.lastSeen}`),
+      ...p.plaintextSources.map((s) => `plaintext from ${s.source}: ${conns(s.count)}, last seen ${s.lastSeen}`),
+      ...p.deniedCallers.map((c) =>
+        c.why === 'not_checked'
+          ? `other callers: ${conns(c.count, 'mTLS connection')} past the per-port source bound, not checked one by one (raise --evidence-sources), last seen ${c.lastSeen}`
+          : c.why === 'rbac_denied'
+            ? `${c.source}: ${conns(c.count)} denied by RBAC, last seen ${c.lastSeen}`
+            : `${c.source}: ${conns(c.count, 'mTLS connection')}, not in allowedCallers, last seen ${c.lastSeen}`,
+      ),
       ...p.plaintextClients.map((c) => `mesh client ${c} calls in plaintext (its mode is DISABLE)`),
     ];
     if (lines.length === 0) lines.push(p.readiness === 'no_evidence' ? 'unknown: no evidence' : p.readiness === 'ready' ? 'nothing' : `nothing seen (${p.reason})`);

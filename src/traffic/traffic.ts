@@ -2,7 +2,8 @@
 // reads it and hands the rollout controller the description with unready ports held at PERMISSIVE; rollout
 // status, strict-check, metrics and the dashboard's view read both. The control plane wires it in a few lines:
 //
-//   rollout.setDesired(traffic.setMesh(model))         on start and on every good reload
+//   const gated = traffic.prepare(model)               on start and on every good reload
+//   rollout.setDesired(gated.model); gated.commit()
 //   traffic.onGateChange((model) => rollout.setDesired(model))
 //   traffic.receiver.addTo(server, auth)               beside xds.addTo on every transport listener
 import type { Clock, TimerHandle } from '../clock.js';
@@ -12,7 +13,8 @@ import type { NodePrincipal } from '../xds/principal.js';
 import { AccessLogReceiver, type AlsHooks, type AlsLimits, type AlsLogger } from './als-service.js';
 import type { PortEvidence, TrafficEvidenceView } from './evidence-view.js';
 import { portKeyOf, TrafficEvidence, type KnownPort } from './evidence.js';
-import { StrictGate, type GateDecision } from './gate.js';
+import { StrictGate, type GateDecision, type GateResult } from './gate.js';
+import { sendsEvidence } from './readiness.js';
 import { strictCheck, type StrictCheckReport } from './strict-check.js';
 
 export interface TrafficConfig {
@@ -35,7 +37,7 @@ export type GatedPortRollout = RolloutStatus['ports'][number] & { readonly stric
 
 /** Which ports a model declares, and whether they can send evidence. */
 export function knownPorts(model: MeshModel): KnownPort[] {
-  return model.services.flatMap((s) => s.inbound.map((ib) => ({ service: s.name, port: ib.port, evidenceAvailable: model.accessLogs && s.target !== 'grpc' })));
+  return model.services.flatMap((s) => s.inbound.map((ib) => ({ service: s.name, port: ib.port, evidenceAvailable: sendsEvidence(model, s) })));
 }
 
 export class Traffic implements TrafficEvidenceView {
@@ -54,7 +56,7 @@ export class Traffic implements TrafficEvidenceView {
     this.#clock = opts.clock;
     this.#logger = opts.logger;
     this.evidence = new TrafficEvidence({ clock: opts.clock, ...(opts.windowMs ? { windowMs: opts.windowMs } : {}), ...(opts.maxSourcesPerPort ? { maxSourcesPerPort: opts.maxSourcesPerPort } : {}) });
-    this.receiver = new AccessLogReceiver({ evidence: this.evidence, mayReport: opts.mayReport, logger: opts.logger, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.hooks ? { hooks: opts.hooks } : {}) });
+    this.receiver = new AccessLogReceiver({ evidence: this.evidence, clock: opts.clock, mayReport: opts.mayReport, logger: opts.logger, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.hooks ? { hooks: opts.hooks } : {}) });
     this.#gate = new StrictGate(this.evidence);
     this.evidence.onChange(() => this.#heldMayBeReady());
   }
@@ -63,12 +65,30 @@ export class Traffic implements TrafficEvidenceView {
     return this.evidence.windowMs;
   }
 
-  /** A new (valid) description: returns what the rollout controller should be given. */
+  /**
+   * A new (valid) description: what the rollout controller should be given. Nothing changes until commit(), so
+   * that a description the rollout refuses leaves the gate and the evidence as they were:
+   *   const gated = traffic.prepare(model); rollout.setDesired(gated.model); gated.commit();
+   */
+  prepare(model: MeshModel): { readonly model: MeshModel; commit(): void } {
+    const result = this.#gate.apply(model);
+    return {
+      model: result.model,
+      commit: () => {
+        result.commit();
+        this.#desired = model;
+        this.evidence.setPorts(knownPorts(model));
+        this.receiver.policyChanged();
+        this.#adopt(result);
+      },
+    };
+  }
+
+  /** prepare() and commit() at once. */
   setMesh(model: MeshModel): MeshModel {
-    this.#desired = model;
-    this.evidence.setPorts(knownPorts(model));
-    this.receiver.policyChanged();
-    return this.#evaluate();
+    const gated = this.prepare(model);
+    gated.commit();
+    return gated.model;
   }
 
   /** Told whenever the gate changes the model the rollout controller should head for. */
@@ -137,9 +157,8 @@ export class Traffic implements TrafficEvidenceView {
     return { ...e, strictGate: { state: d.state, reason } };
   }
 
-  #evaluate(): MeshModel {
-    const desired = this.#desired!;
-    const result = this.#gate.apply(desired);
+  /** Decisions of a committed gate result: logged where they changed, and the re-evaluation timer set. */
+  #adopt(result: GateResult): void {
     const before = this.#decisions;
     this.#decisions = new Map(result.decisions.map((d) => [portKeyOf(d.service, d.port), d]));
     for (const [key, d] of this.#decisions) {
@@ -150,7 +169,6 @@ export class Traffic implements TrafficEvidenceView {
       else this.#logger.debug(fields, d.reason);
     }
     this.#schedule();
-    return result.model;
   }
 
   /** While a port is held, time alone can release it (plaintext leaving the window): look again every bucket. */
@@ -172,9 +190,11 @@ export class Traffic implements TrafficEvidenceView {
   /** Re-applies the gate when a held port has become ready (only held ports can change without a new description). */
   #heldMayBeReady(): void {
     if (this.#closed || !this.#desired) return;
-    const ready = [...this.#decisions.values()].some((d) => d.state === 'held' && this.evidence.port(d.service, d.port)?.readiness === 'ready');
+    const ready = [...this.#decisions.values()].some((d) => d.state === 'held' && this.evidence.isReady(d.service, d.port));
     if (!ready) return;
-    const model = this.#evaluate();
-    for (const l of [...this.#gateListeners]) l(model);
+    const result = this.#gate.apply(this.#desired);
+    result.commit();
+    this.#adopt(result);
+    for (const l of [...this.#gateListeners]) l(result.model);
   }
 }

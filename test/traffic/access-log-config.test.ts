@@ -1,6 +1,6 @@
 // The generator's side of the evidence: every inbound listener of every generated target (sidecar, gateway, VM)
-// and every mode sends its connections to trustplane's xDS cluster with tags that the receiver reads back to the
-// right service, port and chain; the config is strict-valid and byte-stable; `accessLogs: false` removes it all.
+// and every mode logs each connection to trustplane's xDS cluster, with tags from which the receiver tells the
+// service, port, mode and chain; the config is strict-valid and byte-stable; `accessLogs: false` removes it all.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,38 +40,37 @@ function listenerJson(mesh: MeshModel, service: string, name: string): Json {
   return checkEnvoyBinary(LISTENER_TYPE_URL, r.bytes, `${service}/${name}`) as Json;
 }
 
-test('every inbound listener and chain of every generated target logs to trustplane, tagged so the receiver can tell service, port, mode and chain', () => {
+test('every inbound listener of every generated target and mode logs each connection to trustplane, tagged so the receiver tells service, port, mode and chain', () => {
   const seen = new Set<string>();
+  const facts = { source: '10.0.0.1', peerSpiffeId: '', connectionTerminationDetails: '', downstreamTransportFailureReason: '', responseCodeDetails: '', tls: false, noFilterChain: false };
   for (const make of MESHES) {
     const mesh = make();
     for (const s of mesh.services) {
       if (s.target === 'grpc') continue; // proxyless gRPC has no Envoy: "no evidence"
       const bootstrap = toJsonString(BootstrapSchema, buildBootstrap(mesh, s), { registry: envoyRegistry });
-      assert.ok(bootstrap.includes(`"${XDS_CLUSTER}"`), `${s.name}: the bootstrap has the trustplane cluster the loggers use`);
+      assert.ok(bootstrap.includes(`"${XDS_CLUSTER}"`), `${s.name}: the bootstrap has the trustplane cluster the logger uses`);
       for (const ib of s.inbound) {
         const l = listenerJson(mesh, s.name, inboundListenerName(ib));
-        const own = l['accessLog'] as Logger[];
-        assert.equal(own.length, 1);
-        assert.equal(own[0]!.name, 'envoy.access_loggers.tcp_grpc', 'connections no chain matched, logged by the listener');
-        assert.deepEqual(tagsOf(own[0]!), { [ACCESS_LOG_TAGS.service]: s.name, [ACCESS_LOG_TAGS.port]: String(ib.port), [ACCESS_LOG_TAGS.mode]: ib.mode });
+        const logs = l['accessLog'] as Logger[];
+        assert.equal(logs.length, 1, `${s.name}:${ib.port}: one logger, on the listener (one entry per connection)`);
+        const log = logs[0]!;
+        assert.equal(log.name, 'envoy.access_loggers.tcp_grpc');
+        const cc = log.typedConfig.commonConfig;
+        assert.deepEqual([cc.logName, cc.grpcService.envoyGrpc.clusterName, cc.transportApiVersion], [ACCESS_LOG_NAME, XDS_CLUSTER, 'V3']);
+        const tags = tagsOf(log);
+        assert.deepEqual(tags, { [ACCESS_LOG_TAGS.service]: s.name, [ACCESS_LOG_TAGS.port]: String(ib.port), [ACCESS_LOG_TAGS.mode]: ib.mode });
+        assert.doesNotMatch(JSON.stringify(l['filterChains']), /accessLog/, 'no logger on a chain: a connection is logged once');
+        // What the receiver makes of the entries this listener sends, for each chain it has, and for no chain.
         for (const chain of l['filterChains'] as Json[]) {
-          const filters = chain['filters'] as { name: string; typedConfig: Json }[];
-          const app = filters.at(-1)!;
-          const logs = app.typedConfig['accessLog'] as Logger[];
-          assert.equal(logs.length, 1, `${s.name}:${ib.port} ${String(chain['name'])}: one logger`);
-          const log = logs[0]!;
-          const http = app.name === 'envoy.filters.network.http_connection_manager';
-          assert.equal(log.name, http ? 'envoy.access_loggers.http_grpc' : 'envoy.access_loggers.tcp_grpc');
-          const cc = log.typedConfig.commonConfig;
-          assert.deepEqual([cc.logName, cc.grpcService.envoyGrpc.clusterName, cc.transportApiVersion], [ACCESS_LOG_NAME, XDS_CLUSTER, 'V3']);
-          const tags = tagsOf(log);
-          assert.deepEqual(tags, { ...tagsOf(own[0]!), [ACCESS_LOG_TAGS.chain]: chain['name'] });
-          // What the receiver makes of an entry this chain would send.
           const mtls = chain['name'] === 'mtls';
-          const c = classify({ tags, source: '10.0.0.1', tls: mtls, peerSpiffeId: mtls ? 'spiffe://example.org/x' : '', connectionTerminationDetails: '', downstreamTransportFailureReason: '', responseCodeDetails: '' });
+          assert.equal(mtls, JSON.stringify(chain).includes('DownstreamTlsContext'), 'the only TLS chain is the mTLS chain');
+          const c = classify({ ...facts, tags, tls: mtls, peerSpiffeId: mtls ? 'spiffe://example.org/x' : '' });
           assert.deepEqual(c, { service: s.name, port: ib.port, kind: mtls ? 'mtls' : 'plaintext', source: mtls ? 'spiffe://example.org/x' : '10.0.0.1' });
           seen.add(`${s.target} ${ib.mode} ${String(chain['name'])}`);
         }
+        assert.deepEqual(classify({ ...facts, tags, noFilterChain: true }), { service: s.name, port: ib.port, kind: 'plaintext', source: '10.0.0.1' });
+        assert.equal((classify({ ...facts, tags, downstreamTransportFailureReason: 'TLS_error' }) as { kind: string }).kind, 'handshake_failure');
+        assert.equal((classify({ ...facts, tags, tls: true, connectionTerminationDetails: 'rbac_access_denied_matched_policy[none]' }) as { kind: string }).kind, 'rbac_denied');
       }
     }
   }

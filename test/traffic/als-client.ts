@@ -9,6 +9,7 @@ import {
   AccessLogCommonSchema,
   HTTPAccessLogEntrySchema,
   HTTPResponsePropertiesSchema,
+  ResponseFlagsSchema,
   TCPAccessLogEntrySchema,
   TLSPropertiesSchema,
   TLSProperties_CertificatePropertiesSchema,
@@ -29,8 +30,10 @@ export interface Conn {
   readonly service: string;
   readonly port: number;
   readonly mode?: string;
-  /** The filter chain that logged it; undefined = the listener's own logger (no chain matched). */
+  /** The filter chain that served it (mtls: the entry has TLS properties); undefined = no chain matched (NFCF). */
   readonly chain?: 'mtls' | 'plaintext';
+  /** Also say the chain in a `trustplane.chain` tag, as a logger on the chain itself would (generated listeners do not). */
+  readonly chainTag?: boolean;
   readonly from: string;
   readonly spiffeId?: string;
   readonly handshakeFailure?: boolean;
@@ -42,7 +45,7 @@ const address = (ip: string, port: number) =>
 
 export function common(c: Conn): AccessLogCommon {
   const tags: Record<string, string> = { [ACCESS_LOG_TAGS.service]: c.service, [ACCESS_LOG_TAGS.port]: String(c.port), [ACCESS_LOG_TAGS.mode]: c.mode ?? 'PERMISSIVE' };
-  if (c.chain) tags[ACCESS_LOG_TAGS.chain] = c.chain;
+  if (c.chain && c.chainTag) tags[ACCESS_LOG_TAGS.chain] = c.chain;
   const tls =
     c.chain === 'mtls' && !c.handshakeFailure
       ? create(TLSPropertiesSchema, {
@@ -60,6 +63,7 @@ export function common(c: Conn): AccessLogCommon {
     ...(tls ? { tlsProperties: tls } : {}),
     ...(c.handshakeFailure ? { downstreamTransportFailureReason: 'TLS_error:|268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:TLS_error_end' } : {}),
     ...(c.rbacDenied ? { connectionTerminationDetails: 'rbac_access_denied_matched_policy[none]' } : {}),
+    ...(c.chain === undefined ? { responseFlags: create(ResponseFlagsSchema, { noFilterConfigFound: true }) } : {}),
   });
 }
 

@@ -74,6 +74,18 @@ describe('access-log streams: bounds and authentication', () => {
     assert.match(r.logs(), /"event":"access_log_stream_rejected".*"reason":"too_many_streams"/);
   });
 
+  test('made-up service names are refused, counted, and logged at most 32 times per stream', async () => {
+    const before = r.logs().split('\n').filter((l) => l.includes('"event":"access_log_entries_refused"')).length;
+    const made: Conn[] = Array.from({ length: 8 }, (_, i) => ({ ...mtls, service: `made-up-${i}` }));
+    const batches = Array.from({ length: 10 }, (_, b) => tcpBatch(made.map((c) => ({ ...c, service: `${c.service}-${b}` }))));
+    const res = await sendStream(client, [identifierMessage('orders-1', 'orders'), ...batches]);
+    assert.equal(res.code, grpc.status.OK);
+    const after = r.logs().split('\n').filter((l) => l.includes('"event":"access_log_entries_refused"')).length;
+    assert.equal(after - before, 32, '80 distinct made-up services, 32 log lines');
+    const metrics = await (await fetch(`http://${r.admin}/metrics`)).text();
+    assert.match(metrics, /^trustplane_access_log_entries_refused_total\{reason="not_holder"\} 80$/m);
+  });
+
   test('over mTLS TCP, a node reports only the services its node SVID may hold', async () => {
     const { token } = await createJoinToken({ dataDir: join(r.dir, 'data'), node: 'orders-1' });
     const bundlePem = r.cp.ca.bundle().toPem();

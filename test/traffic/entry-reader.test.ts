@@ -28,6 +28,7 @@ function expected(c: AccessLogCommon, details = '') {
     connectionTerminationDetails: c.connectionTerminationDetails,
     downstreamTransportFailureReason: c.downstreamTransportFailureReason,
     responseCodeDetails: details,
+    noFilterChain: c.responseFlags?.noFilterConfigFound ?? false,
   };
 }
 

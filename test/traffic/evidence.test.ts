@@ -60,3 +60,37 @@ describe('traffic evidence window', () => {
     assert.equal(ev.port('greeter', 50051), undefined);
   });
 });
+
+test('a clock that steps back counts in the latest bucket, never in a reused slot', () => {
+  const { clock, ev } = setup();
+  clock.advance(30 * HOUR);
+  ev.record('orders', 9000, 'plaintext', '10.0.0.1');
+  ev.record('orders', 9000, 'plaintext', '10.0.0.2', clock.now() - 26 * HOUR);
+  const e = ev.port('orders', 9000)!;
+  assert.equal(e.window.plaintext, 2);
+  assert.equal(e.plaintextSources.find((s) => s.source === '10.0.0.2')!.count, 1);
+  assert.equal(e.series.at(-1)!.plaintext, 2, 'in the latest bucket');
+  clock.advance(25 * HOUR);
+  assert.equal(ev.port('orders', 9000)!.window.plaintext, 0, 'both leave the window together');
+});
+
+test('isReady() agrees with the readiness port() reports', () => {
+  const { clock, ev } = setup();
+  const agree = (): void => {
+    for (const [s, p] of [['orders', 9000], ['greeter', 50051]] as const) assert.equal(ev.isReady(s, p), ev.port(s, p)!.readiness === 'ready', `${s}:${p}`);
+  };
+  agree();
+  ev.record('orders', 9000, 'mtls', 'spiffe://example.org/a');
+  assert.equal(ev.isReady('orders', 9000), true);
+  agree();
+  ev.record('orders', 9000, 'plaintext', '10.0.0.1');
+  assert.equal(ev.isReady('orders', 9000), false);
+  agree();
+  clock.advance(12 * HOUR);
+  ev.record('orders', 9000, 'mtls', 'spiffe://example.org/a');
+  clock.advance(13 * HOUR);
+  assert.equal(ev.isReady('orders', 9000), true);
+  agree();
+  ev.record('greeter', 50051, 'mtls', 'spiffe://example.org/a');
+  agree();
+});

@@ -80,7 +80,7 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function startRunning(k: MeshKnobs = {}, traffic: TrafficConfig = {}, opts: { tcp?: boolean; start?: number } = {}): Promise<Running> {
+export async function startRunning(k: MeshKnobs = {}, traffic: TrafficConfig = {}, opts: { tcp?: boolean; start?: number; drainMs?: number } = {}): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-traffic-'));
   const meshFile = join(dir, 'mesh.yaml');
   writeFileSync(meshFile, meshText(k));
@@ -90,7 +90,7 @@ export async function startRunning(k: MeshKnobs = {}, traffic: TrafficConfig = {
   const logger = createLogger({ level: 'debug', destination: new Writable({ write(chunk, _e, done) { logs += String(chunk); done(); } }) });
   const socket = join(dir, 'data', 'xds.sock');
   const cp = await ControlPlane.start(
-    { dataDir: join(dir, 'data'), meshFile, unixSocket: socket, tcpAddress: opts.tcp ? '127.0.0.1:0' : '', adminAddress: '127.0.0.1:0', insecure: false, drainMs: 0, traffic },
+    { dataDir: join(dir, 'data'), meshFile, unixSocket: socket, tcpAddress: opts.tcp ? '127.0.0.1:0' : '', adminAddress: '127.0.0.1:0', insecure: false, drainMs: opts.drainMs ?? 0, traffic },
     { clock, logger, watch: false },
   );
   return {

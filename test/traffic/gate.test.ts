@@ -135,8 +135,8 @@ describe('traffic evidence and the STRICT gate, over real access-log streams', (
     assert.equal(report.ports.find((p) => p.service === 'greeter')!.readiness, 'no_evidence');
     const one = await cli('strict-check', '--admin', r.admin, '--service', 'orders');
     assert.equal(one.code, 1);
-    assert.match(one.stdout, /^orders\s+9000\s+STRICT\s+not ready\s+plaintext from 10\.1\.2\.4: 1 connections, last seen/m);
-    assert.match(one.stdout, /^\s+spiffe:\/\/example\.org\/ns\/batch\/sa\/reports: 1 mTLS connections, not in allowedCallers/m);
+    assert.match(one.stdout, /^orders\s+9000\s+STRICT\s+not ready\s+plaintext from 10\.1\.2\.4: 1 connection, last seen/m);
+    assert.match(one.stdout, /^\s+spiffe:\/\/example\.org\/ns\/batch\/sa\/reports: 1 mTLS connection, not in allowedCallers/m);
     assert.doesNotMatch(one.stdout, /^web/m);
     const payments = await cli('strict-check', '--admin', r.admin, '--service', 'payments');
     assert.equal(payments.code, 0, 'nothing seen would break');
