@@ -17,9 +17,11 @@ const stage = join(root, 'build', 'proto-src');
 const gen = join(root, 'gen');
 const targetsFile = join(root, 'proto', 'envoy-targets.txt');
 const stampFile = join(gen, '.stamp');
+// The project's own .proto files (written from specs, e.g. the SPIFFE Workload API), generated beside Envoy's.
+const ownProtos = ['workload.proto'];
 
 const targets = readFileSync(targetsFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-const stamp = JSON.stringify({ targets, xds: require('@grpc/grpc-js-xds/package.json').version, es: require('@bufbuild/protoc-gen-es/package.json').version, self: statSync(fileURLToPath(import.meta.url)).mtimeMs });
+const stamp = JSON.stringify({ targets, own: ownProtos.map((f) => readFileSync(join(root, 'proto', f), 'utf8')), xds: require('@grpc/grpc-js-xds/package.json').version, es: require('@bufbuild/protoc-gen-es/package.json').version, self: statSync(fileURLToPath(import.meta.url)).mtimeMs });
 if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) process.exit(0);
 
 rmSync(stage, { recursive: true, force: true });
@@ -42,11 +44,12 @@ if (!validate.includes('optional bool ignored = 1072')) {
   validate = validate.replace('optional bool disabled = 1071;', 'optional bool disabled = 1071;\n    optional bool ignored = 1072;');
 }
 writeFileSync(validatePath, validate);
+for (const f of ownProtos) cpSync(join(root, 'proto', f), join(stage, f));
 writeFileSync(join(stage, 'buf.yaml'), 'version: v2\n');
 
 rmSync(gen, { recursive: true, force: true });
 const buf = join(dirname(require.resolve('@bufbuild/buf/package.json')), 'bin', 'buf');
-const args = ['generate', stage, '--template', join(root, 'proto', 'buf.gen.yaml'), ...targets.flatMap((t) => ['--path', join(stage, t)])];
+const args = ['generate', stage, '--template', join(root, 'proto', 'buf.gen.yaml'), ...[...targets, ...ownProtos].flatMap((t) => ['--path', join(stage, t)])];
 execFileSync(process.execPath, [buf, ...args], { cwd: join(root, 'proto'), stdio: 'inherit', env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}` } });
 
 // gen/all.js: every generated file descriptor, so a registry can resolve any Envoy type URL (Any, typed_config).

@@ -16,6 +16,7 @@ import { generateLeafKey } from './leaf-key.js';
 import { activationTime, minimumCaTtlMs, preparationDue } from './rotation.js';
 import { SvidTemplate } from './svid-template.js';
 import { loadUpstream, type Upstream, type UpstreamFiles } from './upstream.js';
+import { JwtKeyManager, type JwtKeyManagerOptions } from './jwt-key-manager.js';
 
 export const DEFAULT_CA_TTL_MS = 7 * 24 * 3600_000;
 export const DEFAULT_SVID_TTL_MS = 3600_000;
@@ -46,6 +47,8 @@ export interface CertificateAuthorityOptions {
   /** Sign with an intermediate issued by this upstream CA instead of a self-signed root. */
   readonly upstream?: UpstreamFiles;
   readonly logger?: CaLogger;
+  /** JWT-SVID signing keys (algorithm, token TTL, issuer); they rotate on the CA's schedule and ride in its bundle. */
+  readonly jwt?: Pick<JwtKeyManagerOptions, 'algorithm' | 'tokenTtlMs' | 'issuer'>;
 }
 
 export interface AuthorityStatus {
@@ -99,6 +102,7 @@ export class CertificateAuthority {
   #timer: TimerHandle | undefined;
   #nextDue = Infinity;
   #closed = false;
+  #jwt: JwtKeyManager | undefined;
 
   private constructor(opts: CertificateAuthorityOptions) {
     this.trustDomain = opts.trustDomain;
@@ -126,12 +130,25 @@ export class CertificateAuthority {
     const ca = new CertificateAuthority(opts);
     ca.#load();
     ca.#reconcile();
+    ca.#jwt = JwtKeyManager.open({ trustDomain: ca.trustDomain, dataDir: opts.dataDir, clock: ca.#clock, logger: ca.#logger, keyTtlMs: ca.#caTtlMs, ...opts.jwt });
+    ca.#bundle = undefined;
+    ca.#jwt.onChange(() => {
+      ca.#bundle = undefined;
+      const bundle = ca.bundle();
+      for (const l of [...ca.#listeners]) l(bundle);
+    });
     return ca;
+  }
+
+  /** The JWT-SVID signing keys (src/ca/jwt-key-manager.ts). */
+  get jwt(): JwtKeyManager {
+    return this.#jwt!;
   }
 
   /** Every CA certificate a peer must trust now (in upstream mode: the upstream trust anchor). */
   bundle(): X509Bundle {
-    this.#bundle ??= new X509Bundle(this.trustDomain, this.#published(), { sequence: this.#sequence });
+    // spiffe_sequence must change with any content: the sum of the two journals' sequences does, and only grows.
+    this.#bundle ??= new X509Bundle(this.trustDomain, this.#published(), { sequence: this.#sequence + (this.#jwt?.sequence ?? 0), jwtAuthorities: this.#jwt?.authorities() ?? [] });
     return this.#bundle;
   }
 
@@ -217,6 +234,7 @@ export class CertificateAuthority {
 
   /** Stops the rotation timer. */
   close(): void {
+    this.#jwt?.close();
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = undefined;

@@ -55,7 +55,7 @@ export async function startAdminServer(address: string, routes: AdminRoutes): Pr
       }
       if (path === '/ready') {
         const r = routes.ready();
-        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(r.ready ? 'ready\n' : `not ready: ${r.reason ?? ''}\n`);
+        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(r.ready ? `ready${r.reason ? ` (${r.reason})` : ''}\n` : `not ready: ${r.reason ?? ''}\n`);
         return;
       }
       if (path === '/metrics') {

@@ -5,6 +5,7 @@ import type { KeyType } from '../ca/key-type.js';
 import type { SdsPolicy } from '../envoy/index.js';
 import type { AfterWrite } from '../svid-files/after-write.js';
 import type { TrafficConfig } from '../traffic/traffic.js';
+import type { IdentitySourceSpec } from '../sources/identity-source-spec.js';
 
 export interface ServeConfig {
   /** Holds the CA (0700/0600), join tokens and the xDS Unix socket. */
@@ -32,6 +33,10 @@ export interface ServeConfig {
   readonly svidFiles?: { readonly dir: string; readonly afterWrite?: AfterWrite };
   /** How generated listeners and clusters ask for their secrets (source, initial_fetch_timeout); see src/envoy/sds.ts. */
   readonly sds?: SdsPolicy;
+  /** Where SVIDs and bundles come from: the embedded CA (default) or an existing SPIFFE Workload API (SPIRE). */
+  readonly identitySource?: IdentitySourceSpec;
+  /** The SPIFFE Workload API socket for applications (SPIFFE_ENDPOINT_SOCKET=unix://<path>); absent: none. */
+  readonly workloadApiSocket?: string;
   /** How long graceful shutdown waits for streams to end before cancelling them. */
   readonly drainMs?: number;
   /** Access-log evidence: window, per-port source bound, receiver limits (src/traffic). */

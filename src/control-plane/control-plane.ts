@@ -3,7 +3,6 @@
 // the xDS server serves both; the transport authenticates callers; the admin endpoint reports on all of it.
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
-import { SvidManager } from '../ca/svid-manager.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultServerSpiffeId, resourceOptions, type ResourceOptions } from '../envoy/index.js';
 import type { MeshModel } from '../mesh/index.js';
@@ -32,6 +31,12 @@ import { Dashboard } from '../dashboard/dashboard.js';
 import { Traffic } from '../traffic/traffic.js';
 import { trafficMetrics } from '../traffic/metrics.js';
 import { strictCheckHandler } from '../traffic/admin.js';
+import { CaSource } from '../sources/ca-source.js';
+import type { IdentitySource } from '../sources/identity-source.js';
+import { WorkloadApiSource } from '../sources/workload-api-source.js';
+import { meshWorkloadGrants } from '../workload-api/grants.js';
+import { startWorkloadApiListeners, type WorkloadApiListeners } from '../workload-api/listeners.js';
+import { WorkloadApiServer } from '../workload-api/server.js';
 
 export interface MeshState {
   readonly file: string;
@@ -52,7 +57,7 @@ export class ControlPlane {
   readonly store: IdentityStore;
   readonly resources = new ResourceCache();
   readonly metrics = new Metrics();
-  readonly ca: CertificateAuthority;
+  #ca: CertificateAuthority | undefined;
   readonly xds: XdsServer;
   /** Access-log evidence and the STRICT gate (src/traffic). */
   readonly traffic: Traffic;
@@ -65,7 +70,10 @@ export class ControlPlane {
   readonly #resourceOptions: ResourceOptions;
   readonly #reloadListeners = new Set<(result: ReloadResult) => void>();
   #groups: string[] = [];
-  readonly #svids: SvidManager;
+  /** Where SVIDs and bundles come from: the embedded CA, or an existing Workload API (--identity-source). */
+  readonly #source: IdentitySource;
+  readonly #workloadApi: WorkloadApiServer | undefined;
+  #workloadApiListeners: WorkloadApiListeners | undefined;
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
@@ -91,7 +99,8 @@ export class ControlPlane {
       for (const td of c.bundles) this.metrics.bundleAuthorities.set({ trust_domain: td }, this.store.getBundle(td)?.x509Authorities.length ?? 0);
       if (c.bundles.includes(td.name)) this.#setCaExpiry();
     });
-    this.ca = CertificateAuthority.open({
+    // With an upstream Workload API (SPIRE) as the identity source there is no embedded CA at all.
+    this.#ca = config.identitySource?.kind === 'workload-api' ? undefined : CertificateAuthority.open({
       trustDomain: td,
       dataDir: config.dataDir,
       clock,
@@ -102,17 +111,25 @@ export class ControlPlane {
       ...(config.svidTtlMs ? { svidTtlMs: config.svidTtlMs } : {}),
       ...(config.upstream ? { upstream: config.upstream } : {}),
     });
-    this.#svids = new SvidManager({
-      ca: this.ca,
-      store: this.store,
-      clock,
-      logger: logger.child({ component: 'svids' }),
-      onRenewal: (e) => {
-        this.metrics.svidRenewals.inc({ result: e.result });
-        if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
-      },
-    });
+    this.#source =
+      config.identitySource?.kind === 'workload-api'
+        ? new WorkloadApiSource({ address: config.identitySource.address, store: this.store, clock, logger: logger.child({ component: 'identity-source' }), registry: this.metrics.registry })
+        : new CaSource({
+            ca: this.ca,
+            store: this.store,
+            clock,
+            logger: logger.child({ component: 'svids' }),
+            serverSpiffeId: this.serverSpiffeId,
+            onRenewal: (e) => {
+              this.metrics.svidRenewals.inc({ result: e.result });
+              if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
+            },
+          });
     const policy = new MeshIdentityPolicy(() => this.#mesh.model);
+    if (config.workloadApiSocket) {
+      const jwtIssuer = this.#source.jwtIssuer?.();
+      this.#workloadApi = new WorkloadApiServer({ store: this.store, grants: meshWorkloadGrants(() => this.#mesh.model, policy), logger: logger.child({ component: 'workload-api' }), registry: this.metrics.registry, ...(jwtIssuer ? { jwt: { issuer: jwtIssuer, clock } } : {}) });
+    }
     this.xds = new XdsServer({
       store: this.store,
       resources: this.resources,
@@ -203,6 +220,7 @@ export class ControlPlane {
     }
     cp.#lock = lock;
     try {
+      await cp.#source.started();
       await cp.#listen();
       if (deps.watch ?? true) {
         cp.#watch = new FileWatch(config.meshFile, () => cp.reload(), cp.logger.child({ component: 'mesh-watch', file: config.meshFile }));
@@ -228,6 +246,22 @@ export class ControlPlane {
 
   get tcpAddress(): string | undefined {
     return this.#transport?.tcpAddress;
+  }
+
+  /** The embedded CA; there is none when the identities come from an upstream Workload API (--identity-source). */
+  get ca(): CertificateAuthority {
+    if (!this.#ca) throw new TrustplaneError('NO_EMBEDDED_CA', `trustplane takes its identities from the Workload API at ${this.config.identitySource?.kind === 'workload-api' ? this.config.identitySource.address.uri : '?'}: there is no embedded CA`);
+    return this.#ca;
+  }
+
+  /** Where SVIDs and bundles come from (--identity-source). */
+  get identitySource(): IdentitySource {
+    return this.#source;
+  }
+
+  /** The Workload API sockets: the own uid's first, then one per uid the mesh names (as root). */
+  get workloadApiSockets(): readonly { readonly path: string; readonly uid: number }[] {
+    return this.#workloadApiListeners?.sockets ?? [];
   }
 
   get adminAddress(): string | undefined {
@@ -283,12 +317,10 @@ export class ControlPlane {
 
   /** Whether the control plane holds a valid identity of its own and a bundle to serve with. */
   ready(): { ready: boolean; reason?: string } {
-    const svid = this.store.getSvid(this.serverSpiffeId);
-    if (!svid || svid.notAfter.getTime() <= this.clock.now()) return { ready: false, reason: `no valid SVID for ${this.serverSpiffeId}` };
-    if (!this.store.getBundle(this.store.trustDomain)) return { ready: false, reason: 'no trust bundle' };
+    const source = this.#source.ready();
+    if (!source.ready) return source;
     const listener = this.#transport?.problem();
-    if (listener) return { ready: false, reason: listener };
-    return { ready: true };
+    return listener ? { ready: false, reason: listener } : source;
   }
 
   async close(): Promise<void> {
@@ -296,17 +328,19 @@ export class ControlPlane {
     this.#dashboard?.close();
     this.traffic.close();
     await this.#admin?.close();
+    await this.#workloadApiListeners?.close();
+    this.#workloadApi?.close();
     if (this.#transport) await this.#transport.close();
     else await this.xds.close();
     this.#svidFiles?.close();
-    this.#svids.close();
-    this.ca.close();
+    this.#source.close();
+    this.#ca?.close();
     this.#access?.close();
     this.#lock?.release();
   }
 
   #setCaExpiry(): void {
-    const active = this.ca.status().find((a) => a.state === 'active');
+    const active = this.#ca?.status().find((a) => a.state === 'active');
     if (active) this.metrics.caExpiry.set(active.notAfter.getTime() / 1000);
   }
 
@@ -328,17 +362,20 @@ export class ControlPlane {
       for (const b of next.federatedBundles) this.store.setBundle(b);
       for (const td of previousFederated) if (!next.federatedBundles.some((b) => b.trustDomain.name === td)) this.store.removeBundle(td);
     });
-    this.#svids.setIdentities([SpiffeId.parse(this.serverSpiffeId), ...next.model.services.map((s) => s.spiffeId)]);
+    // trustplane's own server SVID is needed for TCP (and by the embedded CA's readiness); an agent is asked for it only then.
+    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress ? [SpiffeId.parse(this.serverSpiffeId)] : [];
+    this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
+    this.#workloadApi?.grantsChanged();
   }
 
   async #listen(): Promise<void> {
     const c = this.config;
     const unix: UnixListenerConfig[] = [];
+    // As root, each uid the mesh names gets a socket only it can open: the socket's permissions authenticate it.
+    // Those uids must be able to traverse (not list) the directories above their sockets.
+    const uids = perUidSockets(c, this.mesh);
     if (c.unixSocket) {
-      // As root, each uid the mesh names gets a socket only it can open: the socket's permissions authenticate it.
-      // Those uids must be able to traverse (not list) the directories above their sockets.
-      const uids = perUidSockets(c, this.mesh);
       const dirMode = uids.length ? 0o711 : 0o700;
       unix.push({ path: c.unixSocket, principal: { kind: 'uid', uid: process.getuid?.() ?? 0 }, mode: 0o600, dirMode, ownDirectory: resolve(dirname(c.unixSocket)) === resolve(c.dataDir) });
       for (const uid of uids) {
@@ -359,11 +396,14 @@ export class ControlPlane {
       },
       unix,
       ...(c.tcpAddress
-        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.ca.intermediates(), nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } }
+        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
     });
+    if (c.workloadApiSocket && this.#workloadApi) {
+      this.#workloadApiListeners = await startWorkloadApiListeners({ path: c.workloadApiSocket, uids, ownDirectory: resolve(dirname(c.workloadApiSocket)) === resolve(c.dataDir), server: this.#workloadApi, clock: this.clock, logger: this.logger.child({ component: 'workload-api' }), ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}) });
+    }
     if (c.adminAddress) {
       const access = (this.#access = AdminAccess.create(c.dataDir, this.clock));
       this.#dashboard = this.#newDashboard();
@@ -394,7 +434,7 @@ export class ControlPlane {
   }
 
   #json(path: string): unknown | undefined {
-    if (path === '/status') return this.xds.status();
+    if (path === '/status') return { ...this.xds.status(), identitySource: this.#source.status() };
     const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
     if (proxy) {
       let id: string;

@@ -16,7 +16,10 @@ export type BundleErrorCode =
   | 'BAD_SEQUENCE'
   | 'BAD_REFRESH_HINT'
   | 'BAD_PEM'
-  | 'UNSUPPORTED_KEY';
+  | 'UNSUPPORTED_KEY'
+  | 'MISSING_KID'
+  | 'BAD_JWK'
+  | 'DUPLICATE_KID';
 
 export class BundleError extends TrustplaneError {
   declare readonly code: BundleErrorCode;

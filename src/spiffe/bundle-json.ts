@@ -1,7 +1,9 @@
-// The SPIFFE bundle format (SPIFFE Trust Domain and Bundle §4, X509-SVID §6): a JWK Set whose "x509-svid"
-// entries each carry one CA certificate in x5c and that certificate's public key as JWK parameters.
+// The SPIFFE bundle format (SPIFFE Trust Domain and Bundle §4, X509-SVID §6, JWT-SVID §6): a JWK Set whose
+// "x509-svid" entries each carry one CA certificate in x5c and that certificate's public key as JWK parameters,
+// and whose "jwt-svid" entries are JWT signing keys, each with its "kid".
 import { X509Certificate, type JsonWebKey } from 'node:crypto';
 import { BundleError } from './bundle-error.js';
+import { JWT_SVID_USE, jwtAuthorityJwk, parseJwtAuthority, type JwtAuthority } from './jwt-authority.js';
 
 export const X509_SVID_USE = 'x509-svid';
 /** Key types whose parameters we can compare with a certificate; others are ignored, as §4.2.1 requires. */
@@ -12,6 +14,7 @@ const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 
 export interface ParsedBundleJson {
   authorities: X509Certificate[];
+  jwtAuthorities: JwtAuthority[];
   sequence?: number;
   refreshHintSeconds?: number;
 }
@@ -44,7 +47,7 @@ export function parseBundleJson(json: string, what: string): ParsedBundleJson {
     throw new BundleError('NOT_JSON', `${what}: not a JSON document${at ? ` (syntax error at character ${at})` : ''}`);
   }
   if (!isObject(doc)) throw new BundleError('NOT_AN_OBJECT', `${what}: expected a JSON object (a JWK Set), got ${describe(doc)}`);
-  const out: ParsedBundleJson = { authorities: [] };
+  const out: ParsedBundleJson = { authorities: [], jwtAuthorities: [] };
   const seq = doc['spiffe_sequence'];
   if (seq !== undefined) {
     if (!Number.isSafeInteger(seq) || (seq as number) < 0) {
@@ -63,14 +66,20 @@ export function parseBundleJson(json: string, what: string): ParsedBundleJson {
   if (keys === undefined) throw new BundleError('MISSING_KEYS', `${what}: the "keys" member is missing (it is required, even if empty)`);
   if (!Array.isArray(keys)) throw new BundleError('KEYS_NOT_ARRAY', `${what}: "keys" must be an array of JWKs, got ${describe(keys)}`);
   keys.forEach((key, i) => {
-    const cert = parseKey(key, i, what);
-    if (cert) out.authorities.push(cert);
+    const parsed = parseKey(key, i, what);
+    if (parsed instanceof X509Certificate) out.authorities.push(parsed);
+    else if (parsed) {
+      if (out.jwtAuthorities.some((a) => a.keyId === parsed.keyId)) {
+        throw new BundleError('DUPLICATE_KID', `${what}: key ${i}: "kid" "${parsed.keyId}" is used by an earlier "${JWT_SVID_USE}" key`, { keyIndex: i });
+      }
+      out.jwtAuthorities.push(parsed);
+    }
   });
   return out;
 }
 
-/** One entry of "keys": its CA certificate, or undefined when the entry is for another use or key type. */
-function parseKey(key: unknown, i: number, what: string): X509Certificate | undefined {
+/** One entry of "keys": its CA certificate or JWT authority, or undefined when the entry is for another use or key type. */
+function parseKey(key: unknown, i: number, what: string): X509Certificate | JwtAuthority | undefined {
   const at = `${what}: key ${i}`;
   const fail = (code: ConstructorParameters<typeof BundleError>[0], msg: string, cause?: unknown): BundleError =>
     new BundleError(code, `${at}: ${msg}`, { keyIndex: i, cause });
@@ -78,9 +87,10 @@ function parseKey(key: unknown, i: number, what: string): X509Certificate | unde
   const kty = key['kty'];
   if (typeof kty !== 'string' || kty === '') throw fail('MISSING_KTY', `"kty" must be set (a non-empty string), got ${describe(kty)}`);
   const use = key['use'];
-  if (use === undefined || use === '') throw fail('MISSING_USE', `"use" must be set ("${X509_SVID_USE}" or "jwt-svid")`);
+  if (use === undefined || use === '') throw fail('MISSING_USE', `"use" must be set ("${X509_SVID_USE}" or "${JWT_SVID_USE}")`);
   if (typeof use !== 'string') throw fail('BAD_USE', `"use" must be a string, got ${describe(use)}`);
-  // §4.2.1 and §4.2.2: unknown key types and uses (and jwt-svid keys, in an X.509 bundle) are skipped, not errors.
+  if (use === JWT_SVID_USE) return parseJwtAuthority(key, at, i);
+  // §4.2.1 and §4.2.2: unknown key types and uses are skipped, not errors.
   if (use !== X509_SVID_USE || !KNOWN_KTY.has(kty)) return undefined;
   const x5c = key['x5c'];
   if (x5c === undefined) throw fail('MISSING_X5C', `an "${X509_SVID_USE}" key must carry its CA certificate in "x5c"`);
@@ -124,9 +134,13 @@ export function bundleJson(
   sequence: number | undefined,
   refreshHintSeconds: number | undefined,
   what: string,
+  jwtAuthorities: readonly JwtAuthority[] = [],
 ): string {
   const doc: Obj = {
-    keys: authorities.map((cert) => ({ ...certificateJwk(cert, what), use: X509_SVID_USE, x5c: [cert.raw.toString('base64')] })),
+    keys: [
+      ...authorities.map((cert) => ({ ...certificateJwk(cert, what), use: X509_SVID_USE, x5c: [cert.raw.toString('base64')] })),
+      ...jwtAuthorities.map(jwtAuthorityJwk),
+    ],
   };
   if (sequence !== undefined) doc['spiffe_sequence'] = sequence;
   if (refreshHintSeconds !== undefined) doc['spiffe_refresh_hint'] = refreshHintSeconds;

@@ -1,23 +1,31 @@
-// X.509 trust bundles: the CA certificates that are authoritative for one trust domain. A bundle is always
-// kept with the name of its trust domain, because an SVID must be verified against its own domain's bundle.
+// Trust bundles: the CA certificates (and JWT signing keys) that are authoritative for one trust domain. A bundle
+// is always kept with the name of its trust domain, because an SVID must be verified against its own domain's
+// bundle. The JWT authorities ride along so that every place a bundle travels (SDS, bundle endpoints, the
+// Workload API) carries them too; X.509 consumers simply ignore them.
 import type { X509Certificate } from 'node:crypto';
 import { BundleError } from './bundle-error.js';
 import { bundleJson, parseBundleJson } from './bundle-json.js';
+import { sameJwtAuthority, type JwtAuthority } from './jwt-authority.js';
 import { certificatesToPem, parseCertificatesPem, PemError } from './pem.js';
 import type { TrustDomain } from './trust-domain.js';
 
 export { BundleError, type BundleErrorCode } from './bundle-error.js';
+export { JWT_SVID_USE, type JwtAuthority } from './jwt-authority.js';
 
 export interface BundleOptions {
   /** spiffe_sequence: changes whenever the bundle's contents change. */
   sequence?: number;
   /** spiffe_refresh_hint, in seconds. */
   refreshHintSeconds?: number;
+  /** JWT-SVID signing keys of the trust domain ("jwt-svid" entries); none by default. */
+  jwtAuthorities?: readonly JwtAuthority[];
 }
 
 export class X509Bundle {
   readonly trustDomain: TrustDomain;
   readonly x509Authorities: readonly X509Certificate[];
+  /** JWT-SVID signing keys, unique by key ID. */
+  readonly jwtAuthorities: readonly JwtAuthority[];
   readonly sequence?: number;
   readonly refreshHintSeconds?: number;
 
@@ -31,6 +39,10 @@ export class X509Bundle {
     }
     this.trustDomain = trustDomain;
     this.x509Authorities = Object.freeze(dedupe(x509Authorities));
+    const jwt = opts.jwtAuthorities ?? [];
+    const dup = jwt.find((a, i) => jwt.findIndex((b) => b.keyId === a.keyId) !== i);
+    if (dup) throw new BundleError('DUPLICATE_KID', `${what}: two JWT authorities have the key ID "${dup.keyId}"`);
+    this.jwtAuthorities = Object.freeze([...jwt]);
     if (opts.sequence !== undefined) this.sequence = opts.sequence;
     if (opts.refreshHintSeconds !== undefined) this.refreshHintSeconds = opts.refreshHintSeconds;
   }
@@ -49,17 +61,36 @@ export class X509Bundle {
     return certificatesToPem(this.x509Authorities);
   }
 
-  /** Reads the SPIFFE bundle format (a JWK Set); jwt-svid keys and unknown uses or key types are skipped. */
+  /** Reads the SPIFFE bundle format (a JWK Set) with its x509-svid and jwt-svid keys; unknown uses or key types are skipped. */
   static fromSpiffeJson(td: TrustDomain, json: string): X509Bundle {
     const parsed = parseBundleJson(json, `SPIFFE bundle for ${td.name}`);
-    const opts: BundleOptions = {};
+    const opts: BundleOptions = { jwtAuthorities: parsed.jwtAuthorities };
     if (parsed.sequence !== undefined) opts.sequence = parsed.sequence;
     if (parsed.refreshHintSeconds !== undefined) opts.refreshHintSeconds = parsed.refreshHintSeconds;
     return new X509Bundle(td, parsed.authorities, opts);
   }
 
   toSpiffeJson(): string {
-    return bundleJson(this.x509Authorities, this.sequence, this.refreshHintSeconds, `SPIFFE bundle for ${this.trustDomain.name}`);
+    return bundleJson(this.x509Authorities, this.sequence, this.refreshHintSeconds, `SPIFFE bundle for ${this.trustDomain.name}`, this.jwtAuthorities);
+  }
+
+  /** The SPIFFE bundle document with only the jwt-svid keys: a JWT bundle, as the Workload API's FetchJWTBundles serves it. */
+  toJwtBundleJson(): string {
+    return bundleJson([], this.sequence, this.refreshHintSeconds, `JWT bundle for ${this.trustDomain.name}`, this.jwtAuthorities);
+  }
+
+  /** The JWT authority with this key ID, if the trust domain has one. */
+  findJwtAuthority(keyId: string): JwtAuthority | undefined {
+    return this.jwtAuthorities.find((a) => a.keyId === keyId);
+  }
+
+  /** The same bundle with other JWT authorities; the sequence, when set, goes up by one if they changed. */
+  withJwtAuthorities(jwtAuthorities: readonly JwtAuthority[]): X509Bundle {
+    const same = jwtAuthorities.length === this.jwtAuthorities.length && jwtAuthorities.every((a) => this.jwtAuthorities.some((b) => sameJwtAuthority(a, b)));
+    const opts: BundleOptions = { jwtAuthorities };
+    if (this.sequence !== undefined) opts.sequence = same ? this.sequence : this.sequence + 1;
+    if (this.refreshHintSeconds !== undefined) opts.refreshHintSeconds = this.refreshHintSeconds;
+    return new X509Bundle(this.trustDomain, this.x509Authorities, opts);
   }
 
   /**
@@ -68,7 +99,7 @@ export class X509Bundle {
    */
   withAuthorities(certs: readonly X509Certificate[]): X509Bundle {
     const next = dedupe(certs);
-    const opts: BundleOptions = {};
+    const opts: BundleOptions = { jwtAuthorities: this.jwtAuthorities };
     if (this.sequence !== undefined) opts.sequence = sameSet(this.x509Authorities, next) ? this.sequence : this.sequence + 1;
     if (this.refreshHintSeconds !== undefined) opts.refreshHintSeconds = this.refreshHintSeconds;
     return new X509Bundle(this.trustDomain, next, opts);

@@ -4,4 +4,5 @@ export { SpiffeId, SpiffeIdError, type SpiffeIdErrorCode } from './id.js';
 export { matchAny, matchId, matchMemberOf, matchOneOf, type SpiffeIdMatcher } from './matcher.js';
 export { certificateToPem, certificatesToPem, parseCertificatesPem, PemError, type PemErrorCode } from './pem.js';
 export { BundleError, BundleSet, X509Bundle, type BundleErrorCode, type BundleOptions, type BundleSource } from './bundle.js';
+export { JWT_SVID_USE, type JwtAuthority } from './jwt-authority.js';
 export { verifyX509Svid, X509SvidError, type VerifiedX509Svid, type X509SvidErrorCode } from './x509svid.js';

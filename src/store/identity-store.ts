@@ -3,6 +3,7 @@
 // subscribes to its changes. Versions are derived from content, so re-setting identical content is not a change.
 import { createHash, type X509Certificate } from 'node:crypto';
 import type { X509Bundle } from '../spiffe/bundle.js';
+import { sameJwtAuthority } from '../spiffe/jwt-authority.js';
 
 /** One X.509-SVID with its private key. The key is never logged or serialised outside an SDS tls_certificate. */
 export interface X509SvidRecord {
@@ -49,6 +50,10 @@ function bundleVersion(b: X509Bundle): string {
   h.update(b.trustDomain.name);
   for (const c of b.x509Authorities) h.update(c.raw);
   return h.digest('hex').slice(0, 16);
+}
+
+function sameJwtAuthorities(a: X509Bundle, b: X509Bundle): boolean {
+  return a.jwtAuthorities.length === b.jwtAuthorities.length && a.jwtAuthorities.every((x, i) => sameJwtAuthority(x, b.jwtAuthorities[i]!));
 }
 
 export class IdentityStore {
@@ -99,7 +104,10 @@ export class IdentityStore {
   setBundle(bundle: X509Bundle): void {
     const version = bundleVersion(bundle);
     const name = bundle.trustDomain.name;
-    if (this.#bundles.get(name)?.version === version) return;
+    // The version is of the X.509 content (what SDS serves, so a JWT key rotation pushes nothing to proxies); the
+    // JWT authorities ride along: a change of them alone replaces the bundle and is told, under the same version.
+    const held = this.#bundles.get(name);
+    if (held?.version === version && sameJwtAuthorities(held.value, bundle)) return;
     this.#bundles.set(name, { value: bundle, version });
     this.#changed('bundles', name);
   }

@@ -14,7 +14,7 @@
 //   plaintext          the plaintext chain, or no chain matched (a plaintext connection refused by a STRICT
 //                      listener): the source is the peer's IP address (downstream_direct_remote_address, which
 //                      headers and PROXY protocol never rewrite, else downstream_remote_address)
-import { ACCESS_LOG_TAGS } from '../envoy/access-log.js';
+import { ACCESS_LOG_TAGS, type AccessLogChain } from '../envoy/access-log.js';
 import type { EntryFacts } from './entry-reader.js';
 import type { ConnectionKind } from './evidence-view.js';
 
@@ -39,7 +39,7 @@ export function classify(e: EntryFacts): Classified | RefusalReason {
   if (!service || !portText) return 'untagged';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return 'untagged';
-  const chain = e.tags[ACCESS_LOG_TAGS.chain] ?? (e.noFilterChain ? undefined : e.tls ? 'mtls' : 'plaintext');
+  const chain = (e.tags[ACCESS_LOG_TAGS.chain] as AccessLogChain | undefined) ?? (e.noFilterChain ? undefined : e.tls ? 'mtls' : 'plaintext');
   const source = e.source || 'unknown';
   const caller = e.peerSpiffeId || NO_SPIFFE_ID;
   if (e.connectionTerminationDetails.startsWith(RBAC_DENIED) || e.responseCodeDetails.startsWith(RBAC_DENIED)) {

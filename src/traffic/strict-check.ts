@@ -24,6 +24,8 @@ export interface StrictCheckPort {
   readonly service: string;
   readonly port: number;
   readonly asked: Mode;
+  /** `force: true` in the description: STRICT goes in whatever this report says. */
+  readonly force: boolean;
   readonly readiness: Readiness;
   readonly reason: string;
   readonly plaintextSources: readonly SourceCount[];
@@ -73,6 +75,7 @@ export function strictCheck(mesh: MeshModel, evidence: TrafficEvidence, at: numb
         service: s.name,
         port: ib.port,
         asked: ib.mode,
+        force: ib.force,
         readiness: r.readiness,
         reason: r.reason,
         plaintextSources,
@@ -107,7 +110,8 @@ export function renderStrictCheck(report: StrictCheckReport): string {
     ];
     if (lines.length === 0) lines.push(p.readiness === 'no_evidence' ? 'unknown: no evidence' : p.readiness === 'ready' ? 'nothing' : `nothing seen (${p.reason})`);
     const evidence = p.readiness === 'no_evidence' ? 'no evidence' : p.readiness === 'ready' ? 'ready' : 'not ready';
-    lines.forEach((l, i) => rows.push(i === 0 ? [p.service, String(p.port), p.asked, evidence, l] : ['', '', '', '', l]));
+    const asked = p.force ? `${p.asked} (force)` : p.asked;
+    lines.forEach((l, i) => rows.push(i === 0 ? [p.service, String(p.port), asked, evidence, l] : ['', '', '', '', l]));
   }
   const widths = TABLE_HEAD.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n')}\n`;

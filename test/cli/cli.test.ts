@@ -101,8 +101,8 @@ describe('trustplane CLI', () => {
       assert.equal(pem.stdout, readFileSync(join(out, 'bundle.pem'), 'utf8'));
       const json = await cli('bundle', 'show', '--format', 'spiffe', '--trust-domain', 'example.org', '--data-dir', data);
       const doc = JSON.parse(json.stdout) as { keys: Array<{ use: string; x5c: string[] }>; spiffe_sequence: number };
-      assert.equal(doc.keys.length, 1);
-      assert.equal(doc.keys[0]!.use, 'x509-svid');
+      // One X.509 CA (x509-svid) and one JWT signing key (jwt-svid).
+      assert.deepEqual(doc.keys.map((k) => k.use), ['x509-svid', 'jwt-svid']);
       assert.ok(pem.stdout.replace(/\s/g, '').includes(doc.keys[0]!.x5c[0]!));
       const file = join(dir, 'bundle.json');
       writeFileSync(file, json.stdout);

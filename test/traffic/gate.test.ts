@@ -132,6 +132,8 @@ describe('traffic evidence and the STRICT gate, over real access-log streams', (
     assert.deepEqual(orders.deniedCallers.map((c) => [c.source, c.why]), [[REPORTS_ID, 'mtls_not_allowed']], 'the intruder left the window; reports is not in allowedCallers (service: web)');
     const web = report.ports.find((p) => p.service === 'web')!;
     assert.deepEqual(web.plaintextSources.map((s) => s.source), ['192.168.7.7']);
+    assert.equal((web as unknown as { force: boolean }).force, true, 'forced ports say so');
+    assert.match((await cli('strict-check', '--admin', r.admin, '--service', 'web')).stdout, /^web\s+9100\s+STRICT \(force\)\s+not ready\s+plaintext from 192\.168\.7\.7/m);
     assert.equal(report.ports.find((p) => p.service === 'greeter')!.readiness, 'no_evidence');
     const one = await cli('strict-check', '--admin', r.admin, '--service', 'orders');
     assert.equal(one.code, 1);

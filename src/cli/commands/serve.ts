@@ -8,6 +8,7 @@ import { afterWriteOf } from './svid-write.js';
 import { untilSignal } from '../until-signal.js';
 import { makeDirs } from '../../io/files.js';
 import { routeGrpcLogs } from '../grpc-log.js';
+import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
@@ -37,6 +38,10 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
   --svid-dir DIR         write SVID, key (0600) and bundle files of proxyless gRPC services (target grpc) here,
                          renewed with the SVIDs: DIR/<trust domain><path>/{svid.pem,svid_key.pem,svid_bundle.pem}
   --svid-command ARGV    run after each such write (split on spaces, no shell)
+  --workload-api-socket PATH   serve the SPIFFE Workload API to applications on this Unix socket
+                         (SPIFFE_ENDPOINT_SOCKET=unix://PATH); as root, also PATH's directory/uid-N/<name> per uid
+  --identity-source SRC  embedded-ca (default) | workload-api:unix:///run/spire/sockets/agent.sock
+                         (take SVIDs and bundles from an existing SPIFFE Workload API, e.g. a SPIRE agent)
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
   --evidence-window DURATION   sliding window of the access-log evidence the STRICT gate reads (default 24h)
   --evidence-sources N         distinct sources kept per port before the rest count as "other" (default 32)
@@ -59,6 +64,8 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
     'svid-command': { type: 'string' },
     'evidence-window': { type: 'string' },
     'evidence-sources': { type: 'string' },
+    'workload-api-socket': { type: 'string' },
+    'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
   },
   async run({ values, io }) {
@@ -72,6 +79,10 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
       ...(values['evidence-window'] ? { windowMs: parseDuration(values['evidence-window'], '--evidence-window') } : {}),
       ...(sources ? { maxSourcesPerPort: Number(sources) } : {}),
     };
+    if (values['identity-source']?.startsWith('workload-api:')) {
+      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
+      if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
+    }
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -87,6 +98,8 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
       ...optional('sds', sdsPolicyOf(values)),
       traffic,
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
+      ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
+      ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     // The SVID files' directory is checked now: the writer only logs a failed write (and retries it at the next
@@ -100,6 +113,8 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
       [
         `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${config.meshFile})`,
         ...cp.unixSockets.map((s) => `  xDS (SDS + ADS), Unix socket: ${s}`),
+        ...cp.workloadApiSockets.map((s) => `  SPIFFE Workload API (uid ${s.uid}): SPIFFE_ENDPOINT_SOCKET=unix://${s.path}`),
+        ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
         ...(cp.adminAddress
           ? [

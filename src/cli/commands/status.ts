@@ -7,6 +7,8 @@ import type { ProxyStatusSnapshot } from '../../xds/proxy-status.js';
 import { renderProxySecrets, renderProxyStatusTable } from '../../xds/status-render.js';
 import { defineCommand } from '../command.js';
 import { dataDir, dataDirOption } from './common.js';
+import type { IdentitySourceStatus } from '../../sources/identity-source.js';
+import { renderIdentitySourceLine } from '../../sources/status-render.js';
 
 export const adminOptions = { admin: { type: 'string' }, ...dataDirOption } as const;
 /** The same options under the name commands written before the operator token used. */
@@ -69,7 +71,7 @@ ${ADMIN_HELP}`,
       throw err;
     }
     if (values.json) io.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
-    else io.stdout.write(values.proxy ? renderProxySecrets(snapshot, values.proxy, Date.now()) : renderProxyStatusTable(snapshot, Date.now()));
+    else io.stdout.write(values.proxy ? renderProxySecrets(snapshot, values.proxy, Date.now()) : renderIdentitySourceLine((snapshot as { identitySource?: IdentitySourceStatus }).identitySource) + renderProxyStatusTable(snapshot, Date.now()));
     return 0;
   },
 });
