@@ -15,7 +15,7 @@ import { TrustDomain } from '../src/spiffe/trust-domain.js';
 import { IdentityStore } from '../src/store/identity-store.js';
 import { TableIdentityPolicy } from '../src/xds/policy.js';
 import { ResourceCache } from '../src/xds/resource-cache.js';
-import { XdsServer } from '../src/xds/server.js';
+import { XdsServer } from '../src/xds/server/server.js';
 import { insecureAuthenticator } from '../src/xds/transport/fixed-authenticator.js';
 
 const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -57,7 +57,8 @@ const td = TrustDomain.parse(TD);
 const store = new IdentityStore(TD);
 const [a, b] = await Promise.all([caCert('a'), caCert('b')]);
 store.setBundle(new X509Bundle(td, [a!]));
-const xds = new XdsServer({ store, resources: new ResourceCache(), policy: new TableIdentityPolicy([]), clock: systemClock });
+// Every stream is the one insecure principal: its stream limit is raised to the bench's size.
+const xds = new XdsServer({ store, resources: new ResourceCache(), policy: new TableIdentityPolicy([]), clock: systemClock, limits: { streamsPerPrincipal: 1 << 20 } });
 
 // Capture the StreamSecrets handler that addTo registers, and open the streams on fake calls.
 let handler: ((call: FakeCall) => void) | undefined;

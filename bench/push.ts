@@ -1,7 +1,9 @@
 // Push fan-out: N concurrent SDS streams (clients in another process, over loopback TCP), the time from one CA
 // rotation to every stream holding the new bundle (p50, p99), and server memory per idle stream — beside the
 // ceiling measured in the same run: the same fan-out of a same-size message through a bare @grpc/grpc-js server.
-//   node --expose-gc dist/bench/push.js [--streams 1000,10000] [--per-connection 10] [--runs 1]
+//   node --expose-gc dist/bench/push.js [--streams 1000,10000] [--per-connection 10,1] [--runs 1] [--bare-decodes]
+// Every combination of streams and streams per connection runs, up to 2,000 connections (so one stream per
+// connection runs at 1,000 streams): memory per idle stream depends on it, bare grpc-js's too.
 // One file plays both roles: the parent runs the servers, `push.js client ...` (forked) runs the streams.
 //
 // What makes the ceiling a fair one. Both servers are driven by the very same client code over the very same
@@ -26,7 +28,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { secretDiscoveryService } from '../src/xds/services.js';
+import { secretDiscoveryService } from '../src/xds/server/services.js';
 import { caCert, TD } from './bench-pki.js';
 import { systemClock } from '../src/clock.js';
 import { X509Bundle } from '../src/spiffe/bundle.js';
@@ -34,7 +36,7 @@ import { TrustDomain } from '../src/spiffe/trust-domain.js';
 import { IdentityStore } from '../src/store/identity-store.js';
 import { TableIdentityPolicy } from '../src/xds/policy.js';
 import { ResourceCache } from '../src/xds/resource-cache.js';
-import { XdsServer } from '../src/xds/server.js';
+import { XdsServer } from '../src/xds/server/server.js';
 import { insecureAuthenticator } from '../src/xds/transport/fixed-authenticator.js';
 
 const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -95,7 +97,7 @@ function paddedResponse(bytes: number, version: string): Buffer {
  * The ceiling: no protocol, no state but the set of open calls; one pre-built message written to each. Same
  * method path as SDS so the client is identical; requests (the first one and every ACK) arrive as raw bytes.
  */
-function bareServer(sizes: MessageSizes): ServerUnderTest {
+function bareServer(sizes: MessageSizes, decodes: boolean): ServerUnderTest {
   const calls = new Set<grpc.ServerDuplexStream<Buffer, Buffer>>();
   const initial = paddedResponse(sizes.initial, 'v1');
   const rotated = paddedResponse(sizes.rotated, 'v2');
@@ -106,7 +108,16 @@ function bareServer(sizes: MessageSizes): ServerUnderTest {
     method: path,
     register(server) {
       const def = {
-        stream: { path, requestStream: true, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
+        stream: {
+          path,
+          requestStream: true,
+          responseStream: true,
+          requestSerialize: raw.serialize,
+          // --bare-decodes: requests decoded into messages, as any typed gRPC service does (and an xDS server must).
+          requestDeserialize: decodes ? (b: Buffer) => fromBinary(DiscoveryRequestSchema, b) : raw.deserialize,
+          responseSerialize: raw.serialize,
+          responseDeserialize: raw.deserialize,
+        },
       } satisfies grpc.ServiceDefinition;
       server.addService(def, {
         stream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
@@ -138,7 +149,8 @@ async function xdsServer(): Promise<ServerUnderTest> {
   const store = new IdentityStore(TD);
   const [a, b] = await Promise.all([caCert('a'), caCert('b')]);
   store.setBundle(new X509Bundle(td, [a!]));
-  const xds = new XdsServer({ store, resources: new ResourceCache(), policy: new TableIdentityPolicy([]), clock: systemClock });
+  // Every bench stream is the one insecure principal: the per-principal stream limit is raised to the bench's size.
+  const xds = new XdsServer({ store, resources: new ResourceCache(), policy: new TableIdentityPolicy([]), clock: systemClock, limits: { streamsPerPrincipal: 1 << 20 } });
   let rotations = 0;
   return {
     kind: 'xds',
@@ -173,6 +185,7 @@ interface ClientTimes {
  * set_node_on_first_message_only), decode each response envelope, ACK it (echo version and nonce).
  */
 function runClient(address: string, method: string, streams: number, perConnection: number): void {
+  const warm = warmStreams(streams, perConnection);
   const def = { stream: { ...secretDiscoveryService.StreamSecrets, path: method } };
   const Client = grpc.makeGenericClientConstructor(def as grpc.ServiceDefinition, 'Bench');
   const clients: grpc.Client[] = [];
@@ -183,7 +196,7 @@ function runClient(address: string, method: string, streams: number, perConnecti
   let initialBytes = 0;
   let rotatedBytes = 0;
   let firstVersion: string | undefined;
-  for (let i = 0; i < streams; i++) {
+  const open = (i: number): void => {
     if (i % perConnection === 0) clients.push(new Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
     const call = (clients[clients.length - 1] as unknown as { stream(): grpc.ClientDuplexStream<unknown, Buffer> }).stream();
     call.on('data', (msg: Buffer) => {
@@ -193,7 +206,9 @@ function runClient(address: string, method: string, streams: number, perConnecti
       if (++received[i]! === 1) {
         initialBytes = msg.length;
         firstVersion ??= res.versionInfo;
-        if (++first === streams) process.send!({ type: 'ready', initialBytes } satisfies ClientReady);
+        ++first;
+        if (first === warm) process.send!({ type: 'warm' });
+        if (first === streams) process.send!({ type: 'ready', initialBytes } satisfies ClientReady);
       } else if (received[i] === 2) {
         if (res.versionInfo === firstVersion) throw new Error('bench: a second response with the first version; the rotation did not reach it');
         times[i] = t;
@@ -203,10 +218,20 @@ function runClient(address: string, method: string, streams: number, perConnecti
     });
     call.on('error', () => undefined);
     call.write(create(DiscoveryRequestSchema, { node: { id: `bench-${i}` }, typeUrl: SECRET_TYPE, resourceNames: ['ROOTCA'] }));
-  }
+  };
+  for (let i = 0; i < warm; i++) open(i);
   process.on('message', (m) => {
+    if (m === 'more') for (let i = warm; i < streams; i++) open(i);
     if (m === 'exit') process.exit(0);
   });
+}
+
+/**
+ * Streams opened first, before memory is measured: code paths compiled and buffers sized by the first streams are
+ * a fixed cost, not a per-stream one, so the figure is the marginal cost of the streams after them.
+ */
+function warmStreams(streams: number, perConnection: number): number {
+  return Math.min(streams, Math.max(perConnection, Math.round(streams / 10 / perConnection) * perConnection));
 }
 
 // ---------------------------------------------------------------- parent
@@ -223,23 +248,25 @@ interface Result {
   serverCpuMs: number;
   rssPerStreamKb: number;
   heapPerStreamKb: number;
+  /** V8 heap reserved (used or not) and memory outside it held by JS objects (Buffers), per stream. */
+  heapTotalPerStreamKb: number;
+  externalPerStreamKb: number;
 }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function settle(): { rss: number; heap: number } {
+function settle(): { rss: number; heap: number; heapTotal: number; external: number } {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed };
+  return { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
 async function measure(sut: ServerUnderTest, streams: number, perConnection: number): Promise<Result> {
   const server = new grpc.Server({ 'grpc.max_concurrent_streams': 1 << 20 });
   sut.register(server);
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  const before = settle();
   const child = fork(fileURLToPath(import.meta.url), ['client', `127.0.0.1:${port}`, sut.method, String(streams), String(perConnection)], {
     execArgv: ['--max-old-space-size=4096'],
   });
@@ -253,10 +280,17 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
       child.on('message', onMessage);
       child.once('exit', (code) => reject(new Error(`bench client exited with ${code}`)));
     });
-  const ready = await next<ClientReady>('ready');
-  // Let the ACKs of the initial responses land before measuring idle memory and rotating.
+  const warmed = next<{ type: 'warm' }>('warm');
+  const readyP = next<ClientReady>('ready');
+  await warmed;
+  // Let the ACKs of the initial responses land before measuring memory (the warm streams', then everyone's).
+  await new Promise((r) => setTimeout(r, 200));
+  const before = settle();
+  child.send('more');
+  const ready = await readyP;
   await new Promise((r) => setTimeout(r, 200));
   const idle = settle();
+  const measured = Math.max(1, streams - warmStreams(streams, perConnection));
   const timesP = next<ClientTimes>('times');
   const profile = process.env.PUSH_PROFILE ? await startProfile() : undefined;
   const cpu0 = process.cpuUsage();
@@ -279,8 +313,10 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
     p99Ms: round(percentile(lat, 99)),
     maxMs: round(lat[lat.length - 1]!),
     serverCpuMs: round((cpu.user + cpu.system) / 1000),
-    rssPerStreamKb: round((idle.rss - before.rss) / streams / 1024),
-    heapPerStreamKb: round((idle.heap - before.heap) / streams / 1024),
+    rssPerStreamKb: round((idle.rss - before.rss) / measured / 1024),
+    heapPerStreamKb: round((idle.heap - before.heap) / measured / 1024),
+    heapTotalPerStreamKb: round((idle.heapTotal - before.heapTotal) / measured / 1024),
+    externalPerStreamKb: round((idle.external - before.external) / measured / 1024),
   };
 }
 
@@ -318,53 +354,61 @@ const range = (xs: number[], digits = 0): string => {
   return lo === hi || xs.length === 1 ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
 };
 
+/** --bare-decodes: the bare server decodes every request into a DiscoveryRequest (it ignores it still). */
+const BARE_DECODES = process.argv.includes('--bare-decodes');
+
+/** Connections per case are capped: one connection per stream at 10,000 streams would test the box's fd limits. */
+const MAX_CONNECTIONS = 2000;
+
 async function main(): Promise<void> {
   const counts = arg('streams', '1000,10000').split(',').map(Number);
-  const perConnection = Number(arg('per-connection', '10'));
+  const perConnections = arg('per-connection', '10,1').split(',').map(Number);
   const runs = Number(arg('runs', '1'));
   if (!(globalThis as { gc?: unknown }).gc) console.error('note: run with --expose-gc for steadier memory figures');
-  const results: Result[] = [];
-  const pairs: { streams: number; xds: Result; bare: Result }[] = [];
+  const results: (Result & { perConnection: number })[] = [];
+  const pairs: { streams: number; perConnection: number; xds: Result; bare: Result }[] = [];
+  const cases = perConnections.flatMap((pc) => counts.filter((n) => n / pc <= MAX_CONNECTIONS).map((n) => ({ n, pc })));
   for (let run = 0; run < runs; run++) {
-    for (const n of counts) {
+    for (const { n, pc } of cases) {
       // xDS first: the bare server then sends messages of exactly the sizes the xDS server sent.
-      const xds = await inFreshProcess('xds', n, perConnection, { initial: 0, rotated: 0 });
-      const bare = await inFreshProcess('bare', n, perConnection, { initial: xds.initialBytes, rotated: xds.rotatedBytes });
-      results.push(xds, bare);
-      pairs.push({ streams: n, xds, bare });
+      const xds = await inFreshProcess('xds', n, pc, { initial: 0, rotated: 0 });
+      const bare = await inFreshProcess('bare', n, pc, { initial: xds.initialBytes, rotated: xds.rotatedBytes });
+      results.push({ ...xds, perConnection: pc }, { ...bare, perConnection: pc });
+      pairs.push({ streams: n, perConnection: pc, xds, bare });
     }
   }
-  console.log('server   streams  msg B (initial→rotated)   p50 ms   p99 ms   max ms   server CPU ms   RSS KB/stream  heap KB/stream');
+  console.log('server   streams  per conn  msg B (initial→rotated)   p50 ms   p99 ms   max ms   server CPU ms   RSS KB/stream  heap KB/stream');
   for (const r of results) {
     console.log(
-      [r.kind.padEnd(7), String(r.streams).padStart(7), `${r.initialBytes}→${r.rotatedBytes}`.padStart(23), ...[r.p50Ms, r.p99Ms, r.maxMs].map((v) => v.toFixed(1).padStart(8)), r.serverCpuMs.toFixed(0).padStart(14), r.rssPerStreamKb.toFixed(1).padStart(14), r.heapPerStreamKb.toFixed(1).padStart(15)].join('  '),
+      [r.kind.padEnd(7), String(r.streams).padStart(7), String(r.perConnection).padStart(8), `${r.initialBytes}→${r.rotatedBytes}`.padStart(23), ...[r.p50Ms, r.p99Ms, r.maxMs].map((v) => v.toFixed(1).padStart(8)), r.serverCpuMs.toFixed(0).padStart(14), r.rssPerStreamKb.toFixed(1).padStart(14), r.heapPerStreamKb.toFixed(1).padStart(15)].join('  '),
     );
   }
   // Ratios are taken within a pair (xDS and its ceiling measured back to back), so load from elsewhere on a
   // shared machine shows up in both halves rather than in the ratio.
   console.log(`\nsummary over ${runs} run(s): xDS figures (ceiling) and xDS/ceiling ratio of each pair`);
-  console.log('streams  p50 ms xDS (bare)        p99 ms xDS (bare)        p50 ratio    p99 ratio    server CPU ms xDS (bare)   xDS RSS KB/idle stream');
-  for (const n of counts) {
-    const ps = pairs.filter((p) => p.streams === n);
-    const col = (f: (r: Result) => number, k: 'xds' | 'bare') => range(ps.map((p) => f(p[k])));
+  console.log('streams  per conn  p50 ms xDS (bare)        p99 ms xDS (bare)        p50 ratio    p99 ratio    RSS KB/idle stream xDS (bare)   RSS ratio');
+  for (const { n, pc } of cases) {
+    const ps = pairs.filter((p) => p.streams === n && p.perConnection === pc);
+    const col = (f: (r: Result) => number, k: 'xds' | 'bare', digits = 0) => range(ps.map((p) => f(p[k])), digits);
     console.log(
       [
         String(n).padStart(7),
+        String(pc).padStart(8),
         `${col((r) => r.p50Ms, 'xds')} (${col((r) => r.p50Ms, 'bare')})`.padEnd(23),
         `${col((r) => r.p99Ms, 'xds')} (${col((r) => r.p99Ms, 'bare')})`.padEnd(23),
         `${range(ps.map((p) => p.xds.p50Ms / p.bare.p50Ms), 2)}x`.padEnd(11),
         `${range(ps.map((p) => p.xds.p99Ms / p.bare.p99Ms), 2)}x`.padEnd(11),
-        `${col((r) => r.serverCpuMs, 'xds')} (${col((r) => r.serverCpuMs, 'bare')})`.padEnd(25),
-        range(ps.map((p) => p.xds.rssPerStreamKb), 1),
+        `${col((r) => r.rssPerStreamKb, 'xds', 1)} (${col((r) => r.rssPerStreamKb, 'bare', 1)})`.padEnd(29),
+        `${range(ps.map((p) => p.xds.rssPerStreamKb / p.bare.rssPerStreamKb), 2)}x`,
       ].join('  '),
     );
   }
-  console.log(JSON.stringify({ bench: 'push', perConnection, runs, results }));
+  console.log(JSON.stringify({ bench: 'push', perConnections, runs, bareDecodes: BARE_DECODES, results }));
 }
 
 /** Each measurement gets its own server process, so one run's heap and RSS do not hide in the next one's figures. */
 function inFreshProcess(kind: 'xds' | 'bare', streams: number, perConnection: number, sizes: MessageSizes): Promise<Result> {
-  const child = fork(fileURLToPath(import.meta.url), ['server', kind, String(streams), String(perConnection), String(sizes.initial), String(sizes.rotated)], {
+  const child = fork(fileURLToPath(import.meta.url), ['server', kind, String(streams), String(perConnection), String(sizes.initial), String(sizes.rotated), String(BARE_DECODES)], {
     execArgv: ['--expose-gc', '--max-old-space-size=4096', ...(process.env.PUSH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [])],
   });
   return new Promise((resolve, reject) => {
@@ -373,14 +417,14 @@ function inFreshProcess(kind: 'xds' | 'bare', streams: number, perConnection: nu
   });
 }
 
-async function runServer(kind: string, streams: number, perConnection: number, sizes: MessageSizes): Promise<void> {
-  const sut = kind === 'xds' ? await xdsServer() : bareServer(sizes);
+async function runServer(kind: string, streams: number, perConnection: number, sizes: MessageSizes, decodes: boolean): Promise<void> {
+  const sut = kind === 'xds' ? await xdsServer() : bareServer(sizes, decodes);
   process.send!(await measure(sut, streams, perConnection));
   process.disconnect();
 }
 
 if (process.argv[2] === 'server') {
-  await runServer(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]), { initial: Number(process.argv[6]), rotated: Number(process.argv[7]) });
+  await runServer(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]), { initial: Number(process.argv[6]), rotated: Number(process.argv[7]) }, process.argv[8] === 'true');
 } else if (process.argv[2] === 'client') {
   runClient(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]));
 } else {

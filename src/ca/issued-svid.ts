@@ -1,8 +1,13 @@
 // What minting returns. Parsing DER into a node:crypto X509Certificate costs more than generating the key and
 // signing together (OpenSSL 3.0 decodes the public key through its slow provider decoders, ~0.3–0.5 ms), so the
-// leaf is parsed on first access to `chain`, once, and only by whoever needs the object.
+// leaf is parsed on first access to `chain`, once, and only by whoever needs the object. Serving needs only PEM,
+// which comes straight from the DER that was just built (`chainPem`): the SDS path never parses a fresh leaf.
 import { X509Certificate } from 'node:crypto';
+import { certificatesToPem, derToPem } from '../spiffe/pem.js';
 import type { X509SvidRecord } from '../store/identity-store.js';
+
+/** The PEM of each intermediates list, worked out once: every SVID a CA signs shares the same list. */
+const tailPem = new WeakMap<readonly X509Certificate[], string>();
 
 export class IssuedX509Svid {
   /** The leaf certificate, DER. */
@@ -14,6 +19,7 @@ export class IssuedX509Svid {
   /** The chain after the leaf: trustplane's intermediate and any upstream ones. */
   readonly intermediates: readonly X509Certificate[];
   #chain: X509Certificate[] | undefined;
+  #chainPem: string | undefined;
 
   constructor(leafDer: Buffer, tail: readonly X509Certificate[], notBefore: Date, notAfter: Date, serial: string) {
     this.leafDer = leafDer;
@@ -27,6 +33,16 @@ export class IssuedX509Svid {
   get chain(): X509Certificate[] {
     this.#chain ??= [new X509Certificate(this.leafDer), ...this.intermediates];
     return this.#chain;
+  }
+
+  /** The chain as PEM blocks, leaf first: from the DER, without parsing it. */
+  get chainPem(): string {
+    if (this.#chainPem === undefined) {
+      let tail = tailPem.get(this.intermediates);
+      if (tail === undefined) tailPem.set(this.intermediates, (tail = certificatesToPem(this.intermediates)));
+      this.#chainPem = derToPem(this.leafDer) + tail;
+    }
+    return this.#chainPem;
   }
 }
 

@@ -6,6 +6,7 @@ import type { SdsPolicy } from '../envoy/index.js';
 import type { AfterWrite } from '../svid-files/after-write.js';
 import type { TrafficConfig } from '../traffic/traffic.js';
 import type { IdentitySourceSpec } from '../sources/identity-source-spec.js';
+import type { XdsLimits } from '../xds/server/limits.js';
 
 export interface ServeConfig {
   /** Holds the CA (0700/0600), join tokens and the xDS Unix socket. */
@@ -41,6 +42,8 @@ export interface ServeConfig {
   readonly drainMs?: number;
   /** Access-log evidence: window, per-port source bound, receiver limits (src/traffic). */
   readonly traffic?: TrafficConfig;
+  /** What one xDS caller may ask (names per request, streams per principal, ...); defaults in src/xds/server/limits.ts. */
+  readonly xdsLimits?: Partial<XdsLimits>;
 }
 
 export const DEFAULT_TCP_ADDRESS = '127.0.0.1:18000';

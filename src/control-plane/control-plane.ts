@@ -15,7 +15,7 @@ import { SvidFileWriter } from '../svid-files/writer.js';
 import { JoinTokenStore } from '../xds/node-attest/join-token-store.js';
 import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
-import { XdsServer } from '../xds/server.js';
+import { XdsServer } from '../xds/server/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
 import { AdminNotFound, isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
 import { AdminAccess, adminTokenFile } from './admin-access.js';
@@ -95,8 +95,8 @@ export class ControlPlane {
     const td = mesh.model.trustDomain;
     this.serverSpiffeId = defaultServerSpiffeId(mesh.model);
     this.store = new IdentityStore(td.name);
+    this.metrics.observeStore(this.store);
     this.store.subscribe((c) => {
-      for (const td of c.bundles) this.metrics.bundleAuthorities.set({ trust_domain: td }, this.store.getBundle(td)?.x509Authorities.length ?? 0);
       if (c.bundles.includes(td.name)) this.#setCaExpiry();
     });
     // With an upstream Workload API (SPIRE) as the identity source there is no embedded CA at all.
@@ -120,10 +120,8 @@ export class ControlPlane {
             clock,
             logger: logger.child({ component: 'svids' }),
             serverSpiffeId: this.serverSpiffeId,
-            onRenewal: (e) => {
-              this.metrics.svidRenewals.inc({ result: e.result });
-              if (e.notAfter) this.metrics.svidExpiry.set({ spiffe_id: e.spiffeId }, e.notAfter.getTime() / 1000);
-            },
+            // Expiry series mirror the store (Metrics.observeStore), so they leave with the identity.
+            onRenewal: (e) => this.metrics.svidRenewals.inc({ result: e.result }),
           });
     const policy = new MeshIdentityPolicy(() => this.#mesh.model);
     if (config.workloadApiSocket) {
@@ -137,6 +135,7 @@ export class ControlPlane {
       clock,
       logger: logger.child({ component: 'xds' }),
       metrics: this.metrics.xds(),
+      ...(config.xdsLimits ? { limits: config.xdsLimits } : {}),
     });
     const tm = trafficMetrics(this.metrics.registry);
     this.traffic = new Traffic({
@@ -154,6 +153,7 @@ export class ControlPlane {
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
       status: () => this.xds.status(),
+      feed: this.xds,
       isProxyOf: (proxy, service) => {
         const principal = parsePrincipalString(proxy.principal);
         return principal !== undefined && policy.mayReadGroup(principal, service);
@@ -209,7 +209,8 @@ export class ControlPlane {
       throw new TrustplaneError('ADMIN_NOT_LOOPBACK', `--admin ${config.adminAddress} is reachable from other hosts: they would see /live /ready /metrics and could try the operator token; add --admin-remote to mean it, or use a loopback address (127.0.0.1)`);
     }
     const mesh = loadMesh(config.meshFile);
-    prepareDataDir(config.dataDir, { traversableByOthers: perUidSockets(config, mesh.model).length > 0 && resolve(dirname(config.unixSocket)) === resolve(config.dataDir) });
+    const socketsInDataDir = [config.unixSocket, config.workloadApiSocket].some((s) => s && resolve(dirname(s)) === resolve(config.dataDir));
+    prepareDataDir(config.dataDir, { traversableByOthers: perUidSockets(mesh.model).length > 0 && socketsInDataDir });
     const lock = lockDataDir(config.dataDir);
     let cp: ControlPlane;
     try {
@@ -374,7 +375,7 @@ export class ControlPlane {
     const unix: UnixListenerConfig[] = [];
     // As root, each uid the mesh names gets a socket only it can open: the socket's permissions authenticate it.
     // Those uids must be able to traverse (not list) the directories above their sockets.
-    const uids = perUidSockets(c, this.mesh);
+    const uids = perUidSockets(this.mesh);
     if (c.unixSocket) {
       const dirMode = uids.length ? 0o711 : 0o700;
       unix.push({ path: c.unixSocket, principal: { kind: 'uid', uid: process.getuid?.() ?? 0 }, mode: 0o600, dirMode, ownDirectory: resolve(dirname(c.unixSocket)) === resolve(c.dataDir) });
@@ -400,6 +401,7 @@ export class ControlPlane {
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
+      maxReceiveMessageBytes: this.xds.limits.requestBytes,
     });
     if (c.workloadApiSocket && this.#workloadApi) {
       this.#workloadApiListeners = await startWorkloadApiListeners({ path: c.workloadApiSocket, uids, ownDirectory: resolve(dirname(c.workloadApiSocket)) === resolve(c.dataDir), server: this.#workloadApi, clock: this.clock, logger: this.logger.child({ component: 'workload-api' }), ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}) });
@@ -443,9 +445,8 @@ export class ControlPlane {
       } catch {
         return new AdminNotFound('no such proxy: the node id in the path is not valid percent-encoding');
       }
-      const snap = this.xds.status();
-      const proxies = snap.proxies.filter((p) => p.nodeId === id);
-      return proxies.length ? { ...snap, proxies } : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
+      const snap = this.xds.status((p) => p.nodeId === id);
+      return snap.proxies.length ? snap : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
     }
     if (path === '/mesh') return this.#meshState;
     if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
@@ -453,8 +454,8 @@ export class ControlPlane {
   }
 }
 
-/** The uids that get a socket of their own: as root, every uid the mesh names (not root's). */
-function perUidSockets(config: ServeConfig, mesh: MeshModel): number[] {
-  if (!config.unixSocket || process.getuid?.() !== 0) return [];
+/** The uids that get sockets of their own: as root, every uid the mesh names (not root's). */
+function perUidSockets(mesh: MeshModel): number[] {
+  if (process.getuid?.() !== 0) return [];
   return [...new Set(mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b);
 }

@@ -30,14 +30,16 @@ export class MeshIdentityPolicy implements IdentityPolicy {
   }
 
   /**
-   * The service the node says it runs (node.cluster), when the principal may hold it; with no cluster, the
-   * principal's one service. Anything else has no default: better a left-out secret than another service's key.
+   * The service the node says it runs (node.cluster), when the principal may hold it; otherwise, whatever
+   * node.cluster says, the principal's one identity, as SPIRE resolves `default` to the workload's identity (so a
+   * bootstrap written for SPIRE with any --service-cluster works). Several identities and no matching cluster is
+   * ambiguous: no default, better a left-out secret than the wrong service's key.
    */
   defaultIdentity(principal: NodePrincipal, node: Node): string | undefined {
     const mesh = this.mesh();
     if (node.cluster) {
       const service = mesh.serviceByName(node.cluster);
-      return service && this.mayReceive(principal, service.spiffeId.toString()) ? service.spiffeId.toString() : undefined;
+      if (service && this.mayReceive(principal, service.spiffeId.toString())) return service.spiffeId.toString();
     }
     if (principal.kind === 'insecure') return undefined;
     const allowed = mesh.servicesForPrincipal(principal);

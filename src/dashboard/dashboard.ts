@@ -6,7 +6,7 @@ import type { RolloutStatus } from '../rollout/status.js';
 import type { X509Bundle } from '../spiffe/bundle.js';
 import type { X509SvidRecord } from '../store/identity-store.js';
 import type { TrafficEvidenceView } from '../traffic/evidence-view.js';
-import type { ProxyStatusSnapshot } from '../xds/proxy-status.js';
+import type { ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import { loadAssets } from './assets.js';
 import { dashboardHandler } from './http.js';
 import { LiveFeed } from './live-feed.js';

@@ -7,7 +7,7 @@ import type { RolloutStatus } from '../rollout/status.js';
 import type { X509Bundle } from '../spiffe/bundle.js';
 import type { X509SvidRecord } from '../store/identity-store.js';
 import type { PortEvidence, Readiness, SourceCount, StrictGateState, WindowCounts } from '../traffic/evidence-view.js';
-import type { ProxyStatusSnapshot, SyncState } from '../xds/proxy-status.js';
+import type { ProxyStatusSnapshot, SyncState } from '../xds/status/proxy-status.js';
 
 /** An SVID that expires within this long is highlighted as expiring. */
 export const EXPIRING_WITHIN_MS = 10 * 60_000;

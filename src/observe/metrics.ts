@@ -1,7 +1,8 @@
 // Prometheus metrics, one registry per control plane. Names follow the rest of trustplane (spiffe_id, trust_domain,
 // type) and labels stay bounded: a SPIFFE ID the mesh declares, a type, a result — never a node.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { XdsMetrics } from '../xds/observability.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import type { XdsMetrics } from '../xds/server/observability.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -13,9 +14,31 @@ export class Metrics {
   readonly pushes = new Counter({ name: 'trustplane_xds_pushes_total', help: 'xDS responses written, by resource type', labelNames: ['type'], registers: [this.registry] });
   readonly nacks = new Counter({ name: 'trustplane_xds_nacks_total', help: 'xDS NACKs received, by resource type', labelNames: ['type'], registers: [this.registry] });
   readonly rejectedNames = new Counter({ name: 'trustplane_xds_rejected_names_total', help: 'requested resource names left out, by type and reason (unknown | denied)', labelNames: ['type', 'reason'], registers: [this.registry] });
+  readonly refused = new Counter({ name: 'trustplane_xds_refused_total', help: 'xDS streams and requests refused by a limit, by limit (namesPerRequest, streamsPerPrincipal, ...)', labelNames: ['limit'], registers: [this.registry] });
   readonly pushSeconds = new Histogram({ name: 'trustplane_xds_push_duration_seconds', help: 'from a change to the response written, by type', labelNames: ['type'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [this.registry] });
   readonly meshReloads = new Counter({ name: 'trustplane_mesh_reloads_total', help: 'mesh description reloads by result (ok | invalid)', labelNames: ['result'], registers: [this.registry] });
   readonly meshValid = new Gauge({ name: 'trustplane_mesh_last_reload_valid', help: '1 when the last mesh description read was valid, 0 while the last good one keeps serving after a bad edit', registers: [this.registry] });
+
+  /**
+   * Keeps the per-identity and per-trust-domain series equal to what the store holds: set when an SVID or bundle
+   * is added or replaced, removed with it, so no expiry alert fires for an identity that no longer exists.
+   */
+  observeStore(store: IdentityStore): () => void {
+    const sync = (svids: readonly string[], bundles: readonly string[]): void => {
+      for (const id of svids) {
+        const svid = store.getSvid(id);
+        if (svid) this.svidExpiry.set({ spiffe_id: id }, svid.notAfter.getTime() / 1000);
+        else this.svidExpiry.remove({ spiffe_id: id });
+      }
+      for (const td of bundles) {
+        const bundle = store.getBundle(td);
+        if (bundle) this.bundleAuthorities.set({ trust_domain: td }, bundle.x509Authorities.length);
+        else this.bundleAuthorities.remove({ trust_domain: td });
+      }
+    };
+    sync(store.svids().map((s) => s.spiffeId), store.bundles().map((b) => b.trustDomain.name));
+    return store.subscribe((c) => sync(c.svids, c.bundles));
+  }
 
   /** The hooks the xDS server calls. */
   xds(): XdsMetrics {
@@ -23,7 +46,8 @@ export class Metrics {
       connectedProxies: (n) => this.connectedProxies.set(n),
       pushed: (type) => this.pushes.inc({ type }),
       nacked: (type) => this.nacks.inc({ type }),
-      nameRejected: (type, reason) => this.rejectedNames.inc({ type, reason }),
+      nameRejected: (type, reason, count = 1) => this.rejectedNames.inc({ type, reason }, count),
+      refused: (limit) => this.refused.inc({ limit }),
       pushSeconds: (type, s) => this.pushSeconds.observe({ type }, s),
     };
   }

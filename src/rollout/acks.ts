@@ -4,7 +4,8 @@
 // the version the controller pushed for the step, and every version pushed after it while the step stood (a
 // later, unrelated edit of the same listener still carries the step). Versions are the resource cache's content
 // versions, which the proxy status records per resource name.
-import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/proxy-status.js';
+import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
+import { standing } from './progress.js';
 
 export interface ProxyRef {
   readonly nodeId: string;
@@ -44,14 +45,10 @@ export function ackProgress(snapshot: ProxyStatusSnapshot, service: string, type
   for (const p of proxiesOf(snapshot, service)) {
     const ref = { nodeId: p.nodeId, streamId: p.streamId };
     connected.push(ref);
-    if (versions.size === 0) {
-      acked.push(ref);
-      continue;
-    }
     const r = p.types.find((t) => t.typeUrl === typeUrl)?.resources.find((x) => x.name === name);
-    const carriesStep = r?.version !== undefined && versions.has(r.version);
-    if (carriesStep && r.state === 'ACKED') acked.push(ref);
-    else if (carriesStep && r.state === 'NACKED') nacked.push({ ...ref, message: r.error ?? '' });
+    const s = standing(r, versions);
+    if (s === 'acked') acked.push(ref);
+    else if (s === 'nacked') nacked.push({ ...ref, message: r?.error ?? '' });
     else pending.push(ref);
   }
   return { connected, acked, nacked, pending };

@@ -1,12 +1,14 @@
 // The rollout controller: holds the modes in force, feeds the control plane an effective mesh model with modes
 // held back, and moves them toward the description as proxies ACK (state-machine.ts has the rules). I/O stays
 // with the caller: it is told the proxy status and the cache's versions through functions, and publishes the
-// effective model through a callback.
+// effective model through a callback. Given a `feed` (the xDS server), it keeps per-step ACK counts up to date
+// as proxies answer (progress.ts), so an ACK costs O(1) and a step is evaluated only when some count reached or
+// left "every proxy"; without one, it reads a status snapshot each time.
 import type { MeshModel } from '../mesh/model.js';
 import { TrustplaneError } from '../errors.js';
-import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/proxy-status.js';
+import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../envoy/type-urls.js';
-import { ackProgress, isSettled, type AckProgress } from './acks.js';
+import { AckTracker, type ProxyFeed, type TrackedProxy } from './progress.js';
 import { effectiveModel } from './effective.js';
 import { planRollout, type EdgePlan, type PortPlan } from './plan.js';
 import { advance, initialState, sameState, type RolloutState, type Settled } from './state-machine.js';
@@ -25,13 +27,18 @@ function atTargets(plans: readonly PortPlan[], state: RolloutState): boolean {
 }
 
 export interface RolloutControllerOptions {
-  /** The xDS server's proxy status (XdsServer.status). */
+  /** The xDS server's proxy status (XdsServer.status); read on every evaluation unless `feed` is given. */
   status(): ProxyStatusSnapshot;
+  /**
+   * The live proxies and their changes (the XdsServer itself): counts are then kept up to date per event and
+   * status() is never read on the hot path. statusChanged() must still be called (once per turn is enough).
+   */
+  readonly feed?: ProxyFeed;
   /**
    * Whether a stream really is a proxy of the service its node.cluster names (its principal may hold that
    * service). node.cluster is the caller's word: without this, anyone could stall a rollout by never ACKing.
    */
-  isProxyOf?(proxy: ProxyStatus, service: string): boolean;
+  isProxyOf?(proxy: TrackedProxy, service: string): boolean;
   /** Versions of what is served; read right after each onEffectiveChange to learn the version of each step. */
   readonly resources: ResourceVersions;
   /**
@@ -54,10 +61,20 @@ interface StepVersions {
 const listenerKey = (p: PortPlan): string => `L ${p.service} ${p.listener}`;
 const clusterKey = (e: EdgePlan): string => `C ${e.client} ${e.cluster}`;
 
+/** A status snapshot's entry as a tracked proxy (the snapshot path). */
+function trackedOf(p: ProxyStatus): TrackedProxy {
+  const types = new Map(p.types.map((t) => [t.typeUrl, new Map(t.resources.map((r) => [r.name, r]))]));
+  return { streamId: p.streamId, nodeId: p.nodeId, cluster: p.cluster, principal: p.principal, service: p.service, resource: (typeUrl, name) => types.get(typeUrl)?.get(name) };
+}
+
 export class RolloutController {
   readonly #opts: RolloutControllerOptions;
+  readonly #tracker: AckTracker;
+  #snapshots = 0;
   #desired: MeshModel | undefined;
   #plans: readonly PortPlan[] = [];
+  #portsByKey = new Map<string, PortPlan>();
+  #edgesByKey = new Map<string, EdgePlan>();
   #state: RolloutState = { ports: new Map(), edges: new Map() };
   #effective: MeshModel | undefined;
   readonly #versions = new Map<string, StepVersions>();
@@ -66,6 +83,16 @@ export class RolloutController {
 
   constructor(opts: RolloutControllerOptions) {
     this.#opts = opts;
+    this.#tracker = new AckTracker(opts.isProxyOf);
+    if (opts.feed) {
+      opts.feed.onStatusChange((e) => this.#tracker.onEvent(e));
+      this.#tracker.resync(opts.feed.proxies());
+    }
+  }
+
+  /** What evaluating has cost: status snapshots read, and proxy standings worked out (for tests and benchmarks). */
+  stats(): { readonly snapshots: number; readonly classified: number } {
+    return { snapshots: this.#snapshots, classified: this.#tracker.classified };
   }
 
   /** A new (valid) description. Pushes the effective model at once, then takes every step already allowed. */
@@ -74,11 +101,13 @@ export class RolloutController {
       throw new RolloutError('ROLLOUT_REENTRANT', 'setDesired was called from inside onEffectiveChange; hand the new description over after the push returns');
     }
     const plans = planRollout(model);
+    // Who may hold which service may have changed with the description: start the counts again.
+    this.#refresh(true);
     this.#exclusive(() => {
-      const next = this.#desired === undefined ? initialState(plans) : advance(plans, this.#state, this.#settled(this.#status()));
+      const next = this.#desired === undefined ? initialState(plans) : advance(plans, this.#state, this.#settled());
       this.#apply(model, plans, next);
     });
-    this.statusChanged();
+    this.#evaluate();
   }
 
   /** The proxy status may have changed (an ACK, a NACK, a stream opened or closed): take the steps now allowed. */
@@ -86,9 +115,18 @@ export class RolloutController {
     const desired = this.#desired;
     // Nothing heading anywhere: no ACK can unlock a step, so spare the proxy-status snapshot (O(streams)).
     if (desired === undefined || atTargets(this.#plans, this.#state)) return;
+    // Fed: the counts are current; unless one reached or left "every proxy", no step can be taken.
+    if (this.#opts.feed && !this.#tracker.takeFlipped()) return;
+    this.#evaluate();
+  }
+
+  #evaluate(): void {
+    const desired = this.#desired;
+    if (desired === undefined || atTargets(this.#plans, this.#state)) return;
+    this.#refresh(false);
     this.#exclusive(() => {
       for (let steps = 0; steps < MAX_CHAINED_STEPS; steps++) {
-        const next = advance(this.#plans, this.#state, this.#settled(this.#status()));
+        const next = advance(this.#plans, this.#state, this.#settled());
         if (sameState(next, this.#state)) break;
         this.#apply(desired, this.#plans, next);
       }
@@ -112,14 +150,20 @@ export class RolloutController {
     }
     if (this.#again) {
       this.#again = false;
-      this.statusChanged();
+      this.#evaluate();
     }
   }
 
-  #status(): ProxyStatusSnapshot {
-    const snapshot = this.#opts.status();
-    const isProxyOf = this.#opts.isProxyOf;
-    return isProxyOf ? { ...snapshot, proxies: snapshot.proxies.filter((p) => isProxyOf(p, p.cluster)) } : snapshot;
+  /** Brings the counts up to date: from a snapshot when not fed; when fed, only when asked (`resync`). */
+  #refresh(resync: boolean): void {
+    const feed = this.#opts.feed;
+    if (feed && !resync) return;
+    if (feed) {
+      this.#tracker.resync(feed.proxies());
+      return;
+    }
+    this.#snapshots++;
+    this.#tracker.resync(this.#opts.status().proxies.map(trackedOf));
   }
 
   desired(): MeshModel | undefined {
@@ -133,12 +177,12 @@ export class RolloutController {
   }
 
   rolloutStatus(): RolloutStatus {
-    const snapshot = this.#status();
+    this.#refresh(false);
     return buildRolloutStatus({
       plans: this.#plans,
       state: this.#state,
-      portProgress: (p) => this.#portProgress(snapshot, p),
-      edgeProgress: (_p, e) => this.#edgeProgress(snapshot, e),
+      portProgress: (p) => this.#tracker.progress(listenerKey(p)),
+      edgeProgress: (_p, e) => this.#tracker.progress(clusterKey(e)),
     });
   }
 
@@ -146,28 +190,38 @@ export class RolloutController {
     const model = effectiveModel(desired, plans, next);
     this.#opts.onEffectiveChange(model);
     this.#desired = desired;
+    if (this.#plans !== plans) {
+      this.#portsByKey = new Map(plans.map((p) => [p.key, p]));
+      this.#edgesByKey = new Map(plans.flatMap((p) => p.edges.map((e) => [e.key, e] as const)));
+    }
     this.#plans = plans;
     this.#state = next;
     this.#effective = model;
     this.#recordVersions();
   }
 
-  /** After a push: the version now served of every tracked resource joins its step's set (or starts a new set). */
+  /**
+   * After a push: the version now served of every tracked resource joins its step's set (or starts a new set),
+   * and the tracker counts ACKs of exactly those versions.
+   */
   #recordVersions(): void {
     const seen = new Set<string>();
     const record = (key: string, step: string, group: string, typeUrl: string, name: string): void => {
       seen.add(key);
       const version = this.#opts.resources.get(group, typeUrl, name)?.version;
       const had = this.#versions.get(key);
-      if (version === undefined) this.#versions.set(key, { step, versions: new Set() });
-      else if (had && had.step === step && had.versions.size > 0) had.versions.add(version);
-      else this.#versions.set(key, { step, versions: new Set([version]) });
+      let v: StepVersions;
+      if (version === undefined) this.#versions.set(key, (v = { step, versions: new Set() }));
+      else if (had && had.step === step && had.versions.size > 0) (v = had).versions.add(version);
+      else this.#versions.set(key, (v = { step, versions: new Set([version]) }));
+      this.#tracker.track(key, group, typeUrl, name, v.versions);
     };
     for (const p of this.#plans) {
       record(listenerKey(p), this.#state.ports.get(p.key)!.mode, p.service, LISTENER_TYPE_URL, p.listener);
       for (const e of p.edges) record(clusterKey(e), this.#edgeStep(e), e.client, CLUSTER_TYPE_URL, e.cluster);
     }
     for (const key of [...this.#versions.keys()]) if (!seen.has(key)) this.#versions.delete(key);
+    this.#tracker.retain(seen);
   }
 
   #edgeStep(e: EdgePlan): string {
@@ -175,32 +229,16 @@ export class RolloutController {
     return `${edge.transport} ${edge.server}:${edge.port}`;
   }
 
-  #stepVersions(key: string, step: string): ReadonlySet<string> {
-    const v = this.#versions.get(key);
-    // Not recorded for this step (cannot happen after #apply): nothing counts as ACKed.
-    return v && v.step === step ? v.versions : new Set(['(not pushed)']);
-  }
-
-  #portProgress(snapshot: ProxyStatusSnapshot, p: PortPlan): AckProgress {
-    const mode = this.#state.ports.get(p.key)?.mode ?? p.target;
-    return ackProgress(snapshot, p.service, LISTENER_TYPE_URL, p.listener, this.#stepVersions(listenerKey(p), mode));
-  }
-
-  #edgeProgress(snapshot: ProxyStatusSnapshot, e: EdgePlan): AckProgress {
-    return ackProgress(snapshot, e.client, CLUSTER_TYPE_URL, e.cluster, this.#stepVersions(clusterKey(e), this.#edgeStep(e)));
-  }
-
-  #settled(snapshot: ProxyStatusSnapshot): Settled {
-    const ports = new Map(this.#plans.map((p) => [p.key, p]));
-    const edges = new Map(this.#plans.flatMap((p) => p.edges.map((e) => [e.key, e] as const)));
+  /** Whether the proxies connected now ACKed the step in force, by port and edge key: O(1) each. */
+  #settled(): Settled {
     return {
       port: (key) => {
-        const p = ports.get(key);
-        return p !== undefined && isSettled(this.#portProgress(snapshot, p));
+        const p = this.#portsByKey.get(key);
+        return p !== undefined && this.#tracker.settled(listenerKey(p));
       },
       edge: (key) => {
-        const e = edges.get(key);
-        return e !== undefined && isSettled(this.#edgeProgress(snapshot, e));
+        const e = this.#edgesByKey.get(key);
+        return e !== undefined && this.#tracker.settled(clusterKey(e));
       },
     };
   }

@@ -58,7 +58,12 @@ export function parseCertificatesPem(pem: string, what: string): X509Certificate
 }
 
 export function certificateToPem(cert: X509Certificate): string {
-  const b64 = cert.raw.toString('base64');
+  return derToPem(cert.raw);
+}
+
+/** A certificate's DER as one PEM block (64-character lines), without parsing it. */
+export function derToPem(der: Uint8Array): string {
+  const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
   const lines: string[] = [];
   for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
   return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;

@@ -22,6 +22,13 @@ export interface X509SvidRecord {
    * that costs more than minting itself.
    */
   readonly leafDer?: Uint8Array;
+  /** The chain as PEM, when the source has it without parsing (the embedded CA does): what SDS serves. */
+  readonly chainPem?: string;
+}
+
+/** The chain as PEM: the source's own when it has one, else written from the parsed chain. */
+export function chainPemOf(r: X509SvidRecord): string {
+  return r.chainPem ?? r.chain.map((c) => c.toString()).join('');
 }
 
 export interface StoreChange {

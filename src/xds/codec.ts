@@ -24,7 +24,7 @@ const RES_RESOURCE = 2;
 const RES_NAME = 3;
 
 /** A field of wire type LEN: key, length, payload. */
-class LenField {
+export class LenField {
   readonly size: number;
   constructor(
     readonly field: number,
@@ -35,15 +35,16 @@ class LenField {
   }
 }
 
-function bytesField(field: number, b: Uint8Array): LenField {
+/** Generic LEN-field writers (bytes, string, nested message) for messages encoded outside toBinary. */
+export function bytesField(field: number, b: Uint8Array): LenField {
   return new LenField(field, b, b.byteLength);
 }
 
-function stringField(field: number, s: string): LenField {
+export function stringField(field: number, s: string): LenField {
   return bytesField(field, Buffer.from(s, 'utf8'));
 }
 
-function messageField(field: number, parts: LenField[]): LenField {
+export function messageField(field: number, parts: LenField[]): LenField {
   return new LenField(field, parts, sumSizes(parts));
 }
 
@@ -67,7 +68,8 @@ function writeFields(buf: Buffer, pos: number, parts: LenField[]): number {
   return pos;
 }
 
-function encode(parts: LenField[]): Buffer {
+/** A message made of LEN fields, in one allocation. */
+export function encodeMessage(parts: LenField[]): Buffer {
   const buf = Buffer.allocUnsafe(sumSizes(parts));
   writeFields(buf, 0, parts);
   return buf;
@@ -82,7 +84,7 @@ export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
   const parts: LenField[] = [];
   if (typeUrl) parts.push(stringField(ANY_TYPE_URL, typeUrl));
   if (value.byteLength) parts.push(bytesField(ANY_VALUE, value));
-  return encode(parts);
+  return encodeMessage(parts);
 }
 
 /** A short version string derived from bytes: equal bytes, equal version. */
@@ -127,7 +129,7 @@ function sotwPrefix(r: SotwEnvelope): Buffer {
   if (r.versionInfo) parts.push(stringField(DR_VERSION_INFO, r.versionInfo));
   for (const any of r.resources) parts.push(bytesField(DR_RESOURCES, any));
   if (r.typeUrl) parts.push(stringField(DR_TYPE_URL, r.typeUrl));
-  const bytes = encode(parts);
+  const bytes = encodeMessage(parts);
   if (bytes.length > SOTW_PREFIX_MAX_BYTES) return bytes;
   sotwPrefixes.delete(key);
   if (sotwPrefixes.size >= SOTW_PREFIXES_MAX) sotwPrefixes.delete(sotwPrefixes.keys().next().value!);
@@ -177,7 +179,7 @@ export function encodeDeltaDiscoveryResponse(r: DeltaEnvelope): Buffer {
   if (r.typeUrl) parts.push(stringField(DDR_TYPE_URL, r.typeUrl));
   if (r.nonce) parts.push(stringField(DDR_NONCE, r.nonce));
   for (const name of r.removedResources) parts.push(stringField(DDR_REMOVED_RESOURCES, name));
-  return encode(parts);
+  return encodeMessage(parts);
 }
 
 /**

@@ -1,13 +1,13 @@
 // Which node principal may receive which identity. The server asks this for every SPIFFE ID a stream names and
 // for the target of `default`; the production implementation comes from the mesh description.
-import type { Node } from '#gen/envoy/config/core/v3/base_pb';
 import type { NodePrincipal } from './principal.js';
+import type { NodeView } from './protocol/resolution.js';
 
 export interface IdentityPolicy {
   /** Whether this principal may receive the private key of this SPIFFE ID. Never asked for `insecure`. */
   mayReceive(principal: NodePrincipal, spiffeId: string): boolean;
   /** The SPIFFE ID that the secret name `default` stands for on this caller's streams, if any. */
-  defaultIdentity(principal: NodePrincipal, node: Node): string | undefined;
+  defaultIdentity(principal: NodePrincipal, node: NodeView): string | undefined;
   /**
    * Whether this principal may receive the listeners, clusters, routes and endpoints of a resource group (a
    * service: node.cluster names it, and nothing authenticates node.cluster). Absent: every group is open.

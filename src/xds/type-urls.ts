@@ -48,3 +48,29 @@ export function typeName(typeUrl: string): string {
 export function isWildcardType(typeUrl: string): boolean {
   return typeUrl === TYPE_LISTENER || typeUrl === TYPE_CLUSTER;
 }
+
+/**
+ * A value per known type URL, in array slots by PUSH_ORDER (a Map per stream and per status record costs more
+ * than the one or two values it holds). Iterates in PUSH_ORDER.
+ */
+export class PerType<T> {
+  readonly #slots: (T | undefined)[] = new Array<T | undefined>(PUSH_ORDER.length);
+
+  get(typeUrl: string): T | undefined {
+    const i = PUSH_ORDER.indexOf(typeUrl);
+    return i < 0 ? undefined : this.#slots[i];
+  }
+
+  set(typeUrl: string, value: T): void {
+    const i = PUSH_ORDER.indexOf(typeUrl);
+    if (i < 0) throw new RangeError(`not a type trustplane serves: ${typeUrl}`);
+    this.#slots[i] = value;
+  }
+
+  *entries(): IterableIterator<[string, T]> {
+    for (let i = 0; i < this.#slots.length; i++) {
+      const v = this.#slots[i];
+      if (v !== undefined) yield [PUSH_ORDER[i]!, v];
+    }
+  }
+}

@@ -34,8 +34,10 @@ describe('identity policy from the mesh description', () => {
 
   const defaults: Array<[string, NodePrincipal, string, string | undefined]> = [
     ['node.cluster names a service the caller may hold', node('shared-1'), 'payments', 'spiffe://example.org/payments'],
-    ['node.cluster names a service the caller may not hold: no default, not its other one', uid(1001), 'orders', undefined],
-    ['node.cluster names no service: no default', uid(1001), 'webb', undefined],
+    ['node.cluster names a service the caller may not hold: its only identity, as SPIRE does', uid(1001), 'orders', 'spiffe://example.org/web'],
+    ['node.cluster names no service (a SPIRE bootstrap’s --service-cluster foo): its only identity', uid(1001), 'foo', 'spiffe://example.org/web'],
+    ['node.cluster names no service and the caller holds several: ambiguous, none', node('shared-1'), 'foo', undefined],
+    ['node.cluster names a service it may not hold and the caller holds several: ambiguous, none', node('shared-1'), 'web', undefined],
     ['no cluster, one service: that one', uid(1001), '', 'spiffe://example.org/web'],
     ['no cluster, several services: ambiguous, none', node('shared-1'), '', undefined],
     ['insecure with a cluster: that service', insecure, 'orders', 'spiffe://example.org/orders'],

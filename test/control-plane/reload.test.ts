@@ -91,6 +91,8 @@ describe('control plane: mesh reload', () => {
     assert.match(metrics, /trustplane_mesh_reloads_total\{result="ok"\} \d+/);
     assert.match(metrics, /trustplane_mesh_reloads_total\{result="invalid"\} 5/);
     assert.match(metrics, /trustplane_mesh_last_reload_valid 1/);
+    assert.doesNotMatch(metrics, /spiffe_id="spiffe:\/\/example\.org\/ns\/batch\/sa\/reports"/, 'the removed identity has no expiry series');
+    assert.match(metrics, /trustplane_svid_expiry_timestamp_seconds\{spiffe_id="spiffe:\/\/example\.org\/ns\/shop\/sa\/web"\}/);
     writeFileSync(meshFile, good);
     assert.equal(cp.reload().ok, true);
   });

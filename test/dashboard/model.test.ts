@@ -9,7 +9,7 @@ import type { RolloutStatus } from '../../src/rollout/status.js';
 import { SpiffeId } from '../../src/spiffe/id.js';
 import { TrustDomain } from '../../src/spiffe/trust-domain.js';
 import type { PortEvidence } from '../../src/traffic/evidence-view.js';
-import { ProxyRecord, ProxyStatusRegistry } from '../../src/xds/proxy-status.js';
+import { ProxyRecord, ProxyStatusRegistry } from '../../src/xds/status/proxy-status.js';
 import { TYPE_CLUSTER, TYPE_LISTENER, TYPE_SECRET } from '../../src/xds/type-urls.js';
 import { openssl, tempDir, writePem } from '../ca/helpers.js';
 

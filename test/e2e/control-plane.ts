@@ -20,7 +20,7 @@ import type { NodeSvidIssuer } from '../../src/xds/node-attest/node-svid-issuer.
 import { joinTokenDir } from '../../src/xds/node-attest/token-command.js';
 import { TableIdentityPolicy, type IdentityGrant } from '../../src/xds/policy.js';
 import { ResourceCache } from '../../src/xds/resource-cache.js';
-import { XdsServer } from '../../src/xds/server.js';
+import { XdsServer } from '../../src/xds/server/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../../src/xds/transport/transport.js';
 import { captureLog } from '../xds/transport/harness.js';
 

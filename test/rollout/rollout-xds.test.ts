@@ -11,7 +11,7 @@ import { TYPE_CLUSTER } from '../../src/xds/type-urls.js';
 import { chainProtocols, clusterOf, clusterTransport, listenerMode, publish, shopMesh } from './fixtures.js';
 import { addProbeRoute, DeltaListenerProxy, SotwClusterProxy } from './proxies.js';
 
-describe('rollout over ADS', () => {
+for (const fed of [false, true]) describe(`rollout over ADS (${fed ? 'counts fed by the server’s events' : 'status snapshots'})`, () => {
   let h: Harness;
   let rollout: RolloutController;
   let server: DeltaListenerProxy;
@@ -22,7 +22,7 @@ describe('rollout over ADS', () => {
   beforeEach(async () => {
     h = await startHarness();
     addProbeRoute(h.resources);
-    rollout = new RolloutController({ status: () => h.xds.status(), resources: h.resources, onEffectiveChange: (m) => publish(h.resources, m) });
+    rollout = new RolloutController({ status: () => h.xds.status(), ...(fed ? { feed: h.xds } : {}), resources: h.resources, onEffectiveChange: (m) => publish(h.resources, m) });
     // reports stays out: one client proxy (web) stands for every client.
     rollout.setDesired(shopMesh({ orders: 'DISABLE', withoutReports: true }));
     server = new DeltaListenerProxy(h.client, 'orders-1', 'orders', 'inbound_9000');

@@ -9,6 +9,20 @@ import { untilSignal } from '../until-signal.js';
 import { makeDirs } from '../../io/files.js';
 import { routeGrpcLogs } from '../grpc-log.js';
 import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
+import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/server/limits.js';
+
+/** --xds-max-* flags: each sets one XdsLimits field (named in LIMIT_FLAGS). */
+const limitOptions = Object.fromEntries(Object.values(LIMIT_FLAGS).map((f) => [f.slice(2), { type: 'string' as const }]));
+function limitsOf(values: Record<string, unknown>): Partial<XdsLimits> | undefined {
+  const out: Partial<Record<keyof XdsLimits, number>> = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]) {
+    const v = values[flag.slice(2)];
+    if (typeof v !== 'string') continue;
+    if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a positive whole number`);
+    out[key] = Number(v);
+  }
+  return Object.keys(out).length ? out : undefined;
+}
 
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
@@ -45,7 +59,9 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
   --sds-source, --sds-initial-fetch-timeout   how generated configs ask for secrets (see \`trustplane generate --help\`)
   --evidence-window DURATION   sliding window of the access-log evidence the STRICT gate reads (default 24h)
   --evidence-sources N         distinct sources kept per port before the rest count as "other" (default 32)
-  --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key`,
+  --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key
+What one xDS caller may ask (over a limit: the stream ends with RESOURCE_EXHAUSTED or INVALID_ARGUMENT):
+${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `  ${`${f} N`.padEnd(45)}default ${DEFAULT_XDS_LIMITS[k]}`).join('\n')}`,
   options: {
     mesh: { type: 'string' },
     'data-dir': { type: 'string' },
@@ -67,6 +83,7 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
     'workload-api-socket': { type: 'string' },
     'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
+    ...limitOptions,
   },
   async run({ values, io }) {
     const d = defaultServeConfig();
@@ -97,6 +114,7 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
       ...(values['svid-ttl'] ? { svidTtlMs: parseDuration(values['svid-ttl'], '--svid-ttl') } : {}),
       ...optional('sds', sdsPolicyOf(values)),
       traffic,
+      ...optional('xdsLimits', limitsOf(values)),
       ...(values['svid-dir'] ? { svidFiles: { dir: resolve(values['svid-dir']), ...optional('afterWrite', afterWriteOf({ ...(values['svid-command'] ? { command: values['svid-command'] } : {}) })) } } : {}),
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
       ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),

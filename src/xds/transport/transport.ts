@@ -44,6 +44,8 @@ export interface TransportOptions {
   /** Development only: no TLS on TCP, and every caller is `insecure` (authorization off). */
   readonly insecure?: boolean;
   readonly drainMs?: number;
+  /** gRPC's max receive message length on every listener (XdsLimits.requestBytes); default XDS_SERVER_OPTIONS'. */
+  readonly maxReceiveMessageBytes?: number;
   /**
    * Called once every listener has stopped accepting and sent GOAWAY: end the open streams here
    * (`() => xds.close()`) so proxies reconnect elsewhere at once; whatever is still open after drainMs is cancelled.
@@ -72,11 +74,15 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
     await drained;
     for (const stop of stops) await stop();
   };
+  const serverOptions: grpc.ServerOptions = {
+    ...XDS_SERVER_OPTIONS,
+    ...(opts.maxReceiveMessageBytes ? { 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes } : {}),
+  };
   try {
     const unixSockets: string[] = [];
     const bound: BoundUnixSocket[] = [];
     for (const u of opts.unix ?? []) {
-      const server = new grpc.Server(XDS_SERVER_OPTIONS);
+      const server = new grpc.Server(serverOptions);
       servers.push(server);
       opts.register(server, opts.insecure ? insecureAuthenticator : fixedAuthenticator(u.principal));
       const socket = await bindUnixSocket(server, u);
@@ -87,7 +93,7 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
     }
     let tcpAddress: string | undefined;
     if (opts.tcp) {
-      const server = new grpc.Server(XDS_SERVER_OPTIONS);
+      const server = new grpc.Server(serverOptions);
       servers.push(server);
       let credentials: grpc.ServerCredentials;
       let authenticator: CallAuthenticator;

@@ -47,7 +47,7 @@ describe('who may fetch what', () => {
     assert.ok(!Buffer.from(r.resources.flatMap((a) => [...a.value])).toString('latin1').includes(keyBody(p.orders.privateKeyPem)));
     assert.ok(!all.includes(keyBody(p.orders.privateKeyPem)) && !all.includes(keyBody(p.payments.privateKeyPem)), 'no key in logs or status');
     assert.equal(h.metrics.get('rejected:Secret:denied'), before + 1);
-    assert.ok(h.logs.some((l) => l.level === 'warn' && l.obj['name'] === ORDERS && l.obj['principal'] === PAYMENTS_NODE));
+    assert.ok(h.logs.some((l) => l.level === 'warn' && (l.obj['sample'] as { name: string }[] | undefined)?.some((x) => x.name === ORDERS) && l.obj['principal'] === PAYMENTS_NODE));
     const res = h.xds.status().proxies.find((x) => x.nodeId === 'payments-1')!.types[0]!.resources.find((x) => x.name === ORDERS)!;
     assert.equal(res.state, 'DENIED');
     // still denied and counted once on later pushes

@@ -4,8 +4,8 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { DeltaDiscoveryResponseSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { encodeAny, encodeDeltaDiscoveryResponse, encodeDiscoveryResponse } from '../../../src/xds/codec.js';
-import { DeltaSubscription, SotwSubscription } from '../../../src/xds/subscriptions.js';
-import { parseSecretName } from '../../../src/xds/secret-names.js';
+import { DeltaSubscription, SotwSubscription } from '../../../src/xds/protocol/subscriptions.js';
+import { parseSecretName } from '../../../src/xds/secrets/secret-names.js';
 
 const any = (typeUrl: string, size: number) => toBinary(AnySchema, create(AnySchema, { typeUrl, value: new Uint8Array(size).fill(7) }));
 
@@ -89,5 +89,20 @@ describe('Any around encoded bytes', () => {
     test(`encodeAny writes what toBinary writes: ${name}`, () => {
       assert.deepEqual(Buffer.from(encodeAny(typeUrl, value)), Buffer.from(toBinary(AnySchema, create(AnySchema, { typeUrl, value }))));
     });
+  }
+});
+
+test('a tls_certificate Secret written by the LEN-field writer is byte-equal to toBinary of the same message', async () => {
+  const { create: make, toBinary: encode } = await import('@bufbuild/protobuf');
+  const { anyPack: pack, AnySchema: AnyS } = await import('@bufbuild/protobuf/wkt');
+  const { SecretSchema: S } = await import('#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb');
+  const { tlsCertificateSecretAny } = await import('../../../src/xds/secrets/secrets.js');
+  for (const [name, chain, key] of [
+    ['spiffe://example.org/ns/shop/sa/orders', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'.repeat(3), '-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n'],
+    ['default', 'é'.repeat(300), ''],
+    ['', 'x', 'y'],
+  ] as const) {
+    const viaMessage = encode(AnyS, pack(S, make(S, { name, type: { case: 'tlsCertificate', value: { certificateChain: { specifier: { case: 'inlineBytes', value: Buffer.from(chain) } }, privateKey: { specifier: { case: 'inlineBytes', value: Buffer.from(key) } } } } })));
+    assert.deepEqual(Buffer.from(tlsCertificateSecretAny(name, chain, key)), Buffer.from(viaMessage), JSON.stringify(name));
   }
 });

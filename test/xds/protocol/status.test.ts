@@ -5,7 +5,7 @@ import { ConfigStatus } from '#gen/envoy/service/status/v3/csds_pb';
 import { ORDERS, LATER, pki } from './fixtures.js';
 import { PATHS } from './client.js';
 import { startHarness, ORDERS_NODE, type Harness } from './harness.js';
-import { renderProxySecrets, renderProxyStatusTable } from '../../../src/xds/status-render.js';
+import { renderProxySecrets, renderProxyStatusTable } from '../../../src/xds/status/status-render.js';
 import { TYPE_SECRET } from '../../../src/xds/type-urls.js';
 
 describe('proxy status and CSDS', () => {

@@ -13,7 +13,7 @@ import {
   type ClientStatusRequest,
   type ClientStatusResponse,
 } from '#gen/envoy/service/status/v3/csds_pb';
-import { TrustplaneError } from '../errors.js';
+import { TrustplaneError } from '../../errors.js';
 import type { ProxyStatus, ProxyStatusSnapshot, ResourceStatus } from './proxy-status.js';
 
 export class CsdsRequestError extends TrustplaneError {}

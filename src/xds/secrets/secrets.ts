@@ -2,17 +2,19 @@
 // the Any bytes are shared by every stream that receives it; a rotation re-encodes once, not once per proxy.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { anyPack, AnySchema } from '@bufbuild/protobuf/wkt';
+import { DataSourceSchema } from '#gen/envoy/config/core/v3/base_pb';
+import { TlsCertificateSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/common_pb';
 import { SecretSchema } from '#gen/envoy/extensions/transport_sockets/tls/v3/secret_pb';
 import {
   SPIFFECertValidatorConfigSchema,
 } from '#gen/envoy/extensions/transport_sockets/tls/v3/tls_spiffe_validator_config_pb';
-import type { X509Bundle } from '../spiffe/bundle.js';
-import type { IdentityStore, StoreChange } from '../store/identity-store.js';
-import { contentVersion } from './codec.js';
-import type { IdentityPolicy } from './policy.js';
-import { isTrustplaneId } from '../trustplane-ids.js';
-import { principalToString } from './principal.js';
-import type { Resolution, SecretSummary, StreamContext } from './resolution.js';
+import type { X509Bundle } from '../../spiffe/bundle.js';
+import { chainPemOf, type IdentityStore, type StoreChange } from '../../store/identity-store.js';
+import { bytesField, contentVersion, encodeAny, encodeMessage, messageField, stringField, type LenField } from '../codec.js';
+import type { IdentityPolicy } from '../policy.js';
+import { isTrustplaneId } from '../../trustplane-ids.js';
+import { principalToString } from '../principal.js';
+import type { Resolution, SecretSummary, StreamContext } from '../protocol/resolution.js';
 import { ALL_SECRET, DEFAULT_SECRET, parseSecretName, ROOTCA_SECRET, type SecretName } from './secret-names.js';
 
 export const SPIFFE_VALIDATOR_NAME = 'envoy.tls.cert_validator.spiffe';
@@ -41,12 +43,48 @@ function inline(text: string): { specifier: { case: 'inlineBytes'; value: Uint8A
   return { specifier: { case: 'inlineBytes', value: Buffer.from(text, 'utf8') } };
 }
 
+/**
+ * A tls_certificate Secret as Any bytes, written by the codec's generic LEN-field writer with the field numbers
+ * of the generated descriptors (one allocation). A renewal encodes one of these per SVID, and toBinary's
+ * reflection costs more than minting the SVID did; a test proves the bytes equal toBinary(create(SecretSchema, …)).
+ */
+const F = {
+  name: SecretSchema.field['name']!.number,
+  tlsCertificate: SecretSchema.field['tlsCertificate']!.number,
+  certificateChain: TlsCertificateSchema.field['certificateChain']!.number,
+  privateKey: TlsCertificateSchema.field['privateKey']!.number,
+  inlineBytes: DataSourceSchema.field['inlineBytes']!.number,
+};
+const SECRET_TYPE_URL = `type.googleapis.com/${SecretSchema.typeName}`;
+export function tlsCertificateSecretAny(name: string, chainPem: string, privateKeyPem: string): Uint8Array {
+  // inline_bytes is a oneof member: present (and written) even when empty.
+  const dataSource = (field: number, pem: string): LenField => messageField(field, [bytesField(F.inlineBytes, Buffer.from(pem, 'utf8'))]);
+  const fields: LenField[] = [];
+  if (name) fields.push(stringField(F.name, name));
+  fields.push(messageField(F.tlsCertificate, [dataSource(F.certificateChain, chainPem), dataSource(F.privateKey, privateKeyPem)]));
+  return encodeAny(SECRET_TYPE_URL, encodeMessage(fields));
+}
+
 function bundlePem(b: X509Bundle): string {
   return b.x509Authorities.map((c) => c.toString()).join('');
 }
 
+/** Parsed names kept, by the total length of their keys: names come from callers, so the cache is bounded. */
+const PARSED_MAX_CHARS = 1 << 18;
+
+/** An invalid name whose reason is worked out only when read (parsing throws, and throwing is what costs). */
+function lazyInvalid(name: string): SecretName & { kind: 'invalid' } {
+  return {
+    kind: 'invalid',
+    get reason(): string {
+      return (parseSecretName(name) as { reason: string }).reason;
+    },
+  };
+}
+
 export class SecretSource {
   readonly #parsed = new Map<string, SecretName>();
+  #parsedChars = 0;
   readonly #encoded = new Map<string, CachedSecret>();
   #allVersion: string | undefined;
   #allBundles: X509Bundle[] | undefined;
@@ -83,14 +121,10 @@ export class SecretSource {
   }
 
   resolve(ctx: StreamContext, name: string): Resolution {
-    let parsed = this.#parsed.get(name);
-    if (!parsed) {
-      parsed = parseSecretName(name);
-      if (this.#parsed.size < 10_000) this.#parsed.set(name, parsed);
-    }
+    const parsed = this.#parsed.get(name) ?? this.#parse(name);
     switch (parsed.kind) {
       case 'invalid':
-        return { kind: 'invalid', reason: parsed.reason };
+        return parsed;
       case 'svid':
         return this.#svid(ctx, name, parsed.spiffeId);
       case 'default': {
@@ -107,6 +141,19 @@ export class SecretSource {
     }
   }
 
+  #parse(name: string): SecretName {
+    const p = parseSecretName(name);
+    // An invalid name is kept without its reason (long, and only read for a log sample): built again when asked.
+    const parsed = p.kind === 'invalid' ? lazyInvalid(name) : p;
+    if (this.#parsedChars + name.length > PARSED_MAX_CHARS) {
+      this.#parsed.clear();
+      this.#parsedChars = 0;
+    }
+    this.#parsed.set(name, parsed);
+    this.#parsedChars += name.length;
+    return parsed;
+  }
+
   #svid(ctx: StreamContext, name: string, spiffeId: string): Resolution {
     // Not even `insecure` gets the server's or a node's key: those authenticate the control plane itself.
     if (isTrustplaneId(spiffeId)) return { kind: 'denied', reason: `${spiffeId} is trustplane's own identity and never served` };
@@ -119,19 +166,9 @@ export class SecretSource {
     let hit = this.#encoded.get(key);
     if (hit?.source !== version) {
       const svid = this.store.getSvid(spiffeId)!;
-      const secret = create(SecretSchema, {
-        name,
-        type: {
-          case: 'tlsCertificate',
-          value: {
-            certificateChain: inline(svid.chain.map((c) => c.toString()).join('')),
-            privateKey: inline(svid.privateKeyPem),
-          },
-        },
-      });
       hit = cached(version, name, {
         version,
-        any: toBinary(AnySchema, anyPack(SecretSchema, secret)),
+        any: tlsCertificateSecretAny(name, chainPemOf(svid), svid.privateKeyPem),
         secret: {
           kind: 'tls_certificate',
           spiffeId,

@@ -9,8 +9,10 @@ export interface XdsMetrics {
   pushed?(type: string): void;
   /** One NACK received. */
   nacked?(type: string): void;
-  /** A requested name left out: not a valid name for the type, or not allowed for the caller. */
-  nameRejected?(type: string, reason: 'unknown' | 'denied'): void;
+  /** Requested names left out (`count` of them, default 1): not a valid name for the type, or not allowed. */
+  nameRejected?(type: string, reason: 'unknown' | 'denied', count?: number): void;
+  /** A stream or request refused by a limit (`limit` is its XdsLimits key, e.g. namesPerRequest). */
+  refused?(limit: string): void;
   /** From a change (or request) that made a response necessary to that response being written to the stream. */
   pushSeconds?(type: string, seconds: number): void;
 }

@@ -4,11 +4,12 @@
 // (name, version) pairs, so "anything to send?" is one comparison: the same version is never sent twice in a
 // row, which is also what stops a NACKed response from being resent before its content changes.
 import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { encodeDiscoveryResponse, listVersion } from './codec.js';
+import { encodeDiscoveryResponse, listVersion } from '../codec.js';
 import type { ResolvedResource } from './resolution.js';
-import { XdsStream } from './stream-base.js';
+import { sotwAnswer } from './nack.js';
+import { keptVersion, XdsStream } from './stream.js';
 import { SotwSubscription } from './subscriptions.js';
-import { isWildcardType } from './type-urls.js';
+import { isWildcardType, PerType } from '../type-urls.js';
 
 interface SotwTypeState {
   readonly sub: SotwSubscription;
@@ -23,25 +24,23 @@ export function sotwVersion(resources: readonly ResolvedResource[]): string {
 }
 
 export class SotwStream extends XdsStream {
-  readonly #types = new Map<string, SotwTypeState>();
+  readonly #types = new PerType<SotwTypeState>();
 
   protected onRequest(raw: unknown): void {
     const req = raw as DiscoveryRequest;
     this.context(req.node);
     const typeUrl = this.acceptType(req.typeUrl);
     if (typeUrl === undefined) return;
+    this.checkNames(typeUrl, req.resourceNames);
     let st = this.#types.get(typeUrl);
     const first = st === undefined;
-    if (!st) this.#types.set(typeUrl, (st = { sub: new SotwSubscription(isWildcardType(typeUrl)) }));
+    if (!st) this.#types.set(typeUrl, (st = { sub: new SotwSubscription(isWildcardType(typeUrl)), versionSent: undefined, nonceSent: undefined, clientVersion: undefined }));
 
-    const nonce = req.responseNonce;
-    if (nonce && st.nonceSent !== undefined) {
-      // A request answering an older response: the proxy has not seen the latest one yet and will answer it.
-      if (nonce !== st.nonceSent) return;
-      if (req.errorDetail) this.logNack(typeUrl, nonce, req.errorDetail.message);
-      else this.record!.ack(typeUrl, nonce, this.now());
-    }
-    if (first && req.versionInfo) st.clientVersion = req.versionInfo;
+    const answer = sotwAnswer(req, st.nonceSent);
+    // A request answering an older response: the proxy has not seen the latest one yet and will answer it.
+    if (answer.kind === 'stale') return;
+    this.answered(typeUrl, answer);
+    if (first && req.versionInfo) st.clientVersion = keptVersion(req.versionInfo);
 
     // Compared on every request: a subscription change arrives with the previous nonce and no error.
     const delta = st.sub.update(req.resourceNames);
@@ -53,9 +52,14 @@ export class SotwStream extends XdsStream {
     const st = this.#types.get(typeUrl);
     if (!st || !this.ctx) return undefined;
     const { resolver } = this.deps;
-    const names = new Set(st.sub.names);
-    if (st.sub.wildcard) for (const n of resolver.wildcardNames(this.ctx, typeUrl)) names.add(n);
+    let names: ReadonlySet<string> = st.sub.names;
+    if (st.sub.wildcard) {
+      const all = new Set(names);
+      for (const n of resolver.wildcardNames(this.ctx, typeUrl)) all.add(n);
+      names = all;
+    }
     const found: ResolvedResource[] = [];
+    this.beginBuild(names.size);
     for (const name of [...names].sort()) {
       const res = resolver.resolve(this.ctx, typeUrl, name);
       if (res.kind === 'found') {
@@ -65,6 +69,7 @@ export class SotwStream extends XdsStream {
         this.noteAbsent(typeUrl, name, res);
       }
     }
+    this.endBuild(typeUrl);
     const version = sotwVersion(found);
     if (version === st.versionSent) return undefined;
     if (st.versionSent === undefined) {
@@ -86,6 +91,6 @@ export class SotwStream extends XdsStream {
   }
 
   protected *subscriptions(): Iterable<[string, Iterable<string>, boolean]> {
-    for (const [typeUrl, st] of this.#types) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
+    for (const [typeUrl, st] of this.#types.entries()) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
   }
 }

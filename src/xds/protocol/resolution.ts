@@ -1,13 +1,16 @@
 // What a requested resource name resolves to for one stream. Shared by every resource source and both protocol
 // variants, so SotW and Delta make the same decisions.
 import type { Node } from '#gen/envoy/config/core/v3/base_pb';
-import type { NodePrincipal } from './principal.js';
+import type { NodePrincipal } from '../principal.js';
+
+/** What the server keeps of a node: its ID and cluster (the rest of the message is not held per stream). */
+export type NodeView = Pick<Node, 'id' | 'cluster'>;
 
 /** What a stream is, as far as resolving names is concerned. Fixed for the stream's lifetime. */
 export interface StreamContext {
   readonly principal: NodePrincipal;
   /** The node from the first request of the stream. */
-  readonly node: Node;
+  readonly node: NodeView;
   /** Resource group for listeners/clusters/routes/endpoints: the node's cluster (service name). */
   readonly group: string;
   /** False when node metadata sets disable_spiffe_cert_validation: plain trusted_ca contexts. */

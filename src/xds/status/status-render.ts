@@ -2,7 +2,7 @@
 // `trustplane status --proxy ID` (that proxy's secrets). They take the JSON snapshot, so the CLI can render
 // what it fetched from a running server.
 import type { ProxyStatus, ProxyStatusSnapshot, SyncState, TypeStatus } from './proxy-status.js';
-import { STATUS_COLUMNS, TYPE_SECRET } from './type-urls.js';
+import { STATUS_COLUMNS, TYPE_SECRET } from '../type-urls.js';
 
 /** "42s", "5m", "3h", "2d". */
 export function formatAge(ms: number): string {
@@ -74,5 +74,13 @@ export function renderProxySecrets(snapshot: ProxyStatusSnapshot, nodeId: string
     }
   }
   if (rows.length === 1) return `Proxy ${JSON.stringify(nodeId)} has no secrets.\n`;
-  return table(rows);
+  // Left-out names are kept as counts and a sample: say how many the sample stands for.
+  let leftOut = 0;
+  let shown = 0;
+  for (const p of streams) {
+    const t = p.types.find((x) => x.typeUrl === TYPE_SECRET);
+    leftOut += Object.values(t?.leftOut ?? {}).reduce((a, n) => a + n, 0);
+    shown += t?.resources.filter((r) => r.state === 'NOT_FOUND' || r.state === 'DENIED' || r.state === 'INVALID').length ?? 0;
+  }
+  return table(rows) + (leftOut > shown ? `… and ${leftOut - shown} more requested names left out (not shown)\n` : '');
 }

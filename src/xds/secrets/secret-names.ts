@@ -1,6 +1,6 @@
 // The SDS secret names trustplane understands, compatible with SPIRE's SDS so Envoy configs written for SPIRE
 // work unchanged. Pure: a name maps to what it stands for, nothing is looked up here.
-import { SpiffeId } from '../spiffe/id.js';
+import { SpiffeId } from '../../spiffe/id.js';
 
 export const DEFAULT_SECRET = 'default';
 export const ROOTCA_SECRET = 'ROOTCA';

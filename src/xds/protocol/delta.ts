@@ -4,14 +4,12 @@
 // asked for that do not exist (each reported once until it appears). Versions are recorded when sent, so a
 // NACKed version is not resent until its content changes.
 import type { DeltaDiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { encodeDeltaDiscoveryResponse, listVersion, type DeltaResourceEntry } from './codec.js';
+import { encodeDeltaDiscoveryResponse, listVersion, type DeltaResourceEntry } from '../codec.js';
 import type { ResolvedResource } from './resolution.js';
-import { XdsStream } from './stream-base.js';
+import { deltaAnswer, rememberSent } from './nack.js';
+import { keptVersion, XdsStream } from './stream.js';
 import { DeltaSubscription } from './subscriptions.js';
-import { isWildcardType } from './type-urls.js';
-
-/** Responses not yet answered that a stream remembers per type, to match ACKs to them. */
-const MAX_UNANSWERED = 16;
+import { isWildcardType, PerType } from '../type-urls.js';
 
 interface DeltaTypeState {
   readonly sub: DeltaSubscription;
@@ -22,19 +20,21 @@ interface DeltaTypeState {
 }
 
 export class DeltaStream extends XdsStream {
-  readonly #types = new Map<string, DeltaTypeState>();
+  readonly #types = new PerType<DeltaTypeState>();
 
   protected onRequest(raw: unknown): void {
     const req = raw as DeltaDiscoveryRequest;
     this.context(req.node);
     const typeUrl = this.acceptType(req.typeUrl);
     if (typeUrl === undefined) return;
+    const initial = Object.entries(req.initialResourceVersions);
+    this.checkNames(typeUrl, [...req.resourceNamesSubscribe, ...req.resourceNamesUnsubscribe, ...initial.map(([n]) => n)]);
     let st = this.#types.get(typeUrl);
     const first = st === undefined;
     if (!st) {
       st = {
         sub: new DeltaSubscription(isWildcardType(typeUrl)),
-        held: new Map(Object.entries(req.initialResourceVersions)),
+        held: new Map(initial.map(([n, v]) => [n, keptVersion(v)])),
         reportedAbsent: new Set(),
         unanswered: [],
         everSent: false,
@@ -42,13 +42,7 @@ export class DeltaStream extends XdsStream {
       this.#types.set(typeUrl, st);
     }
 
-    const nonce = req.responseNonce;
-    const at = nonce ? st.unanswered.indexOf(nonce) : -1;
-    if (at >= 0) {
-      st.unanswered.splice(0, at + 1);
-      if (req.errorDetail) this.logNack(typeUrl, nonce, req.errorDetail.message);
-      else this.record!.ack(typeUrl, nonce, this.now());
-    }
+    this.answered(typeUrl, deltaAnswer(req, st.unanswered));
 
     // Subscription changes are honoured whatever the nonce.
     const delta = st.sub.apply(req.resourceNamesSubscribe, req.resourceNamesUnsubscribe);
@@ -59,7 +53,8 @@ export class DeltaStream extends XdsStream {
     }
     // Leaving the wildcard: the proxy drops what it held through it; nothing to report as removed.
     if (delta.wildcardChanged && !st.sub.wildcard) for (const n of [...st.held.keys()]) if (!st.sub.names.has(n)) st.held.delete(n);
-    if (first || delta.added.length || delta.wildcardChanged) this.requestedDirty(typeUrl, this.now());
+    // An unsubscription alone is answered too (usually with nothing): the status's left-out summary is rebuilt.
+    if (first || delta.added.length || delta.removed.length || delta.wildcardChanged) this.requestedDirty(typeUrl, this.now());
   }
 
   protected build(typeUrl: string): Uint8Array | undefined {
@@ -71,6 +66,7 @@ export class DeltaStream extends XdsStream {
     const sent: ResolvedResource[] = [];
     const alreadyHeld: ResolvedResource[] = [];
     const removed: string[] = [];
+    this.beginBuild(names.size);
     for (const name of [...names].sort()) {
       const res = resolver.resolve(this.ctx, typeUrl, name);
       if (res.kind === 'found') {
@@ -87,6 +83,7 @@ export class DeltaStream extends XdsStream {
         removed.push(name);
       }
     }
+    this.endBuild(typeUrl);
     // Held (or claimed on reconnect) but no longer covered by the subscription or no longer existing.
     for (const name of [...st.held.keys()]) {
       if (!names.has(name)) {
@@ -104,8 +101,7 @@ export class DeltaStream extends XdsStream {
     for (const r of sent) st.held.set(r.name, r.version);
     const nonce = this.nextNonce();
     st.everSent = true;
-    st.unanswered.push(nonce);
-    if (st.unanswered.length > MAX_UNANSWERED) st.unanswered.shift();
+    rememberSent(st.unanswered, nonce);
     const systemVersion = listVersion([...st.held].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => `${n}=${v}`));
     this.record!.sent(typeUrl, nonce, systemVersion, this.now(), sent, removed);
     const entries: DeltaResourceEntry[] = sent.map((r) => ({ name: r.name, version: r.version, any: r.any }));
@@ -113,6 +109,6 @@ export class DeltaStream extends XdsStream {
   }
 
   protected *subscriptions(): Iterable<[string, Iterable<string>, boolean]> {
-    for (const [typeUrl, st] of this.#types) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
+    for (const [typeUrl, st] of this.#types.entries()) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
   }
 }

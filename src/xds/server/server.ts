@@ -4,24 +4,26 @@ import * as grpc from '@grpc/grpc-js';
 import { toBinary } from '@bufbuild/protobuf';
 import type { DiscoveryRequest } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { ClientStatusResponseSchema, type ClientStatusRequest } from '#gen/envoy/service/status/v3/csds_pb';
-import type { Clock } from '../clock.js';
-import type { IdentityStore, StoreChange } from '../store/identity-store.js';
-import { clientStatusResponse, CsdsRequestError } from './csds.js';
-import { DeltaStream } from './delta-stream.js';
-import { fetchSecrets } from './fetch.js';
+import type { Clock } from '../../clock.js';
+import type { IdentityStore, StoreChange } from '../../store/identity-store.js';
+import { clientStatusResponse, CsdsRequestError } from '../status/csds.js';
+import { DeltaStream } from '../protocol/delta.js';
+import { fetchSecrets } from '../protocol/fetch.js';
 import { silentLogger, type XdsLogger, type XdsMetrics } from './observability.js';
-import type { IdentityPolicy } from './policy.js';
-import { principalToString, type CallAuthenticator, type NodePrincipal } from './principal.js';
-import { PushScheduler } from './push-scheduler.js';
-import { ProxyStatusRegistry, type ProxyStatusSnapshot } from './proxy-status.js';
-import type { ResourceCache, ResourceChange } from './resource-cache.js';
+import type { IdentityPolicy } from '../policy.js';
+import { principalToString, type CallAuthenticator, type NodePrincipal } from '../principal.js';
+import { FairScheduler, PUSH_COST, type SchedulerStats } from './fair-scheduler.js';
+import { checkRequestNames, resolveLimits, tooMany, XdsLimitError, type XdsLimits } from './limits.js';
+import { ProxyStatusRegistry, type ProxyIdentity, type ProxyStatusEvent, type ProxyStatusSnapshot } from '../status/proxy-status.js';
+import type { ResourceCache, ResourceChange } from '../resource-cache.js';
+import type { ProxyRecord } from '../status/proxy-status.js';
 import { CombinedResolver } from './resolver.js';
-import { SecretSource } from './secrets.js';
+import { SecretSource } from '../secrets/secrets.js';
 import { aggregatedDiscoveryService, clientStatusDiscoveryService, secretDiscoveryService } from './services.js';
-import { SotwStream } from './sotw-stream.js';
-import type { StreamDeps, XdsStream } from './stream-base.js';
-import { SubscriptionIndex } from './subscription-index.js';
-import { CONFIG_TYPES, TYPE_SECRET } from './type-urls.js';
+import { SotwStream } from '../protocol/sotw.js';
+import { checkNode, type StreamDeps, type XdsStream } from '../protocol/stream.js';
+import { SubscriptionIndex } from '../protocol/subscription-index.js';
+import { CONFIG_TYPES, TYPE_SECRET } from '../type-urls.js';
 
 export interface XdsServerOptions {
   readonly store: IdentityStore;
@@ -30,9 +32,13 @@ export interface XdsServerOptions {
   readonly clock: Clock;
   readonly logger?: XdsLogger;
   readonly metrics?: XdsMetrics;
+  /** What one caller may ask; DEFAULT_XDS_LIMITS for whatever is not given. */
+  readonly limits?: Partial<XdsLimits>;
 }
 
 type Duplex = grpc.ServerDuplexStream<unknown, Uint8Array>;
+/** What a live proxy record offers to readers outside the protocol (the rollout's counts). */
+export type ProxyRecordView = Pick<ProxyRecord, 'streamId' | 'nodeId' | 'cluster' | 'principal' | 'service' | 'resource'>;
 
 const denied = { code: grpc.status.PERMISSION_DENIED, details: 'the caller has no node principal; xDS streams need an authenticated node' };
 const shuttingDown = { code: grpc.status.UNAVAILABLE, details: 'the xDS server is shutting down; reconnect to another one' };
@@ -48,6 +54,10 @@ export class XdsServer {
   readonly #clock: Clock;
   readonly #logger: XdsLogger;
   readonly #metrics: XdsMetrics;
+  readonly #scheduler: FairScheduler;
+  /** Open streams per principal (xDS and CSDS), for streamsPerPrincipal. */
+  readonly #perPrincipal = new Map<string, number>();
+  readonly limits: XdsLimits;
   #nextStreamId = 0;
   #closed = false;
 
@@ -55,13 +65,16 @@ export class XdsServer {
     this.#clock = opts.clock;
     this.#logger = opts.logger ?? silentLogger;
     this.#metrics = opts.metrics ?? {};
+    this.limits = resolveLimits(opts.limits);
+    this.#scheduler = new FairScheduler((err) => this.#logger.error({ err }, 'xDS push failed; the other streams go on'));
     this.#secrets = new SecretSource(opts.store, opts.policy);
     this.#resolver = new CombinedResolver(this.#secrets, opts.resources, opts.policy);
     this.#deps = {
       resolver: this.#resolver,
       index: this.#index,
       registry: this.#registry,
-      scheduler: new PushScheduler((err) => this.#logger.error({ err }, 'xDS push failed; the other streams go on')),
+      scheduler: this.#scheduler,
+      limits: this.limits,
       clock: this.#clock,
       logger: this.#logger,
       metrics: this.#metrics,
@@ -71,7 +84,7 @@ export class XdsServer {
         this.#metrics.connectedProxies?.(this.#streams.size);
       },
       closed: (s) => {
-        this.#streams.delete(s);
+        if (this.#streams.delete(s)) this.#release(s.owner);
         this.#metrics.connectedProxies?.(this.#streams.size);
       },
     };
@@ -85,6 +98,10 @@ export class XdsServer {
       if (!principal) return;
       new Kind(call, this.#deps, principal, service, Kind === SotwStream ? 'sotw' : 'delta').start();
     };
+    const unaryLimits = (req: DiscoveryRequest): void => {
+      checkNode(req.node, this.limits);
+      checkRequestNames('Secret', req.resourceNames, this.limits);
+    };
     server.addService(secretDiscoveryService, {
       StreamSecrets: stream('sds', SotwStream),
       DeltaSecrets: stream('sds', DeltaStream),
@@ -92,7 +109,28 @@ export class XdsServer {
         const principal = authenticator.authenticate(call);
         if (!principal) return cb(denied);
         if (this.#closed) return cb(shuttingDown);
-        cb(null, fetchSecrets(call.request, principal, this.#resolver, this.#logger, this.#metrics));
+        try {
+          unaryLimits(call.request);
+        } catch (err) {
+          if (err instanceof XdsLimitError) return cb(err.status);
+          throw err;
+        }
+        // Scheduled like a push: a flood of FetchSecrets calls takes its caller's turns, not everyone's.
+        this.#scheduler.schedule({
+          owner: principalToString(principal),
+          pump: () => {
+            let res: Uint8Array;
+            try {
+              res = fetchSecrets(call.request, principal, this.#resolver, this.#logger, this.#metrics);
+            } catch (err) {
+              this.#logger.error({ err }, 'FetchSecrets failed');
+              cb({ code: grpc.status.INTERNAL, details: 'internal error handling the request' });
+              return PUSH_COST;
+            }
+            cb(null, res);
+            return PUSH_COST + call.request.resourceNames.length;
+          },
+        });
       },
     });
     server.addService(aggregatedDiscoveryService, {
@@ -103,6 +141,13 @@ export class XdsServer {
       StreamClientStatus: (call: Duplex) => {
         const principal = this.#admit(call, authenticator);
         if (!principal) return;
+        const owner = principalToString(principal);
+        let open = true;
+        const release = (): void => {
+          if (open) this.#release(owner);
+          open = false;
+        };
+        for (const e of ['end', 'error', 'close', 'cancelled']) call.on(e, release);
         call.on('data', (req: ClientStatusRequest) => {
           const res = this.#csds(req, principal);
           if (res instanceof Uint8Array) call.write(res);
@@ -120,13 +165,27 @@ export class XdsServer {
     });
   }
 
-  /** Subscribes to proxy status changes: a stream opened or closed, an ACK or a NACK. Called synchronously. */
-  onStatusChange(listener: () => void): () => void {
+  /**
+   * Subscribes to proxy status changes: a stream opened or closed, a response sent, an ACK or a NACK, with what
+   * changed. Called synchronously on the hot path: keep listeners O(1).
+   */
+  onStatusChange(listener: (e: ProxyStatusEvent) => void): () => void {
     return this.#registry.onChange(listener);
   }
 
-  status(): ProxyStatusSnapshot {
-    return this.#registry.snapshot(this.#clock.now());
+  /** The live records behind status(), for whoever keeps counts from onStatusChange events. */
+  proxies(): Iterable<ProxyRecordView> {
+    return this.#registry.records();
+  }
+
+  /** Every stream's status, or those `include` selects (built only for them). */
+  status(include?: (proxy: ProxyIdentity) => boolean): ProxyStatusSnapshot {
+    return this.#registry.snapshot(this.#clock.now(), include);
+  }
+
+  /** Work done per caller by the push scheduler, for tests and benchmarks of fairness. */
+  schedulerStats(): SchedulerStats {
+    return this.#scheduler.stats();
   }
 
   /** The identity policy changed (e.g. the mesh description was reloaded): re-evaluate every secret. */
@@ -153,7 +212,23 @@ export class XdsServer {
       call.emit('error', denied);
       return undefined;
     }
+    const owner = principalToString(principal);
+    const open = this.#perPrincipal.get(owner) ?? 0;
+    if (open >= this.limits.streamsPerPrincipal) {
+      const err = tooMany(`open streams of ${owner}`, open + 1, 'streamsPerPrincipal', this.limits);
+      this.#metrics.refused?.(err.limit);
+      this.#logger.warn({ principal: owner, method: call.getPath(), code: err.code, error: err.message }, 'xDS stream refused');
+      call.emit('error', err.status);
+      return undefined;
+    }
+    this.#perPrincipal.set(owner, open + 1);
     return principal;
+  }
+
+  #release(owner: string): void {
+    const n = (this.#perPrincipal.get(owner) ?? 1) - 1;
+    if (n > 0) this.#perPrincipal.set(owner, n);
+    else this.#perPrincipal.delete(owner);
   }
 
   /**
@@ -164,7 +239,8 @@ export class XdsServer {
     const operator = principal.kind === 'insecure' || (principal.kind === 'uid' && principal.uid === (process.getuid?.() ?? -1));
     const self = principalToString(principal);
     try {
-      return toBinary(ClientStatusResponseSchema, clientStatusResponse(this.status(), req, (p) => operator || p.principal === self));
+      // Only the caller's own streams are even looked at, unless it is the operator.
+      return toBinary(ClientStatusResponseSchema, clientStatusResponse(this.status(operator ? undefined : (p) => p.principal === self), req));
     } catch (err) {
       if (err instanceof CsdsRequestError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
       throw err;
