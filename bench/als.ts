@@ -73,7 +73,7 @@ function fullDecode(msgs: readonly Uint8Array[]): number {
   return entries / ((performance.now() - start) / 1000);
 }
 
-async function ingest(msgs: Uint8Array[]): Promise<{ rate: number; counted: number }> {
+async function ingest(msgs: Uint8Array[], streams: number): Promise<{ rate: number; counted: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-bench-als-'));
   const mesh = parseMesh(meshText(), 'bench.yaml');
   const traffic = new Traffic({ clock: systemClock, logger: silentLogger, mayReport: () => true, limits: { maxStreamsPerPrincipal: 4, maxEntriesPerSecond: Infinity } });
@@ -83,11 +83,13 @@ async function ingest(msgs: Uint8Array[]): Promise<{ rate: number; counted: numb
   const socket = join(dir, 'als.sock');
   const bound = await bindUnixSocket(server, { path: socket, mode: 0o600, dirMode: 0o700, ownDirectory: false });
   try {
-    const result = await new Promise<{ ms: number; error?: string }>((ok, fail) => {
-      const w = new Worker(new URL('./als-worker.js', import.meta.url), { workerData: { socket, messages: msgs } });
+    const elu0 = performance.eventLoopUtilization();
+    const result = await new Promise<{ ms: number; elu: number; error?: string }>((ok, fail) => {
+      const w = new Worker(new URL('./als-worker.js', import.meta.url), { workerData: { socket, identifier: msgs[0], batches: msgs.slice(1), streams } });
       w.once('message', ok);
       w.once('error', fail);
     });
+    if (process.env['ALS_ELU']) console.log(`  event loop utilization during ingest: server ${performance.eventLoopUtilization(elu0).utilization.toFixed(2)}, client ${result.elu.toFixed(2)}`);
     if (result.error) throw new Error(`stream failed: ${result.error}`);
     const counted = traffic.evidence.ports().reduce((n, p) => n + p.totals.mtls + p.totals.plaintext + p.totals.handshakeFailures + p.totals.rbacDenied, 0);
     return { rate: counted / (result.ms / 1000), counted };
@@ -132,24 +134,31 @@ function windowMemory(ports: number): { mb: number; perPortKb: number; sources: 
 
 const msgs = messages();
 const bytes = msgs.reduce((n, m) => n + m.length, 0);
-console.log(`conditions: best of 3 interleaved rounds (ceiling: best of 9); ${ENTRIES} TCP entries in batches of ${BATCH} (${(bytes / ENTRIES).toFixed(0)} bytes/entry on the wire), ${SERVICES} ports, one stream, client in a worker thread over a Unix socket, the per-principal rate limit lifted; load ${loadavg()[0]!.toFixed(2)}`);
-// Best of ROUNDS, interleaved, so that load on the box and JIT warm-up fall on both sides alike.
+console.log(`conditions: best of 3 interleaved rounds (ceiling: best of 9); ${ENTRIES} TCP entries in batches of ${BATCH} (${(bytes / ENTRIES).toFixed(0)} bytes/entry on the wire), ${SERVICES} ports, client in a worker thread over a Unix socket, the per-principal rate limit lifted; load ${loadavg()[0]!.toFixed(2)}`);
+// Best of ROUNDS, interleaved, so that load on the box and JIT warm-up fall on both sides alike. One stream is what
+// the goal names; four streams on four connections (one Envoy's worker threads) show the receiver when one
+// stream's HTTP/2 flow control (grpc-js reads a stream one message at a time, with 64 KiB windows) is not the limit.
 const ROUNDS = 3;
+const STREAMS = [1, 4];
 let ceil = 0;
 let full = 0;
-let rate = 0;
+const rate = new Map<number, number>(STREAMS.map((n) => [n, 0]));
 for (let round = 0; round < ROUNDS; round++) {
   // The ceiling gets more tries than the ingest (best of 9 against best of 3): a preempted try only lowers it.
   for (let k = 0; k < 3; k++) ceil = Math.max(ceil, ceiling(msgs));
   full = Math.max(full, fullDecode(msgs));
-  const r = await ingest(msgs);
-  if (r.counted !== ENTRIES) throw new Error(`counted ${r.counted} of ${ENTRIES} entries`);
-  rate = Math.max(rate, r.rate);
+  for (const n of STREAMS) {
+    const r = await ingest(msgs, n);
+    if (r.counted !== ENTRIES) throw new Error(`counted ${r.counted} of ${ENTRIES} entries`);
+    rate.set(n, Math.max(rate.get(n)!, r.rate));
+  }
 }
-const ratio = rate / ceil;
-console.log(`ingest:  ${Math.round(rate).toLocaleString('en-US')} entries/s through gRPC (goal >= ${GOAL.toLocaleString('en-US')}: ${rate >= GOAL ? 'met' : 'MISSED'})`);
-console.log(`ceiling: ${Math.round(ceil).toLocaleString('en-US')} entries/s reading the same bytes alone (entry-reader)`);
+console.log(`ceiling:   ${Math.round(ceil).toLocaleString('en-US')} entries/s reading the same bytes alone (entry-reader)`);
 console.log(`reference: ${Math.round(full).toLocaleString('en-US')} entries/s for a full fromBinary of the same bytes (@bufbuild/protobuf)`);
-console.log(`ratio:   ${ratio.toFixed(2)} of the ceiling (goal >= 0.50: ${ratio >= 0.5 ? 'met' : 'MISSED'})`);
+for (const n of STREAMS) {
+  const r = rate.get(n)!;
+  const ratio = r / ceil;
+  console.log(`ingest, ${n} stream${n === 1 ? ' ' : 's'}: ${Math.round(r).toLocaleString('en-US')} entries/s through gRPC (goal >= ${GOAL.toLocaleString('en-US')}: ${r >= GOAL ? 'met' : 'MISSED'}); ${ratio.toFixed(2)} of the ceiling (goal >= 0.50: ${ratio >= 0.5 ? 'met' : 'MISSED'})`);
+}
 const mem = windowMemory(1000);
 console.log(`window memory, 1,000 ports, ${BUCKETS + 1} buckets, source bound reached (${mem.sources} sources listed per port incl. "other"): ${mem.mb.toFixed(1)} MB heap (${mem.perPortKb.toFixed(1)} KB per port)`);
