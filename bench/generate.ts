@@ -19,33 +19,11 @@ import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/lis
 import { parseMesh } from '../src/mesh/parse.js';
 import type { MeshModel } from '../src/mesh/model.js';
 import { buildNodeResources, buildServiceResources, type NodeResource } from '../src/envoy/resources.js';
+import { syntheticMesh } from './synthetic-mesh.js';
 
 const SIZES = [100, 1_000, 10_000];
 const REPEATS = 3;
 const GOAL_MS_10K = 2000;
-const MODES = ['STRICT', 'PERMISSIVE', 'STRICT', 'DISABLE'];
-const PROTOCOLS = ['http', 'grpc', 'tcp'];
-
-/** n services; each has one inbound port, calls the next three services and is called by the previous three. */
-function syntheticMesh(n: number): string {
-  const lines = ['trustDomain: bench.example.org', 'services:'];
-  for (let i = 0; i < n; i++) {
-    lines.push(
-      `  - name: s${i}`,
-      `    spiffeId: spiffe://bench.example.org/ns/n${i % 50}/sa/s${i}`,
-      `    nodes: [uid:${10000 + i}]`,
-      `    mode: ${MODES[i % MODES.length]}`,
-      `    inbound:`,
-      `      - { port: 15006, appPort: 8080, protocol: ${PROTOCOLS[i % PROTOCOLS.length]} }`,
-      `    outbound:`,
-    );
-    for (let k = 1; k <= 3; k++) lines.push(`      - { service: s${(i + k) % n}, listenPort: ${15100 + k} }`);
-    lines.push('    allowedCallers:');
-    for (let k = 1; k <= 3; k++) lines.push(`      - service: s${(i - k + n) % n}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
 function generate(mesh: MeshModel): NodeResource[][] {
   return mesh.services.map((s) => buildNodeResources(mesh, s));
 }

@@ -25,7 +25,7 @@ import type { ServeConfig } from './config.js';
 import { MeshIdentityPolicy, parsePrincipalString } from './identity-policy.js';
 import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
-import { applyMeshResources } from './resources.js';
+import { MeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
 import { Dashboard } from '../dashboard/dashboard.js';
 import { Traffic } from '../traffic/traffic.js';
@@ -69,7 +69,7 @@ export class ControlPlane {
   #svidFiles: SvidFileWriter | undefined;
   readonly #resourceOptions: ResourceOptions;
   readonly #reloadListeners = new Set<(result: ReloadResult) => void>();
-  #groups: string[] = [];
+  readonly meshResources: MeshResources;
   /** Where SVIDs and bundles come from: the embedded CA, or an existing Workload API (--identity-source). */
   readonly #source: IdentitySource;
   readonly #workloadApi: WorkloadApiServer | undefined;
@@ -89,6 +89,7 @@ export class ControlPlane {
   ) {
     this.#mesh = mesh;
     this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
+    this.meshResources = new MeshResources(this.resources, this.#resourceOptions);
     const now = new Date(clock.now()).toISOString();
     this.#meshState = { file: config.meshFile, valid: true, loadedAt: now, lastAttemptAt: now, problems: [], services: mesh.model.services.length };
     this.metrics.meshValid.set(1);
@@ -160,7 +161,9 @@ export class ControlPlane {
       },
       resources: this.resources,
       onEffectiveChange: (model) => {
-        this.#groups = applyMeshResources(this.resources, model, this.#groups, this.#resourceOptions);
+        const stats = this.meshResources.apply(model);
+        this.metrics.servicesRegenerated.inc(stats.servicesRegenerated);
+        this.metrics.resourcesRegenerated.inc(stats.resourcesRegenerated);
       },
     });
     // ACKs arrive inside stream handlers; take rollout steps once per turn of the event loop, outside them.

@@ -1,12 +1,20 @@
 // Watching one file for edits, whichever way they land: editors write a new file and rename it over the old one,
-// and Kubernetes swaps a `..data` symlink, so the directory is watched and any event there (debounced) compares
-// the file's content with what was last taken; only a real change calls back.
+// and Kubernetes swaps a `..data` symlink, so the directory is watched, and an event there compares the file's
+// content with what was last taken; only a real change calls back.
+//
+// When to look: a rename in the directory (an atomic replace, a ConfigMap's symlink swap) lands a whole file in
+// one event, so it is looked at right away (on the next turn of the event loop, coalescing a burst). A write in
+// place arrives as several change events while the writer is still writing, so it is looked at once the file
+// has been quiet for QUIET_MS; that wait is all the latency a watcher adds to a reload. (A non-atomic writer that
+// truncates and rewrites may still be seen half-written after a pause longer than that: the half file is
+// refused, the last good description keeps serving, and the next event brings the whole one.)
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../observe/log.js';
 
-const DEBOUNCE_MS = 200;
+/** Quiet time after the last in-place write before the file is read. */
+export const QUIET_MS = 25;
 
 export function fileDigest(file: string): string | undefined {
   try {
@@ -26,6 +34,7 @@ export class FileWatch {
     private readonly file: string,
     private readonly onChange: () => void,
     private readonly logger: Logger,
+    private readonly quietMs: number = QUIET_MS,
   ) {
     this.#taken = fileDigest(file);
     this.#arm();
@@ -42,13 +51,19 @@ export class FileWatch {
     clearTimeout(this.#debounce);
   }
 
+  #look(): void {
+    clearTimeout(this.#debounce);
+    this.#debounce = undefined;
+    if (this.#closed) return;
+    if (fileDigest(this.file) !== this.#taken) this.onChange();
+  }
+
   #arm(): void {
     const dir = dirname(this.file);
-    this.#watcher = watch(dir, () => {
+    this.#watcher = watch(dir, (event) => {
       clearTimeout(this.#debounce);
-      this.#debounce = setTimeout(() => {
-        if (fileDigest(this.file) !== this.#taken) this.onChange();
-      }, DEBOUNCE_MS);
+      if (event === 'rename') this.#debounce = setTimeout(() => this.#look(), 0);
+      else this.#debounce = setTimeout(() => this.#look(), this.quietMs);
     });
     this.#watcher.on('error', (err) => {
       this.logger.warn({ dir, error: err.message }, 'watching failed; watching again');

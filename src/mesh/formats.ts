@@ -6,7 +6,7 @@ import { TrustDomain } from '../spiffe/trust-domain.js';
 import { parsePrincipal, PRINCIPAL_ACCEPTED, PRINCIPAL_PATTERN } from './principal.js';
 import type { MeshProblemCode } from './problems.js';
 
-export type FormatName = 'spiffeId' | 'trustDomain' | 'principal' | 'name' | 'address' | 'host' | 'pathPrefix' | 'absolutePath' | 'k8sName' | 'sni' | 'alpn';
+export type FormatName = 'spiffeId' | 'trustDomain' | 'principal' | 'name' | 'address' | 'ip' | 'host' | 'pathPrefix' | 'absolutePath' | 'k8sName' | 'sni' | 'alpn';
 
 export interface Format {
   readonly code: MeshProblemCode;
@@ -86,6 +86,16 @@ export const FORMATS: Readonly<Record<FormatName, Format>> = {
       if (isIP(s) !== 0) return { value: s };
       if (isHostName(s)) return { value: s };
       return { reason: 'not a host name or IP address' };
+    },
+  },
+  // An address a process binds: a host name would leave the choice of interface to the resolver.
+  ip: {
+    code: 'INVALID_ADDRESS',
+    what: 'IP address',
+    accepted: 'an IPv4 or IPv6 address (e.g. 127.0.0.1, 10.0.1.10, 0.0.0.0, ::)',
+    pattern: '^[0-9A-Fa-f.:]+$',
+    parse(s) {
+      return isIP(s) !== 0 ? { value: s } : { reason: 'not an IPv4 or IPv6 address' };
     },
   },
   // Virtual-host domains and TLS server names of an edge gateway: what a browser puts in SNI and Host. Lower

@@ -43,6 +43,11 @@ export interface InboundPort {
   readonly port: number;
   readonly appPort: number;
   readonly appAddress: string;
+  /**
+   * Target grpc: the address the gRPC server itself binds for this port (GRPC_DEFAULT_LISTEN_ADDRESS unless the
+   * description says). Other targets' proxies bind the generator's inboundBindAddress option.
+   */
+  readonly listenAddress: string;
   readonly protocol: Protocol;
   readonly mode: Mode;
   readonly modeSource: ModeSource;

@@ -38,6 +38,7 @@ export interface RawInbound {
   port?: number;
   appPort?: number;
   appAddress?: string;
+  listenAddress?: string;
   protocol?: Protocol;
   mode?: Mode;
   force?: boolean;

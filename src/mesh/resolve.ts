@@ -33,6 +33,9 @@ function callerMatcher(ids: readonly SpiffeId[], tds: readonly TrustDomain[]): S
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** Where a proxyless gRPC server listens unless its description says: loopback, reachable by nothing else. */
+export const GRPC_DEFAULT_LISTEN_ADDRESS = '127.0.0.1';
+
 /** Istio's default trust domain (meshConfig.trustDomain). */
 export const ISTIO_DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
@@ -57,7 +60,8 @@ export class Resolver {
 
   constructor(
     private readonly file: string,
-    private readonly positions: ReadonlyMap<string, SourcePosition>,
+    /** Where paths start in the file (and whether they were written at all). */
+    private readonly positions: { get(path: string): SourcePosition | undefined; has(path: string): boolean; hasKey(path: string, key: string): boolean },
   ) {}
 
   /** Position of a path, or of its nearest ancestor that was in the file. */
@@ -162,6 +166,7 @@ export class Resolver {
         port: ri.port,
         appPort: ri.appPort,
         appAddress: ri.appAddress ?? '127.0.0.1',
+        listenAddress: ri.listenAddress ?? GRPC_DEFAULT_LISTEN_ADDRESS,
         protocol: ri.protocol ?? 'tcp',
         mode: ri.mode ?? mode,
         modeSource: ri.mode !== undefined ? 'port' : rs.mode !== undefined ? 'service' : 'mesh',
@@ -332,18 +337,26 @@ export class Resolver {
 
   /** Fields only some targets generate: reported rather than silently ignored. */
   private checkTarget(rs: RawService, target: Target, path: string): void {
-    const written = (p: string) => this.positions.has(p);
-    if (target === 'gateway' && !written(`${path}.gateway`)) {
+    const written = (parent: string, key: string) => this.positions.hasKey(parent, key);
+    const gateway = written(path, 'gateway');
+    if (target === 'gateway' && !gateway) {
       this.report('MISSING_FIELD', `${path}.gateway`, 'missing required field "gateway"', undefined, 'the listeners and routes of a service with target gateway');
     }
-    if (target !== 'gateway' && written(`${path}.gateway`)) {
+    if (target !== 'gateway' && gateway) {
       this.report('NOT_FOR_TARGET', `${path}.gateway`, `"gateway" is only used by target gateway; this service's target is ${target}`, undefined, 'target: gateway, or no gateway key');
+    }
+    if (target !== 'grpc') {
+      (rs.inbound ?? []).forEach((_, i) => {
+        const p = `${path}.inbound[${i}].listenAddress`;
+        if (written(`${path}.inbound[${i}]`, 'listenAddress')) this.report('NOT_FOR_TARGET', p, `"listenAddress" is only used by target grpc (the server binds it itself); this service's target is ${target}`, undefined, 'target: grpc, or no listenAddress key');
+      });
     }
     if (UPSTREAM_TLS_TARGETS.includes(target)) return;
     (rs.outbound ?? []).forEach((_, i) => {
+      const item = `${path}.outbound[${i}]`;
       for (const key of ['istio', 'sni', 'alpn']) {
-        const p = `${path}.outbound[${i}].${key}`;
-        if (written(p)) this.report('NOT_FOR_TARGET', p, `"${key}" is only generated for targets ${UPSTREAM_TLS_TARGETS.join(' and ')}; this service's target is ${target}`, undefined, `target: ${UPSTREAM_TLS_TARGETS.join(' or ')}, or no ${key} key`);
+        const p = `${item}.${key}`;
+        if (written(item, key)) this.report('NOT_FOR_TARGET', p, `"${key}" is only generated for targets ${UPSTREAM_TLS_TARGETS.join(' and ')}; this service's target is ${target}`, undefined, `target: ${UPSTREAM_TLS_TARGETS.join(' or ')}, or no ${key} key`);
       }
     });
   }

@@ -53,6 +53,10 @@ const inboundPort: ObjectSchema = {
     port: port('Port the proxy listens on'),
     appPort: port('Port of the application behind the proxy'),
     appAddress: str('Address of the application; default 127.0.0.1', 'address'),
+    listenAddress: str(
+      'Target grpc: the IP address the gRPC server binds for this port (its xDS listener is named for it, and gRPC matches it byte for byte); default 127.0.0.1, loopback only — set the address clients reach (or 0.0.0.0 for every interface)',
+      'ip',
+    ),
     protocol,
     mode: mode("the service's mode"),
     force: { type: 'boolean', description: "STRICT even when the traffic evidence says a caller still sends plaintext (overrides the STRICT gate); inherits the service's force" },

@@ -1,17 +1,19 @@
-// Structural validation: walks the YAML syntax tree against MESH_SCHEMA, collecting every problem with its exact
-// position, and returns the plain value with formatted strings already parsed (SpiffeId, TrustDomain, principals).
-// Invalid parts are left out (arrays keep their indexes, with holes), so later checks can still run on the rest.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+// Structural validation: walks the syntax tree (source-tree.ts) against MESH_SCHEMA, collecting every problem with
+// its exact position, and returns the plain value with formatted strings already parsed (SpiffeId, TrustDomain,
+// principals). Invalid parts are left out (arrays keep their indexes, with holes), so later checks can still run
+// on the rest.
 import { FORMATS } from './formats.js';
 import type { SourcePosition } from './model.js';
 import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
 import { MESH_SCHEMA, type ObjectSchema, type SchemaNode, type UnionSchema } from './schema.js';
+import { SourceIndex, type SourceMap, type SourceNode, type SourceRead } from './source-tree.js';
 
 export interface StructureResult {
   /** undefined when the document could not be read at all. */
   readonly value: Record<string, unknown> | undefined;
   readonly problems: MeshProblem[];
-  readonly positions: Map<string, SourcePosition>;
+  /** Positions of field paths, for problems found later and for MeshModel.locate. */
+  readonly positions: SourceIndex;
 }
 
 export function childPath(base: string, key: string | number): string {
@@ -37,36 +39,43 @@ export function describeAccepted(s: SchemaNode): string {
   }
 }
 
+/** Values of list items checked without a problem, by their (immutable, shared) tree. */
+const checkedItems = new WeakMap<SourceNode, { readonly schema: SchemaNode; readonly value: unknown }>();
+
 class Walker {
   readonly problems: MeshProblem[] = [];
-  readonly positions = new Map<string, SourcePosition>();
-  constructor(
-    private readonly file: string,
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-  ) {}
+  constructor(private readonly file: string) {}
 
-  at(node: YamlNode | null | undefined): SourcePosition {
-    const offset = node?.range?.[0];
-    if (offset === undefined) return { line: 1, column: 1 };
-    const { line, col } = this.lines.linePos(offset);
-    return { line, column: col };
+  at(node: SourceNode | null | undefined): SourcePosition {
+    return node?.pos ?? { line: 1, column: 1 };
   }
 
   report(code: MeshProblemCode, pos: SourcePosition, path: string, message: string, found?: string, accepted?: string): void {
     this.problems.push(problem({ code, file: this.file, line: pos.line, column: pos.column, path, message, found, accepted }));
   }
 
-  check(raw: unknown, schema: SchemaNode, path: string): unknown {
-    const node = (isAlias(raw) ? raw.resolve(this.doc) : raw) as YamlNode | null | undefined;
-    if (node) this.positions.set(path, this.at(node));
+  /**
+   * A list item (each service, each port...) already checked without a problem is not checked again: the fast
+   * reader hands back the same tree for unchanged lines, and its value does not depend on where it sits.
+   */
+  check(node: SourceNode | null, schema: SchemaNode, path: string): unknown {
+    if (node === null || node.kind !== 'map' || path.charCodeAt(path.length - 1) !== 93 /* ] */) return this.#check(node, schema, path);
+    const hit = checkedItems.get(node);
+    if (hit?.schema === schema) return hit.value;
+    const before = this.problems.length;
+    const value = this.#check(node, schema, path);
+    if (this.problems.length === before) checkedItems.set(node, { schema, value });
+    return value;
+  }
+
+  #check(node: SourceNode | null, schema: SchemaNode, path: string): unknown {
     switch (schema.type) {
       case 'object':
-        return isMap(node) ? this.object(node, schema, path) : this.wrongType(node, schema, path);
+        return node?.kind === 'map' ? this.object(node, schema, path) : this.wrongType(node, schema, path);
       case 'union':
-        return isMap(node) ? this.union(node, schema, path) : this.wrongType(node, schema, path);
+        return node?.kind === 'map' ? this.union(node, schema, path) : this.wrongType(node, schema, path);
       case 'array': {
-        if (!isSeq(node)) return this.wrongType(node, schema, path);
+        if (node?.kind !== 'seq') return this.wrongType(node, schema, path);
         if (schema.minItems !== undefined && node.items.length < schema.minItems) {
           this.report('EMPTY_LIST', this.at(node), path, 'empty list', undefined, `at least ${schema.minItems} item`);
           return undefined;
@@ -74,11 +83,11 @@ class Walker {
         return node.items.map((item, i) => this.check(item, schema.items, childPath(path, i)));
       }
       case 'boolean': {
-        const v = isScalar(node) ? node.value : undefined;
+        const v = node?.kind === 'scalar' ? node.value : undefined;
         return typeof v === 'boolean' ? v : this.wrongType(node, schema, path);
       }
       case 'integer': {
-        const v = isScalar(node) ? node.value : undefined;
+        const v = node?.kind === 'scalar' ? node.value : undefined;
         if (typeof v !== 'number' || !Number.isInteger(v)) return this.wrongType(node, schema, path);
         if (v < schema.minimum || v > schema.maximum) {
           this.report('OUT_OF_RANGE', this.at(node), path, 'out of range', String(v), describeAccepted(schema));
@@ -87,7 +96,7 @@ class Walker {
         return v;
       }
       case 'string': {
-        const v = isScalar(node) ? node.value : undefined;
+        const v = node?.kind === 'scalar' ? node.value : undefined;
         if (typeof v !== 'string') return this.wrongType(node, schema, path);
         if (schema.enum && !schema.enum.includes(v)) {
           const hint = suggestKey(v, schema.enum);
@@ -109,18 +118,18 @@ class Walker {
     }
   }
 
-  private wrongType(node: YamlNode | null | undefined, schema: SchemaNode, path: string): undefined {
+  private wrongType(node: SourceNode | null, schema: SchemaNode, path: string): undefined {
     this.report('WRONG_TYPE', this.at(node), path, 'wrong type', describeFound(node), describeAccepted(schema));
     return undefined;
   }
 
-  private object(node: import('yaml').YAMLMap, schema: ObjectSchema, path: string): Record<string, unknown> {
+  private object(node: SourceMap, schema: ObjectSchema, path: string): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const accepted = Object.keys(schema.properties);
-    const present = new Map<string, YamlNode>();
-    for (const pair of node.items) {
-      const keyNode = pair.key as YamlNode | null;
-      const key = isScalar(keyNode) ? String(keyNode.value) : describeFound(keyNode);
+    const present = new Map<string, SourceNode>();
+    for (const pair of node.pairs) {
+      const keyNode = pair.key;
+      const key = keyNode?.kind === 'scalar' ? String(keyNode.value) : describeFound(keyNode);
       const sub = schema.properties[key];
       const keyPath = childPath(path, key);
       if (sub === undefined) {
@@ -152,51 +161,42 @@ class Walker {
     return out;
   }
 
-  private union(node: import('yaml').YAMLMap, schema: UnionSchema, path: string): unknown {
-    const keys = node.items.map((p) => (isScalar(p.key) ? String(p.key.value) : ''));
+  private union(node: SourceMap, schema: UnionSchema, path: string): unknown {
+    const keys = node.pairs.map((p) => (p.key?.kind === 'scalar' ? String(p.key.value) : ''));
     const matches = schema.variants.filter((v) => keys.includes(v.when));
     const names = schema.variants.map((v) => `"${v.when}"`).join(', ');
     if (matches.length === 1) return { kind: matches[0]!.when, ...this.object(node, matches[0]!.schema, path) };
     if (matches.length === 0) {
       this.report('MISSING_FIELD', this.at(node), path, `missing one of ${names}`, undefined, describeAccepted(schema));
     } else {
-      const second = node.items.find((p) => isScalar(p.key) && p.key.value === matches[1]!.when)?.key as YamlNode | undefined;
+      const second = node.pairs.find((p) => p.key?.kind === 'scalar' && p.key.value === matches[1]!.when)?.key;
       this.report('CONFLICTING_FIELDS', this.at(second), childPath(path, matches[1]!.when), `${matches.map((m) => `"${m.when}"`).join(' and ')} exclude each other`, undefined, `exactly one of ${names}`);
     }
     return undefined;
   }
 }
 
-function describeFound(node: YamlNode | null | undefined): string {
-  if (isMap(node)) return 'a map';
-  if (isSeq(node)) return 'a list';
-  const v = isScalar(node) ? node.value : null;
+function describeFound(node: SourceNode | null | undefined): string {
+  if (node?.kind === 'map') return 'a map';
+  if (node?.kind === 'seq') return 'a list';
+  const v = node?.kind === 'scalar' ? node.value : null;
   if (v === null || v === undefined) return 'an empty value';
   if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
-/** Parses YAML text and checks it against the schema; never throws. */
-export function checkStructure(text: string, file: string): StructureResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
-  const walker = new Walker(file, doc, lines);
-  if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
-      const { line, col } = lines.linePos(err.pos[0]);
-      const code = err.code === 'DUPLICATE_KEY' ? 'DUPLICATE_KEY' : 'YAML_SYNTAX';
-      walker.report(code, { line, column: col }, '', firstLine(err.message));
-    }
-    return { value: undefined, problems: walker.problems, positions: walker.positions };
+/** Checks a read description against the schema; never throws. */
+export function checkStructure(read: SourceRead, file: string): StructureResult {
+  const walker = new Walker(file);
+  if (read.root === undefined) {
+    for (const err of read.errors) walker.report(err.code, err.pos, '', err.message);
+    return { value: undefined, problems: walker.problems, positions: new SourceIndex(undefined) };
   }
-  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+  const root = read.root;
+  if (root === null || (root.kind === 'scalar' && root.value === null)) {
     walker.report('WRONG_TYPE', { line: 1, column: 1 }, '', 'the file holds no mesh description', 'an empty document', describeAccepted(MESH_SCHEMA));
-    return { value: undefined, problems: walker.problems, positions: walker.positions };
+    return { value: undefined, problems: walker.problems, positions: new SourceIndex(undefined) };
   }
-  const value = walker.check(doc.contents, MESH_SCHEMA, '') as Record<string, unknown> | undefined;
-  return { value, problems: walker.problems, positions: walker.positions };
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const value = walker.check(root, MESH_SCHEMA, '') as Record<string, unknown> | undefined;
+  return { value, problems: walker.problems, positions: new SourceIndex(root) };
 }

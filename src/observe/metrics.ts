@@ -17,6 +17,8 @@ export class Metrics {
   readonly refused = new Counter({ name: 'trustplane_xds_refused_total', help: 'xDS streams and requests refused by a limit, by limit (namesPerRequest, streamsPerPrincipal, ...)', labelNames: ['limit'], registers: [this.registry] });
   readonly pushSeconds = new Histogram({ name: 'trustplane_xds_push_duration_seconds', help: 'from a change to the response written, by type', labelNames: ['type'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [this.registry] });
   readonly meshReloads = new Counter({ name: 'trustplane_mesh_reloads_total', help: 'mesh description reloads by result (ok | invalid)', labelNames: ['result'], registers: [this.registry] });
+  readonly servicesRegenerated = new Counter({ name: 'trustplane_mesh_services_regenerated_total', help: 'services whose resources were rebuilt because their resolved inputs changed (a reload rebuilds only those)', registers: [this.registry] });
+  readonly resourcesRegenerated = new Counter({ name: 'trustplane_mesh_resources_regenerated_total', help: 'listeners, clusters, routes and endpoints rebuilt, encoded and versioned', registers: [this.registry] });
   readonly meshValid = new Gauge({ name: 'trustplane_mesh_last_reload_valid', help: '1 when the last mesh description read was valid, 0 while the last good one keeps serving after a bad edit', registers: [this.registry] });
 
   /**

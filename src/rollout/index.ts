@@ -6,7 +6,7 @@
 //     status: () => xds.status(),
 //     feed: xds,                                         // ACK counts kept up to date from the server's events
 //     resources: cache,                                  // ResourceCache: versions per group, type and name
-//     onEffectiveChange: (model) => applyMeshResources(cache, model, groups),
+//     onEffectiveChange: (model) => meshResources.apply(model),
 //   });
 //   rollout.setDesired(meshModel);                       // on start and on every good reload
 //   rollout.statusChanged();                             // whenever an ACK/NACK arrives or a stream opens/closes

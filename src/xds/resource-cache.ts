@@ -22,8 +22,10 @@ export interface CachedResource {
 }
 
 export interface ResourceChange {
+  /** The group whose resources changed ('' = the default group, which every node sees). */
+  readonly group: string;
   readonly typeUrl: ConfigTypeUrl;
-  /** Names added, replaced or removed (in any group). */
+  /** Names added, replaced or removed in that group. */
   readonly names: readonly string[];
 }
 
@@ -56,7 +58,7 @@ export class ResourceCache {
       const names = diff(current.get(typeUrl), table);
       if (table.size) current.set(typeUrl, table);
       else current.delete(typeUrl);
-      if (names.length) changes.push({ typeUrl, names });
+      if (names.length) changes.push({ group, typeUrl, names });
     }
     if (current.size) this.#groups.set(group, current);
     else this.#groups.delete(group);
@@ -68,7 +70,7 @@ export class ResourceCache {
     const current = this.#groups.get(group);
     if (!current) return;
     this.#groups.delete(group);
-    this.#emit([...current].map(([typeUrl, table]) => ({ typeUrl, names: [...table.keys()] })));
+    this.#emit([...current].map(([typeUrl, table]) => ({ group, typeUrl, names: [...table.keys()] })));
   }
 
   get(group: string, typeUrl: string, name: string): CachedResource | undefined {

@@ -62,3 +62,40 @@ test('a Kubernetes ConfigMap update (the ..data symlink swapped) is picked up', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('FileWatch: an atomic replace is taken at once, an in-place write once the file is quiet', async () => {
+  const { FileWatch } = await import('../../src/control-plane/file-watch.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tp-filewatch-'));
+  const file = join(dir, 'mesh.yaml');
+  writeFileSync(file, 'one\n');
+  // A quiet period longer than any test: only the rename path can call back.
+  const changes: string[] = [];
+  let notify: () => void = () => {};
+  const watch = new FileWatch(file, () => {
+    changes.push(readFileSync(file, 'utf8'));
+    notify();
+  }, silentLogger, 3_600_000);
+  try {
+    const changed = new Promise<void>((resolve) => (notify = resolve));
+    writeFileSync(join(dir, 'mesh.yaml.tmp'), 'two\n');
+    renameSync(join(dir, 'mesh.yaml.tmp'), file);
+    await changed;
+    assert.deepEqual(changes, ['two\n']);
+    watch.taken();
+  } finally {
+    watch.close();
+  }
+  // With a short quiet period, writes in place are taken too, whole.
+  const inPlace: string[] = [];
+  const done = new Promise<void>((resolve) => {
+    const w2 = new FileWatch(file, () => {
+      inPlace.push(readFileSync(file, 'utf8'));
+      w2.close();
+      resolve();
+    }, silentLogger, 5);
+    writeFileSync(file, 'three\n');
+  });
+  await done;
+  assert.deepEqual(inPlace, ['three\n']);
+  rmSync(dir, { recursive: true, force: true });
+});

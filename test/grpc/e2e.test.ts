@@ -172,7 +172,8 @@ describe('proxyless gRPC end to end (grpc-js-xds client and server, trustplane c
       { clock, logger: silentLogger, watch: false },
     );
     files = new SvidFileWriter({ store: cp.store, config: { dir: svidDir, selects: (id) => cp.mesh.serviceBySpiffeId(id)?.target === 'grpc' }, onWrite: (w) => writes.push(w) }).start();
-    server = new Child('greeter-server.js', [`0.0.0.0:${port}`], bootstrapFor('greeter'));
+    // The description names no listenAddress: the server listens on loopback only, and is served only there.
+    server = new Child('greeter-server.js', [`127.0.0.1:${port}`], bootstrapFor('greeter'));
     client = new Child('greeter-client.js', ['greeter'], bootstrapFor('greeter-client'));
     intruder = new Child('greeter-client.js', ['greeter'], bootstrapFor('intruder'));
     // The server reports only once it serves: it received its listener and its certificates loaded.

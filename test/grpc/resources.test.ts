@@ -71,8 +71,9 @@ describe('grpc target: server listeners', () => {
   ];
   for (const c of cases) {
     test(`${c.mode} → one ${c.chain} filter chain without a filter_chain_match`, () => {
-      const l = asJson(ListenerSchema, listeners.find((x) => x.name === serverListenerName('0.0.0.0', c.port))!);
-      assert.deepEqual(l.address, { socket_address: { address: '0.0.0.0', port_value: c.port } });
+      // No listenAddress in the description: loopback.
+      const l = asJson(ListenerSchema, listeners.find((x) => x.name === serverListenerName('127.0.0.1', c.port))!);
+      assert.deepEqual(l.address, { socket_address: { address: '127.0.0.1', port_value: c.port } });
       assert.equal(l.filter_chains.length, 1);
       const chain = l.filter_chains[0];
       assert.equal(chain.name, c.chain);
@@ -112,16 +113,24 @@ describe('grpc target: server listeners', () => {
 
   const names: { bind: string; name: string }[] = [
     { bind: '0.0.0.0', name: 'grpc/server?xds.resource.listening_address=0.0.0.0:50051' },
-    { bind: '127.0.0.1', name: 'grpc/server?xds.resource.listening_address=127.0.0.1:50051' },
+    { bind: '10.0.1.10', name: 'grpc/server?xds.resource.listening_address=10.0.1.10:50051' },
     { bind: '::', name: 'grpc/server?xds.resource.listening_address=[::]:50051' },
   ];
   for (const n of names) {
-    test(`bound to ${n.bind}: listener ${n.name}, socket_address ${n.bind}`, () => {
-      const l = asJson(ListenerSchema, buildServiceResources(m, server, { inboundBindAddress: n.bind }).listeners[0]!);
+    test(`listenAddress ${n.bind} in the description: listener ${n.name}, socket_address ${n.bind}`, () => {
+      const text = MESH.replace('      - { port: 50051, appPort: 1, protocol: grpc, mode: STRICT }', `      - { port: 50051, appPort: 1, protocol: grpc, mode: STRICT, listenAddress: "${n.bind}" }`);
+      assert.notEqual(text, MESH);
+      const mm = mesh(text);
+      const l = asJson(ListenerSchema, buildServiceResources(mm, service(mm, 'server')).listeners[0]!);
       assert.equal(l.name, n.name);
       assert.equal(l.address.socket_address.address, n.bind);
     });
   }
+
+  test("the generator's inboundBindAddress option (for Envoy proxies) does not move a gRPC server", () => {
+    const l = asJson(ListenerSchema, buildServiceResources(m, server, { inboundBindAddress: '0.0.0.0' }).listeners[0]!);
+    assert.equal(l.name, 'grpc/server?xds.resource.listening_address=127.0.0.1:50051');
+  });
 });
 
 describe('grpc target: clients', () => {

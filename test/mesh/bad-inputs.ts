@@ -61,8 +61,8 @@ export const BAD_CASES: readonly BadCase[] = [
     yaml: svc('    inbound:\n      - port: 15006\n        appPrt: 8080\n        colour: blue\n'),
     expected: [
       "MISSING_FIELD mesh.yaml:6:9: services[0].inbound[0].appPort: missing required field \"appPort\" (accepted: an integer from 1 to 65535)",
-      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, protocol, mode, force)",
-      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, protocol, mode, force)",
+      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, listenAddress, protocol, mode, force)",
+      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, listenAddress, protocol, mode, force)",
     ],
   },
   {
@@ -312,6 +312,14 @@ export const BAD_CASES: readonly BadCase[] = [
       "NOT_FOR_TARGET mesh.yaml:16:14: services[1].outbound[0].sni: \"sni\" is only generated for targets vm and gateway; this service's target is sidecar (accepted: target: vm or gateway, or no sni key)",
     ],
     semantic: true,
+  },
+  {
+    name: 'listenAddress: only for target grpc, and an IP address',
+    yaml: 'trustDomain: example.org\nservices:\n  - name: web\n    spiffeId: spiffe://example.org/web\n    inbound:\n      - { port: 8443, appPort: 8080, listenAddress: 0.0.0.0 }\n  - name: greeter\n    spiffeId: spiffe://example.org/greeter\n    target: grpc\n    inbound:\n      - { port: 50051, appPort: 1, listenAddress: localhost }\n',
+    expected: [
+      "NOT_FOR_TARGET mesh.yaml:6:53: services[0].inbound[0].listenAddress: \"listenAddress\" is only used by target grpc (the server binds it itself); this service's target is sidecar (accepted: target: grpc, or no listenAddress key)",
+      "INVALID_ADDRESS mesh.yaml:11:51: services[1].inbound[0].listenAddress: not a valid IP address: not an IPv4 or IPv6 address (found \"localhost\"; accepted: an IPv4 or IPv6 address (e.g. 127.0.0.1, 10.0.1.10, 0.0.0.0, ::))",
+    ],
   },
   {
     name: "istio dependency: spiffeIds beside istio, and Istio's default trust domain not federated",

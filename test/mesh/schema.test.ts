@@ -64,6 +64,7 @@ function kitchenSink(): Obj {
           { name: 'legacy', address: 'legacy.partner.net', port: 443, spiffeIds: ['spiffe://partner.net/legacy'], sni: 'legacy.partner.net', alpn: ['h2'] },
         ],
       },
+      { name: 'greeter', spiffeId: 'spiffe://example.org/greeter', target: 'grpc', inbound: [{ port: 50051, appPort: 1, protocol: 'grpc', listenAddress: '10.0.1.10' }] },
     ],
   };
 }
@@ -73,7 +74,7 @@ const MAPS: { name: string; doc: (string | number)[]; schema: (string | number)[
   { name: 'mesh', doc: [], schema: [], path: '' },
   { name: 'federation entry', doc: ['federation', 0], schema: ['properties', 'federation', 'items'], path: 'federation[0]' },
   { name: 'service', doc: ['services', 0], schema: ['properties', 'services', 'items'], path: 'services[0]', unused: ['gateway' /* target gateway only: services[2] uses it */] },
-  { name: 'inbound port', doc: ['services', 0, 'inbound', 0], schema: ['properties', 'services', 'items', 'properties', 'inbound', 'items'], path: 'services[0].inbound[0]' },
+  { name: 'inbound port', doc: ['services', 0, 'inbound', 0], schema: ['properties', 'services', 'items', 'properties', 'inbound', 'items'], path: 'services[0].inbound[0]', unused: ['listenAddress' /* target grpc only: services[4] uses it */] },
   { name: 'mesh dependency', doc: ['services', 0, 'outbound', 0], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 0], path: 'services[0].outbound[0]' },
   { name: 'external dependency', doc: ['services', 0, 'outbound', 1], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1], path: 'services[0].outbound[1]', unused: ['address' /* excludes endpoints */, 'istio', 'sni', 'alpn' /* vm and gateway targets only: services[3] uses them */] },
   { name: 'endpoint', doc: ['services', 0, 'outbound', 1, 'endpoints', 0], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1, 'properties', 'endpoints', 'items'], path: 'services[0].outbound[1].endpoints[0]' },

@@ -149,6 +149,11 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     return this.#closed;
   }
 
+  /** The cache group this stream is served from (node.cluster), once its first request named it. */
+  get group(): string | undefined {
+    return this.ctx?.group;
+  }
+
   /** Something subscribed changed: the push goes out when the scheduler gets to this stream. */
   markDirty(typeUrl: string, at: number): void {
     if (this.#closed) return;

@@ -254,6 +254,6 @@ export class XdsServer {
 
   #onResourceChange(changes: readonly ResourceChange[]): void {
     const at = this.#clock.now();
-    for (const c of changes) if (CONFIG_TYPES.includes(c.typeUrl)) this.#index.notify(c.typeUrl, c.names, at);
+    for (const c of changes) if (CONFIG_TYPES.includes(c.typeUrl)) this.#index.notify(c.typeUrl, c.names, at, c.group);
   }
 }

@@ -1,0 +1,260 @@
+// bench/reload: a description edited on disk while proxies are connected — the time from the file write to the
+// last connected proxy's ACK of what changed, for a full reload (every service's application port changes, so
+// every service is rebuilt and every proxy pushed) and a one-service edit (one application port), with the counts
+// of services and resources regenerated and of proxies pushed. Beside it, the ceiling measured in the same run:
+// reading and JSON-parsing the same description as JSON (what any reload must at least do).
+//   node --expose-gc dist/bench/reload.js [--services 1000,10000,50000] [--streams 1000]
+//
+// The server is `trustplane serve` itself (ControlPlane: file watch, parse, rollout, generator, cache, xDS), on
+// loopback TCP in insecure mode (no TLS: the bench measures the reload path, not the handshakes; every stream is the
+// one insecure principal, so its stream limit is lifted). The proxies are
+// real xDS streams in another process (one gRPC connection per 10 streams): ADS, CDS then LDS wildcard, each
+// response decoded and ACKed at once, as Envoy does; each stream is the proxy of one service (node.cluster),
+// spread evenly over the description. The file is replaced atomically (written beside, renamed over), the way
+// editors and Kubernetes ConfigMaps do it. The clock stops when every stream whose resources changed (the cache
+// says which groups changed) has received and ACKed them; the pushed count is every stream that received anything
+// after the write, so a stray push would show. The SVIDs of every identity are minted before (startup, not reload).
+import * as grpc from '@grpc/grpc-js';
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Session } from 'node:inspector';
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { DiscoveryRequestSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
+import { ControlPlane } from '../src/control-plane/control-plane.js';
+import { silentLogger } from '../src/observe/log.js';
+import { aggregatedDiscoveryService } from '../src/xds/server/services.js';
+import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../src/envoy/type-urls.js';
+import { parseMesh } from '../src/mesh/parse.js';
+import { syntheticMesh } from './synthetic-mesh.js';
+
+const now = (): number => performance.timeOrigin + performance.now();
+const TYPES = [CLUSTER_TYPE_URL, LISTENER_TYPE_URL];
+const PER_CONNECTION = 10;
+
+// ---------------------------------------------------------------- client process
+
+interface Seen {
+  type: 'seen';
+  /** [stream, type index, time] per response received (and ACKed). */
+  responses: [number, number, number][];
+}
+
+function runClient(address: string, groups: string[]): void {
+  const Client = grpc.makeGenericClientConstructor({ stream: aggregatedDiscoveryService.StreamAggregatedResources } as grpc.ServiceDefinition, 'Ads');
+  let client: grpc.Client | undefined;
+  let batch: [number, number, number][] = [];
+  const flush = () => {
+    const responses = batch;
+    batch = [];
+    process.send!({ type: 'seen', responses } satisfies Seen);
+  };
+  groups.forEach((group, i) => {
+    if (i % PER_CONNECTION === 0) client = new Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    const call = (client as unknown as { stream(): grpc.ClientDuplexStream<unknown, Buffer> }).stream();
+    call.on('data', (msg: Buffer) => {
+      const t = now();
+      const res = fromBinary(DiscoveryResponseSchema, msg);
+      call.write(create(DiscoveryRequestSchema, { typeUrl: res.typeUrl, responseNonce: res.nonce, versionInfo: res.versionInfo }));
+      if (batch.length === 0) setImmediate(flush);
+      batch.push([i, TYPES.indexOf(res.typeUrl), t]);
+    });
+    call.on('error', () => undefined);
+    call.write(create(DiscoveryRequestSchema, { node: { id: `proxy-${i}`, cluster: group }, typeUrl: CLUSTER_TYPE_URL }));
+    call.write(create(DiscoveryRequestSchema, { typeUrl: LISTENER_TYPE_URL }));
+  });
+  process.on('message', (m) => {
+    if (m === 'exit') process.exit(0);
+  });
+}
+
+// ---------------------------------------------------------------- server (parent)
+
+interface Row {
+  services: number;
+  streams: number;
+  edit: 'full' | 'one service';
+  ms: number;
+  /** From the write to the new description applied (cache updated, pushes scheduled). */
+  appliedMs: number;
+  parseMs: number;
+  servicesRegenerated: number;
+  resourcesRegenerated: number;
+  proxiesPushed: number;
+  ceilingMs: number;
+}
+
+async function measureSize(services: number, streams: number): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-bench-reload-'));
+  const meshFile = join(dir, 'mesh.yaml');
+  const write = (text: string) => {
+    writeFileSync(`${meshFile}.tmp`, text);
+    renameSync(`${meshFile}.tmp`, meshFile);
+  };
+  write(syntheticMesh(services));
+  const cp = await ControlPlane.start(
+    { dataDir: join(dir, 'data'), meshFile, unixSocket: '', tcpAddress: '127.0.0.1:0', adminAddress: '', insecure: true, drainMs: 0, svidKeyType: 'ec-p256', xdsLimits: { streamsPerPrincipal: 1 << 20 } },
+    { logger: silentLogger, watch: true },
+  );
+  const step = Math.max(1, Math.floor(services / streams));
+  const groups = Array.from({ length: Math.min(streams, services) }, (_, k) => `s${k * step}`);
+  const streamOf = new Map(groups.map((g, i) => [g, i]));
+  const child = fork(fileURLToPath(import.meta.url), ['client', cp.tcpAddress!, ...groups], { execArgv: ['--max-old-space-size=4096'] });
+  const seen: [number, number, number][] = [];
+  let onSeen: () => void = () => {};
+  child.on('message', (m: Seen) => {
+    seen.push(...m.responses);
+    onSeen();
+  });
+  // Connected: every stream holds both types.
+  await until(() => new Set(seen.map(([i, t]) => `${i} ${t}`)).size === groups.length * 2, (f) => (onSeen = f));
+
+  const rows: Row[] = [];
+  const oneService = step * Math.floor(groups.length / 2);
+  const descriptions = {
+    // Every application port moves: every service is rebuilt, every proxy pushed.
+    full: syntheticMesh(services, { appPort: 8081 }),
+    // Then one of them moves again.
+    'one service': syntheticMesh(services, { appPort: 8081, edited: { service: oneService, appPort: 8082 } }),
+  };
+  for (const edit of ['full', 'one service'] as const) {
+    const next = descriptions[edit];
+    const changed = new Set<string>();
+    const off = cp.resources.subscribe((cs) => {
+      for (const c of cs) changed.add(c.group);
+    });
+    const before = cp.meshResources.totals;
+    const from = seen.length;
+    (globalThis as { gc?: () => void }).gc?.();
+    let appliedAt = 0;
+    const reloaded = new Promise<void>((resolve) => {
+      const o = cp.onReload((r) => {
+        appliedAt = now();
+        o();
+        if (!r.ok) throw new Error(`bench: reload refused: ${r.problems.join('; ')}`);
+        resolve();
+      });
+    });
+    const profile = process.env['RELOAD_PROFILE'] ? await startProfile() : undefined;
+    const t0 = now();
+    write(next);
+    await reloaded;
+    off();
+    const expected = new Set<string>();
+    for (const g of changed) {
+      const i = streamOf.get(g);
+      if (i !== undefined) for (let t = 0; t < TYPES.length; t++) expected.add(`${i} ${t}`);
+    }
+    // Only types whose resources changed are pushed; wait for every changed stream's pushes to be ACKed.
+    const got = () => new Set(seen.slice(from).map(([i]) => i));
+    await until(() => [...new Set([...expected].map((k) => Number(k.split(' ')[0])))].every((i) => got().has(i)), (f) => (onSeen = f));
+    const last = Math.max(...seen.slice(from).map(([, , t]) => t));
+    if (profile) await profile(`${process.env['RELOAD_PROFILE']}-${services}-${edit.replace(' ', '-')}.cpuprofile`);
+    const after = cp.meshResources.totals;
+    rows.push({
+      services,
+      streams: groups.length,
+      edit,
+      ms: last - t0,
+      appliedMs: appliedAt - t0,
+      parseMs: parseOnly(next),
+      servicesRegenerated: after.servicesRegenerated - before.servicesRegenerated,
+      resourcesRegenerated: after.resourcesRegenerated - before.resourcesRegenerated,
+      proxiesPushed: got().size,
+      ceilingMs: ceiling(next, dir),
+    });
+  }
+  child.send('exit');
+  await cp.close();
+  rmSync(dir, { recursive: true, force: true });
+  return rows;
+}
+
+/** RELOAD_PROFILE=prefix: a V8 CPU profile of the server from the write to the last ACK. */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((res, rej) => session.post(method, params ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async (file) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+function parseOnly(text: string): number {
+  const t = now();
+  parseMesh(text, 'mesh.yaml');
+  return now() - t;
+}
+
+/** Reading and JSON-parsing the same description: what any reload has to do at the least. */
+function ceiling(text: string, dir: string): number {
+  const file = join(dir, 'mesh.json');
+  writeFileSync(file, JSON.stringify(toJson(text)));
+  (globalThis as { gc?: () => void }).gc?.();
+  const t = now();
+  JSON.parse(readFileSync(file, 'utf8'));
+  return now() - t;
+}
+
+function toJson(text: string): unknown {
+  const m = parseMesh(text, 'mesh.yaml');
+  return JSON.parse(JSON.stringify({ trustDomain: m.trustDomain.name, services: m.services }, (k, v: unknown) => (k === 'matcher' || k === 'path' ? undefined : v)));
+}
+
+function until(done: () => boolean, arm: (f: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    if (done()) return resolve();
+    arm(() => {
+      if (done()) resolve();
+    });
+  });
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+}
+
+async function main(): Promise<void> {
+  const sizes = arg('services', '1000,10000,50000').split(',').map(Number);
+  const streams = Number(arg('streams', '1000'));
+  const rows: Row[] = [];
+  for (const n of sizes) rows.push(...(await measureSize(n, streams)));
+  const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  console.log('services  streams  edit           write→last ACK ms  (applied ms)  (parse ms)  µs/service  services regen.  resources regen.  proxies pushed  ceiling ms  ratio');
+  for (const r of rows) {
+    console.log(
+      [
+        f(r.services).padStart(8),
+        f(r.streams).padStart(7),
+        r.edit.padEnd(13),
+        f(r.ms, 1).padStart(17),
+        `(${f(r.appliedMs, 0)})`.padStart(12),
+        `(${f(r.parseMs, 0)})`.padStart(10),
+        f((r.ms * 1000) / r.services, 1).padStart(10),
+        f(r.servicesRegenerated).padStart(15),
+        f(r.resourcesRegenerated).padStart(16),
+        f(r.proxiesPushed).padStart(14),
+        f(r.ceilingMs, 1).padStart(10),
+        `${f(r.ms / r.ceilingMs, 1)}x`.padStart(6),
+      ].join('  '),
+    );
+  }
+  const full10k = rows.find((r) => r.services === 10_000 && r.edit === 'full');
+  const one10k = rows.find((r) => r.services === 10_000 && r.edit === 'one service');
+  if (full10k && one10k) {
+    console.log(`goals at 10,000 services: full reload < 2,000 ms: ${full10k.ms < 2000 ? 'met' : 'NOT met'} (${f(full10k.ms)} ms); one-service edit < 100 ms: ${one10k.ms < 100 ? 'met' : 'NOT met'} (${f(one10k.ms, 1)} ms)`);
+  }
+  const load = loadavg()[0]!;
+  console.log(`load average (1 min) at the end of the run: ${f(load, 2)} (2 cores; other work on the machine inflates every figure, ratios less)`);
+  console.log(JSON.stringify({ bench: 'reload', node: process.version, streams, perConnection: PER_CONNECTION, loadAvg1m: load, rows }));
+}
+
+if (process.argv[2] === 'client') runClient(process.argv[3]!, process.argv.slice(4));
+else await main();

@@ -1,0 +1,54 @@
+// The resolved inputs of one service's resources: equal inputs mean equal resources, so a reload keeps what it
+// built for a service whose inputs did not change.
+//
+// What the builders read (resources.ts and every module under it): the service itself — which, resolved, already
+// holds what it depends on elsewhere in the description: each dependency's endpoints, protocol, server mode and
+// expected SPIFFE IDs (so an edit of a server changes its clients' inputs), and the SPIFFE IDs and trust domains of
+// its allowed callers (so a renamed or re-identified caller changes its servers' inputs) — the mesh's own trust
+// domain (the validation context of a service admitting nobody) and the options. Field paths (`services[3]...`)
+// only name places in the file for error messages and are left out: inserting a service above another does not
+// change the other's resources. A builder that starts reading anything else must add it here.
+import type { MeshModel, Service } from '../mesh/model.js';
+import type { ResourceOptions } from './options.js';
+
+/** Keys that do not feed any builder: source positions, and the matcher derived from the caller lists. */
+const NOT_INPUTS = new Set(['path', 'matcher']);
+
+/** The inputs of a service's resources, as kept between reloads. */
+export interface ServiceInputs {
+  readonly trustDomain: string;
+  readonly options: ResourceOptions;
+  readonly service: Service;
+}
+
+export function serviceInputs(mesh: MeshModel, service: Service, options: ResourceOptions): ServiceInputs {
+  return { trustDomain: mesh.trustDomain.name, options, service };
+}
+
+/** Whether two services' resources are built from the same inputs (compared in place: nothing is serialized). */
+export function sameInputs(a: ServiceInputs, b: ServiceInputs): boolean {
+  return a.trustDomain === b.trustDomain && same(a.options, b.options) && same(a.service, b.service);
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(a);
+  if (proto !== Object.getPrototypeOf(b)) return false;
+  // Value classes (SpiffeId, TrustDomain): equal when they print the same.
+  if (proto !== Object.prototype) return String(a) === String(b);
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const ka = Object.keys(ra);
+  if (ka.length !== Object.keys(rb).length) return false;
+  for (const k of ka) {
+    if (NOT_INPUTS.has(k)) continue;
+    if (!Object.hasOwn(rb, k) || !same(ra[k], rb[k])) return false;
+  }
+  return true;
+}
