@@ -5,6 +5,7 @@ import type { KeyType } from '../ca/key-type.js';
 import type { SdsPolicy } from '../envoy/index.js';
 import type { AfterWrite } from '../svid-files/after-write.js';
 import type { TrafficConfig } from '../traffic/traffic.js';
+import type { BundleEndpointConfig, FederationClientConfig } from '../federation/config.js';
 import type { IdentitySourceSpec } from '../sources/identity-source-spec.js';
 import type { XdsLimits } from '../xds/server/limits.js';
 
@@ -42,6 +43,10 @@ export interface ServeConfig {
   readonly drainMs?: number;
   /** Access-log evidence: window, per-port source bound, receiver limits (src/traffic). */
   readonly traffic?: TrafficConfig;
+  /** Serve this trust domain's SPIFFE bundle over HTTPS (src/federation); absent = no bundle endpoint. */
+  readonly bundleEndpoint?: BundleEndpointConfig;
+  /** How federated bundles are fetched from their endpoints (trust anchors for https_web, limits). */
+  readonly federation?: FederationClientConfig;
   /** What one xDS caller may ask (names per request, streams per principal, ...); defaults in src/xds/server/limits.ts. */
   readonly xdsLimits?: Partial<XdsLimits>;
 }

@@ -31,6 +31,9 @@ import { Dashboard } from '../dashboard/dashboard.js';
 import { Traffic } from '../traffic/traffic.js';
 import { trafficMetrics } from '../traffic/metrics.js';
 import { strictCheckHandler } from '../traffic/admin.js';
+import { Federation } from '../federation/federation.js';
+import { federationDocument } from '../federation/status.js';
+import { startBundleEndpoint, type BundleEndpointServer } from '../federation/serve-endpoint.js';
 import { CaSource } from '../sources/ca-source.js';
 import type { IdentitySource } from '../sources/identity-source.js';
 import { WorkloadApiSource } from '../sources/workload-api-source.js';
@@ -80,12 +83,15 @@ export class ControlPlane {
   #dashboard: Dashboard | undefined;
   #lock: DataDirLock | undefined;
   #access: AdminAccess | undefined;
+  readonly #federation: Federation;
+  #bundleEndpoint: BundleEndpointServer | undefined;
 
   private constructor(
     readonly config: ServeConfig,
     readonly clock: Clock,
     readonly logger: Logger,
     mesh: LoadedMesh,
+    random?: () => number,
   ) {
     this.#mesh = mesh;
     this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
@@ -188,6 +194,15 @@ export class ControlPlane {
         this.logger.error({ err: (err as Error).message }, 'rollout step after a STRICT gate change failed; the previous configuration keeps serving');
       }
     });
+    this.#federation = new Federation({
+      dataDir: config.dataDir,
+      store: this.store,
+      clock,
+      logger,
+      metrics: this.metrics.federation(),
+      ...(random ? { random } : {}),
+      ...(config.federation ? { fetch: config.federation } : {}),
+    });
     this.#apply(mesh);
     if (config.svidFiles) {
       this.#svidFiles = new SvidFileWriter({
@@ -199,7 +214,7 @@ export class ControlPlane {
   }
 
   /** Loads the mesh description, opens the CA and starts every listener the config names. */
-  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean }): Promise<ControlPlane> {
+  static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; random?: () => number }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
@@ -217,7 +232,7 @@ export class ControlPlane {
     const lock = lockDataDir(config.dataDir);
     let cp: ControlPlane;
     try {
-      cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh);
+      cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh, deps.random);
     } catch (err) {
       lock.release();
       throw err;
@@ -277,6 +292,16 @@ export class ControlPlane {
     return this.#admin && this.#access ? `http://${this.#admin.address}${this.#access.loginPath()}` : undefined;
   }
 
+  /** The SPIFFE bundle endpoint server (address, profile, what it serves), when it runs. */
+  get bundleEndpoint(): BundleEndpointServer | undefined {
+    return this.#bundleEndpoint;
+  }
+
+  /** Federation relationships with other trust domains (bundle files and endpoints). */
+  get federation(): Federation {
+    return this.#federation;
+  }
+
   /**
    * Reads the mesh description again. A valid one is swapped in whole (identities, policy, resources); a bad one
    * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
@@ -331,6 +356,8 @@ export class ControlPlane {
     this.#watch?.close();
     this.#dashboard?.close();
     this.traffic.close();
+    this.#federation.close();
+    await this.#bundleEndpoint?.close();
     await this.#admin?.close();
     await this.#workloadApiListeners?.close();
     this.#workloadApi?.close();
@@ -360,14 +387,11 @@ export class ControlPlane {
     const gated = this.traffic.prepare(next.model);
     this.#rollout.setDesired(gated.model);
     gated.commit();
-    const previousFederated = this.#mesh === next ? [] : this.#mesh.federatedBundles.map((b) => b.trustDomain.name);
     this.#mesh = next;
-    this.store.batch(() => {
-      for (const b of next.federatedBundles) this.store.setBundle(b);
-      for (const td of previousFederated) if (!next.federatedBundles.some((b) => b.trustDomain.name === td)) this.store.removeBundle(td);
-    });
-    // trustplane's own server SVID is needed for TCP (and by the embedded CA's readiness); an agent is asked for it only then.
-    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress ? [SpiffeId.parse(this.serverSpiffeId)] : [];
+    this.store.batch(() => this.#federation.apply(next.model.federation, next.federatedBundles));
+    // trustplane's own server SVID is needed for TCP, for an https_spiffe bundle endpoint (and by the embedded CA's
+    // readiness); an agent is asked for it only then.
+    const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress || this.config.bundleEndpoint?.profile === 'https_spiffe' ? [SpiffeId.parse(this.serverSpiffeId)] : [];
     this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
     this.#workloadApi?.grantsChanged();
@@ -408,6 +432,9 @@ export class ControlPlane {
     });
     if (c.workloadApiSocket && this.#workloadApi) {
       this.#workloadApiListeners = await startWorkloadApiListeners({ path: c.workloadApiSocket, uids, ownDirectory: resolve(dirname(c.workloadApiSocket)) === resolve(c.dataDir), server: this.#workloadApi, clock: this.clock, logger: this.logger.child({ component: 'workload-api' }), ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}) });
+    }
+    if (c.bundleEndpoint) {
+      this.#bundleEndpoint = await startBundleEndpoint(c.bundleEndpoint, { dataDir: c.dataDir, store: this.store, serverSpiffeId: this.serverSpiffeId, logger: this.logger });
     }
     if (c.adminAddress) {
       const access = (this.#access = AdminAccess.create(c.dataDir, this.clock));
@@ -452,6 +479,7 @@ export class ControlPlane {
       return snap.proxies.length ? snap : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
     }
     if (path === '/mesh') return this.#meshState;
+    if (path === '/federation') return federationDocument(this.store.trustDomain, this.#bundleEndpoint, this.#federation);
     if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
     return undefined;
   }

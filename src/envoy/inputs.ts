@@ -5,7 +5,8 @@
 // holds what it depends on elsewhere in the description: each dependency's endpoints, protocol, server mode and
 // expected SPIFFE IDs (so an edit of a server changes its clients' inputs), and the SPIFFE IDs and trust domains of
 // its allowed callers (so a renamed or re-identified caller changes its servers' inputs) — the mesh's own trust
-// domain (the validation context of a service admitting nobody) and the options. Field paths (`services[3]...`)
+// domain (the validation context of a service admitting nobody), whether listeners send access logs, and the
+// options. Field paths (`services[3]...`)
 // only name places in the file for error messages and are left out: inserting a service above another does not
 // change the other's resources. A builder that starts reading anything else must add it here.
 import type { MeshModel, Service } from '../mesh/model.js';
@@ -17,17 +18,19 @@ const NOT_INPUTS = new Set(['path', 'matcher']);
 /** The inputs of a service's resources, as kept between reloads. */
 export interface ServiceInputs {
   readonly trustDomain: string;
+  /** Whether listeners send access logs to trustplane (access-log.ts). */
+  readonly accessLogs: boolean;
   readonly options: ResourceOptions;
   readonly service: Service;
 }
 
 export function serviceInputs(mesh: MeshModel, service: Service, options: ResourceOptions): ServiceInputs {
-  return { trustDomain: mesh.trustDomain.name, options, service };
+  return { trustDomain: mesh.trustDomain.name, accessLogs: mesh.accessLogs, options, service };
 }
 
 /** Whether two services' resources are built from the same inputs (compared in place: nothing is serialized). */
 export function sameInputs(a: ServiceInputs, b: ServiceInputs): boolean {
-  return a.trustDomain === b.trustDomain && same(a.options, b.options) && same(a.service, b.service);
+  return a.trustDomain === b.trustDomain && a.accessLogs === b.accessLogs && same(a.options, b.options) && same(a.service, b.service);
 }
 
 function same(a: unknown, b: unknown): boolean {

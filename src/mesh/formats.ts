@@ -4,9 +4,10 @@ import { isIP } from 'node:net';
 import { SpiffeId } from '../spiffe/id.js';
 import { TrustDomain } from '../spiffe/trust-domain.js';
 import { parsePrincipal, PRINCIPAL_ACCEPTED, PRINCIPAL_PATTERN } from './principal.js';
+import { BUNDLE_ENDPOINT_URL_ACCEPTED, BUNDLE_ENDPOINT_URL_PATTERN, parseBundleEndpointUrl } from '../federation/endpoint-url.js';
 import type { MeshProblemCode } from './problems.js';
 
-export type FormatName = 'spiffeId' | 'trustDomain' | 'principal' | 'name' | 'address' | 'ip' | 'host' | 'pathPrefix' | 'absolutePath' | 'k8sName' | 'sni' | 'alpn';
+export type FormatName = 'spiffeId' | 'trustDomain' | 'principal' | 'name' | 'address' | 'ip' | 'host' | 'pathPrefix' | 'absolutePath' | 'k8sName' | 'sni' | 'alpn' | 'bundleEndpointUrl';
 
 export interface Format {
   readonly code: MeshProblemCode;
@@ -111,6 +112,16 @@ export const FORMATS: Readonly<Record<FormatName, Format>> = {
       if (labels.length < 2) return { reason: 'a host has at least two labels' };
       if (name.length > 253 || !labels.every((l) => LOWER_LABEL.test(l))) return { reason: 'not a lower-case DNS name; a wildcard is only allowed as the whole first label' };
       return { value: s };
+    },
+  },
+  bundleEndpointUrl: {
+    code: 'INVALID_BUNDLE_ENDPOINT_URL',
+    what: 'bundle endpoint URL',
+    accepted: BUNDLE_ENDPOINT_URL_ACCEPTED,
+    pattern: BUNDLE_ENDPOINT_URL_PATTERN,
+    parse(s) {
+      const r = parseBundleEndpointUrl(s);
+      return 'url' in r ? { value: r.url.toString() } : r;
     },
   },
   pathPrefix: {

@@ -24,7 +24,7 @@ export function lintMesh(model: MeshModel): LintFinding[] {
   const clientsOf = clientIndex(model);
 
   for (const f of model.federation) {
-    if (f.bundleFile === undefined) add('TP0005', f.path, `federated trust domain "${f.trustDomain.name}" has no bundleFile`);
+    if (f.bundleFile === undefined && f.bundleEndpoint === undefined) add('TP0005', f.path, `federated trust domain "${f.trustDomain.name}" has no bundleFile`);
   }
   for (const s of model.services) {
     if (s.nodes.length === 0) add('TP0007', `${s.path}.nodes`, `no node principal may receive the identity of "${s.name}" (${s.spiffeId.toString()})`);

@@ -20,6 +20,15 @@ export type Target = 'sidecar' | 'gateway' | 'vm' | 'grpc';
 export const TARGETS: readonly Target[] = ['sidecar', 'gateway', 'vm', 'grpc'];
 
 export type BundleFormat = 'pem' | 'spiffe';
+export type BundleEndpointProfile = 'https_web' | 'https_spiffe';
+
+/** A SPIFFE bundle endpoint (SPIFFE Federation §5.1): fetched by src/federation. */
+export interface BundleEndpoint {
+  readonly url: string;
+  readonly profile: BundleEndpointProfile;
+  /** https_spiffe: the SPIFFE ID the endpoint must present. */
+  readonly endpointSpiffeId?: SpiffeId;
+}
 
 /** Which level of the description an effective mode came from (shown by rollout status). */
 export type ModeSource = 'port' | 'service' | 'mesh';
@@ -35,6 +44,7 @@ export interface Federation {
   /** Path of the bundle file, resolved against the mesh file's directory; loading it is the caller's job. */
   readonly bundleFile?: string;
   readonly format: BundleFormat;
+  readonly bundleEndpoint?: BundleEndpoint;
   readonly path: string;
 }
 

@@ -23,6 +23,7 @@ export const MESH_PROBLEM_CODES = {
   INVALID_PATH: 'a file path that is not absolute',
   INVALID_SNI: 'a TLS server name with characters SNI does not allow',
   INVALID_ALPN: 'an ALPN protocol ID that is not printable ASCII',
+  INVALID_BUNDLE_ENDPOINT_URL: 'a bundle endpoint URL that is not https or carries userinfo (SPIFFE Federation §5.2)',
   DUPLICATE_SERVICE_NAME: 'two services with the same name',
   DUPLICATE_SPIFFE_ID: 'two services with the same SPIFFE ID',
   DUPLICATE_TRUST_DOMAIN: 'a trust domain federated twice, or federated with itself',

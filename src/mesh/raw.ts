@@ -2,7 +2,7 @@
 // (the problem is already reported), with formatted strings parsed. Only resolve.ts reads these.
 import type { SpiffeId } from '../spiffe/id.js';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
-import type { BundleFormat, Mode, NodePrincipal, Protocol, Target } from './model.js';
+import type { BundleEndpointProfile, BundleFormat, Mode, NodePrincipal, Protocol, Target } from './model.js';
 
 type List<T> = readonly (T | undefined)[];
 
@@ -18,6 +18,7 @@ export interface RawFederation {
   trustDomain?: TrustDomain;
   bundleFile?: string;
   format?: BundleFormat;
+  bundleEndpoint?: { url?: string; profile?: BundleEndpointProfile; endpointSpiffeId?: SpiffeId };
 }
 
 export interface RawService {

@@ -7,6 +7,7 @@ import { TrustDomain } from '../spiffe/trust-domain.js';
 import {
   DEFAULT_MODE,
   type AllowedCallers,
+  type BundleEndpoint,
   type CallerRule,
   type Federation,
   type Gateway,
@@ -22,7 +23,7 @@ import {
 } from './model.js';
 import { isTrustplanePath } from '../trustplane-ids.js';
 import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
-import type { RawCaller, RawGateway, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
+import type { RawCaller, RawFederation, RawGateway, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
 import { childPath } from './structure.js';
 
 function callerMatcher(ids: readonly SpiffeId[], tds: readonly TrustDomain[]): SpiffeIdMatcher {
@@ -137,11 +138,33 @@ export class Resolver {
       }
       const bundleFile = f.bundleFile === undefined ? undefined : isAbsolute(f.bundleFile) ? f.bundleFile : join(dirname(this.file), f.bundleFile);
       const format = f.format ?? (f.bundleFile?.toLowerCase().endsWith('.json') ? 'spiffe' : 'pem');
-      out.push({ trustDomain: td, bundleFile, format, path });
+      const bundleEndpoint = f.bundleEndpoint && this.bundleEndpoint(f.bundleEndpoint, td, bundleFile !== undefined, `${path}.bundleEndpoint`, raw);
+      out.push({ trustDomain: td, bundleFile, format, path, ...(bundleEndpoint ? { bundleEndpoint } : {}) });
     });
     return out;
   }
 
+
+  // SPIFFE Federation §5.2.2.2: https_spiffe needs the endpoint's SPIFFE ID and a bundle to authenticate it with
+  // (the bootstrap bundleFile when self-serving, else a trust domain the mesh knows); https_web takes neither.
+  private bundleEndpoint(e: NonNullable<RawFederation['bundleEndpoint']>, td: TrustDomain, hasFile: boolean, path: string, raw: RawMesh): BundleEndpoint | undefined {
+    if (e.url === undefined || e.profile === undefined) return undefined;
+    if (e.profile === 'https_web') {
+      if (e.endpointSpiffeId) this.report('CONFLICTING_FIELDS', `${path}.endpointSpiffeId`, 'endpointSpiffeId is for https_spiffe; an https_web endpoint is authenticated by its Web PKI certificate', undefined, 'leave it out, or use profile https_spiffe');
+      return { url: e.url, profile: e.profile };
+    }
+    if (!e.endpointSpiffeId) {
+      this.report('MISSING_FIELD', path, 'profile https_spiffe needs endpointSpiffeId, the SPIFFE ID the endpoint presents', undefined, `e.g. endpointSpiffeId: ${td.idString()}/trustplane/server`);
+      return undefined;
+    }
+    const etd = e.endpointSpiffeId.trustDomain;
+    if (etd.equals(td)) {
+      if (!hasFile) this.report('MISSING_FIELD', path, `a self-serving https_spiffe endpoint needs bundleFile: the bootstrap bundle of ${td.name} that authenticates its first fetch`, undefined, 'bundleFile: <the bundle, PEM or SPIFFE JSON>');
+    } else if (!etd.equals(raw.trustDomain) && !(raw.federation ?? []).some((o) => o?.trustDomain?.equals(etd))) {
+      this.report('UNKNOWN_TRUST_DOMAIN', `${path}.endpointSpiffeId`, `the endpoint's trust domain "${etd.name}" is neither the mesh's own nor federated, so its SVID cannot be verified`, `"${etd.name}"`, 'the own trust domain, a federated one, or the one being fetched');
+    }
+    return { url: e.url, profile: e.profile, endpointSpiffeId: e.endpointSpiffeId };
+  }
   /**
    * IDs under /trustplane/ of the own trust domain are trustplane's own: its server identity and node SVIDs
    * (spiffe://<td>/trustplane/node/<name>), which authenticate proxies to it. A workload holding one could

@@ -244,6 +244,16 @@ export const MESH_SCHEMA: ObjectSchema = {
           trustDomain: str('Federated trust domain', 'trustDomain'),
           bundleFile: str('Bundle file, relative to the mesh file'),
           format: oneOf(['pem', 'spiffe'], 'Bundle file format; default by extension (.json = spiffe, else pem)'),
+          bundleEndpoint: {
+            type: 'object',
+            description: "The trust domain's SPIFFE bundle endpoint, fetched on its refresh hint (bundleFile is then the bootstrap bundle)",
+            required: ['url', 'profile'],
+            properties: {
+              url: str('Bundle endpoint URL (https)', 'bundleEndpointUrl'),
+              profile: oneOf(['https_web', 'https_spiffe'], 'https_web (Web PKI server certificate) | https_spiffe (the endpoint presents an X509-SVID)'),
+              endpointSpiffeId: str("https_spiffe: the endpoint's SPIFFE ID", 'spiffeId'),
+            },
+          },
         },
       },
     },

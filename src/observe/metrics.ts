@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IdentityStore } from '../store/identity-store.js';
 import type { XdsMetrics } from '../xds/server/observability.js';
+import type { FederationMetricsHooks } from '../federation/refresher.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -20,6 +21,24 @@ export class Metrics {
   readonly servicesRegenerated = new Counter({ name: 'trustplane_mesh_services_regenerated_total', help: 'services whose resources were rebuilt because their resolved inputs changed (a reload rebuilds only those)', registers: [this.registry] });
   readonly resourcesRegenerated = new Counter({ name: 'trustplane_mesh_resources_regenerated_total', help: 'listeners, clusters, routes and endpoints rebuilt, encoded and versioned', registers: [this.registry] });
   readonly meshValid = new Gauge({ name: 'trustplane_mesh_last_reload_valid', help: '1 when the last mesh description read was valid, 0 while the last good one keeps serving after a bad edit', registers: [this.registry] });
+
+  // Federation: trust_domain is one the mesh description federates with, reason one of FETCH_FAILURE_REASONS.
+  readonly federationLastRefresh = new Gauge({ name: 'trustplane_federation_last_refresh_timestamp_seconds', help: 'when the bundle of a federated trust domain was last fetched and accepted from its endpoint', labelNames: ['trust_domain'], registers: [this.registry] });
+  readonly federationSequence = new Gauge({ name: 'trustplane_federation_bundle_sequence', help: 'spiffe_sequence of the federated bundle held, per trust domain', labelNames: ['trust_domain'], registers: [this.registry] });
+  readonly federationErrors = new Counter({ name: 'trustplane_federation_refresh_errors_total', help: 'bundle endpoint fetches refused, by trust domain and reason', labelNames: ['trust_domain', 'reason'], registers: [this.registry] });
+
+  federation(): FederationMetricsHooks {
+    return {
+      refreshed: (td, atMs, sequence) => {
+        this.federationLastRefresh.set({ trust_domain: td }, atMs / 1000);
+        if (sequence !== undefined) this.federationSequence.set({ trust_domain: td }, sequence);
+      },
+      failed: (td, reason) => this.federationErrors.inc({ trust_domain: td, reason }),
+      forget: (td) => {
+        for (const m of [this.federationLastRefresh, this.federationSequence]) m.remove({ trust_domain: td });
+      },
+    };
+  }
 
   /**
    * Keeps the per-identity and per-trust-domain series equal to what the store holds: set when an SVID or bundle

@@ -338,4 +338,23 @@ export const BAD_CASES: readonly BadCase[] = [
     ],
     semantic: true,
   },
+  {
+    name: "bundle endpoints: a plain http URL, a URL with userinfo (SPIFFE Federation §5.2)",
+    yaml: "trustDomain: example.org\nfederation:\n  - trustDomain: partner.net\n    bundleEndpoint: {url: 'http://bundle.partner.net/', profile: https_web}\n  - trustDomain: other.net\n    bundleEndpoint: {url: 'https://user:pw@bundle.other.net/', profile: https_web}\nservices: []\n",
+    expected: [
+      "INVALID_BUNDLE_ENDPOINT_URL mesh.yaml:4:27: federation[0].bundleEndpoint.url: not a valid bundle endpoint URL: the scheme must be https, not http (found \"http://bundle.partner.net/\"; accepted: an https URL without userinfo, e.g. https://bundle.partner.example.net:8443/)",
+      "INVALID_BUNDLE_ENDPOINT_URL mesh.yaml:6:27: federation[1].bundleEndpoint.url: not a valid bundle endpoint URL: a bundle endpoint URL must not carry userinfo (user:password@) (found \"https://user:pw@bundle.other.net/\"; accepted: an https URL without userinfo, e.g. https://bundle.partner.example.net:8443/)",
+    ],
+  },
+  {
+    name: "bundle endpoints: https_spiffe without endpointSpiffeId, self-serving without a bootstrap bundleFile, https_web with an endpointSpiffeId, an endpoint in an unknown trust domain",
+    yaml: "trustDomain: example.org\nfederation:\n  - trustDomain: partner.net\n    bundleEndpoint: {url: 'https://bundle.partner.net/', profile: https_spiffe}\n  - trustDomain: other.net\n    bundleEndpoint: {url: 'https://bundle.other.net/', profile: https_spiffe, endpointSpiffeId: 'spiffe://other.net/server'}\n  - trustDomain: third.net\n    bundleEndpoint: {url: 'https://bundle.third.net/', profile: https_web, endpointSpiffeId: 'spiffe://third.net/server'}\n  - trustDomain: fourth.net\n    bundleEndpoint: {url: 'https://bundle.fourth.net/', profile: https_spiffe, endpointSpiffeId: 'spiffe://nowhere.net/server'}\nservices: []\n",
+    expected: [
+      "MISSING_FIELD mesh.yaml:4:21: federation[0].bundleEndpoint: profile https_spiffe needs endpointSpiffeId, the SPIFFE ID the endpoint presents (accepted: e.g. endpointSpiffeId: spiffe://partner.net/trustplane/server)",
+      "MISSING_FIELD mesh.yaml:6:21: federation[1].bundleEndpoint: a self-serving https_spiffe endpoint needs bundleFile: the bootstrap bundle of other.net that authenticates its first fetch (accepted: bundleFile: <the bundle, PEM or SPIFFE JSON>)",
+      "CONFLICTING_FIELDS mesh.yaml:8:94: federation[2].bundleEndpoint.endpointSpiffeId: endpointSpiffeId is for https_spiffe; an https_web endpoint is authenticated by its Web PKI certificate (accepted: leave it out, or use profile https_spiffe)",
+      "UNKNOWN_TRUST_DOMAIN mesh.yaml:10:98: federation[3].bundleEndpoint.endpointSpiffeId: the endpoint's trust domain \"nowhere.net\" is neither the mesh's own nor federated, so its SVID cannot be verified (found \"nowhere.net\"; accepted: the own trust domain, a federated one, or the one being fetched)",
+    ],
+    semantic: true,
+  },
 ];

@@ -15,7 +15,7 @@ function kitchenSink(): Obj {
     trustDomain: 'example.org',
     defaultMode: 'STRICT',
     accessLogs: true,
-    federation: [{ trustDomain: 'partner.net', bundleFile: 'p.pem', format: 'pem' }],
+    federation: [{ trustDomain: 'partner.net', bundleFile: 'p.pem', format: 'pem', bundleEndpoint: { url: 'https://bundle.partner.net/', profile: 'https_spiffe', endpointSpiffeId: 'spiffe://partner.net/trustplane/server' } }],
     services: [
       {
         name: 'a',
@@ -85,6 +85,7 @@ const MAPS: { name: string; doc: (string | number)[]; schema: (string | number)[
   { name: 'gateway listener', doc: ['services', 2, 'gateway', 'listeners', 0], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'listeners', 'items'], path: 'services[2].gateway.listeners[0]' },
   { name: 'gateway TLS', doc: ['services', 2, 'gateway', 'listeners', 0, 'tls'], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'listeners', 'items', 'properties', 'tls'], path: 'services[2].gateway.listeners[0].tls' },
   { name: 'gateway route', doc: ['services', 2, 'gateway', 'routes', 0], schema: ['properties', 'services', 'items', 'properties', 'gateway', 'properties', 'routes', 'items'], path: 'services[2].gateway.routes[0]' },
+  { name: 'bundle endpoint', doc: ['federation', 0, 'bundleEndpoint'], schema: ['properties', 'federation', 'items', 'properties', 'bundleEndpoint'], path: 'federation[0].bundleEndpoint' },
   { name: 'caller by trust domain', doc: ['services', 0, 'allowedCallers', 2], schema: ['properties', 'services', 'items', 'properties', 'allowedCallers', 'items', 'oneOf', 2], path: 'services[0].allowedCallers[2]' },
 ];
 

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildNodeResources } from '../../src/envoy/resources.js';
-import { toJsonString } from '@bufbuild/protobuf';
+import { fromBinary, toJsonString } from '@bufbuild/protobuf';
+import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { BootstrapSchema } from '#gen/envoy/config/bootstrap/v3/bootstrap_pb';
 import { buildBootstrap } from '../../src/envoy/bootstrap.js';
 import { envoyRegistry } from '../../src/envoy/registry.js';
@@ -17,6 +18,7 @@ import { ACCESS_LOG_NAME, ACCESS_LOG_TAGS } from '../../src/envoy/access-log.js'
 import { parseMesh } from '../../src/mesh/parse.js';
 import type { MeshModel } from '../../src/mesh/model.js';
 import { classify } from '../../src/traffic/classify.js';
+import { startRunning } from './fixtures.js';
 
 const EXAMPLES = ['mesh.yaml', 'federation.yaml', 'gateway.yaml', 'vm-istio.yaml', 'grpc.yaml'];
 const load = (name: string, edit = (t: string) => t): MeshModel => parseMesh(edit(readFileSync(join(process.cwd(), 'examples', name), 'utf8')), name);
@@ -97,5 +99,22 @@ test('accessLogs: false turns every logger off', () => {
     for (const r of buildNodeResources(mesh, s)) {
       assert.doesNotMatch(JSON.stringify(checkEnvoyBinary(r.typeUrl, r.bytes)), /accessLog|trustplane\.service/);
     }
+  }
+});
+
+test('a reload that turns access logs off (or on) regenerates and serves every listener accordingly', async () => {
+  const r = await startRunning();
+  try {
+    const served = (): string => {
+      const any = r.cp.resources.get('orders', LISTENER_TYPE_URL, 'inbound_9000')!.any;
+      return JSON.stringify(checkEnvoyBinary(LISTENER_TYPE_URL, fromBinary(AnySchema, any).value));
+    };
+    assert.match(served(), /trustplane\.service/);
+    r.reload({ accessLogs: false });
+    assert.doesNotMatch(served(), /accessLog|trustplane\.service/);
+    r.reload({});
+    assert.match(served(), /trustplane\.service/);
+  } finally {
+    await r.close();
   }
 });

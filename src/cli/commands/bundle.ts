@@ -1,4 +1,5 @@
 import { CertificateAuthority } from '../../ca/certificate-authority.js';
+import { previewPublication } from '../../federation/published-bundle.js';
 import { TrustDomain } from '../../spiffe/trust-domain.js';
 import { defineCommand, UsageError } from '../command.js';
 import { dataDir, dataDirOption, meshFile, meshOption, readMesh } from './common.js';
@@ -9,8 +10,9 @@ export const bundleShow = defineCommand({
   usage: `Usage: trustplane bundle show [--format pem|spiffe] [--trust-domain TD | --mesh FILE] [--data-dir DIR]
 
 Prints every CA certificate currently published for the trust domain: during a CA rotation that is the
-prepared, active and old CAs, which is what peers must trust.
-  --format pem|spiffe   PEM certificates (default) or SPIFFE bundle JSON (JWKS, use x509-svid)
+prepared, active and old CAs, which is what peers must trust. With --format spiffe it prints byte for byte what
+\`trustplane serve --bundle-endpoint\` on the same data directory serves (spiffe_sequence, spiffe_refresh_hint).
+  --format pem|spiffe   PEM certificates (default) or the SPIFFE bundle document (JWK set, use x509-svid)
   --trust-domain TD     the trust domain (default: the mesh description's)
   --mesh FILE           mesh description to take the trust domain from (default examples/mesh.yaml)
   --data-dir DIR        the control plane's data directory (default ./.trustplane)`,
@@ -22,7 +24,7 @@ prepared, active and old CAs, which is what peers must trust.
     const ca = CertificateAuthority.open({ trustDomain: td, dataDir: dataDir(values['data-dir']), logger: io.logger() });
     try {
       const bundle = ca.bundle();
-      io.stdout.write(format === 'pem' ? bundle.toPem() : `${bundle.toSpiffeJson()}\n`);
+      io.stdout.write(format === 'pem' ? bundle.toPem() : previewPublication(dataDir(values['data-dir']), bundle).body);
       return 0;
     } finally {
       ca.close();

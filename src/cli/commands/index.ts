@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { bundleShow } from './bundle.js';
+import { federationStatus } from './federation.js';
 import { bootstrap, generate } from './generate.js';
 import { idParse } from './id.js';
 import { lint, schema } from './mesh.js';
@@ -13,4 +14,4 @@ import { svidVerify } from './svid-verify.js';
 import { tokenCreate } from './token.js';
 import { nodeJoin, nodeRenew } from './node.js';
 
-export const commands: readonly Command[] = [serve, status, rolloutStatus, strictCheck, adminLink, idParse, svidMint, svidWrite, svidVerify, bundleShow, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap] as unknown as Command[];
+export const commands: readonly Command[] = [serve, status, rolloutStatus, strictCheck, adminLink, idParse, svidMint, svidWrite, svidVerify, bundleShow, federationStatus, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap] as unknown as Command[];
