@@ -1,13 +1,13 @@
 // Durable, private file writes: a reader sees the old file or the new one, never a torn one, and no other user can
 // read a key even for an instant (the temp file is created 0600, not chmod-ed after writing).
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { makePrivateDir } from '../io/files.js';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
 /** Creates dir (and parents) and makes dir itself 0700. */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  makePrivateDir(dir, 'the directory');
 }
 
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): void {

@@ -1,7 +1,7 @@
 // The CA's I/O edge: its keys, certificates and rotation journal in <dataDir>/ca. Keys are 0600, the directory
 // 0700, every write atomic. Errors name the file and what to do; they never quote a file's contents.
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, writeFileAtomic } from './atomic-file.js';
 import { CaError } from './errors.js';
@@ -45,8 +45,41 @@ export class CaStore {
     return join(this.dir, `${id}.key.pem`);
   }
 
+  /**
+   * Refuses a CA whose keys others could read: a key left 0644 or a directory left 0755 (by a restore, a copy, an
+   * operator) may already have been copied, so trustplane never signs with it. The error gives the command that
+   * fixes the modes; whether to also start a new CA (the key may have leaked) is the operator's call.
+   */
+  assertPrivate(): void {
+    let entries: string[];
+    try {
+      entries = readdirSync(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new CaError('CA_STORE_IO', `cannot list ${this.dir}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    const uid = process.getuid?.();
+    const exposed: string[] = [];
+    const dirStat = lstatSync(this.dir);
+    if ((dirStat.mode & 0o077) !== 0) exposed.push(`${this.dir} is mode ${(dirStat.mode & 0o777).toString(8).padStart(4, '0')}`);
+    const keys = entries.filter((f) => f.endsWith('.key.pem'));
+    for (const k of keys) {
+      const st = lstatSync(join(this.dir, k));
+      if (!st.isFile()) exposed.push(`${join(this.dir, k)} is not a regular file`);
+      else if ((st.mode & 0o077) !== 0) exposed.push(`${join(this.dir, k)} is mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}`);
+      else if (uid !== undefined && st.uid !== uid) exposed.push(`${join(this.dir, k)} belongs to uid ${st.uid}`);
+    }
+    if (exposed.length) {
+      throw new CaError(
+        'CA_KEY_EXPOSED',
+        `the CA's keys must be readable by their owner only, and ${exposed.join('; ')}; trustplane does not sign with a key others can read. Fix: chmod 700 ${this.dir} && chmod 600 ${this.dir}/*.key.pem (as uid ${uid ?? 'owner'}); if others may have copied a key, remove ${this.dir} to start a new CA`,
+      );
+    }
+  }
+
   /** The journal, or undefined when this data directory has no CA yet. */
   readJournal(): Journal | undefined {
+    this.assertPrivate();
     const file = this.journalFile;
     const text = this.#read(file, true);
     if (text === undefined) return undefined;

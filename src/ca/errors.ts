@@ -5,6 +5,7 @@ export type CaErrorCode =
   | 'CA_KEY_TYPE_INVALID'
   | 'CA_STORE_CORRUPT'
   | 'CA_STORE_IO'
+  | 'CA_KEY_EXPOSED'
   | 'CA_UPSTREAM_INVALID'
   | 'CA_NOT_ACTIVE'
   | 'SVID_ID_INVALID'

@@ -1,7 +1,7 @@
 // An upstream CA given as certificate + key files: trustplane's CA then is an intermediate it signs, and the
 // trust bundle holds the upstream's root instead of trustplane's own CA certificates.
 import { createPrivateKey, type KeyObject, type X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseCertificatesPem } from '../spiffe/pem.js';
 import { certificateFields } from './cert-fields.js';
 import { type Issuer } from './ca-cert.js';
@@ -51,6 +51,7 @@ export function loadUpstream(files: UpstreamFiles, now: number): Upstream {
   if (Date.parse(cert.validTo) <= now || Date.parse(cert.validFrom) > now) {
     throw invalid(`${files.certFile}: the upstream CA certificate is valid only from ${cert.validFrom} to ${cert.validTo}`);
   }
+  assertKeyFilePrivate(files.keyFile);
   let privateKey: KeyObject;
   try {
     // No `cause`: a parser's message could quote the bytes it choked on.
@@ -69,4 +70,17 @@ export function loadUpstream(files: UpstreamFiles, now: number): Upstream {
     chainTail: certs.slice(0, -1),
     trustAnchor: certs[certs.length - 1]!,
   };
+}
+
+/** The upstream key signs trustplane's intermediate: one others can read is refused, like the CA's own keys. */
+function assertKeyFilePrivate(file: string): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return; // read() says what is wrong with the file
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new CaError('CA_KEY_EXPOSED', `the upstream CA key ${file} is mode ${mode.toString(8).padStart(4, '0')}: readable by other users; trustplane does not sign with a key others can read. Fix: chmod 600 ${file}`);
+  }
 }

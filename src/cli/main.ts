@@ -1,6 +1,10 @@
 // Entry point of the `trustplane` command: finds the command by its words, parses its options, runs it.
+// Whatever goes wrong reaches the user as one line with a stable code, never as a stack trace: usage errors (exit 2)
+// say what to change and point at --help; TrustplaneErrors (exit 1) carry their code; a file-system error is named
+// with its path and errno; anything else is an internal error (TRUSTPLANE_DEBUG=1 adds the stack).
 import { parseArgs } from 'node:util';
 import { TrustplaneError } from '../errors.js';
+import { errnoOf } from '../io/fs-errors.js';
 import { createLogger, type Logger } from '../observe/log.js';
 import { UsageError, type Command, type CommandIo } from './command.js';
 import { commands } from './commands/index.js';
@@ -21,6 +25,23 @@ function defaultIo(): CommandIo {
   return { stdout: process.stdout, stderr: process.stderr, logger: () => (logger ??= createLogger()) };
 }
 
+/** node:util parseArgs' messages, said the way the rest of the CLI says things. */
+export function parseArgsMessage(err: Error & { code?: string }): string {
+  const quoted = /'([^']*)'/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return quoted ? `unknown option ${quoted}` : 'unknown option';
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const flag = quoted?.split(' ')[0];
+      return flag ? (/argument missing/.test(err.message) ? `${flag} needs a value` : `${flag} takes no value`) : err.message;
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return quoted !== undefined ? `unexpected argument "${quoted}"` : 'unexpected argument';
+    default:
+      return err.message;
+  }
+}
+
 export async function main(argv: string[], io: CommandIo = defaultIo()): Promise<number> {
   const words = argv.filter((a) => !a.startsWith('-'));
   // The longest command path that prefixes the words given.
@@ -29,11 +50,13 @@ export async function main(argv: string[], io: CommandIo = defaultIo()): Promise
     .sort((a, b) => b.path.length - a.path.length)[0];
   if (!cmd) {
     const known = commands.some((c) => c.path[0] === words[0]);
-    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h') || known) {
+    const asked = argv.includes('--help') || argv.includes('-h');
+    if (argv.length === 0 || asked) {
       io.stdout.write(helpFor(known ? [words[0]!] : []));
-      return argv.length === 0 || (!argv.includes('--help') && !argv.includes('-h')) ? 2 : 0;
+      return asked ? 0 : 2;
     }
-    io.stderr.write(`trustplane: unknown command "${argv.join(' ')}"\n\n${helpFor([])}`);
+    const what = known ? `"${argv.join(' ')}" is not a command; the ${words[0]} commands are ${commands.filter((c) => c.path[0] === words[0]).map((c) => c.path.join(' ')).join(', ')}` : `unknown command "${argv.join(' ')}"`;
+    io.stderr.write(`trustplane: ${what}; see \`trustplane --help\`\n`);
     return 2;
   }
   const rest = argv.slice(cmd.path.length);
@@ -41,22 +64,36 @@ export async function main(argv: string[], io: CommandIo = defaultIo()): Promise
     io.stdout.write(commandHelp(cmd));
     return 0;
   }
+  const name = `trustplane ${cmd.path.join(' ')}`;
   try {
     const parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
     const pos = cmd.positionals ?? { min: 0, max: 0, names: '' };
     if (parsed.positionals.length < pos.min || parsed.positionals.length > pos.max) {
-      throw new UsageError(pos.max === 0 ? 'this command takes no arguments' : `expected ${pos.names}`);
+      throw new UsageError(pos.max === 0 ? `this command takes no arguments (got "${parsed.positionals.join(' ')}")` : `expected ${pos.names}`);
     }
     return await cmd.run({ values: parsed.values as never, positionals: parsed.positionals, io });
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`trustplane ${cmd.path.join(' ')}: ${(err as Error).message}\n\n${commandHelp(cmd)}`);
+    const e = err as Error & { code?: string };
+    if (err instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`${name}: ${err instanceof UsageError ? e.message : parseArgsMessage(e)}; see \`${name} --help\`\n`);
       return 2;
     }
-    if (err instanceof TrustplaneError) {
-      io.stderr.write(`trustplane ${cmd.path.join(' ')}: ${err.message} [${err.code}]\n`);
-      return 1;
-    }
-    throw err;
+    io.stderr.write(`${name}: ${errorLine(err)}\n`);
+    if (process.env['TRUSTPLANE_DEBUG'] && !(err instanceof TrustplaneError)) io.stderr.write(`${e.stack ?? ''}\n`);
+    return 1;
   }
+}
+
+/** One line for any error: `message [CODE]`. */
+export function errorLine(err: unknown): string {
+  if (err instanceof TrustplaneError) return `${err.message} [${err.code}]`;
+  const e = err as Error & { code?: unknown; path?: unknown; syscall?: unknown };
+  const errno = errnoOf(err);
+  if (errno) {
+    const where = typeof e.path === 'string' ? ` ${e.path}` : '';
+    const syscall = typeof e.syscall === 'string' ? `${e.syscall}` : 'I/O';
+    return `${syscall}${where} failed: ${errno} [${errno}]`;
+  }
+  const first = String(e?.message ?? err).split('\n')[0];
+  return `internal error: ${first} [INTERNAL_ERROR] (set TRUSTPLANE_DEBUG=1 for details)`;
 }

@@ -1,14 +1,17 @@
 // The control plane's HTTP side: health for orchestrators, metrics for Prometheus, and the JSON that
 // `trustplane status` and `trustplane rollout status` read. Loopback by default; nothing here carries key material.
+// /live /ready /metrics are public; every other page is the operator's (see admin-access.ts for who that is).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TrustplaneError } from '../errors.js';
+import { bindError } from '../xds/transport/grpc-bind.js';
+import { refuse } from './admin-access.js';
 
 export interface AdminRoutes {
   /** Ready = holds a valid identity to serve with. */
   ready(): { ready: boolean; reason?: string };
   metrics(): Promise<{ contentType: string; body: string }>;
-  /** JSON documents by path: /status, /mesh, /rollout, ... */
+  /** JSON documents by path: /status, /mesh, /rollout, ... (operator only); an AdminNotFound says what is missing. */
   json(path: string): unknown | undefined;
   /**
    * Whether this request comes from the operator (may see identities of proxies); undefined = everyone may.
@@ -26,6 +29,11 @@ export interface AdminRequestContext {
 }
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, ctx: AdminRequestContext) => boolean | Promise<boolean>;
+
+/** A json() answer for a path that names something that does not exist (a proxy, ...): 404 with this message. */
+export class AdminNotFound {
+  constructor(readonly message: string) {}
+}
 
 export interface AdminServer {
   readonly address: string;
@@ -57,7 +65,15 @@ export async function startAdminServer(address: string, routes: AdminRoutes): Pr
       }
       const ctx: AdminRequestContext = { path, url, operator: routes.isOperator?.(req) ?? true };
       for (const h of routes.handlers ?? []) if (await h(req, res, ctx)) return;
+      if (!ctx.operator) {
+        refuse(req, res);
+        return;
+      }
       const doc = routes.json(path);
+      if (doc instanceof AdminNotFound) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`${doc.message}\n`);
+        return;
+      }
       if (doc === undefined) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such endpoint ${path}; try /live /ready /metrics /status /mesh /rollout\n`);
         return;
@@ -70,13 +86,18 @@ export async function startAdminServer(address: string, routes: AdminRoutes): Pr
   });
   const { host, port } = splitHostPort(address, 'admin address');
   await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
+    server.once('error', (err) => fail(bindError(err, address, 'admin')));
     server.listen(port, host, () => ok());
   });
   const bound = server.address() as AddressInfo;
   return {
     address: `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
+    // Open responses (a dashboard's event stream, a keep-alive client) must not hold a shutdown open.
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
   };
 }
 

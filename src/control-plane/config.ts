@@ -21,6 +21,8 @@ export interface ServeConfig {
   readonly tcpAddress: string;
   /** host:port of the HTTP endpoints: /live /ready /metrics /status /mesh /rollout; '' turns it off. */
   readonly adminAddress: string;
+  /** Allow adminAddress on a non-loopback address (refused otherwise). */
+  readonly adminRemote?: boolean;
   /** Development only: no TLS on TCP and no authorization anywhere. */
   readonly insecure: boolean;
   readonly caKeyType?: KeyType;

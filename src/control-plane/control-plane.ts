@@ -1,7 +1,6 @@
 // `trustplane serve`, composed: the mesh description says who exists; the embedded CA keeps an SVID fresh for each
 // identity in the identity store; the generator turns the mesh into listeners and clusters in the resource cache;
 // the xDS server serves both; the transport authenticates callers; the admin endpoint reports on all of it.
-import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import type { SvidIssuer } from '../ca/svid-manager.js';
@@ -23,7 +22,9 @@ import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { XdsServer } from '../xds/server/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
-import { isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
+import { AdminNotFound, isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
+import { AdminAccess, adminTokenFile } from './admin-access.js';
+import { lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.js';
 import { TrustplaneError } from '../errors.js';
 import type { ServeConfig } from './config.js';
 import { MeshIdentityPolicy, parsePrincipalString } from './identity-policy.js';
@@ -31,6 +32,7 @@ import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { MeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
+import { Dashboard } from '../dashboard/dashboard.js';
 import { Traffic } from '../traffic/traffic.js';
 import { trafficMetrics } from '../traffic/metrics.js';
 import { strictCheckHandler } from '../traffic/admin.js';
@@ -92,6 +94,9 @@ export class ControlPlane {
   /** With --datastore: this replica, and what it serves (the recorded revision and rollout decision). */
   readonly #replica: ReplicaStart['replica'] | undefined;
   readonly #serving: ReplicaServing | undefined;
+  #dashboard: Dashboard | undefined;
+  #lock: DataDirLock | undefined;
+  #access: AdminAccess | undefined;
   readonly #federation: Federation;
   #bundleEndpoint: BundleEndpointServer | undefined;
   #oidc: OidcDiscoveryServer | undefined;
@@ -259,16 +264,27 @@ export class ControlPlane {
     if (config.insecure && config.tcpAddress && !isLoopback(config.tcpAddress)) {
       throw new TrustplaneError('INSECURE_NOT_LOOPBACK', `--insecure serves private keys in plaintext to anyone: it is refused on ${config.tcpAddress}; use a loopback address (127.0.0.1) or drop --insecure`);
     }
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const clock = deps.clock ?? systemClock;
+    // Other hosts reaching the admin address see health and metrics (never identities, see admin-access.ts), and can
+    // try the operator token: that is a choice made on purpose.
+    if (config.adminAddress && !isLoopback(config.adminAddress) && !config.adminRemote) {
+      throw new TrustplaneError('ADMIN_NOT_LOOPBACK', `--admin ${config.adminAddress} is reachable from other hosts: they would see /live /ready /metrics and could try the operator token; add --admin-remote to mean it, or use a loopback address (127.0.0.1)`);
+    }
     const replica = config.replica ? await startReplica(config.replica, { clock, logger: deps.logger }) : undefined;
+    let lock: DataDirLock | undefined;
     let cp: ControlPlane;
     try {
-      cp = new ControlPlane(config, clock, deps.logger, replica?.mesh ?? loadMesh(config.meshFile), replica, deps.random);
+      const mesh = replica?.mesh ?? loadMesh(config.meshFile);
+      const socketsInDataDir = [config.unixSocket, config.workloadApiSocket].some((s) => s && resolve(dirname(s)) === resolve(config.dataDir));
+      prepareDataDir(config.dataDir, { traversableByOthers: perUidSockets(mesh.model).length > 0 && socketsInDataDir });
+      lock = lockDataDir(config.dataDir);
+      cp = new ControlPlane(config, clock, deps.logger, mesh, replica, deps.random);
     } catch (err) {
+      lock?.release();
       await replica?.replica.close();
       throw err;
     }
+    cp.#lock = lock;
     try {
       await cp.#source.started();
       // Authorities published and the first heartbeat written before anything is served.
@@ -318,6 +334,11 @@ export class ControlPlane {
 
   get adminAddress(): string | undefined {
     return this.#admin?.address;
+  }
+
+  /** A one-time login link for a browser (see admin-access.ts), when the admin address is on. */
+  adminLoginUrl(): string | undefined {
+    return this.#admin && this.#access ? `http://${this.#admin.address}${this.#access.loginPath()}` : undefined;
   }
 
   /** The SPIFFE bundle endpoint server (address, profile, what it serves), when it runs. */
@@ -383,9 +404,12 @@ export class ControlPlane {
    * datastore is away stays ready (it serves its last good state) and says it is degraded, and why.
    */
   ready(): { ready: boolean; reason?: string } {
-    const r = this.#source.ready();
+    const source = this.#source.ready();
+    if (!source.ready) return source;
+    const listener = this.#transport?.problem();
+    if (listener) return { ready: false, reason: listener };
     const h = this.#replica?.health();
-    return r.ready && h && !h.ok ? { ready: true, reason: `degraded: ${h.reason}` } : r;
+    return h && !h.ok ? { ready: true, reason: `degraded: ${h.reason}` } : source;
   }
 
   /** With --datastore: this replica (its id, the global view, leadership); undefined otherwise. */
@@ -400,6 +424,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.#watch?.close();
+    this.#dashboard?.close();
     await this.#replica?.close();
     this.traffic.close();
     this.#federation.close();
@@ -413,6 +438,8 @@ export class ControlPlane {
     this.#svidFiles?.close();
     this.#source.close();
     this.#ca?.close();
+    this.#access?.close();
+    this.#lock?.release();
   }
 
   #setCaExpiry(): void {
@@ -460,7 +487,7 @@ export class ControlPlane {
     const unix: UnixListenerConfig[] = [];
     // As root, each uid the mesh names gets a socket only it can open: the socket's permissions authenticate it.
     // Those uids must be able to traverse (not list) the directories above their sockets.
-    const uids = process.getuid?.() === 0 ? [...new Set(this.mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b) : [];
+    const uids = perUidSockets(this.mesh);
     if (c.unixSocket) {
       const dirMode = uids.length ? 0o711 : 0o700;
       unix.push({ path: c.unixSocket, principal: { kind: 'uid', uid: process.getuid?.() ?? 0 }, mode: 0o600, dirMode, ownDirectory: resolve(dirname(c.unixSocket)) === resolve(c.dataDir) });
@@ -495,11 +522,14 @@ export class ControlPlane {
       this.#bundleEndpoint = await startBundleEndpoint(c.bundleEndpoint, { dataDir: c.dataDir, store: this.store, serverSpiffeId: this.serverSpiffeId, logger: this.logger });
     }
     if (c.adminAddress) {
+      const access = (this.#access = AdminAccess.create(c.dataDir, this.clock));
+      this.#dashboard = this.#newDashboard();
       this.#admin = await startAdminServer(c.adminAddress, {
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
-        handlers: [strictCheckHandler(this.traffic), jwksHandler(this.store, this.#resourceOptions.jwks.cacheSeconds)],
+        isOperator: (req) => access.isOperator(req),
+        handlers: [access.handler, this.#dashboard.handler, strictCheckHandler(this.traffic), jwksHandler(this.store, this.#resourceOptions.jwks.cacheSeconds)],
       });
     }
     await this.#listenOidc();
@@ -527,18 +557,39 @@ export class ControlPlane {
     return { tokens: r.joinTokens(), issuer: recordingNodeSvidIssuer(issuer, { datastore: r.datastore, replica: r.id, clock: this.clock }) };
   }
 
+  #newDashboard(): Dashboard {
+    return new Dashboard(
+      {
+        now: () => this.clock.now(),
+        trustDomain: this.store.trustDomain,
+        rollout: () => this.rolloutStatus(),
+        evidence: this.traffic,
+        proxies: () => this.xds.status(),
+        svids: () => this.store.svids(),
+        bundles: () => this.store.bundles(),
+        changes: [(l) => this.xds.onStatusChange(l), (l) => this.store.subscribe(l), (l) => this.onReload(l), (l) => this.traffic.onGateChange(() => l())],
+      },
+      { howToSignIn: () => `Open the one-time login link that \`trustplane serve\` printed when it started, or get a new one with \`trustplane admin link --admin ${this.adminAddress ?? this.config.adminAddress} --data-dir ${this.config.dataDir}\` as the user trustplane runs as (it reads the operator token in ${adminTokenFile(this.config.dataDir)}).` },
+    );
+  }
+
   #json(path: string): unknown | undefined {
     if (path === '/status') return { ...(this.#replica ? this.#replicaStatus() : this.xds.status()), identitySource: this.#source.status() };
     const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
     if (proxy) {
-      const id = decodeURIComponent(proxy[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(proxy[1]!);
+      } catch {
+        return new AdminNotFound('no such proxy: the node id in the path is not valid percent-encoding');
+      }
       if (this.#replica) {
         const snap = this.#replicaStatus();
         const proxies = snap.proxies.filter((p) => p.nodeId === id);
-        return proxies.length ? { ...snap, proxies } : undefined;
+        return proxies.length ? { ...snap, proxies } : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
       }
       const snap = this.xds.status((p) => p.nodeId === id);
-      return snap.proxies.length ? snap : undefined;
+      return snap.proxies.length ? snap : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
     }
     if (path === '/mesh') return this.#meshState;
     if (path === '/federation') return federationDocument(this.store.trustDomain, this.#bundleEndpoint, this.#federation);
@@ -568,4 +619,10 @@ function caBundleSource(ca: CertificateAuthority): BundleSource {
 /** The CA's minting with the shared bundle: what SvidManager needs of an issuer, for a replica. */
 function sharedIssuer(ca: CertificateAuthority, bundle: BundleSource): SvidIssuer {
   return { mintX509Svid: (id) => ca.mintX509Svid(id), bundle: () => bundle.bundle(), onBundleChange: (l) => bundle.onBundleChange(l) };
+}
+
+/** The uids that get sockets of their own: as root, every uid the mesh names (not root's). */
+function perUidSockets(mesh: MeshModel): number[] {
+  if (process.getuid?.() !== 0) return [];
+  return [...new Set(mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b);
 }

@@ -1,7 +1,7 @@
 // `trustplane svid write` without a running control plane: the embedded CA of the data directory, an SvidManager
 // keeping the given identities fresh (renewal at about half the lifetime) in an identity store of its own, and the
 // file writer following that store. Do not run it beside `trustplane serve` on the same data directory: two CA
-// instances would each schedule rotations of the same files; with serve running, use its svidFiles option.
+// instances would each schedule rotations of the same files; with serve running, use its --svid-dir.
 import { CertificateAuthority, type CaLogger } from '../ca/certificate-authority.js';
 import { SvidManager } from '../ca/svid-manager.js';
 import { systemClock, type Clock } from '../clock.js';

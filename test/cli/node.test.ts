@@ -25,6 +25,11 @@ after(async () => {
 });
 
 test('token create → node join → node renew; the token works once; the key stays on the node', async () => {
+  // Node warns once per process (DEP0123) when a TLS server name is an IP address, as --server usually is.
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? w.message);
+  process.on('warning', onWarning);
+  after(() => process.off('warning', onWarning));
   const data = join(dir, 'data');
   const token = (await cli('token', 'create', '--node', 'payments-1', '--data-dir', data)).stdout.trim();
   const bundle = join(dir, 'bundle.pem');
@@ -50,6 +55,9 @@ test('token create → node join → node renew; the token works once; the key s
   assert.notEqual(second.serialNumber, first.serialNumber);
   assert.notEqual(second.publicKey.export({ type: 'spki', format: 'der' }).toString('hex'), first.publicKey.export({ type: 'spki', format: 'der' }).toString('hex'), 'a fresh key');
   assert.doesNotMatch(joined.stdout + joined.stderr + renewed.stdout + renewed.stderr, /PRIVATE KEY/);
+  assert.equal(again.stderr.split('JOIN_TOKEN_USED').length - 1, 1, `the code is said once: ${again.stderr}`);
+  await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  assert.deepEqual(warnings.filter((w) => w === 'DEP0123'), [], 'no TLS server name set to an IP address');
 });
 
 test('a server that is not trustplane (wrong trust domain) is refused before the token is sent', async () => {

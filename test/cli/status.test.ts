@@ -46,33 +46,33 @@ describe('status commands against a running control plane', () => {
     s.ack(r, ['default', 'ROOTCA', 'spiffe://example.org/ns/shop/sa/orders']);
     await new Promise<void>((resolve) => { const off = cp.xds.onStatusChange(() => { off(); resolve(); }); });
 
-    const table = await cli('status', '--admin', admin);
+    const table = await cli('status', '--admin', admin, '--data-dir', join(dir, 'data'));
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^NAME\s+CLUSTER/m);
     assert.match(table.stdout, new RegExp(`^web-1\\s+web\\s+uid:${uid}\\s.*SYNCED`, 'm'));
 
-    const one = await cli('status', '--admin', admin, '--proxy', 'web-1');
+    const one = await cli('status', '--admin', admin, '--data-dir', join(dir, 'data'), '--proxy', 'web-1');
     assert.equal(one.code, 0, one.stderr);
     const svid = cp.store.getSvid('spiffe://example.org/ns/shop/sa/web')!;
     assert.ok(one.stdout.includes(svid.serial), 'the SVID serial is listed');
     assert.match(one.stdout, /spiffe:\/\/example\.org\/ns\/shop\/sa\/orders.*DENIED/);
     assert.doesNotMatch(one.stdout + table.stdout, /PRIVATE KEY/);
 
-    const missing = await cli('status', '--admin', admin, '--proxy', 'nobody');
+    const missing = await cli('status', '--admin', admin, '--data-dir', join(dir, 'data'), '--proxy', 'nobody');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no connected proxy has node id "nobody"/);
     s.end();
   });
 
   test('rollout status lists every port with the mode asked for and in force', async () => {
-    const r = await cli('rollout', 'status', '--admin', admin);
+    const r = await cli('rollout', 'status', '--admin', admin, '--data-dir', join(dir, 'data'));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /orders\s+15006\s+STRICT\s+STRICT/);
     assert.match(r.stdout, /inventory\s+15006\s+PERMISSIVE\s+PERMISSIVE/);
   });
 
   test('status says clearly when nothing listens at the admin address', async () => {
-    const r = await cli('status', '--admin', '127.0.0.1:1');
+    const r = await cli('status', '--admin', '127.0.0.1:1', '--data-dir', join(dir, 'data'));
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot reach the control plane at http:\/\/127\.0\.0\.1:1\/status/);
   });

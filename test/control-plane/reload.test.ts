@@ -99,18 +99,20 @@ describe('control plane: mesh reload', () => {
 
   test('admin endpoints: /ready, /mesh, /metrics, /status', async () => {
     const base = `http://${cp.adminAddress}`;
+    // Pages beyond health and metrics are the operator's: the token serve wrote into its data directory.
+    const operator = { headers: { authorization: `Bearer ${readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim()}` } };
     assert.equal((await fetch(`${base}/ready`)).status, 200);
-    assert.equal(((await (await fetch(`${base}/mesh`)).json()) as { valid: boolean }).valid, true);
+    assert.equal(((await (await fetch(`${base}/mesh`, operator)).json()) as { valid: boolean }).valid, true);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /trustplane_svid_expiry_timestamp_seconds\{spiffe_id="spiffe:\/\/example\.org\/ns\/shop\/sa\/web"\}/);
     assert.match(metrics, /trustplane_bundle_authorities\{trust_domain="example\.org"\} 1/);
     const caExpiry = Number(/^trustplane_ca_expiry_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
     assert.equal(caExpiry, cp.ca.status().find((a) => a.state === 'active')!.notAfter.getTime() / 1000);
     assert.doesNotMatch(metrics, /PRIVATE KEY/);
-    assert.deepEqual(((await (await fetch(`${base}/status`)).json()) as { proxies: unknown[] }).proxies, []);
-    const rollout = (await (await fetch(`${base}/rollout`)).json()) as { ports: Array<{ service: string; asked: string; inForce: string }> };
+    assert.deepEqual(((await (await fetch(`${base}/status`, operator)).json()) as { proxies: unknown[] }).proxies, []);
+    const rollout = (await (await fetch(`${base}/rollout`, operator)).json()) as { ports: Array<{ service: string; asked: string; inForce: string }> };
     const orders = rollout.ports.find((p) => p.service === 'orders');
     assert.deepEqual([orders?.asked, orders?.inForce], ['STRICT', 'STRICT'], 'the first description is in force at once');
-    assert.equal((await fetch(`${base}/nope`)).status, 404);
+    assert.equal((await fetch(`${base}/nope`, operator)).status, 404);
   });
 });

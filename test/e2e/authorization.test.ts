@@ -10,6 +10,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { DiscoveryResponseSchema, type DiscoveryResponse } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { spawn } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,8 @@ const PAYMENTS = `spiffe://${TD}/ns/pay/sa/payments`; // node edge-2's
 const SOCKET: Record<number, string> = { [UID_A]: `uid-${UID_A}.sock`, [UID_B]: `uid-${UID_B}.sock` };
 const IDENTITY_OF_UID: Record<number, string> = { [UID_A]: BATCH, [UID_B]: REPORT };
 const ALL_WORKLOADS = [BATCH, REPORT, GATEWAY, PAYMENTS];
-const CHILD = fileURLToPath(new URL('./uid-sds-client.js', import.meta.url));
+// The client's code is passed as text: the other users need no access to the checkout (it may be under a 0700 home).
+const CHILD_SOURCE = readFileSync(fileURLToPath(new URL('./uid-sds-client.js', import.meta.url)), 'utf8');
 
 let cp: ControlPlane;
 /** Every error message and status detail a refused caller saw, for the final leak check. */
@@ -66,7 +68,7 @@ function keysExcept(...entitled: string[]): string[] {
 /** Runs the SDS client script as another user against a socket. */
 function runAs(uid: number, socket: string, names: readonly string[]): Promise<UidClientReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, cp.socketPath(socket), JSON.stringify(names)], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD_SOURCE, '--', '--uid-sds-client', cp.socketPath(socket), JSON.stringify(names)], {
       uid,
       gid: uid,
       cwd: '/',
@@ -90,6 +92,8 @@ async function namesOf(resp: DiscoveryResponse): Promise<string[]> {
 }
 
 before(async () => {
+  // The client speaks gRPC by hand, with the names written out: they must be the server's.
+  assert.ok(CHILD_SOURCE.includes(`'${PATHS.StreamSecrets}'`) && CHILD_SOURCE.includes(`'${TYPE_SECRET}'`), 'uid-sds-client names the same method and type URL as the server');
   if (process.getuid?.() !== 0) {
     throw new Error('the end-to-end authorization tests run as root: they give sockets to other users and run clients as them');
   }

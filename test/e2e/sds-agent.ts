@@ -73,7 +73,7 @@ export class SdsAgent {
     credentials: grpc.ChannelCredentials,
     readonly opts: SdsAgentOptions,
   ) {
-    this.#client = new grpc.Client(address, credentials);
+    this.#client = new grpc.Client(address, credentials, { 'grpc.ssl_target_name_override': 'trustplane' }); // an IP is no TLS server name (DEP0123)
     const call = this.#client.makeBidiStreamRequest(PATHS.StreamSecrets, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b);
     this.#stream = new SotwClient(call);
     call.on('data', () => void this.#drain());

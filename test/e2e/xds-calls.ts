@@ -18,7 +18,7 @@ export class XdsCaller {
   readonly #client: grpc.Client;
 
   constructor(address: string, credentials: grpc.ChannelCredentials) {
-    this.#client = new grpc.Client(address, credentials);
+    this.#client = new grpc.Client(address, credentials, { 'grpc.ssl_target_name_override': 'trustplane' }); // an IP is no TLS server name (DEP0123)
   }
 
   sotw(path: typeof PATHS.StreamSecrets | typeof PATHS.StreamAggregatedResources = PATHS.StreamSecrets): SotwClient {

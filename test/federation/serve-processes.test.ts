@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { X509Bundle } from '../../src/spiffe/bundle.js';
@@ -63,7 +63,7 @@ async function serve(dir: string, td: string, service: string): Promise<Served> 
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const endpoint = /SPIFFE bundle endpoint: +(https:\/\/\S+)/.exec(out)?.[1];
-      const admin = /status and metrics: +http:\/\/([^/\s]+)\//.exec(out)?.[1];
+      const admin = /health and metrics: +http:\/\/([^/\s]+)\//.exec(out)?.[1];
       if (endpoint && admin) {
         clearTimeout(timer);
         resolvePromise({ endpoint, admin });
@@ -118,7 +118,7 @@ describe('federation between two `trustplane serve` processes', () => {
     // /federation shows the relationship once the first fetch is logged (the bundle above may be the bootstrap).
     const fetched = JSON.parse(await b.logLine(/"msg":"federated bundle fetched"/)) as { trustDomain: string; url: string };
     assert.deepEqual([fetched.trustDomain, fetched.url], ['alpha.test', a.endpoint]);
-    const doc = (await (await fetch(`http://${b.admin}/federation`)).json()) as FederationDocument;
+    const doc = (await (await fetch(`http://${b.admin}/federation`, { headers: { authorization: `Bearer ${readFileSync(join(b.dataDir, 'admin-token'), 'utf8').trim()}` } })).json()) as FederationDocument;
     const alpha = doc.domains[0]!;
     assert.equal(alpha.endpoint?.heldFrom, 'endpoint');
     assert.equal(alpha.trustDomain, 'alpha.test');

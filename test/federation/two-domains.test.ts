@@ -146,13 +146,13 @@ for (const profile of ['https_spiffe', 'https_web'] as const) {
       // The operator's view: `trustplane federation status` reads /federation from the admin endpoint. (The jump of
       // 36 minutes above passed a fetch's timeout on the manual clock while it was in flight; one more refresh.)
       await b.cp.federation.refresher(ALPHA)!.refreshNow();
-      const table = await cli('federation', 'status', '--admin', b.cp.adminAddress!);
+      const table = await cli('federation', 'status', '--admin', b.cp.adminAddress!, '--data-dir', b.cp.config.dataDir);
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, new RegExp(`bundle endpoint https://${b.cp.bundleEndpoint!.address}/ \\(${profile}`));
       assert.match(table.stdout, new RegExp(`${ALPHA}  \\(endpoint ${a.url.replace(/[.]/g, '\\.')} ${profile}`));
       assert.match(table.stdout, new RegExp(`sequence +${seqBefore + 1}\\n  authorities +2`));
       assert.match(table.stdout, /last error +-/);
-      const json = await cli('federation', 'status', '--json', '--admin', b.cp.adminAddress!);
+      const json = await cli('federation', 'status', '--json', '--admin', b.cp.adminAddress!, '--data-dir', b.cp.config.dataDir);
       const fed = JSON.parse(json.stdout) as { trustDomain: string; domains: { trustDomain: string; sequence: number; endpoint: { nextRefresh: string } }[] };
       assert.equal(fed.trustDomain, BETA);
       assert.equal(fed.domains[0]!.trustDomain, ALPHA);

@@ -4,7 +4,7 @@
 // rotations, the upstream going away and coming back, and SVIDs expiring while it is away.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -113,7 +113,8 @@ describe('identity source: trustplane on top of another trustplane’s Workload 
     const res = await fetch(`http://${b.adminAddress}/ready`);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /billing/);
-    const status = (await (await fetch(`http://${b.adminAddress}/status`)).json()) as { identitySource: { missing: string[]; connected: boolean } };
+    const operator = { headers: { authorization: `Bearer ${readFileSync(join(dir, 'b', 'admin-token'), 'utf8').trim()}` } }; // /status is the operator's
+    const status = (await (await fetch(`http://${b.adminAddress}/status`, operator)).json()) as { identitySource: { missing: string[]; connected: boolean } };
     assert.deepEqual(status.identitySource.missing, [BILLING]);
     assert.equal(status.identitySource.connected, true);
     const metrics = await (await fetch(`http://${b.adminAddress}/metrics`)).text();

@@ -31,7 +31,7 @@ describe('STRICT gate and rollout', () => {
   });
 
   const port = async () => {
-    const doc = (await (await fetch(`http://${r.admin}/rollout`)).json()) as { ports: Array<{ service: string; port: number; asked: string; inForce: string; waitingFor: string[]; strictGate?: { state: string } }> };
+    const doc = (await (await fetch(`http://${r.admin}/rollout`, { headers: r.operator })).json()) as { ports: Array<{ service: string; port: number; asked: string; inForce: string; waitingFor: string[]; strictGate?: { state: string } }> };
     return doc.ports.find((p) => p.service === 'orders' && p.port === 9000)!;
   };
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -63,13 +63,14 @@ test('serve --workload-api-socket, and serve --identity-source workload-api: on 
   const b = new SpecClient(join(dir, 'b', 'workload.sock'));
   const fromB = await b.fetchX509Svid().next();
   assert.deepEqual(fromB.svids.map((s) => leafSerial(s.x509Svid)), fromA.svids.map((s) => leafSerial(s.x509Svid)), 'the same SVIDs, passed through');
-  const admin = /http:\/\/(\S+)\/status/.exec(onTop.banner)![1]!;
-  const status = (await (await fetch(`http://${admin}/status`)).json()) as { identitySource: { kind: string; connected: boolean; missing: string[] } };
+  const admin = /http:\/\/(\S+)\/live/.exec(onTop.banner)![1]!;
+  const operator = { headers: { authorization: `Bearer ${readFileSync(join(dir, 'b', 'admin-token'), 'utf8').trim()}` } }; // /status is the operator's
+  const status = (await (await fetch(`http://${admin}/status`, operator)).json()) as { identitySource: { kind: string; connected: boolean; missing: string[] } };
   assert.equal(status.identitySource.kind, 'workload-api');
   assert.equal(status.identitySource.connected, true);
   assert.deepEqual(status.identitySource.missing, []);
   assert.equal((await fetch(`http://${admin}/ready`)).status, 200);
-  const text = await cli('status', '--admin', admin);
+  const text = await cli('status', '--admin', admin, '--data-dir', join(dir, 'b'));
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`^Identity source: Workload API at unix://${socket}, connected\n`));
   a.close();

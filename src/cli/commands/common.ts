@@ -1,9 +1,9 @@
 // Options and helpers shared by several commands, so one thing has one flag name everywhere.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defaultServeConfig } from '../../control-plane/config.js';
 import { DEFAULT_SDS_POLICY, type SdsPolicy } from '../../envoy/index.js';
 import { parseMesh, type MeshModel } from '../../mesh/index.js';
+import { readTextFile } from '../../io/files.js';
 import { UsageError } from '../command.js';
 
 export const dataDirOption = { 'data-dir': { type: 'string' } } as const;
@@ -18,13 +18,7 @@ export function meshFile(value: string | undefined): string {
 }
 
 export function readMesh(file: string): MeshModel {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read mesh description ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  return parseMesh(text, file);
+  return parseMesh(readTextFile(file, 'the mesh description'), file);
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

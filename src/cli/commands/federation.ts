@@ -50,7 +50,7 @@ authorities held, the last successful refresh, the next one, and the last error 
   --admin ADDR      the admin endpoint (default ${DEFAULT_ADMIN_ADDRESS})`,
   options: { json: { type: 'boolean' }, ...adminOption },
   async run({ values, io }) {
-    const doc = await fetchAdmin<FederationDocument>(values.admin, '/federation');
+    const doc = await fetchAdmin<FederationDocument>({ admin: values.admin, dataDir: values['data-dir'] }, '/federation');
     io.stdout.write(values.json ? `${JSON.stringify(doc, null, 2)}\n` : renderFederation(doc, Date.now()));
     return 0;
   },

@@ -1,7 +1,9 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BootstrapSchema } from '#gen/envoy/config/bootstrap/v3/bootstrap_pb';
 import { buildBootstrap, DEFAULT_BOOTSTRAP_OPTIONS, generateService, isGenerated, resourceOptions, tcpXdsEndpoint, type XdsEndpoint } from '../../envoy/index.js';
+import { writeFileAtomic } from '../../ca/atomic-file.js';
+import { fileError } from '../../io/fs-errors.js';
+import { makeDirs } from '../../io/files.js';
 import { GOLDEN_DIR, renderGoldenTree, writeTree } from '../../envoy/golden.js';
 import { envoyJson, printYaml } from '../../envoy/yaml-print.js';
 import { buildGrpcBootstrap, DEFAULT_REFRESH_INTERVAL_MS } from '../../envoy/grpc/bootstrap.js';
@@ -80,9 +82,12 @@ ${XDS_HELP}
       );
       for (const [name, text] of chosen) {
         const path = join(out, service.name, name);
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(`${path}.tmp`, text);
-        renameSync(`${path}.tmp`, path);
+        makeDirs(dirname(path), 0o755, 'the output directory');
+        try {
+          writeFileAtomic(path, text, 0o644);
+        } catch (err) {
+          throw fileError(err, 'cannot write', path);
+        }
         count++;
       }
     }
@@ -103,7 +108,7 @@ export const bootstrap = defineCommand({
   --node-id ID      node.id (default: the service name)
   --target grpc     print the gRPC xDS bootstrap JSON (GRPC_XDS_BOOTSTRAP_CONFIG) of a service with target: grpc
                     (the default for such a service), reading its certificates from the files that
-                    \`trustplane svid write\` (or serve's svidFiles option) keeps fresh
+                    \`trustplane svid write\` (or \`trustplane serve --svid-dir\`) keeps fresh
   --svid-dir DIR    root of those files (default <data-dir>/svids)
   --refresh-interval D
                     how often gRPC re-reads them (default ${DEFAULT_REFRESH_INTERVAL_MS / 1000}s)

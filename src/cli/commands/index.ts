@@ -7,7 +7,7 @@ import { lint, schema } from './mesh.js';
 import { apply, meshHistory, meshRollback } from './mesh-revisions.js';
 import { rolloutStatus } from './rollout.js';
 import { serve } from './serve.js';
-import { status } from './status.js';
+import { adminLink, status } from './status.js';
 import { strictCheck } from './strict-check.js';
 import { svidMint } from './svid.js';
 import { svidWrite } from './svid-write.js';
@@ -16,4 +16,4 @@ import { tokenCreate } from './token.js';
 import { nodeJoin, nodeRenew } from './node.js';
 import { jwtMint, jwtVerify } from './jwt.js';
 
-export const commands: readonly Command[] = [serve, status, rolloutStatus, strictCheck, idParse, svidMint, svidWrite, svidVerify, jwtMint, jwtVerify, bundleShow, federationStatus, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap, apply, meshHistory, meshRollback] as unknown as Command[];
+export const commands: readonly Command[] = [serve, status, rolloutStatus, strictCheck, adminLink, idParse, svidMint, svidWrite, svidVerify, jwtMint, jwtVerify, bundleShow, federationStatus, tokenCreate, nodeJoin, nodeRenew, lint, schema, generate, bootstrap, apply, meshHistory, meshRollback] as unknown as Command[];

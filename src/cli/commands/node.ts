@@ -1,20 +1,35 @@
 // The node side of node attestation: what a VM or edge host runs once with its join token, and then to renew.
 // The node's key is generated here and never leaves the host; only its public key is sent.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../ca/atomic-file.js';
 import { TrustplaneError } from '../../errors.js';
+import { fileError } from '../../io/fs-errors.js';
+import { makePrivateDir, readTextFile } from '../../io/files.js';
 import { TrustDomain } from '../../spiffe/trust-domain.js';
+import { hashJoinToken } from '../../xds/node-attest/join-token.js';
 import { NodeAttestationClient, spiffeChannelCredentials } from '../../xds/node-attest/client.js';
 import { ERROR_CODE_METADATA, type NodeSvidResponse } from '../../xds/node-attest/messages.js';
 import { defineCommand, UsageError } from '../command.js';
+import { routeGrpcLogs } from '../grpc-log.js';
 
 const common = { server: { type: 'string' }, 'trust-domain': { type: 'string' }, dir: { type: 'string' } } as const;
 
-function serverId(td: string | undefined): string {
+function trustDomainOf(td: string | undefined): TrustDomain {
   if (!td) throw new UsageError('--trust-domain is required (the server presents spiffe://<trust-domain>/trustplane/server)');
-  return `${TrustDomain.parse(td).idString()}/trustplane/server`;
+  return TrustDomain.parse(td);
+}
+
+/**
+ * The credentials that check the server by its SPIFFE ID. TLS server names must be host names, and --server is
+ * usually an IP address (Node warns, DEP0123): the trust domain, a DNS-like name, goes in the SNI instead; the
+ * server's certificate is checked by its SPIFFE ID whatever the SNI says.
+ */
+function credentials(td: TrustDomain, files: { bundlePem: string; certChainPem?: string; privateKeyPem?: string }) {
+  return {
+    credentials: spiffeChannelCredentials({ ...files, serverSpiffeId: `${td.idString()}/trustplane/server` }),
+    options: { 'grpc.ssl_target_name_override': td.name },
+  };
 }
 
 function required(v: string | undefined, flag: string): string {
@@ -24,10 +39,13 @@ function required(v: string | undefined, flag: string): string {
 
 /** Writes the node SVID like spiffe-helper: svid.pem (chain), svid_key.pem (0600), bundle.pem. */
 function writeNodeFiles(dir: string, res: NodeSvidResponse, privateKeyPem: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(dir, 'svid_key.pem'), privateKeyPem, 0o600);
-  writeFileAtomic(join(dir, 'svid.pem'), res.certChainPem, 0o644);
-  writeFileAtomic(join(dir, 'bundle.pem'), res.bundlePem, 0o644);
+  for (const [file, data, mode] of [['svid_key.pem', privateKeyPem, 0o600], ['svid.pem', res.certChainPem, 0o644], ['bundle.pem', res.bundlePem, 0o644]] as const) {
+    try {
+      writeFileAtomic(join(dir, file), data, mode);
+    } catch (err) {
+      throw fileError(err, 'cannot write', join(dir, file));
+    }
+  }
 }
 
 async function call(what: string, server: string, f: () => Promise<NodeSvidResponse>): Promise<NodeSvidResponse> {
@@ -36,7 +54,9 @@ async function call(what: string, server: string, f: () => Promise<NodeSvidRespo
   } catch (err) {
     const e = err as { details?: string; message: string; metadata?: { get(k: string): unknown[] } };
     const code = e.metadata?.get(ERROR_CODE_METADATA)?.[0];
-    throw new TrustplaneError(typeof code === 'string' ? code : 'NODE_ATTESTATION_FAILED', `${what} at ${server} failed: ${e.details ?? e.message}`);
+    // The server puts the code in front of its details too (for clients that read no metadata): say it once.
+    const details = typeof code === 'string' && e.details?.startsWith(`${code}: `) ? e.details.slice(code.length + 2) : (e.details ?? e.message);
+    throw new TrustplaneError(typeof code === 'string' ? code : 'NODE_ATTESTATION_FAILED', `${what} at ${server} failed: ${details}`);
   }
 }
 
@@ -62,11 +82,17 @@ copied to this host out of band) and must present spiffe://TD/trustplane/server.
   async run({ values, io }) {
     const server = required(values.server, '--server');
     const dir = resolve(required(values.dir, '--dir'));
-    const bundlePem = readFileSync(required(values.bundle, '--bundle'), 'utf8');
+    const token = required(values.token, '--token');
+    const td = trustDomainOf(values['trust-domain']);
+    hashJoinToken(token); // a malformed token is refused here, before anything is sent
+    const bundlePem = readTextFile(required(values.bundle, '--bundle'), 'the bundle');
+    makePrivateDir(dir, 'the node SVID directory');
+    routeGrpcLogs(io.logger());
     const key = newKey();
-    const client = new NodeAttestationClient(server, spiffeChannelCredentials({ bundlePem, serverSpiffeId: serverId(values['trust-domain']) }));
+    const c = credentials(td, { bundlePem });
+    const client = new NodeAttestationClient(server, c.credentials, c.options);
     try {
-      const res = await call('node attestation', server, () => client.attest({ token: required(values.token, '--token'), publicKeyPem: key.publicKeyPem }));
+      const res = await call('node attestation', server, () => client.attest({ token, publicKeyPem: key.publicKeyPem }));
       writeNodeFiles(dir, res, key.privateKeyPem);
       io.stdout.write(`joined as ${res.spiffeId}, valid until ${res.notAfter}; wrote ${dir}/svid.pem, svid_key.pem (0600), bundle.pem\n`);
       return 0;
@@ -87,12 +113,22 @@ files atomically. Run it well before the node SVID expires (e.g. from a timer at
   async run({ values, io }) {
     const server = required(values.server, '--server');
     const dir = resolve(required(values.dir, '--dir'));
-    const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
+    const td = trustDomainOf(values['trust-domain']);
+    const read = (f: string, what: string): string => {
+      try {
+        return readTextFile(join(dir, f), what);
+      } catch (err) {
+        if ((err as TrustplaneError).code === 'FILE_NOT_FOUND') {
+          throw new TrustplaneError('NODE_SVID_MISSING', `${dir} holds no node SVID (${f} is missing); run \`trustplane node join\` with a join token first, or point --dir at the directory it wrote`);
+        }
+        throw err;
+      }
+    };
+    const files = { certChainPem: read('svid.pem', 'the node SVID'), privateKeyPem: read('svid_key.pem', 'the node key'), bundlePem: read('bundle.pem', 'the bundle') };
+    routeGrpcLogs(io.logger());
     const key = newKey();
-    const client = new NodeAttestationClient(
-      server,
-      spiffeChannelCredentials({ bundlePem: read('bundle.pem'), serverSpiffeId: serverId(values['trust-domain']), certChainPem: read('svid.pem'), privateKeyPem: read('svid_key.pem') }),
-    );
+    const c = credentials(td, files);
+    const client = new NodeAttestationClient(server, c.credentials, c.options);
     try {
       const res = await call('node SVID renewal', server, () => client.renew({ publicKeyPem: key.publicKeyPem }));
       writeNodeFiles(dir, res, key.privateKeyPem);

@@ -6,6 +6,9 @@ import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
 import { parseDuration, sdsOptions, sdsPolicyOf } from './common.js';
 import { afterWriteOf } from './svid-write.js';
+import { untilSignal } from '../until-signal.js';
+import { makeDirs } from '../../io/files.js';
+import { routeGrpcLogs } from '../grpc-log.js';
 import { BUNDLE_ENDPOINT_HELP, bundleEndpointOf, bundleEndpointOptions } from './federation.js';
 import { parseIdentitySourceSpec } from '../../sources/identity-source-spec.js';
 import { DEFAULT_XDS_LIMITS, LIMIT_FLAGS, type XdsLimits } from '../../xds/server/limits.js';
@@ -32,12 +35,16 @@ export const serve = defineCommand({
 
 With no options (what \`npm start\` runs): the embedded CA and data directory ./.trustplane, the mesh description
 examples/mesh.yaml (reloaded when it changes), xDS on ./.trustplane/xds.sock and on 127.0.0.1:18000 (TLS, callers
-authenticate with a node SVID), and /live /ready /metrics /status /mesh on http://127.0.0.1:18080.
+authenticate with a node SVID), and /live /ready /metrics /status /mesh /rollout on http://127.0.0.1:18080.
+Only one \`trustplane serve\` may use a data directory at a time (it holds <data-dir>/serve.lock).
   --mesh FILE            mesh description
   --data-dir DIR         CA keys (0600), join tokens and the Unix socket live here
   --uds PATH             xDS Unix socket ('' = none); only its owner's uid may connect
   --tcp HOST:PORT        xDS over TLS ('' = none)
-  --admin HOST:PORT      HTTP endpoints ('' = none)
+  --admin HOST:PORT      HTTP endpoints ('' = none): /live /ready /metrics for anyone who can reach them; the
+                         rest (proxy identities) for the operator only, with the token serve writes to
+                         <data-dir>/admin-token (0600) or a one-time login link for a browser
+  --admin-remote         allow --admin on an address other hosts can reach (refused otherwise)
   --ca-key-type T        ec-p256 (default) | ec-p384 | rsa-2048 | rsa-3072
   --svid-key-type T      key type of SVIDs (default ec-p256)
   --ca-ttl DURATION      lifetime of each CA certificate (default 7d); rotation at about half of it
@@ -79,6 +86,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     uds: { type: 'string' },
     tcp: { type: 'string' },
     admin: { type: 'string' },
+    'admin-remote': { type: 'boolean' },
     'ca-key-type': { type: 'string' },
     'svid-key-type': { type: 'string' },
     'ca-ttl': { type: 'string' },
@@ -138,6 +146,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       unixSocket: values.uds !== undefined ? (values.uds && resolve(values.uds)) : resolve(dataDir, 'xds.sock'),
       tcpAddress: values.tcp ?? d.tcpAddress,
       adminAddress: values.admin ?? d.adminAddress,
+      adminRemote: values['admin-remote'] ?? false,
       insecure: values.insecure ?? false,
       ...(values['ca-key-type'] ? { caKeyType: parseKeyType(values['ca-key-type'], '--ca-key-type') } : {}),
       ...(values['svid-key-type'] ? { svidKeyType: parseKeyType(values['svid-key-type'], '--svid-key-type') } : {}),
@@ -159,7 +168,11 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...optional('oidc', oidc),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
+    // The SVID files' directory is checked now: the writer only logs a failed write (and retries it at the next
+    // renewal), which must not be how a wrong --svid-dir is found out.
+    if (config.svidFiles) makeDirs(config.svidFiles.dir, 0o700, 'the SVID directory (--svid-dir)');
     const logger = io.logger();
+    routeGrpcLogs(logger);
     const cp = await ControlPlane.start(config, { logger });
     const svc = cp.mesh.services[0]?.name ?? 'SERVICE';
     io.stdout.write(
@@ -171,7 +184,14 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
         ...(cp.bundleEndpoint ? [`  SPIFFE bundle endpoint:      https://${cp.bundleEndpoint.address}/ (${cp.bundleEndpoint.profile}${cp.bundleEndpoint.profile === 'https_spiffe' ? `, endpoint SPIFFE ID ${cp.serverSpiffeId}` : ''})`] : []),
         ...(cp.oidcDiscovery ? [`  OIDC discovery:              ${cp.oidcDiscovery.scheme}://${cp.oidcDiscovery.address}  (issuer ${config.oidc!.issuer})`] : []),
-        ...(cp.adminAddress ? [`  status and metrics:          http://${cp.adminAddress}/status  /metrics  /ready`] : []),
+        ...(cp.adminAddress
+          ? [
+              `  health and metrics:          http://${cp.adminAddress}/live  /ready  /metrics`,
+              `  operator pages (dashboard, status, rollout): token in ${config.dataDir}/admin-token; in a browser, open once:`,
+              `                               ${cp.adminLoginUrl()}`,
+              `  migration dashboard:         http://${cp.adminAddress}/dashboard  (the link above signs the browser in)`,
+            ]
+          : []),
         '',
         'Point an Envoy at it:',
         `  npx trustplane bootstrap --service ${svc} > envoy-${svc}.yaml && envoy -c envoy-${svc}.yaml`,
@@ -182,17 +202,13 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
               `            npx trustplane bootstrap --service SERVICE --xds tcp:${cp.tcpAddress} --tls-dir DIR > envoy.yaml`,
             ]
           : []),
-        '  npx trustplane status        shows every connected proxy',
+        `  npx trustplane status${values['data-dir'] !== undefined ? ` --data-dir ${config.dataDir}` : ''}        shows every connected proxy`,
         '',
       ].join('\n'),
     );
-    await new Promise<void>((done) => {
-      const stop = (signal: string): void => {
-        logger.info({ signal }, 'shutting down: proxies are told to reconnect elsewhere');
-        void cp.close().then(done);
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+    await untilSignal(async (signal) => {
+      logger.info({ signal }, 'shutting down: proxies are told to reconnect elsewhere');
+      await cp.close();
     });
     return 0;
   },

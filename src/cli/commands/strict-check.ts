@@ -1,14 +1,13 @@
-import { DEFAULT_ADMIN_ADDRESS } from '../../control-plane/config.js';
 import { TrustplaneError } from '../../errors.js';
 import { STRICT_CHECK_PATH } from '../../traffic/admin.js';
 import { renderStrictCheck, type StrictCheckReport } from '../../traffic/strict-check.js';
 import { defineCommand } from '../command.js';
-import { adminOption, fetchAdmin } from './status.js';
+import { ADMIN_HELP, adminOptions, fetchAdmin } from './status.js';
 
 export const strictCheck = defineCommand({
   path: ['strict-check'],
   summary: 'dry run of STRICT: per port, the callers STRICT would break now, from the traffic of the evidence window',
-  usage: `Usage: trustplane strict-check [--service S] [--json] [--admin HOST:PORT]
+  usage: `Usage: trustplane strict-check [--service S] [--json] [--admin HOST:PORT] [--data-dir DIR]
 
 Reads the access-log evidence of a running \`trustplane serve\` and lists, per inbound port, who STRICT would
 break now: plaintext sources seen in the window (with counts and last seen), mTLS callers whose SPIFFE ID the
@@ -17,13 +16,13 @@ by their own description (mode DISABLE). Changes nothing. Exit code 0 when STRIC
 1 when it would break something listed.
   --service S    only this service's ports
   --json         print the report as JSON
-  --admin ADDR   the admin endpoint of \`trustplane serve\` (default ${DEFAULT_ADMIN_ADDRESS})`,
-  options: { service: { type: 'string' }, json: { type: 'boolean' }, ...adminOption },
+${ADMIN_HELP}`,
+  options: { service: { type: 'string' }, json: { type: 'boolean' }, ...adminOptions },
   async run({ values, io }) {
     const path = values.service === undefined ? STRICT_CHECK_PATH : `${STRICT_CHECK_PATH}/${encodeURIComponent(values.service)}`;
     let report: StrictCheckReport;
     try {
-      report = await fetchAdmin<StrictCheckReport>(values.admin, path);
+      report = await fetchAdmin<StrictCheckReport>({ admin: values.admin, dataDir: values['data-dir'] }, path);
     } catch (err) {
       if (values.service !== undefined && (err as TrustplaneError).code === 'ADMIN_NOT_FOUND') {
         throw new TrustplaneError('STRICT_CHECK_NO_SERVICE', `strict-check: the mesh description has no service "${values.service}" with inbound ports`);

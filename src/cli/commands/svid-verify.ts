@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../../io/files.js';
 import { BundleSet, X509Bundle } from '../../spiffe/bundle.js';
 import { parseCertificatesPem } from '../../spiffe/pem.js';
 import { TrustDomain } from '../../spiffe/trust-domain.js';
@@ -7,7 +7,7 @@ import { defineCommand, UsageError } from '../command.js';
 
 /** Reads a bundle file in PEM or SPIFFE bundle JSON form (told apart by the first character). */
 export function readBundleFile(trustDomain: TrustDomain, file: string): X509Bundle {
-  const text = readFileSync(file, 'utf8');
+  const text = readTextFile(file, `the bundle of ${trustDomain.name}`);
   return text.trimStart().startsWith('{') ? X509Bundle.fromSpiffeJson(trustDomain, text) : X509Bundle.fromPem(trustDomain, text);
 }
 
@@ -35,7 +35,7 @@ Exit 0 and the SPIFFE ID when valid; exit 1 and the reason when not.
     const at = values.at ? new Date(values.at) : new Date();
     if (Number.isNaN(at.getTime())) throw new UsageError(`--at "${values.at}" is not an ISO-8601 time`);
     const file = positionals[0]!;
-    const chain = parseCertificatesPem(readFileSync(file, 'utf8'), file);
+    const chain = parseCertificatesPem(readTextFile(file, 'the certificate chain'), file);
     const { spiffeId, verifiedChain } = verifyX509Svid(chain, set, at);
     io.stdout.write(`valid: ${spiffeId.toString()} (chain of ${verifiedChain.length} to the ${spiffeId.trustDomain.name} bundle)\n`);
     return 0;

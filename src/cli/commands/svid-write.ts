@@ -1,11 +1,16 @@
 // `trustplane svid write`: the spiffe-helper role on the command line. Once, or (--daemon) until stopped,
 // re-writing the files at every renewal.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { TrustplaneError } from '../../errors.js';
+import { makeDirs } from '../../io/files.js';
 import { SpiffeId } from '../../spiffe/id.js';
 import { startSvidFilesDaemon } from '../../svid-files/daemon.js';
 import { svidFilePaths } from '../../svid-files/layout.js';
 import type { AfterWrite } from '../../svid-files/after-write.js';
+import { lockDataDir, prepareDataDir } from '../../control-plane/data-dir.js';
 import { defineCommand, UsageError } from '../command.js';
+import { untilSignal } from '../until-signal.js';
 import { dataDir, dataDirOption, parseDuration } from './common.js';
 
 export const svidWrite = defineCommand({
@@ -19,8 +24,8 @@ Opens (or creates) the embedded CA in the data directory and writes, for each ID
   svid_key.pem      its private key (PKCS#8, mode 0600; never readable by others, even while being replaced)
   svid_bundle.pem   the trust bundle
 Each file is replaced atomically. With --daemon the SVIDs are renewed at about half their lifetime and the files
-rewritten each time, until SIGINT/SIGTERM; after each write the command runs and/or the signal is sent. Do not run
-it on the data directory of a running \`trustplane serve\` (use serve's svidFiles option there).
+rewritten each time, until SIGINT/SIGTERM; after each write the command runs and/or the signal is sent. It holds
+the data directory's lock like \`trustplane serve\`: beside a running serve, use serve's --svid-dir instead.
   --spiffe-id ID    an identity to write (repeatable; one trust domain)
   --dir DIR         root directory of the files (what \`trustplane bootstrap --target grpc --svid-dir\` names)
   --daemon          keep running and renewing
@@ -46,27 +51,39 @@ it on the data directory of a running \`trustplane serve\` (use serve's svidFile
     const afterWrite = afterWriteOf(values);
     const dir = resolve(values.dir);
     const logger = io.logger();
-    const daemon = startSvidFilesDaemon({
-      dataDir: dataDir(values['data-dir']),
+    makeDirs(dir, 0o700, 'the SVID directory');
+    const data = dataDir(values['data-dir']);
+    prepareDataDir(data, { traversableByOthers: false });
+    const lock = lockDataDir(data, 'trustplane svid write');
+    let daemon: ReturnType<typeof startSvidFilesDaemon>;
+    try {
+      daemon = startSvidFilesDaemon({
+      dataDir: data,
       spiffeIds: ids,
       config: { dir, ...(afterWrite ? { afterWrite } : {}) },
       logger,
       ...(values.ttl ? { svidTtlMs: parseDuration(values.ttl, '--ttl') } : {}),
-    });
-    for (const id of ids) io.stdout.write(`wrote ${svidFilePaths(dir, id).dir}/{svid.pem,svid_key.pem (0600),svid_bundle.pem}\n`);
-    if (!values.daemon) {
-      daemon.close();
-      return 0;
+      });
+    } catch (err) {
+      lock.release();
+      throw err;
     }
-    await new Promise<void>((done) => {
-      const stop = (signal: string) => {
+    // The writer logs and retries a failed write at the next renewal (right for a daemon that must keep going);
+    // the first write is the command's result.
+    const missing = ids.map((id) => svidFilePaths(dir, id)).find((p) => !existsSync(p.privateKeyFile) || !existsSync(p.certificateFile));
+    if (missing) {
+      daemon.close();
+      lock.release();
+      throw new TrustplaneError('SVID_FILES_NOT_WRITTEN', `could not write the SVID files in ${missing.dir} (see the log for the reason)`);
+    }
+    for (const id of ids) io.stdout.write(`wrote ${svidFilePaths(dir, id).dir}/{svid.pem,svid_key.pem (0600),svid_bundle.pem}\n`);
+    if (values.daemon) {
+      await untilSignal((signal) => {
         logger.info({ signal }, 'svid write: stopping; the files stay');
-        daemon.close();
-        done();
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-    });
+      });
+    }
+    daemon.close();
+    lock.release();
     return 0;
   },
 });

@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../ca/atomic-file.js';
 import { CertificateAuthority } from '../../ca/certificate-authority.js';
 import { SpiffeId } from '../../spiffe/id.js';
 import { certificatesToPem } from '../../spiffe/pem.js';
+import { fileError } from '../../io/fs-errors.js';
+import { makePrivateDir } from '../../io/files.js';
 import { defineCommand, UsageError } from '../command.js';
 import { dataDir, dataDirOption, parseDuration } from './common.js';
 
@@ -25,14 +26,23 @@ Opens (or creates) the embedded CA of the ID's trust domain in the data director
     if (!values['spiffe-id']) throw new UsageError('--spiffe-id is required');
     if (!values.out) throw new UsageError('--out is required');
     const id = SpiffeId.parse(values['spiffe-id']);
+    const ttl = values.ttl ? { ttlMs: parseDuration(values.ttl, '--ttl') } : {};
+    // The output directory first: a path that cannot hold the files must not leave a CA created behind.
+    const out = resolve(values.out);
+    makePrivateDir(out, 'the output directory');
     const ca = CertificateAuthority.open({ trustDomain: id.trustDomain, dataDir: dataDir(values['data-dir']), logger: io.logger() });
     try {
-      const svid = ca.mintX509Svid(id, values.ttl ? { ttlMs: parseDuration(values.ttl, '--ttl') } : {});
-      const out = resolve(values.out);
-      mkdirSync(out, { recursive: true, mode: 0o700 });
-      writeFileAtomic(join(out, 'svid_key.pem'), svid.privateKeyPem, 0o600);
-      writeFileAtomic(join(out, 'svid.pem'), certificatesToPem(svid.chain), 0o644);
-      writeFileAtomic(join(out, 'bundle.pem'), ca.bundle().toPem(), 0o644);
+      const svid = ca.mintX509Svid(id, ttl);
+      const write = (file: string, data: string, mode: number): void => {
+        try {
+          writeFileAtomic(join(out, file), data, mode);
+        } catch (err) {
+          throw fileError(err, 'cannot write', join(out, file));
+        }
+      };
+      write('svid_key.pem', svid.privateKeyPem, 0o600);
+      write('svid.pem', certificatesToPem(svid.chain), 0o644);
+      write('bundle.pem', ca.bundle().toPem(), 0o644);
       io.stdout.write(`minted ${id.toString()} serial ${svid.serial}, valid until ${svid.notAfter.toISOString()}\nwrote ${join(out, 'svid.pem')}, ${join(out, 'svid_key.pem')} (0600), ${join(out, 'bundle.pem')}\n`);
       return 0;
     } finally {

@@ -1,6 +1,7 @@
 // The node side of attestation: trust the server by its SPIFFE ID under the given bundle (a server SVID has no
 // DNS name), present a join token or the current node SVID, send only a public key.
 import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
 import { nodeAttestationService, type AttestRequest, type NodeSvidResponse, type RenewRequest } from './messages.js';
 
@@ -31,8 +32,15 @@ export function spiffeChannelCredentials(opts: {
 export class NodeAttestationClient {
   readonly #client: grpc.Client;
 
-  constructor(address: string, credentials: grpc.ChannelCredentials) {
-    this.#client = new Client(address, credentials);
+  /**
+   * `address` is HOST:PORT, usually an IP address. A TLS server name must be a host name (Node warns, DEP0123,
+   * when it is an IP), and the server is checked by its SPIFFE ID, not by name: an IP host gets the SNI
+   * "trustplane" unless `options` names one ('grpc.ssl_target_name_override').
+   */
+  constructor(address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}) {
+    const host = address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    const sni = isIP(host) && options['grpc.ssl_target_name_override'] === undefined ? { 'grpc.ssl_target_name_override': 'trustplane' } : {};
+    this.#client = new Client(address, credentials, { ...options, ...sni });
   }
 
   attest(req: AttestRequest): Promise<NodeSvidResponse> {

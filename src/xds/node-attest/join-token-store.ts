@@ -1,8 +1,9 @@
 // Tokens live one per file (<dir>/<hash>.json) so that `trustplane token create` and a running server never
 // rewrite a shared file; spending a token is a rename to <hash>.used, which only one consumer can win, so a
 // token is single-use even across processes. Spent records stay until expiry so reuse is reported as reuse.
-import { mkdir, readFile, readdir, rename, rm, writeFile, chmod } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makePrivateDir } from '../../io/files.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { assertNodeName } from './node-id.js';
@@ -111,8 +112,7 @@ export class JoinTokenStore implements JoinTokens {
   }
 
   async #ensureDir(): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await chmod(this.dir, 0o700);
+    makePrivateDir(this.dir, 'the join token directory');
   }
 
   async #missing(spent: string): Promise<JoinTokenError> {

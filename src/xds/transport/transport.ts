@@ -15,7 +15,7 @@ import { bindAsync, XDS_SERVER_OPTIONS } from './grpc-bind.js';
 import { DEFAULT_DRAIN_MS, shutdownGracefully } from './graceful-shutdown.js';
 import { NodeSvidAuthenticator } from './node-svid-authenticator.js';
 import { credentialsFromStore } from './server-svid-watch.js';
-import { bindUnixSocket, type UnixSocketSpec } from './unix-socket.js';
+import { bindUnixSocket, type BoundUnixSocket, type UnixSocketSpec } from './unix-socket.js';
 
 export interface UnixListenerConfig extends UnixSocketSpec {
   /** Who every caller of this socket is; its permissions must admit only that workload. */
@@ -57,6 +57,8 @@ export interface Transport {
   readonly unixSockets: readonly string[];
   /** host:port actually bound, when TCP is on. */
   readonly tcpAddress?: string;
+  /** Undefined while every listener is in place; otherwise what is wrong (a socket file removed or replaced). */
+  problem(): string | undefined;
   /** Graceful shutdown of every listener (GOAWAY, bounded drain, then force). */
   close(): Promise<void>;
 }
@@ -78,11 +80,14 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
   };
   try {
     const unixSockets: string[] = [];
+    const bound: BoundUnixSocket[] = [];
     for (const u of opts.unix ?? []) {
       const server = new grpc.Server(serverOptions);
       servers.push(server);
       opts.register(server, opts.insecure ? insecureAuthenticator : fixedAuthenticator(u.principal));
-      stops.push(await bindUnixSocket(server, u));
+      const socket = await bindUnixSocket(server, u);
+      bound.push(socket);
+      stops.push(() => socket.remove());
       unixSockets.push(u.path);
       opts.log.info({ path: u.path, principal: opts.insecure ? 'insecure' : principalToString(u.principal) }, 'xDS listening on Unix socket');
     }
@@ -106,12 +111,13 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
         }
       }
       opts.register(server, authenticator);
-      const port = await bindAsync(server, opts.tcp.address, credentials);
+      const port = await bindAsync(server, opts.tcp.address, credentials, 'xDS TCP');
       tcpAddress = opts.tcp.address.replace(/:\d+$/, `:${port}`);
       opts.log.info({ address: tcpAddress, tls: !opts.insecure }, 'xDS listening on TCP');
     }
     if (opts.insecure) opts.log.warn('insecure mode: every xDS caller may fetch every identity, private keys included');
-    return { unixSockets, ...(tcpAddress ? { tcpAddress } : {}), close };
+    const problem = (): string | undefined => bound.map((b) => b.problem()).find((p) => p !== undefined);
+    return { unixSockets, ...(tcpAddress ? { tcpAddress } : {}), problem, close };
   } catch (e) {
     await close();
     throw e;

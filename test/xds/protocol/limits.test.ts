@@ -147,7 +147,7 @@ describe('limits on what one caller may ask', () => {
     for (const [k, flag] of Object.entries(LIMIT_FLAGS)) assert.match(help.stdout, new RegExp(`${flag} N\\s+default ${DEFAULT_XDS_LIMITS[k as keyof typeof LIMIT_FLAGS]}\\n`));
     const bad = await cli('serve', '--xds-max-streams-per-principal', '1.5');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^trustplane serve: --xds-max-streams-per-principal: "1.5" is not a positive whole number\n/);
+    assert.match(bad.stderr, /^trustplane serve: --xds-max-streams-per-principal: "1.5" is not a positive whole number; see `trustplane serve --help`\n$/);
   });
 
   test('limits: a value that is not a positive whole number is refused with its flag named', () => {

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../../src/clock.js';
@@ -98,23 +98,43 @@ describe('Unix socket listeners', () => {
     }
   });
 
-  test('a stale socket from an earlier run is replaced; any other file at the path is refused', async () => {
+  test('a stale socket from an earlier run is replaced; a live server’s socket or any other file at the path is refused', async () => {
     const dir = await socketDir();
     const path = join(dir, 'edge-1.sock');
     const spec = { path, principal: { kind: 'node', name: 'edge-1' } as const };
+    // A process that bound the path and died without removing it (kill -9, a crash).
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const dead = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`]);
+    assert.equal(dead.status, 0);
+    assert.ok((await lstat(path)).isSocket(), 'a stale socket file is left');
     const first = await startTransport(options([spec]));
-    const second = await startTransport(options([spec])); // the first one's file is now stale from its view
     const client = new WhoClient(`unix:${path}`, grpc.credentials.createInsecure());
     try {
       assert.equal(await whoami(client), 'node:edge-1');
+      const before = (await lstat(path)).ino;
+      await assert.rejects(startTransport(options([spec])), { code: 'UNIX_SOCKET_IN_USE' });
+      assert.equal((await lstat(path)).ino, before, 'the live server keeps its socket');
+      assert.equal(await whoami(client), 'node:edge-1');
     } finally {
       client.close();
-      await second.close();
       await first.close();
     }
     await mkdir(dir, { recursive: true });
     await writeFile(path, 'precious');
     await assert.rejects(startTransport(options([spec])), { code: 'UNIX_SOCKET_PATH_TAKEN' });
+  });
+
+  test('closing removes only the socket it bound: one that replaced it at the path stays', async () => {
+    const dir = await socketDir();
+    const path = join(dir, 'edge-1.sock');
+    const t = await startTransport(options([{ path, principal: { kind: 'node', name: 'edge-1' } }]));
+    assert.equal(t.problem(), undefined);
+    await rm(path);
+    assert.equal(t.problem(), `the xDS socket ${path} is gone`);
+    await writeFile(path, 'someone else’s file');
+    assert.equal(t.problem(), `the xDS socket ${path} was replaced by another file`);
+    await t.close();
+    assert.equal(await readFile(path, 'utf8'), 'someone else’s file');
   });
 
   test('the insecure development flag makes every caller insecure', async () => {
