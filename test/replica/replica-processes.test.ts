@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { adminTokenFile } from '../../src/control-plane/admin-access.js';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +48,8 @@ interface ReplicaProcess extends Target {
   readonly id: string;
   readonly proc: ChildProcess;
   readonly admin: string;
+  /** Its data directory: the operator token for /status and /rollout is there. */
+  readonly dataDir: string;
   readonly tcpAddress: string;
 }
 
@@ -62,7 +65,7 @@ async function startServe(url: string, id: string, meshFile: string, dir: string
     if (proc.exitCode !== null) assert.fail(`replica ${id} exited ${proc.exitCode}: ${stderr}`);
     return fetch(`http://${admin}/ready`).then((r) => r.ok, () => false);
   }, 60_000);
-  return { id, proc, admin, tcpAddress, serverSpiffeId: SERVER_ID };
+  return { id, proc, admin, dataDir: join(dir, id), tcpAddress, serverSpiffeId: SERVER_ID };
 }
 
 async function attestAt(ds: Datastore, r: ReplicaProcess, node: string, bundlePem: string): Promise<NodeCredentials> {
@@ -98,8 +101,12 @@ async function handshake(client: Proxy, server: Proxy): Promise<boolean> {
   }
 }
 
+/** The admin pages with identities answer the operator only (the token serve wrote into its data directory). */
+const operatorFetch = (r: ReplicaProcess, path: string): Promise<Response> =>
+  fetch(`http://${r.admin}${path}`, { headers: { authorization: `Bearer ${readFileSync(adminTokenFile(r.dataDir), 'utf8').trim()}` } });
+
 const rolloutOf = async (r: ReplicaProcess): Promise<{ inForce: string; clients: { inForce: string }[] }> =>
-  ((await (await fetch(`http://${r.admin}/rollout`)).json()) as { ports: { service: string; inForce: string; clients: { inForce: string }[] }[] }).ports.find((p) => p.service === 'orders')!;
+  ((await (await operatorFetch(r, '/rollout')).json()) as { ports: { service: string; inForce: string; clients: { inForce: string }[] }[] }).ports.find((p) => p.service === 'orders')!;
 
 describe('replica processes', () => {
   it('kill -9 of the leader mid-rollout: proxies move with no push and no failed handshake; STRICT only after the last ACK', async () => {
@@ -145,7 +152,7 @@ describe('replica processes', () => {
       assert.equal((await rolloutOf(r2)).inForce, 'PERMISSIVE');
 
       // Kill the leader. Its proxies reconnect to r2 saying what they hold.
-      const leader = ((await (await fetch(`http://${r1.admin}/status`)).json()) as { leader: boolean }).leader;
+      const leader = ((await (await operatorFetch(r1, '/status')).json()) as { leader: boolean }).leader;
       assert.equal(leader, true, 'r1, which started first, leads');
       const onR1 = proxies.filter((p) => p.replica === r1);
       const held = new Map(onR1.map((p) => [p.creds.node, new Map([TYPE_LISTENER, TYPE_CLUSTER, TYPE_SECRET].map((t) => [t, p.latest(t)!.versionInfo] as const))]));
@@ -155,7 +162,7 @@ describe('replica processes', () => {
       const moved = onR1.map((p) => new Proxy(p.creds, p.service, r2, held.get(p.creds.node)!, [ID[p.service as 'web' | 'orders'], 'ROOTCA']));
       // The dead replica's proxies leave the view; the moved ones appear under r2; another replica leads.
       await eventually('the global view without r1, with the moved proxies on r2', async () => {
-        const s = (await (await fetch(`http://${r3.admin}/status`)).json()) as { proxies: { nodeId: string; replica: string }[]; replicas: { replica: string; leader: boolean }[] };
+        const s = (await (await operatorFetch(r3, '/status')).json()) as { proxies: { nodeId: string; replica: string }[]; replicas: { replica: string; leader: boolean }[] };
         const at = new Map(s.proxies.filter((p) => p.nodeId.endsWith('-1')).map((p) => [p.nodeId, p.replica]));
         return !s.replicas.some((x) => x.replica === 'r1') && at.get('web-1') === 'r2' && at.get('orders-1') === 'r2' && s.replicas.some((x) => x.leader);
       });
@@ -174,7 +181,7 @@ describe('replica processes', () => {
       // The new leader past its grace, with every replica on the latest decision: it could step now, and does not.
       await eventually('the new leader to evaluate past its grace', async () => {
         for (const r of [r2, r3]) {
-          const s = (await (await fetch(`http://${r.admin}/status`)).json()) as { leader: boolean; waitingFor: string[] };
+          const s = (await (await operatorFetch(r, '/status')).json()) as { leader: boolean; waitingFor: string[] };
           if (s.leader && s.waitingFor.length === 0) return true;
         }
         return false;

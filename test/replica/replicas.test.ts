@@ -8,7 +8,8 @@ import { userInfo } from 'node:os';
 import { loadMeshText } from '../../src/control-plane/mesh-loader.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import { silentLogger } from '../../src/observe/log.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { adminTokenFile } from '../../src/control-plane/admin-access.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresDatastore, type Datastore } from '../../src/datastore/index.js';
@@ -107,7 +108,7 @@ describe('replicas on PostgreSQL', () => {
       // Two rounds: each replica's second read of the view follows every replica's first write.
       await set.beat();
       await set.beat();
-      const again = (await (await fetch(`http://${set.cps[1]!.adminAddress}/status`)).json()) as Status;
+      const again = (await (await fetch(`http://${set.cps[1]!.adminAddress}/status`, { headers: { authorization: `Bearer ${readFileSync(adminTokenFile(set.cps[1]!.config.dataDir), 'utf8').trim()}` } })).json()) as Status;
       assert.equal(again.replica, 'r2');
       assert.deepEqual(
         again.proxies.map((p) => `${p.nodeId}@${p.replica}`).sort(),
