@@ -81,7 +81,7 @@ async function ingest(msgs: Uint8Array[], streams: number): Promise<{ rate: numb
   const server = new grpc.Server(XDS_SERVER_OPTIONS);
   traffic.receiver.addTo(server, fixedAuthenticator({ kind: 'uid', uid: 1000 }));
   const socket = join(dir, 'als.sock');
-  const stop = await bindUnixSocket(server, { path: socket, mode: 0o600, dirMode: 0o700, ownDirectory: false });
+  const bound = await bindUnixSocket(server, { path: socket, mode: 0o600, dirMode: 0o700, ownDirectory: false });
   try {
     const elu0 = performance.eventLoopUtilization();
     const result = await new Promise<{ ms: number; elu: number; error?: string }>((ok, fail) => {
@@ -96,7 +96,7 @@ async function ingest(msgs: Uint8Array[], streams: number): Promise<{ rate: numb
   } finally {
     traffic.close();
     await new Promise<void>((ok) => server.tryShutdown(() => ok()));
-    await stop();
+    await bound.remove();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -17,6 +17,7 @@ import { activationTime, minimumCaTtlMs, preparationDue } from './rotation.js';
 import { SvidTemplate } from './svid-template.js';
 import { loadUpstream, type Upstream, type UpstreamFiles } from './upstream.js';
 import { JwtKeyManager, type JwtKeyManagerOptions } from './jwt-key-manager.js';
+import { DEFAULT_JWT_SVID_TTL_MS } from '../jwt/mint.js';
 
 export const DEFAULT_CA_TTL_MS = 7 * 24 * 3600_000;
 export const DEFAULT_SVID_TTL_MS = 3600_000;
@@ -130,7 +131,7 @@ export class CertificateAuthority {
     const ca = new CertificateAuthority(opts);
     ca.#load();
     ca.#reconcile();
-    ca.#jwt = JwtKeyManager.open({ trustDomain: ca.trustDomain, dataDir: opts.dataDir, clock: ca.#clock, logger: ca.#logger, keyTtlMs: ca.#caTtlMs, ...opts.jwt });
+    ca.#jwt = JwtKeyManager.open({ trustDomain: ca.trustDomain, dataDir: opts.dataDir, clock: ca.#clock, logger: ca.#logger, keyTtlMs: Math.max(ca.#caTtlMs, minimumCaTtlMs(opts.jwt?.tokenTtlMs ?? DEFAULT_JWT_SVID_TTL_MS)), ...opts.jwt });
     ca.#bundle = undefined;
     ca.#jwt.onChange(() => {
       ca.#bundle = undefined;

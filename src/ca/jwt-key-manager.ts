@@ -17,7 +17,7 @@ import { JwtKeyStore } from './jwt-key-store.js';
 import { activationTime, minimumCaTtlMs, preparationDue, publishLeadMs } from './rotation.js';
 
 export const DEFAULT_JWT_KEY_TTL_MS = 7 * 24 * 3600_000;
-/** Backdating, as for CA certificates: a key counts as published from its creation. */
+/** How soon a failed rotation step (e.g. a full disk) is tried again. */
 const RETRY_MS = 30_000;
 
 export interface JwtKeyManagerOptions {
@@ -77,6 +77,8 @@ export class JwtKeyManager {
   #keys: Key[] = [];
   #sequence = 0;
   #published: JwtAuthority[] | undefined;
+  /** issuedUntil per key as this process last read or wrote it: a higher value on disk is another process's. */
+  #written = new Map<string, number>();
   #timer: TimerHandle | undefined;
   #nextDue = Infinity;
   #closed = false;
@@ -186,6 +188,7 @@ export class JwtKeyManager {
       throw new JwtKeyError('JWT_KEY_TRUST_DOMAIN_MISMATCH', `${this.#store.journalFile} holds the JWT keys of trust domain ${journal.trustDomain}, not of ${this.trustDomain.name}: use another data directory`);
     }
     this.#sequence = journal.sequence;
+    this.#written = new Map(journal.keys.map((e) => [e.kid, e.issuedUntil]));
     this.#keys = journal.keys.map((e) => ({
       kid: e.kid, state: e.state, algorithm: e.algorithm, notBefore: e.notBefore, notAfter: e.notAfter,
       authority: jwtAuthorityOf(e.kid, e.publicKey),
@@ -213,6 +216,7 @@ export class JwtKeyManager {
     const now = this.#clock.now();
     const before = this.#fingerprint();
     let changed = false;
+    this.#absorbRecorded();
     for (const k of [...this.#keys]) {
       // Tokens never outlive their key's notAfter, so an expired key verifies nothing any more, whatever its state.
       if (!(k.notAfter <= now || (k.state === 'old' && k.issued <= now))) continue;
@@ -270,7 +274,29 @@ export class JwtKeyManager {
     if (publishedChanged) for (const l of [...this.#listeners]) l();
   }
 
+  /**
+   * Another process on this data directory (`trustplane jwt mint`) may have signed with a key and raised its bound
+   * in the journal: what it signed counts as issued here too, so the key stays published until then.
+   */
+  #absorbRecorded(): void {
+    let keys;
+    try {
+      keys = this.#store.readJournal()?.keys ?? [];
+    } catch {
+      return;
+    }
+    for (const e of keys) {
+      if (e.issuedUntil <= (this.#written.get(e.kid) ?? 0)) continue;
+      const k = this.#keys.find((x) => x.kid === e.kid);
+      if (!k) continue;
+      k.issued = Math.max(k.issued, e.issuedUntil);
+      k.reserved = Math.max(k.reserved, e.issuedUntil);
+    }
+  }
+
   #persist(): void {
+    // Never lower a bound another process wrote: what it signed must stay verifiable until it expires.
+    this.#absorbRecorded();
     this.#store.writeJournal({
       trustDomain: this.trustDomain.name,
       sequence: this.#sequence,
@@ -278,6 +304,7 @@ export class JwtKeyManager {
         kid: k.kid, state: k.state, algorithm: k.algorithm, notBefore: k.notBefore, notAfter: k.notAfter, issuedUntil: k.reserved, publicKey: k.authority.publicKey,
       })),
     });
+    this.#written = new Map(this.#keys.map((k) => [k.kid, k.reserved]));
   }
 
   #schedule(): void {

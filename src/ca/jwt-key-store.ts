@@ -8,7 +8,7 @@ import type { AuthorityState } from './ca-store.js';
 import { ensurePrivateDir, writeFileAtomic } from './atomic-file.js';
 import { JwtKeyError } from './jwt-errors.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../jwt/algorithms.js';
-import { JWT_KEY_PARAMS } from '../spiffe/jwt-authority.js';
+import { JWT_KEY_PARAMS, jwtAuthorityOf, type JwtAuthority } from '../spiffe/jwt-authority.js';
 
 export interface JwtJournalEntry {
   /** The key ID: the key's RFC 7638 JWK thumbprint (base64url), so it also names its file safely. */
@@ -148,4 +148,14 @@ function parseJournal(doc: unknown, file: string): JwtJournal {
   });
   if (keys.filter((k) => k.state === 'active').length > 1) throw corrupt(file, 'has more than one active key');
   return { trustDomain: d.trustDomain, sequence: d.sequence as number, keys };
+}
+
+/**
+ * The JWT authorities a data directory publishes, read without creating or changing anything (for verifiers on
+ * the CA's host, such as `trustplane jwt verify`); undefined when the directory has no JWT keys.
+ */
+export function readPublishedJwtAuthorities(dataDir: string): { trustDomain: string; sequence: number; authorities: JwtAuthority[] } | undefined {
+  const journal = new JwtKeyStore(dataDir).readJournal();
+  if (!journal) return undefined;
+  return { trustDomain: journal.trustDomain, sequence: journal.sequence, authorities: journal.keys.map((k) => jwtAuthorityOf(k.kid, k.publicKey)) };
 }

@@ -2,11 +2,13 @@
 // the embedded CA, the example mesh, and a data directory in the working directory.
 import { join, resolve } from 'node:path';
 import type { KeyType } from '../ca/key-type.js';
+import type { SigningAlgorithm } from '../jwt/algorithms.js';
 import type { SdsPolicy } from '../envoy/index.js';
 import type { AfterWrite } from '../svid-files/after-write.js';
 import type { TrafficConfig } from '../traffic/traffic.js';
 import type { BundleEndpointConfig, FederationClientConfig } from '../federation/config.js';
 import type { IdentitySourceSpec } from '../sources/identity-source-spec.js';
+import type { ReplicaConfig } from '../replica/replica-start.js';
 import type { XdsLimits } from '../xds/server/limits.js';
 
 export interface ServeConfig {
@@ -35,10 +37,24 @@ export interface ServeConfig {
   readonly svidFiles?: { readonly dir: string; readonly afterWrite?: AfterWrite };
   /** How generated listeners and clusters ask for their secrets (source, initial_fetch_timeout); see src/envoy/sds.ts. */
   readonly sds?: SdsPolicy;
+  /** JWT-SVIDs: signing algorithm (ES256 default, ES384, RS256) and default token TTL (5 min, at most 1 h). */
+  readonly jwt?: { readonly algorithm?: SigningAlgorithm; readonly tokenTtlMs?: number };
+  /**
+   * OIDC: `issuer` goes into every JWT-SVID as `iss`; with `address`, the discovery document and JWKS are served
+   * there, over HTTPS (`tls` files, reloaded on change) or plain HTTP behind a TLS-terminating proxy.
+   */
+  readonly oidc?: {
+    readonly issuer: string;
+    readonly address?: string;
+    readonly tls?: { readonly certFile: string; readonly keyFile: string };
+    readonly behindTlsProxy?: boolean;
+  };
   /** Where SVIDs and bundles come from: the embedded CA (default) or an existing SPIFFE Workload API (SPIRE). */
   readonly identitySource?: IdentitySourceSpec;
   /** The SPIFFE Workload API socket for applications (SPIFFE_ENDPOINT_SOCKET=unix://<path>); absent: none. */
   readonly workloadApiSocket?: string;
+  /** Run as one of several replicas on a shared PostgreSQL (--datastore); absent: one process, the mesh file watched. */
+  readonly replica?: ReplicaConfig;
   /** How long graceful shutdown waits for streams to end before cancelling them. */
   readonly drainMs?: number;
   /** Access-log evidence: window, per-port source bound, receiver limits (src/traffic). */

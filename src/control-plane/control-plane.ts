@@ -3,8 +3,12 @@
 // the xDS server serves both; the transport authenticates callers; the admin endpoint reports on all of it.
 import { dirname, join, resolve } from 'node:path';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
+import type { SvidIssuer } from '../ca/svid-manager.js';
+import type { BundleSource } from '../replica/shared-bundle.js';
 import { systemClock, type Clock } from '../clock.js';
 import { defaultServerSpiffeId, resourceOptions, type ResourceOptions } from '../envoy/index.js';
+import { jwksEndpoint } from '../envoy/options.js';
+import { jwksHandler } from '../oidc/jwks-handler.js';
 import type { MeshModel } from '../mesh/index.js';
 import { Metrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/log.js';
@@ -12,13 +16,14 @@ import { SpiffeId } from '../spiffe/id.js';
 import { RolloutController } from '../rollout/index.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { SvidFileWriter } from '../svid-files/writer.js';
-import { JoinTokenStore } from '../xds/node-attest/join-token-store.js';
+import { JoinTokenStore, type JoinTokens } from '../xds/node-attest/join-token-store.js';
+import type { NodeSvidIssuer } from '../xds/node-attest/node-svid-issuer.js';
 import { joinTokenDir } from '../xds/node-attest/token-command.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { XdsServer } from '../xds/server/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
 import { AdminNotFound, isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';
-import { AdminAccess } from './admin-access.js';
+import { AdminAccess, adminTokenFile } from './admin-access.js';
 import { lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.js';
 import { TrustplaneError } from '../errors.js';
 import type { ServeConfig } from './config.js';
@@ -27,16 +32,23 @@ import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { MeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
+import { Dashboard } from '../dashboard/dashboard.js';
 import { Traffic } from '../traffic/traffic.js';
 import { trafficMetrics } from '../traffic/metrics.js';
 import { strictCheckHandler } from '../traffic/admin.js';
 import { Federation } from '../federation/federation.js';
 import { federationDocument } from '../federation/status.js';
 import { startBundleEndpoint, type BundleEndpointServer } from '../federation/serve-endpoint.js';
+import { issuerString, jwksMaxAgeSeconds, parseIssuer } from '../oidc/discovery.js';
+import { OidcDiscoveryServer } from '../oidc/discovery-server.js';
 import { CaSource } from '../sources/ca-source.js';
 import type { IdentitySource } from '../sources/identity-source.js';
 import { WorkloadApiSource } from '../sources/workload-api-source.js';
 import { meshWorkloadGrants } from '../workload-api/grants.js';
+import { loadRevision, revisionName, startReplica, type ReplicaStart } from '../replica/replica-start.js';
+import { globalSnapshot, ReplicaServing } from '../replica/serving.js';
+import { recordingNodeSvidIssuer } from '../replica/node-svids.js';
+import type { RolloutState } from '../rollout/index.js';
 import { startWorkloadApiListeners, type WorkloadApiListeners } from '../workload-api/listeners.js';
 import { WorkloadApiServer } from '../workload-api/server.js';
 
@@ -79,20 +91,31 @@ export class ControlPlane {
   #transport: Transport | undefined;
   #admin: AdminServer | undefined;
   #watch: FileWatch | undefined;
+  /** With --datastore: this replica, and what it serves (the recorded revision and rollout decision). */
+  readonly #replica: ReplicaStart['replica'] | undefined;
+  readonly #serving: ReplicaServing | undefined;
+  #dashboard: Dashboard | undefined;
   #lock: DataDirLock | undefined;
   #access: AdminAccess | undefined;
   readonly #federation: Federation;
   #bundleEndpoint: BundleEndpointServer | undefined;
+  #oidc: OidcDiscoveryServer | undefined;
 
   private constructor(
     readonly config: ServeConfig,
     readonly clock: Clock,
     readonly logger: Logger,
     mesh: LoadedMesh,
+    replica?: ReplicaStart,
     random?: () => number,
   ) {
+    this.#replica = replica?.replica;
     this.#mesh = mesh;
-    this.#resourceOptions = resourceOptions(config.sds ? { sds: config.sds } : {});
+    this.#resourceOptions = resourceOptions({
+      ...(config.sds ? { sds: config.sds } : {}),
+      // requireJwt ports fetch the JWT authorities from the admin endpoint (src/oidc/jwks-handler.ts).
+      ...(config.adminAddress || config.jwt?.tokenTtlMs ? { jwks: jwksEndpoint(config.adminAddress || undefined, config.jwt?.tokenTtlMs) } : {}),
+    });
     this.meshResources = new MeshResources(this.resources, this.#resourceOptions);
     const now = new Date(clock.now()).toISOString();
     this.#meshState = { file: config.meshFile, valid: true, loadedAt: now, lastAttemptAt: now, problems: [], services: mesh.model.services.length };
@@ -115,6 +138,7 @@ export class ControlPlane {
       ...(config.caTtlMs ? { caTtlMs: config.caTtlMs } : {}),
       ...(config.svidTtlMs ? { svidTtlMs: config.svidTtlMs } : {}),
       ...(config.upstream ? { upstream: config.upstream } : {}),
+      jwt: { ...config.jwt, ...(config.oidc ? { issuer: issuerString(parseIssuer(config.oidc.issuer)) } : {}) },
     });
     this.#source =
       config.identitySource?.kind === 'workload-api'
@@ -125,6 +149,8 @@ export class ControlPlane {
             clock,
             logger: logger.child({ component: 'svids' }),
             serverSpiffeId: this.serverSpiffeId,
+            // A replica serves the shared bundle: every replica's authorities (each signs with its own).
+            ...(replica ? { issuer: sharedIssuer(this.ca, replica.replica.sharedBundle(caBundleSource(this.ca))) } : {}),
             // Expiry series mirror the store (Metrics.observeStore), so they leave with the identity.
             onRenewal: (e) => this.metrics.svidRenewals.inc({ result: e.result }),
           });
@@ -157,8 +183,10 @@ export class ControlPlane {
     tm.bind(this.traffic);
     // The rollout controller decides which modes are in force; the cache only ever holds its effective model.
     this.#rollout = new RolloutController({
-      status: () => this.xds.status(),
-      feed: this.xds,
+      // A replica counts ACKs over every replica's proxies (not its own streams' feed) and only serves steps its
+      // leader recorded.
+      status: () => (this.#replica ? globalSnapshot(this.#replica.globalProxies, this.clock.now()) : this.xds.status()),
+      ...(replica ? { takesSteps: false } : { feed: this.xds }),
       isProxyOf: (proxy, service) => {
         const principal = parsePrincipalString(proxy.principal);
         return principal !== undefined && policy.mayReadGroup(principal, service);
@@ -186,6 +214,8 @@ export class ControlPlane {
     // The STRICT gate hands the rollout the description with unready ports held at PERMISSIVE; when evidence
     // releases one, the rollout gets the new model (and still decides when to take each step).
     this.traffic.onGateChange((model) => {
+      // Replicas serve their leader's recorded decisions only; evidence is per replica (see the README's limits).
+      if (this.#replica) return;
       try {
         this.#rollout.setDesired(model);
       } catch (err) {
@@ -201,7 +231,17 @@ export class ControlPlane {
       ...(random ? { random } : {}),
       ...(config.federation ? { fetch: config.federation } : {}),
     });
-    this.#apply(mesh);
+    if (replica) {
+      this.#meshState = { ...this.#meshState, file: revisionName(replica) };
+      this.#serving = new ReplicaServing({
+        rollout: this.#rollout,
+        load: (rev) => loadRevision(rev, td.name),
+        apply: (next, revision, state) => this.#swap(next, revisionName({ revision }), state),
+        status: () => this.xds.status(),
+        start: replica,
+      });
+    }
+    this.#apply(mesh, replica?.state);
     if (config.svidFiles) {
       this.#svidFiles = new SvidFileWriter({
         store: this.store,
@@ -215,31 +255,42 @@ export class ControlPlane {
   static async start(config: ServeConfig, deps: { clock?: Clock; logger: Logger; watch?: boolean; random?: () => number }): Promise<ControlPlane> {
     if (config.tcpAddress) splitHostPort(config.tcpAddress, 'xDS TCP address');
     if (config.adminAddress) splitHostPort(config.adminAddress, 'admin address');
+    if (config.oidc) parseIssuer(config.oidc.issuer);
+    if (config.oidc && config.identitySource?.kind === 'workload-api') {
+      throw new TrustplaneError('OIDC_NEEDS_EMBEDDED_CA', 'OIDC discovery publishes the embedded CA\'s JWT keys: with --identity-source workload-api the upstream issues JWT-SVIDs, so publish its keys (e.g. SPIRE\'s oidc-discovery-provider)');
+    }
+    if (config.oidc?.address) splitHostPort(config.oidc.address, 'OIDC discovery address');
     // Insecure hands any caller any private key: never on an address other hosts can reach.
     if (config.insecure && config.tcpAddress && !isLoopback(config.tcpAddress)) {
       throw new TrustplaneError('INSECURE_NOT_LOOPBACK', `--insecure serves private keys in plaintext to anyone: it is refused on ${config.tcpAddress}; use a loopback address (127.0.0.1) or drop --insecure`);
     }
+    const clock = deps.clock ?? systemClock;
     // Other hosts reaching the admin address see health and metrics (never identities, see admin-access.ts), and can
     // try the operator token: that is a choice made on purpose.
     if (config.adminAddress && !isLoopback(config.adminAddress) && !config.adminRemote) {
       throw new TrustplaneError('ADMIN_NOT_LOOPBACK', `--admin ${config.adminAddress} is reachable from other hosts: they would see /live /ready /metrics and could try the operator token; add --admin-remote to mean it, or use a loopback address (127.0.0.1)`);
     }
-    const mesh = loadMesh(config.meshFile);
-    const socketsInDataDir = [config.unixSocket, config.workloadApiSocket].some((s) => s && resolve(dirname(s)) === resolve(config.dataDir));
-    prepareDataDir(config.dataDir, { traversableByOthers: perUidSockets(mesh.model).length > 0 && socketsInDataDir });
-    const lock = lockDataDir(config.dataDir);
+    const replica = config.replica ? await startReplica(config.replica, { clock, logger: deps.logger }) : undefined;
+    let lock: DataDirLock | undefined;
     let cp: ControlPlane;
     try {
-      cp = new ControlPlane(config, deps.clock ?? systemClock, deps.logger, mesh, deps.random);
+      const mesh = replica?.mesh ?? loadMesh(config.meshFile);
+      const socketsInDataDir = [config.unixSocket, config.workloadApiSocket].some((s) => s && resolve(dirname(s)) === resolve(config.dataDir));
+      prepareDataDir(config.dataDir, { traversableByOthers: perUidSockets(mesh.model).length > 0 && socketsInDataDir });
+      lock = lockDataDir(config.dataDir);
+      cp = new ControlPlane(config, clock, deps.logger, mesh, replica, deps.random);
     } catch (err) {
-      lock.release();
+      lock?.release();
+      await replica?.replica.close();
       throw err;
     }
     cp.#lock = lock;
     try {
       await cp.#source.started();
+      // Authorities published and the first heartbeat written before anything is served.
+      if (cp.#replica && cp.#serving) await cp.#replica.start(cp.#serving);
       await cp.#listen();
-      if (deps.watch ?? true) {
+      if ((deps.watch ?? true) && !cp.#replica) {
         cp.#watch = new FileWatch(config.meshFile, () => cp.reload(), cp.logger.child({ component: 'mesh-watch', file: config.meshFile }));
       }
     } catch (err) {
@@ -300,6 +351,11 @@ export class ControlPlane {
     return this.#federation;
   }
 
+  /** The OIDC discovery endpoint, when serving one. */
+  get oidcDiscovery(): OidcDiscoveryServer | undefined {
+    return this.#oidc;
+  }
+
   /**
    * Reads the mesh description again. A valid one is swapped in whole (identities, policy, resources); a bad one
    * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
@@ -318,6 +374,7 @@ export class ControlPlane {
   }
 
   #reload(): ReloadResult {
+    if (this.#replica) return { ok: false, problems: ['this replica serves mesh revisions from the datastore: run `trustplane apply --mesh FILE --datastore URL`'] };
     const at = new Date(this.clock.now()).toISOString();
     let next: LoadedMesh;
     try {
@@ -342,20 +399,38 @@ export class ControlPlane {
     return { ok: true, problems: [] };
   }
 
-  /** Whether the control plane holds a valid identity of its own and a bundle to serve with. */
+  /**
+   * Whether the control plane holds a valid identity of its own and a bundle to serve with. A replica whose
+   * datastore is away stays ready (it serves its last good state) and says it is degraded, and why.
+   */
   ready(): { ready: boolean; reason?: string } {
     const source = this.#source.ready();
     if (!source.ready) return source;
     const listener = this.#transport?.problem();
-    return listener ? { ready: false, reason: listener } : source;
+    if (listener) return { ready: false, reason: listener };
+    const h = this.#replica?.health();
+    return h && !h.ok ? { ready: true, reason: `degraded: ${h.reason}` } : source;
+  }
+
+  /** With --datastore: this replica (its id, the global view, leadership); undefined otherwise. */
+  get replica(): ReplicaStart['replica'] | undefined {
+    return this.#replica;
+  }
+
+  /** With --datastore: the mesh revision and rollout decision this replica serves. */
+  get served(): { revision: number; decision: number } | undefined {
+    return this.#serving?.served();
   }
 
   async close(): Promise<void> {
     this.#watch?.close();
+    this.#dashboard?.close();
+    await this.#replica?.close();
     this.traffic.close();
     this.#federation.close();
     await this.#bundleEndpoint?.close();
     await this.#admin?.close();
+    await this.#oidc?.close();
     await this.#workloadApiListeners?.close();
     this.#workloadApi?.close();
     if (this.#transport) await this.#transport.close();
@@ -379,11 +454,15 @@ export class ControlPlane {
 
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
   // everything from one description, or nothing.
-  #apply(next: LoadedMesh): void {
-    // The gate commits only once the rollout took the description: a refused one leaves it as it was.
-    const gated = this.traffic.prepare(next.model);
-    this.#rollout.setDesired(gated.model);
-    gated.commit();
+  #apply(next: LoadedMesh, imposed?: RolloutState): void {
+    if (imposed) {
+      this.#rollout.impose(next.model, imposed);
+    } else {
+      // The gate commits only once the rollout took the description: a refused one leaves it as it was.
+      const gated = this.traffic.prepare(next.model);
+      this.#rollout.setDesired(gated.model);
+      gated.commit();
+    }
     this.#mesh = next;
     this.store.batch(() => this.#federation.apply(next.model.federation, next.federatedBundles));
     // trustplane's own server SVID is needed for TCP, for an https_spiffe bundle endpoint (and by the embedded CA's
@@ -392,6 +471,15 @@ export class ControlPlane {
     this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
     this.#workloadApi?.grantsChanged();
+  }
+
+  /** A replica's switch to a recorded (revision, decision): the same whole-or-nothing swap as a reload. */
+  #swap(next: LoadedMesh, name: string, state: RolloutState): void {
+    const at = new Date(this.clock.now()).toISOString();
+    this.#apply(next, state);
+    this.#meshState = { file: name, valid: true, loadedAt: at, lastAttemptAt: at, problems: [], services: next.model.services.length };
+    this.#svidFiles?.sync();
+    this.metrics.meshValid.set(1);
   }
 
   async #listen(): Promise<void> {
@@ -421,7 +509,7 @@ export class ControlPlane {
       },
       unix,
       ...(c.tcpAddress
-        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: { tokens: new JoinTokenStore(joinTokenDir(c.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) } } : {}) } }
+        ? { tcp: { address: c.tcpAddress, serverSpiffeId: this.serverSpiffeId, intermediates: () => this.#source.intermediates(), ...(this.#source.kind === 'embedded-ca' ? { nodeAttestation: this.#nodeAttestation() } : {}) } }
         : {}),
       insecure: c.insecure,
       ...(c.drainMs !== undefined ? { drainMs: c.drainMs } : {}),
@@ -435,18 +523,58 @@ export class ControlPlane {
     }
     if (c.adminAddress) {
       const access = (this.#access = AdminAccess.create(c.dataDir, this.clock));
+      this.#dashboard = this.#newDashboard();
       this.#admin = await startAdminServer(c.adminAddress, {
         ready: () => this.ready(),
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
         isOperator: (req) => access.isOperator(req),
-        handlers: [access.handler, strictCheckHandler(this.traffic)],
+        handlers: [access.handler, this.#dashboard.handler, strictCheckHandler(this.traffic), jwksHandler(this.store, this.#resourceOptions.jwks.cacheSeconds)],
       });
     }
+    await this.#listenOidc();
+  }
+
+  async #listenOidc(): Promise<void> {
+    const o = this.config.oidc;
+    if (!o?.address) return;
+    this.#oidc = await OidcDiscoveryServer.start({
+      address: o.address,
+      issuer: parseIssuer(o.issuer),
+      keys: this.ca.jwt,
+      jwksMaxAgeSeconds: jwksMaxAgeSeconds(this.ca.jwt.publishLeadMs),
+      ...(o.tls ? { tls: o.tls } : {}),
+      behindTlsProxy: o.behindTlsProxy ?? false,
+      logger: this.logger.child({ component: 'oidc-discovery' }),
+    });
+  }
+
+  /** Join tokens and node SVIDs: in the data directory, or for a replica in the datastore (any replica, once). */
+  #nodeAttestation(): { tokens: JoinTokens; issuer: NodeSvidIssuer } {
+    const r = this.#replica;
+    if (!r) return { tokens: new JoinTokenStore(joinTokenDir(this.config.dataDir), this.clock), issuer: nodeSvidIssuer(this.ca) };
+    const issuer = nodeSvidIssuer(this.ca, () => this.store.getBundle(this.mesh.trustDomain.name) ?? this.ca.bundle());
+    return { tokens: r.joinTokens(), issuer: recordingNodeSvidIssuer(issuer, { datastore: r.datastore, replica: r.id, clock: this.clock }) };
+  }
+
+  #newDashboard(): Dashboard {
+    return new Dashboard(
+      {
+        now: () => this.clock.now(),
+        trustDomain: this.store.trustDomain,
+        rollout: () => this.rolloutStatus(),
+        evidence: this.traffic,
+        proxies: () => this.xds.status(),
+        svids: () => this.store.svids(),
+        bundles: () => this.store.bundles(),
+        changes: [(l) => this.xds.onStatusChange(l), (l) => this.store.subscribe(l), (l) => this.onReload(l), (l) => this.traffic.onGateChange(() => l())],
+      },
+      { howToSignIn: () => `Open the one-time login link that \`trustplane serve\` printed when it started, or get a new one with \`trustplane admin link --admin ${this.adminAddress ?? this.config.adminAddress} --data-dir ${this.config.dataDir}\` as the user trustplane runs as (it reads the operator token in ${adminTokenFile(this.config.dataDir)}).` },
+    );
   }
 
   #json(path: string): unknown | undefined {
-    if (path === '/status') return { ...this.xds.status(), identitySource: this.#source.status() };
+    if (path === '/status') return { ...(this.#replica ? this.#replicaStatus() : this.xds.status()), identitySource: this.#source.status() };
     const proxy = /^\/status\/proxies\/(.+)$/.exec(path);
     if (proxy) {
       let id: string;
@@ -455,14 +583,42 @@ export class ControlPlane {
       } catch {
         return new AdminNotFound('no such proxy: the node id in the path is not valid percent-encoding');
       }
+      if (this.#replica) {
+        const snap = this.#replicaStatus();
+        const proxies = snap.proxies.filter((p) => p.nodeId === id);
+        return proxies.length ? { ...snap, proxies } : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
+      }
       const snap = this.xds.status((p) => p.nodeId === id);
       return snap.proxies.length ? snap : new AdminNotFound(`no such proxy: no connected proxy has node id "${id.slice(0, 256)}"`);
     }
     if (path === '/mesh') return this.#meshState;
     if (path === '/federation') return federationDocument(this.store.trustDomain, this.#bundleEndpoint, this.#federation);
-    if (path === '/rollout') return this.traffic.decorate(this.#rollout.rolloutStatus());
+    if (path === '/rollout') return { ...this.traffic.decorate(this.#rollout.rolloutStatus()), ...(this.#replica ? { replicas: this.#replicaStatus().replicas } : {}) };
     return undefined;
   }
+
+  /** Every live replica's proxies (as of the last heartbeat), which replica each is on, and the replicas. */
+  #replicaStatus(): ReturnType<typeof globalSnapshot> & { replica: string; leader: boolean; waitingFor: readonly string[]; replicas: unknown[] } {
+    const r = this.#replica!;
+    return {
+      ...globalSnapshot(r.globalProxies, this.clock.now()),
+      replica: r.id,
+      leader: r.leader,
+      // The leader's gate: replicas not yet serving the latest decision, or the grace after a change.
+      waitingFor: r.waitingFor,
+      replicas: r.liveReplicas.map((v) => ({ replica: v.replica, heartbeatAt: new Date(v.heartbeatAt).toISOString(), ...v.info })),
+    };
+  }
+}
+
+/** The embedded CA as what a replica publishes: its X.509 authorities and its JWT-SVID keys (public parts only). */
+function caBundleSource(ca: CertificateAuthority): BundleSource {
+  return { bundle: () => ca.bundle(), onBundleChange: (l) => ca.onBundleChange(l), status: () => ca.status(), jwtStatus: () => ca.jwt.status() };
+}
+
+/** The CA's minting with the shared bundle: what SvidManager needs of an issuer, for a replica. */
+function sharedIssuer(ca: CertificateAuthority, bundle: BundleSource): SvidIssuer {
+  return { mintX509Svid: (id) => ca.mintX509Svid(id), bundle: () => bundle.bundle(), onBundleChange: (l) => bundle.onBundleChange(l) };
 }
 
 /** The uids that get sockets of their own: as root, every uid the mesh names (not root's). */

@@ -30,6 +30,14 @@ export function loadMesh(file: string): LoadedMesh {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new MeshLoadError('MESH_FILE_UNREADABLE', `mesh description ${file} cannot be read (${reason})`, [`${file}: cannot be read (${reason})`]);
   }
+  return loadMeshText(text, file);
+}
+
+/**
+ * A description given as text (a stored mesh revision, or a file already read): checked whole, then its federated
+ * bundle files are read. `name` is where the text came from, for file:line:column in problems.
+ */
+export function loadMeshText(text: string, file: string): LoadedMesh {
   const checked = checkMesh(text, file);
   if (!checked.ok) {
     const lines = checked.problems.map(formatProblem);

@@ -71,6 +71,15 @@ export interface AuthorityRow {
   readonly state: AuthorityState;
 }
 
+/** A JWT-SVID signing key as published into the shared bundle: its public JWK, never the private key. */
+export interface JwtAuthorityRow {
+  readonly keyId: string;
+  readonly replica: string;
+  /** kty and the public parameters only (src/spiffe/jwt-authority.ts). */
+  readonly publicKey: Readonly<Record<string, string>>;
+  readonly notAfter: number;
+}
+
 export interface NodeSvidRow {
   readonly serial: string;
   readonly node: string;
@@ -88,6 +97,13 @@ export interface ProxyRow {
 export interface ProxyView extends ProxyRow {
   readonly replica: string;
   readonly heartbeatAt: number;
+}
+
+/** A live replica as its last heartbeat described itself (e.g. the mesh revision and rollout decision it serves). */
+export interface ReplicaView {
+  readonly replica: string;
+  readonly heartbeatAt: number;
+  readonly info: Readonly<Record<string, unknown>>;
 }
 
 export interface Lease {
@@ -135,6 +151,9 @@ export interface Datastore {
   putAuthority(row: AuthorityRow): Promise<void>;
   removeAuthority(id: string): Promise<void>;
   authorities(): Promise<AuthorityRow[]>;
+  putJwtAuthority(row: JwtAuthorityRow): Promise<void>;
+  removeJwtAuthority(keyId: string): Promise<void>;
+  jwtAuthorities(): Promise<JwtAuthorityRow[]>;
   /** Increments spiffe_sequence and returns the new value. */
   nextBundleSequence(): Promise<number>;
 
@@ -142,11 +161,13 @@ export interface Datastore {
   nodeSvids(node: string): Promise<NodeSvidRow[]>;
 
   // Proxy status: each replica replaces its own rows on each heartbeat.
-  heartbeat(replica: string, now: number, proxies: readonly ProxyRow[]): Promise<void>;
+  heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info?: Readonly<Record<string, unknown>>): Promise<void>;
   /** Rows of replicas whose last heartbeat is newer than now - timeoutMs. */
   proxies(now: number, timeoutMs: number): Promise<ProxyView[]>;
   /** Replicas alive at now (heartbeat newer than now - timeoutMs), sorted. */
   liveReplicas(now: number, timeoutMs: number): Promise<string[]>;
+  /** Replicas alive at now with what their last heartbeat said of themselves, sorted by name. */
+  replicas(now: number, timeoutMs: number): Promise<ReplicaView[]>;
 
   // Leadership: a lease with a fencing token.
   /** Takes or renews the lease; returns it if `holder` holds it afterwards, otherwise the current holder's lease. */

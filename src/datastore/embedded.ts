@@ -18,17 +18,19 @@ import {
   type DatastoreChannel,
   type JoinTokenRow,
   type Lease,
+  type JwtAuthorityRow,
   type MeshRevision,
   type MeshRevisionSummary,
   type NewMeshRevision,
   type NodeSvidRow,
   type ProxyRow,
   type ProxyView,
+  type ReplicaView,
   type RolloutDecision,
 } from './datastore.js';
 import { Notifier } from './notifier.js';
 
-const STATE_VERSION = 1;
+export const EMBEDDED_STATE_VERSION = 1;
 /** A lock older than this belongs to a process that died holding it. */
 const STALE_LOCK_MS = 10_000;
 const LOCK_WAIT_MS = 5_000;
@@ -42,20 +44,22 @@ interface State {
   joinTokens: Record<string, TokenState>;
   revisions: MeshRevisionSummary[];
   authorities: Record<string, AuthorityRow>;
+  /** Absent in files written before JWT authorities were shared. */
+  jwtAuthorities?: Record<string, JwtAuthorityRow>;
   bundleSequence: number;
   nodeSvids: NodeSvidRow[];
   leases: Record<string, Lease>;
   decisions: RolloutDecision[];
 }
 
-const empty = (): State => ({ version: STATE_VERSION, joinTokens: {}, revisions: [], authorities: {}, bundleSequence: 0, nodeSvids: [], leases: {}, decisions: [] });
+const empty = (): State => ({ version: EMBEDDED_STATE_VERSION, joinTokens: {}, revisions: [], authorities: {}, bundleSequence: 0, nodeSvids: [], leases: {}, decisions: [] });
 
 export class EmbeddedDatastore implements Datastore {
   readonly kind = 'embedded';
   readonly dir: string;
   readonly #notifier: Notifier;
   readonly #unwatch = new Set<() => void>();
-  readonly #replicas = new Map<string, { at: number; proxies: readonly ProxyRow[] }>();
+  readonly #replicas = new Map<string, { at: number; proxies: readonly ProxyRow[]; info: Readonly<Record<string, unknown>> }>();
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'datastore');
@@ -164,6 +168,24 @@ export class EmbeddedDatastore implements Datastore {
     return Object.values(this.#read().authorities).sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  async putJwtAuthority(row: JwtAuthorityRow): Promise<void> {
+    this.#write((s) => {
+      (s.jwtAuthorities ??= {})[row.keyId] = { ...row, publicKey: { ...row.publicKey } };
+    });
+    this.#notifier.emit('authorities', row.keyId);
+  }
+
+  async removeJwtAuthority(keyId: string): Promise<void> {
+    this.#write((s) => {
+      if (s.jwtAuthorities) delete s.jwtAuthorities[keyId];
+    });
+    this.#notifier.emit('authorities', keyId);
+  }
+
+  async jwtAuthorities(): Promise<JwtAuthorityRow[]> {
+    return Object.values(this.#read().jwtAuthorities ?? {}).sort((a, b) => a.keyId.localeCompare(b.keyId));
+  }
+
   async nextBundleSequence(): Promise<number> {
     return this.#write((s) => ++s.bundleSequence);
   }
@@ -179,8 +201,8 @@ export class EmbeddedDatastore implements Datastore {
     return this.#read().nodeSvids.filter((r) => r.node === node);
   }
 
-  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[]): Promise<void> {
-    this.#replicas.set(replica, { at: now, proxies: [...proxies] });
+  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info: Readonly<Record<string, unknown>> = {}): Promise<void> {
+    this.#replicas.set(replica, { at: now, proxies: [...proxies], info: structuredClone(info) });
   }
 
   async proxies(now: number, timeoutMs: number): Promise<ProxyView[]> {
@@ -193,6 +215,13 @@ export class EmbeddedDatastore implements Datastore {
 
   async liveReplicas(now: number, timeoutMs: number): Promise<string[]> {
     return [...this.#replicas].filter(([, r]) => r.at > now - timeoutMs).map(([k]) => k).sort();
+  }
+
+  async replicas(now: number, timeoutMs: number): Promise<ReplicaView[]> {
+    return [...this.#replicas]
+      .filter(([, r]) => r.at > now - timeoutMs)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([replica, r]) => ({ replica, heartbeatAt: r.at, info: structuredClone(r.info) }));
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<{ held: boolean; lease: Lease }> {
@@ -277,8 +306,8 @@ export class EmbeddedDatastore implements Datastore {
       throw new DatastoreError('DATASTORE_CORRUPT', `${this.#stateFile}: not valid JSON (a manual edit?); restore it from a backup`);
     }
     if (typeof doc.version !== 'number') throw new DatastoreError('DATASTORE_CORRUPT', `${this.#stateFile}: no "version"`);
-    if (doc.version > STATE_VERSION) {
-      throw new DatastoreError('DATASTORE_SCHEMA_TOO_NEW', `${this.#stateFile}: written by a newer trustplane (version ${doc.version}; this one knows ${STATE_VERSION})`);
+    if (doc.version > EMBEDDED_STATE_VERSION) {
+      throw new DatastoreError('DATASTORE_SCHEMA_TOO_NEW', `${this.#stateFile}: written by a newer trustplane (version ${doc.version}; this one knows ${EMBEDDED_STATE_VERSION})`);
     }
     return { ...empty(), ...doc };
   }

@@ -73,6 +73,21 @@ create table tp_rollout_decisions (
 create index tp_rollout_decisions_revision on tp_rollout_decisions (revision);
 `,
   },
+  {
+    version: 2,
+    description: 'what each replica says of itself on its heartbeat (the revision and rollout decision it serves)',
+    sql: `alter table tp_replicas add column info jsonb not null default '{}'::jsonb;`,
+  },
+  {
+    version: 3,
+    description: "every replica's JWT-SVID public keys, for the shared bundle",
+    sql: `create table tp_jwt_authorities (
+  key_id text primary key,
+  replica text not null,
+  public_key jsonb not null,
+  not_after bigint not null
+);`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS.at(-1)!.version;

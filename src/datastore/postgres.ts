@@ -12,6 +12,8 @@ import {
   type DatastoreChannel,
   type JoinTokenRow,
   type Lease,
+  type JwtAuthorityRow,
+  type ReplicaView,
   type MeshRevision,
   type MeshRevisionSummary,
   type NewMeshRevision,
@@ -225,6 +227,25 @@ export class PostgresDatastore implements Datastore {
     return r.rows.map((x) => ({ id: x.id, replica: x.replica, certificatePem: x.certificate_pem, notAfter: Number(x.not_after), state: x.state }));
   }
 
+  async putJwtAuthority(row: JwtAuthorityRow): Promise<void> {
+    await this.#q(
+      `insert into tp_jwt_authorities (key_id, replica, public_key, not_after) values ($1, $2, $3, $4)
+       on conflict (key_id) do update set replica = excluded.replica, public_key = excluded.public_key, not_after = excluded.not_after`,
+      [row.keyId, row.replica, JSON.stringify(row.publicKey), row.notAfter],
+    );
+    await this.#q('select pg_notify($1, $2)', [CHANNELS.authorities, row.keyId]);
+  }
+
+  async removeJwtAuthority(keyId: string): Promise<void> {
+    await this.#q('delete from tp_jwt_authorities where key_id = $1', [keyId]);
+    await this.#q('select pg_notify($1, $2)', [CHANNELS.authorities, keyId]);
+  }
+
+  async jwtAuthorities(): Promise<JwtAuthorityRow[]> {
+    const r = await this.#q('select * from tp_jwt_authorities order by key_id');
+    return r.rows.map((x) => ({ keyId: String(x.key_id), replica: String(x.replica), publicKey: x.public_key as Record<string, string>, notAfter: Number(x.not_after) }));
+  }
+
   async nextBundleSequence(): Promise<number> {
     return Number((await this.#q('update tp_bundle_sequence set sequence = sequence + 1 where id = 1 returning sequence')).rows[0]!.sequence);
   }
@@ -239,9 +260,13 @@ export class PostgresDatastore implements Datastore {
     return r.rows.map((x) => ({ serial: x.serial, node: x.node, replica: x.replica, notAfter: Number(x.not_after), issuedAt: Number(x.issued_at) }));
   }
 
-  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[]): Promise<void> {
+  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info: Readonly<Record<string, unknown>> = {}): Promise<void> {
     await this.#tx(async (c) => {
-      await c.query('insert into tp_replicas (replica, heartbeat_at) values ($1, $2) on conflict (replica) do update set heartbeat_at = excluded.heartbeat_at', [replica, now]);
+      await c.query('insert into tp_replicas (replica, heartbeat_at, info) values ($1, $2, $3) on conflict (replica) do update set heartbeat_at = excluded.heartbeat_at, info = excluded.info', [
+        replica,
+        now,
+        JSON.stringify(info),
+      ]);
       await c.query('delete from tp_proxy_status where replica = $1', [replica]);
       if (proxies.length) {
         await c.query('insert into tp_proxy_status (replica, stream_id, doc) select $1, s, d from unnest($2::text[], $3::jsonb[]) as t(s, d)', [
@@ -263,6 +288,11 @@ export class PostgresDatastore implements Datastore {
 
   async liveReplicas(now: number, timeoutMs: number): Promise<string[]> {
     return (await this.#q('select replica from tp_replicas where heartbeat_at > $1 order by replica', [now - timeoutMs])).rows.map((x) => x.replica as string);
+  }
+
+  async replicas(now: number, timeoutMs: number): Promise<ReplicaView[]> {
+    const r = await this.#q('select replica, heartbeat_at, info from tp_replicas where heartbeat_at > $1 order by replica', [now - timeoutMs]);
+    return r.rows.map((x) => ({ replica: String(x.replica), heartbeatAt: Number(x.heartbeat_at), info: x.info as Record<string, unknown> }));
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<{ held: boolean; lease: Lease }> {

@@ -7,6 +7,7 @@ import { RouterSchema } from '#gen/envoy/extensions/filters/http/router/v3/route
 import { TcpProxySchema } from '#gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb';
 import type { RouteConfigurationSchema } from '#gen/envoy/config/route/v3/route_pb';
 import type { Protocol } from '../mesh/model.js';
+import type { JwtHttpParts } from './jwt-authn.js';
 import { once } from './memo.js';
 import { typed, type Init } from './typed.js';
 
@@ -20,9 +21,10 @@ export function isHttpProtocol(protocol: Protocol): boolean {
   return protocol === 'http' || protocol === 'grpc';
 }
 
-export function catchAllRoute(name: string, cluster: string): Init<typeof RouteConfigurationSchema> {
+export function catchAllRoute(name: string, cluster: string, headers: JwtHttpParts['route'] = {}): Init<typeof RouteConfigurationSchema> {
   return {
     name,
+    ...headers,
     virtualHosts: [
       {
         name,
@@ -38,15 +40,18 @@ export function catchAllRoute(name: string, cluster: string): Init<typeof RouteC
   };
 }
 
-/** The filter that hands a connection's traffic to `cluster`; `statPrefix` names its stats. */
-export function appFilter(protocol: Protocol, statPrefix: string, cluster: string): Init<typeof FilterSchema> {
+/**
+ * The filter that hands a connection's traffic to `cluster`; `statPrefix` names its stats. `jwt`: the JWT-SVID
+ * checks of a requireJwt port (jwt-authn.ts), before the router.
+ */
+export function appFilter(protocol: Protocol, statPrefix: string, cluster: string, jwt?: JwtHttpParts): Init<typeof FilterSchema> {
   const value = isHttpProtocol(protocol)
     ? typed(HttpConnectionManagerSchema, {
         statPrefix,
         // AUTO: HTTP/2 when ALPN says h2 or the connection starts with the HTTP/2 preface, else HTTP/1.1.
         codecType: HttpConnectionManager_CodecType.AUTO,
-        routeSpecifier: { case: 'routeConfig', value: catchAllRoute(statPrefix, cluster) },
-        httpFilters: [routerFilter()],
+        routeSpecifier: { case: 'routeConfig', value: catchAllRoute(statPrefix, cluster, jwt?.route) },
+        httpFilters: [...(jwt?.httpFilters ?? []), routerFilter()],
       })
     : typed(TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster } });
   return { name: isHttpProtocol(protocol) ? HCM_FILTER : TCP_PROXY_FILTER, configType: { case: 'typedConfig', value } };

@@ -17,6 +17,7 @@ import { listenerAccessLogs } from './access-log.js';
 import { appFilter, isHttpProtocol } from './app-filters.js';
 import { endpointCluster, socketAddress } from './cluster.js';
 import { filterChainRows, needsTlsInspector, type FilterChainRow } from './filter-chains.js';
+import { jwtHttpParts } from './jwt-authn.js';
 import { inboundListenerName, localClusterName } from './names.js';
 import type { ResourceOptions } from './options.js';
 import { rbacFilter } from './rbac.js';
@@ -46,7 +47,11 @@ export function callerTrustDomains(mesh: MeshModel, service: Service): TrustDoma
 function filterChain(row: FilterChainRow, mesh: MeshModel, service: Service, port: InboundPort, opts: ResourceOptions): Init<typeof FilterChainSchema> {
   const name = inboundListenerName(port);
   const statPrefix = `${name}_${row.name}`;
-  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}`, () => appFilter(port.protocol, statPrefix, localClusterName(port)));
+  // A requireJwt port's filter depends on the service's callers and audiences: memoised per service.
+  const jwt = port.requireJwt !== undefined && isHttpProtocol(port.protocol);
+  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}${jwt ? `|jwt|${service.name}` : ''}`, () =>
+    appFilter(port.protocol, statPrefix, localClusterName(port), jwt ? jwtHttpParts(mesh, service, port, `${statPrefix}_jwt_`, opts) : undefined),
+  );
   return {
     name: row.name,
     filterChainMatch: { transportProtocol: row.transportProtocol, applicationProtocols: [...row.applicationProtocols] },

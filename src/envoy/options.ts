@@ -1,4 +1,9 @@
 // Options of the resource builders. Every field has a documented default; the defaults produce the golden files.
+import { publishLeadMs } from '../ca/rotation.js';
+import { DEFAULT_ADMIN_ADDRESS } from '../control-plane/config.js';
+import { DEFAULT_JWT_SVID_TTL_MS } from '../jwt/mint.js';
+import { jwksMaxAgeSeconds } from '../oidc/discovery.js';
+import type { JwksEndpoint } from './jwt-authn.js';
 import { DEFAULT_SDS_POLICY, type SdsPolicy } from './sds.js';
 
 export interface ResourceOptions {
@@ -10,6 +15,14 @@ export interface ResourceOptions {
   readonly outboundBindAddress: string;
   /** connect_timeout of every generated cluster. */
   readonly connectTimeoutMs: number;
+  /** Where ports with requireJwt fetch JWT authorities: trustplane's admin endpoint (see jwt-authn.ts). */
+  readonly jwks: JwksEndpoint;
+}
+
+/** The admin endpoint `serve` listens on by default, and the JWKS cache time for the default JWT-SVID TTL. */
+export function jwksEndpoint(adminAddress = DEFAULT_ADMIN_ADDRESS, tokenTtlMs = DEFAULT_JWT_SVID_TTL_MS): JwksEndpoint {
+  const at = adminAddress.lastIndexOf(':');
+  return { address: adminAddress.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(adminAddress.slice(at + 1)), cacheSeconds: jwksMaxAgeSeconds(publishLeadMs(tokenTtlMs)) };
 }
 
 export const DEFAULT_RESOURCE_OPTIONS: ResourceOptions = Object.freeze({
@@ -17,6 +30,7 @@ export const DEFAULT_RESOURCE_OPTIONS: ResourceOptions = Object.freeze({
   inboundBindAddress: '0.0.0.0',
   outboundBindAddress: '127.0.0.1',
   connectTimeoutMs: 5000,
+  jwks: jwksEndpoint(),
 });
 
 /** Fills in defaults; returns the same object for the same input where it can (builders cache per options object). */

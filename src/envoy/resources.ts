@@ -12,6 +12,7 @@ import { EnvoyGenerateError } from './errors.js';
 import { gatewayResources } from './gateway/resources.js';
 import { grpcResources } from './grpc/resources.js';
 import { inboundListener, localCluster } from './inbound.js';
+import { jwksCluster } from './jwt-authn.js';
 import { resourceOptions, type ResourceOptions } from './options.js';
 import { outboundCluster, outboundListener } from './outbound.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from './type-urls.js';
@@ -48,6 +49,7 @@ type TargetBuilder = (mesh: MeshModel, service: Service, opts: ResourceOptions) 
 function sidecarResources(mesh: MeshModel, service: Service, opts: ResourceOptions): ServiceResourceInits {
   const listeners: ListenerInit[] = service.inbound.map((port) => inboundListener(mesh, service, port, opts));
   const clusters: ClusterInit[] = service.inbound.map((port) => localCluster(mesh, port, opts));
+  if (service.inbound.some((port) => port.requireJwt)) clusters.push(jwksCluster(opts));
   for (const dep of service.outbound) {
     clusters.push(outboundCluster(service, dep, opts));
     if (dep.listenPort !== undefined) listeners.push(outboundListener(mesh, { ...dep, listenPort: dep.listenPort }, opts));

@@ -148,6 +148,8 @@ function claimError(err: unknown, audience: readonly string[]): JwtSvidError {
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.reason === 'missing' && err.claim === 'aud') return refuse('JWT_AUD_MISSING', 'the token has no aud (JWT-SVID §3.2 requires one)');
     if (err.reason === 'missing' && err.claim === 'exp') return refuse('JWT_EXP_MISSING', 'the token has no exp (JWT-SVID §3.3 requires one)');
+    // JWT-SVID schema: aud is a string or a list of at least one.
+    if (err.claim === 'aud' && Array.isArray(err.payload.aud) && err.payload.aud.length === 0) return refuse('JWT_AUD_MISSING', 'the token\'s aud is an empty list (JWT-SVID §3.2 requires at least one value)');
     if (err.claim === 'aud' && err.reason === 'check_failed') return refuse('JWT_AUD_MISMATCH', `the token's audience does not include ${audience.map((a) => JSON.stringify(a)).join(' or ')}`);
     if (err.claim === 'nbf' && err.reason === 'check_failed') return refuse('JWT_NOT_YET_VALID', `not valid before ${isoSeconds(err.payload.nbf)}`);
     return refuse('JWT_CLAIM_INVALID', `claim ${err.claim}: ${err.message}`);

@@ -77,8 +77,12 @@ function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, po
   return Object.freeze(model);
 }
 
-/** Freezes plain objects and arrays; class instances (SpiffeId, TrustDomain) are immutable already. */
+/**
+ * Freezes plain objects and arrays; class instances (SpiffeId, TrustDomain) are immutable already. A frozen one was
+ * frozen here, children first: a service the resolver kept from the last reload is not walked again.
+ */
 function deepFreeze<T>(v: T): T {
+  if (Object.isFrozen(v)) return v;
   if (Array.isArray(v) || (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype)) {
     for (const x of Object.values(v as object)) deepFreeze(x);
     Object.freeze(v);

@@ -38,7 +38,7 @@ export const MESH_PROBLEM_CODES = {
   UNKNOWN_HOST: 'a gateway route for a host no gateway listener serves',
   DUPLICATE_HOST: 'a host served by two listener entries on one port (the TLS server name could not choose)',
   DUPLICATE_ROUTE: 'two gateway routes with the same host and path prefix',
-  WRONG_PROTOCOL: 'a gateway route to a dependency that does not speak HTTP',
+  WRONG_PROTOCOL: 'a gateway route to a dependency, or a port with requireJwt, that does not speak HTTP',
   NOT_FOR_TARGET: 'a field the service\'s target does not use (gateway: needs target gateway; istio/sni/alpn need target vm or gateway)',
 } as const;
 

@@ -43,6 +43,7 @@ export interface RawInbound {
   protocol?: Protocol;
   mode?: Mode;
   force?: boolean;
+  requireJwt?: { audiences?: List<string> };
 }
 
 export type RawOutbound =

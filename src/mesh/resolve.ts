@@ -23,6 +23,7 @@ import {
 } from './model.js';
 import { isTrustplanePath } from '../trustplane-ids.js';
 import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
+import type { RequireJwt } from './model.js';
 import type { RawCaller, RawFederation, RawGateway, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
 import { childPath } from './structure.js';
 
@@ -45,6 +46,53 @@ const UPSTREAM_TLS_TARGETS: readonly Target[] = ['vm', 'gateway'];
 
 /** A service resolved except for its outbound dependencies, which need every service's inbound side first. */
 type Partial = Omit<Service, 'outbound'> & { raw: RawService };
+
+/**
+ * What resolving one service item read, kept from the last resolve without a problem, by its raw value. The
+ * structural check hands back the same raw value for an unchanged item (structure.ts), so a reload resolves only
+ * the items whose text changed or whose lookups into other services now answer differently; the others keep their
+ * resolved (frozen) objects, and everything downstream can tell "unchanged" by identity.
+ */
+interface Resolution {
+  /** Everything about the description as a whole that resolving an item reads (trust domains, default mode). */
+  readonly context: string;
+  readonly path: string;
+  readonly partial: Partial;
+  /** The services the item's allowedCallers looked up by name, and what each answered (existence, SPIFFE ID). */
+  readonly callerLookups: readonly (readonly [string, unknown])[];
+  readonly service?: Service;
+  /** The resolved servers its outbound (and gateway routes) looked up by name, and what each answered. */
+  readonly serverLookups?: readonly (readonly [string, unknown])[];
+}
+const resolutions = new WeakMap<RawService, Resolution>();
+
+/** Service items resolved afresh and reused since the process started (tests read them, not timers). */
+export const resolveCounters = { partialsResolved: 0, partialsReused: 0, servicesResolved: 0, servicesReused: 0 };
+
+/** What a lookup answered, as far as its reader uses it: the value itself unless said otherwise. */
+type Projection = (v: unknown) => unknown;
+const itself: Projection = (v) => v;
+/** allowedCallers reads of another service only whether it exists and its SPIFFE ID. */
+const callerView: Projection = (v) => (v === undefined ? undefined : String((v as { spiffeId?: SpiffeId }).spiffeId ?? ''));
+
+/** A name lookup that remembers what it answered. */
+function recording<V>(map: ReadonlyMap<string, V>, log: (readonly [string, unknown])[], view: Projection = itself): ReadonlyMap<string, V> {
+  return {
+    get: (name: string) => {
+      const v = map.get(name);
+      log.push([name, view(v)]);
+      return v;
+    },
+    has: (name: string) => {
+      const v = map.get(name);
+      log.push([name, view(v)]);
+      return v !== undefined;
+    },
+  } as ReadonlyMap<string, V>;
+}
+
+const sameLookups = (log: readonly (readonly [string, unknown])[], map: ReadonlyMap<string, unknown>, view: Projection = itself): boolean =>
+  log.every(([name, v]) => view(map.get(name)) === v);
 
 export interface Resolved {
   readonly trustDomain?: TrustDomain;
@@ -88,16 +136,18 @@ export class Resolver {
     const federation = this.federation(raw);
     this.ownValid = raw.trustDomain !== undefined;
     this.known = [raw.trustDomain, ...federation.map((f) => f.trustDomain)].filter((t) => t !== undefined);
+    const context = [defaultMode, this.ownValid, ...this.known.map((t) => t.name)].join('\0');
     this.services = (raw.services ?? []).filter((s) => s !== undefined);
     this.servicesByName = new Map();
     for (const s of this.services) if (s.name !== undefined && !this.servicesByName.has(s.name)) this.servicesByName.set(s.name, s);
     const partials: Partial[] = [];
     const byName = new Map<string, Partial>();
     const byId = new Map<string, string>();
+    const fresh = new Map<RawService, Resolution>();
     (raw.services ?? []).forEach((rs, i) => {
       if (rs === undefined) return;
       const path = childPath('services', i);
-      const p = this.service(rs, path, raw.trustDomain, defaultMode);
+      const p = this.partial(rs, path, raw.trustDomain, defaultMode, context, fresh);
       if (rs.name !== undefined) {
         const first = byName.get(rs.name);
         if (first) this.report('DUPLICATE_SERVICE_NAME', `${path}.name`, `service name "${rs.name}" is already used by ${this.where(first.path)}`);
@@ -111,14 +161,55 @@ export class Resolver {
       }
       partials.push(p);
     });
-    const services = partials.map(({ raw: rs, ...s }) => {
-      const outbound = this.outbound(rs, s.path, byName);
+    const reused = new Set<Service>();
+    const services = partials.map((p) => {
+      const memo = resolutions.get(p.raw);
+      const kept = fresh.get(p.raw) ?? memo;
+      if (kept?.partial === p && kept.service && kept.serverLookups && sameLookups(kept.serverLookups, byName)) {
+        resolveCounters.servicesReused++;
+        reused.add(kept.service);
+        if (!fresh.has(p.raw)) fresh.set(p.raw, kept);
+        return kept.service;
+      }
+      resolveCounters.servicesResolved++;
+      const { raw: rs, ...s } = p;
+      const serverLookups: (readonly [string, unknown])[] = [];
+      const servers = recording(byName, serverLookups);
+      const outbound = this.outbound(rs, s.path, servers);
       this.checkTarget(rs, s.target, s.path);
-      const gateway = s.target === 'gateway' && rs.gateway ? this.gateway(rs.gateway, `${s.path}.gateway`, outbound, byName) : undefined;
-      return gateway ? { ...s, outbound, gateway } : { ...s, outbound };
+      const gateway = s.target === 'gateway' && rs.gateway ? this.gateway(rs.gateway, `${s.path}.gateway`, outbound, servers) : undefined;
+      const service: Service = gateway ? { ...s, outbound, gateway } : { ...s, outbound };
+      const r = fresh.get(rs);
+      // A new record: the one remembered stays as it was unless this resolve ends without a problem.
+      if (r?.partial === p) fresh.set(rs, { ...r, service, serverLookups });
+      return service;
     });
-    for (const s of services) this.checkPorts(s);
+    // A reused service was checked without a problem when it was resolved, and its ports are its own.
+    for (const s of services) if (!reused.has(s)) this.checkPorts(s);
+    // Only a resolve without a problem is remembered: a description with one is read again by the other reader.
+    if (this.problems.length === 0) for (const [rs, r] of fresh) if (r.service) resolutions.set(rs, r);
     return { trustDomain: raw.trustDomain, defaultMode, accessLogs: raw.accessLogs ?? true, federation, services };
+  }
+
+  /** An item's service without its outbound side: the one resolved last time when nothing it reads changed. */
+  private partial(rs: RawService, path: string, own: TrustDomain | undefined, defaultMode: Mode, context: string, fresh: Map<RawService, Resolution>): Partial {
+    const memo = resolutions.get(rs);
+    if (memo && memo.context === context && memo.path === path && !fresh.has(rs) && sameLookups(memo.callerLookups, this.servicesByName, callerView)) {
+      resolveCounters.partialsReused++;
+      fresh.set(rs, memo);
+      return memo.partial;
+    }
+    resolveCounters.partialsResolved++;
+    const callerLookups: (readonly [string, unknown])[] = [];
+    const byName = this.servicesByName;
+    this.servicesByName = recording(byName, callerLookups, callerView) as Map<string, { name?: string; spiffeId?: SpiffeId }>;
+    try {
+      const partial = this.service(rs, path, own, defaultMode);
+      if (!fresh.has(rs)) fresh.set(rs, { context, path, partial, callerLookups });
+      return partial;
+    } finally {
+      this.servicesByName = byName;
+    }
   }
 
   private federation(raw: RawMesh): Federation[] {
@@ -194,6 +285,7 @@ export class Resolver {
         mode: ri.mode ?? mode,
         modeSource: ri.mode !== undefined ? 'port' : rs.mode !== undefined ? 'service' : 'mesh',
         force: ri.force ?? rs.force ?? false,
+        ...this.requireJwt(ri, rs, `${path}.inbound[${i}]`),
         path: `${path}.inbound[${i}]`,
       });
     });
@@ -356,6 +448,22 @@ export class Resolver {
     const spiffeId = SpiffeId.fromPath(trustDomain, `/ns/${ri.namespace}/sa/${ri.serviceAccount}`);
     if (!this.knownDomain(spiffeId, tdPath)) return undefined;
     return { host: ri.host, port: ri.port ?? port, namespace: ri.namespace, serviceAccount: ri.serviceAccount, trustDomain, spiffeId };
+  }
+
+  /** A port's JWT-SVID requirement: HTTP (or gRPC) ports of sidecars only, where Envoy's jwt_authn runs. */
+  private requireJwt(ri: RawInbound, rs: RawService, path: string): { requireJwt?: RequireJwt } {
+    if (ri.requireJwt === undefined) return {};
+    const p = `${path}.requireJwt`;
+    const protocol = ri.protocol ?? 'tcp';
+    if (protocol !== 'http' && protocol !== 'grpc') {
+      this.report('WRONG_PROTOCOL', p, `requireJwt needs an HTTP port; this port's protocol is ${protocol}`, protocol, 'protocol http or grpc');
+    }
+    const target = rs.target ?? 'sidecar';
+    if (target !== 'sidecar') {
+      this.report('NOT_FOR_TARGET', p, `requireJwt is only generated for target sidecar; this service's target is ${target}`, undefined, 'target: sidecar, or no requireJwt key');
+    }
+    const audiences = [...new Set((ri.requireJwt.audiences ?? []).filter((a): a is string => typeof a === 'string'))].sort();
+    return audiences.length ? { requireJwt: { audiences } } : {};
   }
 
   /** Fields only some targets generate: reported rather than silently ignored. */

@@ -60,6 +60,14 @@ const inboundPort: ObjectSchema = {
     protocol,
     mode: mode("the service's mode"),
     force: { type: 'boolean', description: "STRICT even when the traffic evidence says a caller still sends plaintext (overrides the STRICT gate); inherits the service's force" },
+    requireJwt: {
+      type: 'object',
+      description: "Every request must carry a valid JWT-SVID (Authorization: Bearer) whose sub is an allowed caller; HTTP and gRPC ports of target sidecar",
+      required: ['audiences'],
+      properties: {
+        audiences: { type: 'array', minItems: 1, description: 'The token must name one of these in aud (e.g. this service\'s SPIFFE ID)', items: str('An audience') },
+      },
+    },
   },
 };
 

@@ -46,6 +46,11 @@ export interface RolloutControllerOptions {
    * the controller keeps the previous state (nothing was pushed) and rethrows.
    */
   onEffectiveChange(model: MeshModel): void;
+  /**
+   * false: this controller never takes a step by itself; the states it serves are imposed (impose()) by whoever
+   * decides, e.g. the leader of several replicas, which asks proposal() and records the answer first.
+   */
+  readonly takesSteps?: boolean;
 }
 
 /** How many steps one evaluation may chain when nobody is connected to wait for (D→P→S is at most 3 pushes). */
@@ -56,6 +61,23 @@ interface StepVersions {
   readonly step: string;
   /** Versions served since the step was taken; empty = not served. */
   readonly versions: Set<string>;
+}
+
+/**
+ * What was last recorded for one plan's resource (a port's listener, an edge's cluster), by the plan object: plans
+ * that did not change are the same objects (plan.ts), so a reload re-records only resources whose plan, state in
+ * force or served version changed.
+ */
+interface Recorded {
+  readonly key: string;
+  readonly group: string;
+  readonly typeUrl: string;
+  readonly name: string;
+  /** The state entry (PortInForce / EdgeInForce) and version recorded last; undefined before the first time. */
+  state: unknown;
+  version: string | undefined;
+  /** The apply that last saw the plan in force. */
+  epoch: number;
 }
 
 const listenerKey = (p: PortPlan): string => `L ${p.service} ${p.listener}`;
@@ -78,6 +100,12 @@ export class RolloutController {
   #state: RolloutState = { ports: new Map(), edges: new Map() };
   #effective: MeshModel | undefined;
   readonly #versions = new Map<string, StepVersions>();
+  readonly #recordedByPlan = new WeakMap<PortPlan | EdgePlan, Recorded>();
+  readonly #recordedByKey = new Map<string, Recorded>();
+  #epoch = 0;
+  #rerecorded = 0;
+  /** Whether every port and edge is at its target: worked out once per change, read on every status change. */
+  #atTargets = true;
   #evaluating = false;
   #again = false;
 
@@ -91,8 +119,8 @@ export class RolloutController {
   }
 
   /** What evaluating has cost: status snapshots read, and proxy standings worked out (for tests and benchmarks). */
-  stats(): { readonly snapshots: number; readonly classified: number } {
-    return { snapshots: this.#snapshots, classified: this.#tracker.classified };
+  stats(): { readonly snapshots: number; readonly classified: number; readonly rerecorded: number } {
+    return { snapshots: this.#snapshots, classified: this.#tracker.classified, rerecorded: this.#rerecorded };
   }
 
   /** A new (valid) description. Pushes the effective model at once, then takes every step already allowed. */
@@ -112,9 +140,10 @@ export class RolloutController {
 
   /** The proxy status may have changed (an ACK, a NACK, a stream opened or closed): take the steps now allowed. */
   statusChanged(): void {
+    if (this.#opts.takesSteps === false) return;
     const desired = this.#desired;
     // Nothing heading anywhere: no ACK can unlock a step, so spare the proxy-status snapshot (O(streams)).
-    if (desired === undefined || atTargets(this.#plans, this.#state)) return;
+    if (desired === undefined || this.#atTargets) return;
     // Fed: the counts are current; unless one reached or left "every proxy", no step can be taken.
     if (this.#opts.feed && !this.#tracker.takeFlipped()) return;
     this.#evaluate();
@@ -122,7 +151,7 @@ export class RolloutController {
 
   #evaluate(): void {
     const desired = this.#desired;
-    if (desired === undefined || atTargets(this.#plans, this.#state)) return;
+    if (desired === undefined || this.#atTargets) return;
     this.#refresh(false);
     this.#exclusive(() => {
       for (let steps = 0; steps < MAX_CHAINED_STEPS; steps++) {
@@ -166,6 +195,29 @@ export class RolloutController {
     this.#tracker.resync(this.#opts.status().proxies.map(trackedOf));
   }
 
+  /**
+   * The state the rules allow next for `model` (the description in force, or a new one), from the state in force
+   * and the proxy status now; nothing is taken. With a new description this is its first state, as setDesired
+   * would take it.
+   */
+  proposal(model: MeshModel): RolloutState {
+    const plans = planRollout(model);
+    if (this.#desired === undefined) return initialState(plans);
+    this.#refresh(true);
+    return advance(plans, this.#state, this.#settled());
+  }
+
+  /** Serves `state` for `model`, decided elsewhere (it came from proposal() on the deciding controller). */
+  impose(model: MeshModel, state: RolloutState): void {
+    const plans = planRollout(model);
+    this.#exclusive(() => this.#apply(model, plans, state));
+  }
+
+  /** The modes in force. */
+  state(): RolloutState {
+    return this.#state;
+  }
+
   desired(): MeshModel | undefined {
     return this.#desired;
   }
@@ -197,6 +249,7 @@ export class RolloutController {
     this.#plans = plans;
     this.#state = next;
     this.#effective = model;
+    this.#atTargets = atTargets(plans, next);
     this.#recordVersions();
   }
 
@@ -205,23 +258,40 @@ export class RolloutController {
    * and the tracker counts ACKs of exactly those versions.
    */
   #recordVersions(): void {
-    const seen = new Set<string>();
-    const record = (key: string, step: string, group: string, typeUrl: string, name: string): void => {
-      seen.add(key);
-      const version = this.#opts.resources.get(group, typeUrl, name)?.version;
-      const had = this.#versions.get(key);
+    const epoch = ++this.#epoch;
+    const record = (plan: PortPlan | EdgePlan, state: unknown, step: () => string, make: () => Omit<Recorded, 'state' | 'version' | 'epoch'>): void => {
+      let r = this.#recordedByPlan.get(plan);
+      if (!r) this.#recordedByPlan.set(plan, (r = { ...make(), state: undefined, version: undefined, epoch }));
+      r.epoch = epoch;
+      const version = this.#opts.resources.get(r.group, r.typeUrl, r.name)?.version;
+      // Same plan, same state in force, same version served: its step's versions and its counts stand.
+      if (r.state === state && r.version === version && this.#recordedByKey.get(r.key) === r) return;
+      this.#rerecorded++;
+      r.state = state;
+      r.version = version;
+      this.#recordedByKey.set(r.key, r);
+      const s = step();
+      const had = this.#versions.get(r.key);
       let v: StepVersions;
-      if (version === undefined) this.#versions.set(key, (v = { step, versions: new Set() }));
-      else if (had && had.step === step && had.versions.size > 0) (v = had).versions.add(version);
-      else this.#versions.set(key, (v = { step, versions: new Set([version]) }));
-      this.#tracker.track(key, group, typeUrl, name, v.versions);
+      if (version === undefined) this.#versions.set(r.key, (v = { step: s, versions: new Set() }));
+      else if (had && had.step === s && had.versions.size > 0) (v = had).versions.add(version);
+      else this.#versions.set(r.key, (v = { step: s, versions: new Set([version]) }));
+      this.#tracker.track(r.key, r.group, r.typeUrl, r.name, v.versions);
     };
     for (const p of this.#plans) {
-      record(listenerKey(p), this.#state.ports.get(p.key)!.mode, p.service, LISTENER_TYPE_URL, p.listener);
-      for (const e of p.edges) record(clusterKey(e), this.#edgeStep(e), e.client, CLUSTER_TYPE_URL, e.cluster);
+      const port = this.#state.ports.get(p.key)!;
+      record(p, port, () => port.mode, () => ({ key: listenerKey(p), group: p.service, typeUrl: LISTENER_TYPE_URL, name: p.listener }));
+      for (const e of p.edges) {
+        const edge = this.#state.edges.get(e.key)!;
+        record(e, edge, () => this.#edgeStep(e), () => ({ key: clusterKey(e), group: e.client, typeUrl: CLUSTER_TYPE_URL, name: e.cluster }));
+      }
     }
-    for (const key of [...this.#versions.keys()]) if (!seen.has(key)) this.#versions.delete(key);
-    this.#tracker.retain(seen);
+    for (const [key, r] of this.#recordedByKey) {
+      if (r.epoch === epoch) continue;
+      this.#recordedByKey.delete(key);
+      this.#versions.delete(key);
+      this.#tracker.untrack(key);
+    }
   }
 
   #edgeStep(e: EdgePlan): string {

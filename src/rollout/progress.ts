@@ -112,6 +112,12 @@ export class AckTracker {
     this.#recount(t);
   }
 
+  /** Stops tracking `key`. */
+  untrack(key: string): void {
+    const t = this.#tracked.get(key);
+    if (t) this.#untrack(t);
+  }
+
   /** Stops tracking every key not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
     for (const t of [...this.#tracked.values()]) if (!keep.has(t.key)) this.#untrack(t);

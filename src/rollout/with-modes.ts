@@ -26,9 +26,28 @@ function freezeAll<T>(items: T[]): readonly T[] {
   return Object.freeze(items);
 }
 
+/** The override keys of a service's ports and dependencies, by the (frozen) service object: built once. */
+const keysOf = new WeakMap<Service, { readonly ports: readonly string[]; readonly edges: readonly string[] }>();
+function keys(s: Service): { readonly ports: readonly string[]; readonly edges: readonly string[] } {
+  let k = keysOf.get(s);
+  if (!k) keysOf.set(s, (k = { ports: s.inbound.map((ib) => portKey(s.name, ib.port)), edges: s.outbound.map((dep) => edgeKey(s.name, dep.name)) }));
+  return k;
+}
+
+/**
+ * The copy last derived from each service object. A service held back the same way as last time gets the same
+ * copy back, so what is keyed on service objects downstream (the resource inputs, the generator) sees no change.
+ */
+const derivedOf = new WeakMap<Service, Service>();
+
+function sameModes(a: Service, b: Service): boolean {
+  return a.mode === b.mode && a.inbound.every((ib, i) => ib === b.inbound[i]) && a.outbound.every((dep, i) => dep === b.outbound[i]);
+}
+
 /**
  * The model with the given modes in force. Services, ports and dependencies that no override touches are the
- * original (frozen) objects; the rest are frozen copies. Every method answers with the derived services.
+ * original (frozen) objects; the rest are frozen copies (the same copies as last time when held back the same way).
+ * Every method answers with the derived services.
  */
 export function withModes(model: MeshModel, overrides: ModeOverrides): MeshModel {
   const ports = overrides.ports ?? new Map<string, Mode>();
@@ -36,22 +55,33 @@ export function withModes(model: MeshModel, overrides: ModeOverrides): MeshModel
   const serviceModes = overrides.serviceModes ?? new Map<string, Mode>();
 
   const services = model.services.map((s): Service => {
-    let changed = false;
-    const inbound = s.inbound.map((ib): InboundPort => {
-      const mode = ports.get(portKey(s.name, ib.port));
-      if (mode === undefined || mode === ib.mode) return ib;
-      changed = true;
-      return Object.freeze({ ...ib, mode });
-    });
-    const outbound = s.outbound.map((dep): Outbound => {
-      const serverMode = serverModes.get(edgeKey(s.name, dep.name));
-      if (serverMode === undefined || serverMode === dep.serverMode) return dep;
-      changed = true;
-      return Object.freeze({ ...dep, serverMode });
-    });
+    const k = keys(s);
     const mode = serviceModes.get(s.name) ?? s.mode;
-    if (!changed && mode === s.mode) return s;
-    return Object.freeze({ ...s, mode, inbound: freezeAll(inbound), outbound: freezeAll(outbound) });
+    let changed = mode !== s.mode;
+    for (let i = 0; !changed && i < s.inbound.length; i++) {
+      const m = ports.get(k.ports[i]!);
+      changed = m !== undefined && m !== s.inbound[i]!.mode;
+    }
+    for (let i = 0; !changed && i < s.outbound.length; i++) {
+      const m = serverModes.get(k.edges[i]!);
+      changed = m !== undefined && m !== s.outbound[i]!.serverMode;
+    }
+    if (!changed) return s;
+    const before = derivedOf.get(s);
+    const inbound = s.inbound.map((ib, i): InboundPort => {
+      const m = ports.get(k.ports[i]!);
+      if (m === undefined || m === ib.mode) return ib;
+      return before?.inbound[i]?.mode === m ? before.inbound[i]! : Object.freeze({ ...ib, mode: m });
+    });
+    const outbound = s.outbound.map((dep, i): Outbound => {
+      const m = serverModes.get(k.edges[i]!);
+      if (m === undefined || m === dep.serverMode) return dep;
+      return before?.outbound[i]?.serverMode === m ? before.outbound[i]! : Object.freeze({ ...dep, serverMode: m });
+    });
+    const derived = Object.freeze({ ...s, mode, inbound: freezeAll(inbound), outbound: freezeAll(outbound) });
+    if (before && sameModes(derived, before)) return before;
+    derivedOf.set(s, derived);
+    return derived;
   });
 
   const byName = new Map(services.map((s) => [s.name, s]));

@@ -2,7 +2,7 @@
 // publishes the CA's bundle.
 import type { X509Certificate } from 'node:crypto';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
-import { SvidManager, type RenewalEvent } from '../ca/svid-manager.js';
+import { SvidManager, type RenewalEvent, type SvidIssuer } from '../ca/svid-manager.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/log.js';
 import type { SpiffeId } from '../spiffe/id.js';
@@ -18,6 +18,8 @@ export interface CaSourceOptions {
   /** The identity whose SVID the control plane itself needs to be ready (its server SVID). */
   readonly serverSpiffeId: string;
   readonly onRenewal?: (e: RenewalEvent) => void;
+  /** Mints with the CA but serves another bundle (a replica's: the shared bundle of every replica's authorities). */
+  readonly issuer?: SvidIssuer;
 }
 
 export class CaSource implements IdentitySource {
@@ -25,7 +27,7 @@ export class CaSource implements IdentitySource {
   readonly #svids: SvidManager;
 
   constructor(private readonly opts: CaSourceOptions) {
-    this.#svids = new SvidManager({ ca: opts.ca, store: opts.store, clock: opts.clock, logger: opts.logger, ...(opts.onRenewal ? { onRenewal: opts.onRenewal } : {}) });
+    this.#svids = new SvidManager({ ca: opts.issuer ?? opts.ca, store: opts.store, clock: opts.clock, logger: opts.logger, ...(opts.onRenewal ? { onRenewal: opts.onRenewal } : {}) });
   }
 
   setIdentities(ids: readonly SpiffeId[]): void {

@@ -69,3 +69,22 @@ export function sameJwtAuthority(a: JwtAuthority, b: JwtAuthority): boolean {
   const ka = Object.keys(a.publicKey);
   return ka.length === Object.keys(b.publicKey).length && ka.every((k) => a.publicKey[k] === b.publicKey[k]);
 }
+
+/**
+ * The keys of a plain JWK Set (an OIDC jwks_uri, a JWT bundle): every entry with a known key type and a kid, whatever
+ * its "use" ("sig", "jwt-svid" or none); x509-svid entries and unknown key types are skipped.
+ */
+export function parseJwks(doc: unknown, what: string): JwtAuthority[] {
+  const keys = (doc as { keys?: unknown } | null)?.keys;
+  if (typeof doc !== 'object' || doc === null || !Array.isArray(keys)) throw new BundleError('MISSING_KEYS', `${what}: not a JWK Set (an object with a "keys" array)`);
+  const out: JwtAuthority[] = [];
+  keys.forEach((k, i) => {
+    if (typeof k !== 'object' || k === null || Array.isArray(k)) throw new BundleError('BAD_KEY', `${what}: key ${i} is not a JWK object`, { keyIndex: i });
+    if ((k as Record<string, unknown>)['use'] === 'x509-svid') return;
+    const a = parseJwtAuthority(k as Record<string, unknown>, `${what}: key ${i}`, i);
+    if (!a) return;
+    if (out.some((b) => b.keyId === a.keyId)) throw new BundleError('DUPLICATE_KID', `${what}: key ${i}: "kid" "${a.keyId}" is used by an earlier key`, { keyIndex: i });
+    out.push(a);
+  });
+  return out;
+}

@@ -102,8 +102,8 @@ describe('trustplane CLI', () => {
       const json = await cli('bundle', 'show', '--format', 'spiffe', '--trust-domain', 'example.org', '--data-dir', data);
       const doc = JSON.parse(json.stdout) as { keys: Array<{ use: string; x5c: string[] }>; spiffe_sequence: number };
       // One X.509 CA (x509-svid) and one JWT signing key (jwt-svid).
-      assert.deepEqual(doc.keys.map((k) => k.use), ['x509-svid', 'jwt-svid']);
-      assert.ok(pem.stdout.replace(/\s/g, '').includes(doc.keys[0]!.x5c[0]!));
+      assert.deepEqual(doc.keys.map((k) => k.use).sort(), ['jwt-svid', 'x509-svid']);
+      assert.ok(pem.stdout.replace(/\s/g, '').includes(doc.keys.find((k) => k.use === 'x509-svid')!.x5c[0]!));
       const file = join(dir, 'bundle.json');
       writeFileSync(file, json.stdout);
       const r = await cli('svid', 'verify', '--bundle', `example.org=${file}`, join(out, 'svid.pem'));

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { DatastoreError, LATEST_SCHEMA, type Datastore } from '../../src/datastore/index.js';
+import { DatastoreError, EMBEDDED_STATE_VERSION, LATEST_SCHEMA, type Datastore } from '../../src/datastore/index.js';
 
 export interface ConformanceTarget {
   /** A fresh store and a function that opens another handle on the same store (another replica or process). */
@@ -36,10 +36,12 @@ export function datastoreConformance(name: string, target: ConformanceTarget): v
 
     it('is at the latest schema version after open, and opening again changes nothing', async () => {
       const { ds, another } = await fresh();
-      assert.equal(await ds.schemaVersion(), LATEST_SCHEMA);
+      // The embedded files have a state version of their own (what replicas say on heartbeats is not kept there).
+      const latest = ds.kind === 'embedded' ? EMBEDDED_STATE_VERSION : LATEST_SCHEMA;
+      assert.equal(await ds.schemaVersion(), latest);
       const [a, b] = await Promise.all([another(), another()]);
-      assert.equal(await a.schemaVersion(), LATEST_SCHEMA);
-      assert.equal(await b.schemaVersion(), LATEST_SCHEMA);
+      assert.equal(await a.schemaVersion(), latest);
+      assert.equal(await b.schemaVersion(), latest);
     });
 
     it('spends a join token once: used, unknown, expired and restored tokens are told apart', async () => {
@@ -153,6 +155,36 @@ export function datastoreConformance(name: string, target: ConformanceTarget): v
       await ds.heartbeat('r1', T0 + 9_000, [{ streamId: 's9', doc: { nodeId: 'envoy-9' } }]);
       assert.deepEqual((await ds.proxies(T0 + 10_001, 10_000)).map((p) => [p.replica, p.streamId]), [['r1', 's9']]);
       assert.deepEqual(await ds.liveReplicas(T0 + 10_001, 10_000), ['r1']);
+    });
+
+    it("keeps every replica's JWT-SVID public keys, replaced by key ID and removed on request", async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      const key = (x: string) => ({ kty: 'EC', crv: 'P-256', x, y: 'AQAB' });
+      await ds.putJwtAuthority({ keyId: 'k1', replica: 'r1', publicKey: key('a'), notAfter: T0 + 1_000 });
+      await other.putJwtAuthority({ keyId: 'k2', replica: 'r2', publicKey: key('b'), notAfter: T0 + 2_000 });
+      await ds.putJwtAuthority({ keyId: 'k1', replica: 'r1', publicKey: key('c'), notAfter: T0 + 3_000 });
+      assert.deepEqual(await other.jwtAuthorities(), [
+        { keyId: 'k1', replica: 'r1', publicKey: key('c'), notAfter: T0 + 3_000 },
+        { keyId: 'k2', replica: 'r2', publicKey: key('b'), notAfter: T0 + 2_000 },
+      ]);
+      await ds.removeJwtAuthority('k1');
+      assert.deepEqual((await ds.jwtAuthorities()).map((r) => r.keyId), ['k2']);
+    });
+
+    it('keeps what each replica said of itself on its latest heartbeat, for live replicas only', async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      await ds.heartbeat('r1', T0, [], { revision: 3, decision: 7 });
+      await other.heartbeat('r2', T0, []);
+      await ds.heartbeat('r1', T0 + 1_000, [], { revision: 4, decision: 9 });
+      if (ds.kind !== 'embedded') {
+        assert.deepEqual(await other.replicas(T0 + 2_000, 10_000), [
+          { replica: 'r1', heartbeatAt: T0 + 1_000, info: { revision: 4, decision: 9 } },
+          { replica: 'r2', heartbeatAt: T0, info: {} },
+        ]);
+      }
+      assert.deepEqual((await ds.replicas(T0 + 10_500, 10_000)).map((r) => [r.replica, r.info]), [['r1', { revision: 4, decision: 9 }]]);
     });
 
     it('grants a lease to one holder at a time; a fencing token refuses the decisions of a leader that lost it', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { resourceOptions } from '../../src/envoy/options.js';
 import { describe, test } from 'node:test';
 import { BootstrapSchema } from '#gen/envoy/config/bootstrap/v3/bootstrap_pb';
 import { buildBootstrap, tcpXdsEndpoint } from '../../src/envoy/bootstrap.js';
@@ -57,7 +58,7 @@ describe('bootstrap', () => {
 
   test('static with SDS from the xDS cluster needs no ADS at all', () => {
     const sds = { source: 'cluster' as const, svidInitialFetchTimeoutMs: 0, validationInitialFetchTimeoutMs: 0 };
-    const b = boot({ static: true, resources: { sds, inboundBindAddress: '0.0.0.0', outboundBindAddress: '127.0.0.1', connectTimeoutMs: 5000 } });
+    const b = boot({ static: true, resources: resourceOptions({ sds }) });
     assert.equal(b.dynamic_resources, undefined);
   });
 });

@@ -118,8 +118,7 @@ describe('federation between two `trustplane serve` processes', () => {
     // /federation shows the relationship once the first fetch is logged (the bundle above may be the bootstrap).
     const fetched = JSON.parse(await b.logLine(/"msg":"federated bundle fetched"/)) as { trustDomain: string; url: string };
     assert.deepEqual([fetched.trustDomain, fetched.url], ['alpha.test', a.endpoint]);
-    const operator = { headers: { authorization: `Bearer ${readFileSync(join(b.dataDir, 'admin-token'), 'utf8').trim()}` } }; // /federation is the operator's
-    const doc = (await (await fetch(`http://${b.admin}/federation`, operator)).json()) as FederationDocument;
+    const doc = (await (await fetch(`http://${b.admin}/federation`, { headers: { authorization: `Bearer ${readFileSync(join(b.dataDir, 'admin-token'), 'utf8').trim()}` } })).json()) as FederationDocument;
     const alpha = doc.domains[0]!;
     assert.equal(alpha.endpoint?.heldFrom, 'endpoint');
     assert.equal(alpha.trustDomain, 'alpha.test');

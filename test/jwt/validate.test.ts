@@ -44,6 +44,7 @@ const cases: Case[] = [
   { name: 'not yet valid: issued in the future (validator clock behind)', token: async () => good, opts: (o) => ({ ...o, clock: new ManualClock(clock.now() - 120_000) }), code: 'JWT_NOT_YET_VALID', says: /in the future/ },
   { name: 'wrong aud', token: async () => good, opts: (o) => ({ ...o, audience: 'billing' }), code: 'JWT_AUD_MISMATCH', says: /does not include "billing"/ },
   { name: 'missing aud', token: () => signA(claims({ aud: undefined })), code: 'JWT_AUD_MISSING', says: /no aud/ },
+  { name: 'aud that is an empty list', token: () => signA(claims({ aud: [] })), code: 'JWT_AUD_MISSING', says: /empty list/ },
   { name: 'missing exp', token: () => signA(claims({ exp: undefined })), code: 'JWT_EXP_MISSING', says: /no exp/ },
   { name: 'exp that is not a number', token: () => signA(claims({ exp: String(nowS + 300) })), code: 'JWT_CLAIM_INVALID', says: /exp/ },
   {

@@ -61,8 +61,8 @@ export const BAD_CASES: readonly BadCase[] = [
     yaml: svc('    inbound:\n      - port: 15006\n        appPrt: 8080\n        colour: blue\n'),
     expected: [
       "MISSING_FIELD mesh.yaml:6:9: services[0].inbound[0].appPort: missing required field \"appPort\" (accepted: an integer from 1 to 65535)",
-      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, listenAddress, protocol, mode, force)",
-      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, listenAddress, protocol, mode, force)",
+      "UNKNOWN_KEY mesh.yaml:7:9: services[0].inbound[0].appPrt: unknown key \"appPrt\", did you mean \"appPort\"? (accepted: port, appPort, appAddress, listenAddress, protocol, mode, force, requireJwt)",
+      "UNKNOWN_KEY mesh.yaml:8:9: services[0].inbound[0].colour: unknown key \"colour\" (accepted: port, appPort, appAddress, listenAddress, protocol, mode, force, requireJwt)",
     ],
   },
   {
@@ -356,5 +356,14 @@ export const BAD_CASES: readonly BadCase[] = [
       "UNKNOWN_TRUST_DOMAIN mesh.yaml:10:98: federation[3].bundleEndpoint.endpointSpiffeId: the endpoint's trust domain \"nowhere.net\" is neither the mesh's own nor federated, so its SVID cannot be verified (found \"nowhere.net\"; accepted: the own trust domain, a federated one, or the one being fetched)",
     ],
     semantic: true,
+  },
+  {
+    name: 'requireJwt on a TCP port and on a gateway; an empty audience list',
+    yaml: "trustDomain: example.org\nservices:\n  - name: db\n    spiffeId: spiffe://example.org/db\n    inbound:\n      - {port: 15006, appPort: 5432, requireJwt: {audiences: [db]}}\n      - {port: 15007, appPort: 5433, protocol: http, requireJwt: {audiences: []}}\n  - name: edge\n    spiffeId: spiffe://example.org/edge\n    target: vm\n    inbound: [{port: 8443, appPort: 8080, protocol: http, requireJwt: {audiences: [edge]}}]\n",
+    expected: [
+      "WRONG_PROTOCOL mesh.yaml:6:50: services[0].inbound[0].requireJwt: requireJwt needs an HTTP port; this port's protocol is tcp (found tcp; accepted: protocol http or grpc)",
+      "EMPTY_LIST mesh.yaml:7:78: services[0].inbound[1].requireJwt.audiences: empty list (accepted: at least 1 item)",
+      "NOT_FOR_TARGET mesh.yaml:11:71: services[1].inbound[0].requireJwt: requireJwt is only generated for target sidecar; this service's target is vm (accepted: target: sidecar, or no requireJwt key)",
+    ],
   },
 ];

@@ -25,7 +25,7 @@ function kitchenSink(): Obj {
         nodes: ['uid:1001', 'node:a-1'],
         mode: 'PERMISSIVE',
         force: false,
-        inbound: [{ port: 15006, appPort: 8080, appAddress: '127.0.0.1', protocol: 'http', mode: 'STRICT', force: true }],
+        inbound: [{ port: 15006, appPort: 8080, appAddress: '127.0.0.1', protocol: 'http', mode: 'STRICT', force: true, requireJwt: { audiences: ['spiffe://example.org/a'] } }],
         outbound: [
           { service: 'b', port: 15006, listenPort: 15101 },
           { name: 'p', endpoints: [{ address: 'p.partner.net', port: 443 }], port: 443, protocol: 'grpc', spiffeIds: ['spiffe://partner.net/p'], mode: 'STRICT', listenPort: 15102 },
@@ -75,6 +75,7 @@ const MAPS: { name: string; doc: (string | number)[]; schema: (string | number)[
   { name: 'federation entry', doc: ['federation', 0], schema: ['properties', 'federation', 'items'], path: 'federation[0]' },
   { name: 'service', doc: ['services', 0], schema: ['properties', 'services', 'items'], path: 'services[0]', unused: ['gateway' /* target gateway only: services[2] uses it */] },
   { name: 'inbound port', doc: ['services', 0, 'inbound', 0], schema: ['properties', 'services', 'items', 'properties', 'inbound', 'items'], path: 'services[0].inbound[0]', unused: ['listenAddress' /* target grpc only: services[4] uses it */] },
+  { name: 'requireJwt', doc: ['services', 0, 'inbound', 0, 'requireJwt'], schema: ['properties', 'services', 'items', 'properties', 'inbound', 'items', 'properties', 'requireJwt'], path: 'services[0].inbound[0].requireJwt' },
   { name: 'mesh dependency', doc: ['services', 0, 'outbound', 0], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 0], path: 'services[0].outbound[0]' },
   { name: 'external dependency', doc: ['services', 0, 'outbound', 1], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1], path: 'services[0].outbound[1]', unused: ['address' /* excludes endpoints */, 'istio', 'sni', 'alpn' /* vm and gateway targets only: services[3] uses them */] },
   { name: 'endpoint', doc: ['services', 0, 'outbound', 1, 'endpoints', 0], schema: ['properties', 'services', 'items', 'properties', 'outbound', 'items', 'oneOf', 1, 'properties', 'endpoints', 'items'], path: 'services[0].outbound[1].endpoints[0]' },

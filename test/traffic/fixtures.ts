@@ -1,12 +1,13 @@
 // A running control plane (the real one: CA, xDS + ALS on a Unix socket, admin HTTP) over a mesh file the test
 // rewrites, on a manual clock. The socket's principal is this process's uid; the mesh gives that uid the services
 // orders, web and greeter, and another uid the service payments.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { ManualClock } from '../../src/clock.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
+import { adminTokenFile } from '../../src/control-plane/admin-access.js';
 import { createLogger } from '../../src/observe/log.js';
 import type { TrafficConfig } from '../../src/traffic/traffic.js';
 
@@ -74,6 +75,10 @@ export interface Running {
   readonly meshFile: string;
   readonly socket: string;
   readonly admin: string;
+  /** The data directory (`--data-dir` for the admin commands, which read the operator token there). */
+  readonly dataDir: string;
+  /** Headers of an operator request to the admin address (the token `serve` wrote). */
+  readonly operator: Record<string, string>;
   logs(): string;
   /** Rewrites the mesh file and reloads; throws on a rejected description. */
   reload(k: MeshKnobs): void;
@@ -100,6 +105,8 @@ export async function startRunning(k: MeshKnobs = {}, traffic: TrafficConfig = {
     meshFile,
     socket,
     admin: cp.adminAddress!,
+    dataDir: join(dir, 'data'),
+    operator: { authorization: `Bearer ${readFileSync(adminTokenFile(join(dir, 'data')), 'utf8').trim()}` },
     logs: () => logs,
     reload(next) {
       writeFileSync(meshFile, meshText(next));

@@ -2,8 +2,6 @@
 // when. A real ADS stream stands for the server's Envoy (it withholds its ACK), real access-log streams feed the
 // evidence, and the clock is manual.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
 import { listenerMode } from '../rollout/fixtures.js';
@@ -33,7 +31,7 @@ describe('STRICT gate and rollout', () => {
   });
 
   const port = async () => {
-    const doc = (await (await fetch(`http://${r.admin}/rollout`, { headers: { authorization: `Bearer ${readFileSync(join(r.dir, 'data', 'admin-token'), 'utf8').trim()}` } })).json()) as { ports: Array<{ service: string; port: number; asked: string; inForce: string; waitingFor: string[]; strictGate?: { state: string } }> };
+    const doc = (await (await fetch(`http://${r.admin}/rollout`, { headers: r.operator })).json()) as { ports: Array<{ service: string; port: number; asked: string; inForce: string; waitingFor: string[]; strictGate?: { state: string } }> };
     return doc.ports.find((p) => p.service === 'orders' && p.port === 9000)!;
   };
 

@@ -2,8 +2,6 @@
 // window and the STRICT gate on a manual clock (held, then released once plaintext leaves the window; force at
 // once), rollout status and strict-check through the CLI.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
 import { cli } from '../cli/run.js';
@@ -28,7 +26,7 @@ describe('traffic evidence and the STRICT gate, over real access-log streams', (
     await r.close();
   });
 
-  const rollout = async () => (await (await fetch(`http://${r.admin}/rollout`, { headers: { authorization: `Bearer ${readFileSync(join(r.dir, 'data', 'admin-token'), 'utf8').trim()}` } })).json()) as { ports: Array<{ service: string; port: number; asked: string; inForce: string; waitingFor: string[]; strictGate?: { state: string; readiness: string } }> };
+  const rollout = async () => (await (await fetch(`http://${r.admin}/rollout`, { headers: r.operator })).json()) as { ports: Array<{ service: string; port: number; asked: string; inForce: string; waitingFor: string[]; strictGate?: { state: string; readiness: string } }> };
   const port = async (service: string, p: number) => (await rollout()).ports.find((x) => x.service === service && x.port === p)!;
 
   test('counts mTLS by caller, plaintext by source, handshake failures and RBAC denials per port; refuses ports the principal may not hold', async () => {
@@ -75,7 +73,7 @@ describe('traffic evidence and the STRICT gate, over real access-log streams', (
     const ready = await port('orders', 9001);
     assert.deepEqual([ready.asked, ready.inForce, ready.strictGate?.state], ['STRICT', 'STRICT', 'allowed'], 'a ready port goes STRICT');
 
-    const text = await cli('rollout', 'status', '--admin', r.admin, '--data-dir', join(r.dir, 'data'));
+    const text = await cli('rollout', 'status', '--admin', r.admin, '--data-dir', r.dataDir);
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^orders\s+9000\s+STRICT\s+PERMISSIVE\s+.*held at PERMISSIVE by the STRICT gate: plaintext .* from 10\.1\.2\.3/m);
     const held1 = JSON.parse(r.logs().trim().split('\n').reverse().find((l) => l.includes('"strict_gate_held"'))!) as Record<string, unknown>;
@@ -126,7 +124,7 @@ describe('traffic evidence and the STRICT gate, over real access-log streams', (
 
   test('strict-check lists per port the callers STRICT would break now', async () => {
     await sendStream(client, [tcpBatch([{ service: 'orders', port: 9000, chain: 'mtls', from: '10.0.0.7', spiffeId: REPORTS_ID }], { nodeId: 'orders-1', cluster: 'orders' })]);
-    const all = await cli('strict-check', '--admin', r.admin, '--data-dir', join(r.dir, 'data'), '--json');
+    const all = await cli('strict-check', '--admin', r.admin, '--data-dir', r.dataDir, '--json');
     assert.equal(all.code, 1, 'something would break');
     const report = JSON.parse(all.stdout) as { ports: Array<{ service: string; port: number; breaks: boolean; plaintextSources: { source: string }[]; deniedCallers: { source: string; why: string }[]; readiness: string }> };
     const orders = report.ports.find((p) => p.service === 'orders' && p.port === 9000)!;
@@ -135,17 +133,17 @@ describe('traffic evidence and the STRICT gate, over real access-log streams', (
     const web = report.ports.find((p) => p.service === 'web')!;
     assert.deepEqual(web.plaintextSources.map((s) => s.source), ['192.168.7.7']);
     assert.equal((web as unknown as { force: boolean }).force, true, 'forced ports say so');
-    assert.match((await cli('strict-check', '--admin', r.admin, '--data-dir', join(r.dir, 'data'), '--service', 'web')).stdout, /^web\s+9100\s+STRICT \(force\)\s+not ready\s+plaintext from 192\.168\.7\.7/m);
+    assert.match((await cli('strict-check', '--admin', r.admin, '--data-dir', r.dataDir, '--service', 'web')).stdout, /^web\s+9100\s+STRICT \(force\)\s+not ready\s+plaintext from 192\.168\.7\.7/m);
     assert.equal(report.ports.find((p) => p.service === 'greeter')!.readiness, 'no_evidence');
-    const one = await cli('strict-check', '--admin', r.admin, '--data-dir', join(r.dir, 'data'), '--service', 'orders');
+    const one = await cli('strict-check', '--admin', r.admin, '--data-dir', r.dataDir, '--service', 'orders');
     assert.equal(one.code, 1);
     assert.match(one.stdout, /^orders\s+9000\s+STRICT\s+not ready\s+plaintext from 10\.1\.2\.4: 1 connection, last seen/m);
     assert.match(one.stdout, /^\s+spiffe:\/\/example\.org\/ns\/batch\/sa\/reports: 1 mTLS connection, not in allowedCallers/m);
     assert.doesNotMatch(one.stdout, /^web/m);
-    const payments = await cli('strict-check', '--admin', r.admin, '--data-dir', join(r.dir, 'data'), '--service', 'payments');
+    const payments = await cli('strict-check', '--admin', r.admin, '--data-dir', r.dataDir, '--service', 'payments');
     assert.equal(payments.code, 0, 'nothing seen would break');
     assert.match(payments.stdout, /^payments\s+9200\s+PERMISSIVE\s+not ready\s+nothing seen \(no mTLS connection seen in the last 48 min\)$/m);
-    const none = await cli('strict-check', '--admin', r.admin, '--data-dir', join(r.dir, 'data'), '--service', 'nope');
+    const none = await cli('strict-check', '--admin', r.admin, '--data-dir', r.dataDir, '--service', 'nope');
     assert.notEqual(none.code, 0);
     assert.match(none.stderr, /STRICT_CHECK_NO_SERVICE|no service "nope"/);
   });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseKeyType } from '../../ca/key-type.js';
+import { parseSigningAlgorithm } from '../../jwt/algorithms.js';
 import { defaultServeConfig, type ServeConfig } from '../../control-plane/config.js';
 import { ControlPlane } from '../../control-plane/control-plane.js';
 import { defineCommand, UsageError } from '../command.js';
@@ -61,6 +62,21 @@ Only one \`trustplane serve\` may use a data directory at a time (it holds <data
   --evidence-window DURATION   sliding window of the access-log evidence the STRICT gate reads (default 24h)
   --evidence-sources N         distinct sources kept per port before the rest count as "other" (default 32)
 ${BUNDLE_ENDPOINT_HELP}
+  --jwt-algorithm ALG    JWT-SVID signing keys: ES256 (default) | ES384 | RS256
+  --jwt-ttl DURATION     default lifetime of JWT-SVIDs (default 5m, at most 1h)
+  --oidc-issuer URL      https URL put into every JWT-SVID as iss (for cloud token services / OIDC relying parties)
+  --oidc-discovery HOST:PORT
+                         serve URL/.well-known/openid-configuration and URL/keys (the JWT authorities) here ...
+  --oidc-cert FILE       ... over HTTPS with this certificate chain ...
+  --oidc-key FILE        ... and key (PEM; both reloaded when they change), or
+  --oidc-behind-tls-proxy  plain HTTP, for a TLS-terminating proxy in front (the issuer stays https)
+  --datastore URL        run as one of several replicas on a shared PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DB):
+                         the mesh comes from \`trustplane apply\` revisions (--mesh is applied as revision 1 only if
+                         none exists), join tokens, the trust bundle and proxy status are shared
+  --replica-id ID        this replica's name in status and in the shared bundle (default: the host name)
+  --heartbeat DURATION   how often a replica writes its proxies' status (default 2s) ...
+  --heartbeat-timeout DURATION   ... and after how long without one it counts as dead (default 7s; also the
+                         rollout lease's lifetime)
   --insecure             DEVELOPMENT ONLY: no TLS on TCP, and any caller may fetch any identity and its key
 What one xDS caller may ask (over a limit: the stream ends with RESOURCE_EXHAUSTED or INVALID_ARGUMENT):
 ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `  ${`${f} N`.padEnd(45)}default ${DEFAULT_XDS_LIMITS[k]}`).join('\n')}`,
@@ -85,7 +101,18 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     'workload-api-socket': { type: 'string' },
     'identity-source': { type: 'string' },
     insecure: { type: 'boolean' },
+    datastore: { type: 'string' },
+    'replica-id': { type: 'string' },
+    heartbeat: { type: 'string' },
+    'heartbeat-timeout': { type: 'string' },
     ...bundleEndpointOptions,
+    'jwt-algorithm': { type: 'string' },
+    'jwt-ttl': { type: 'string' },
+    'oidc-issuer': { type: 'string' },
+    'oidc-discovery': { type: 'string' },
+    'oidc-cert': { type: 'string' },
+    'oidc-key': { type: 'string' },
+    'oidc-behind-tls-proxy': { type: 'boolean' },
     ...limitOptions,
   },
   async run({ values, io }) {
@@ -100,9 +127,19 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...(sources ? { maxSourcesPerPort: Number(sources) } : {}),
     };
     if (values['identity-source']?.startsWith('workload-api:')) {
-      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl'] as const).filter((k) => values[k] !== undefined);
+      const caOnly = (['upstream-cert', 'upstream-key', 'ca-key-type', 'svid-key-type', 'ca-ttl', 'svid-ttl', 'jwt-algorithm', 'jwt-ttl', 'oidc-issuer', 'oidc-discovery'] as const).filter((k) => values[k] !== undefined);
       if (caOnly.length) throw new UsageError(`${caOnly.map((k) => `--${k}`).join(', ')}: for the embedded CA; with --identity-source workload-api:... the agent issues the SVIDs`);
     }
+    if (!values.datastore) {
+      const replicaOnly = (['replica-id', 'heartbeat', 'heartbeat-timeout'] as const).filter((k) => values[k] !== undefined);
+      if (replicaOnly.length) throw new UsageError(`${replicaOnly.map((k) => `--${k}`).join(', ')}: for replicas, which need --datastore postgres://...`);
+    } else if (values['identity-source']?.startsWith('workload-api:')) {
+      throw new UsageError('--datastore with --identity-source workload-api: replicas sign with embedded CAs of their own; with SPIRE, run one trustplane per SPIRE agent instead');
+    }
+    const heartbeatMs = values.heartbeat ? parseDuration(values.heartbeat, '--heartbeat') : undefined;
+    const heartbeatTimeoutMs = values['heartbeat-timeout'] ? parseDuration(values['heartbeat-timeout'], '--heartbeat-timeout') : undefined;
+    if ((heartbeatTimeoutMs ?? 7_000) < 2 * (heartbeatMs ?? 2_000)) throw new UsageError('--heartbeat-timeout must be at least twice --heartbeat (one slow write must not make a replica look dead)');
+    const oidc = oidcConfigOf(values);
     const config: ServeConfig = {
       dataDir,
       meshFile: values.mesh !== undefined ? resolve(values.mesh) : d.meshFile,
@@ -122,6 +159,13 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
       ...optional('bundleEndpoint', bundleEndpointOf(values)),
       ...(values['workload-api-socket'] ? { workloadApiSocket: resolve(values['workload-api-socket']) } : {}),
       ...(values['identity-source'] ? { identitySource: parseIdentitySourceSpec(values['identity-source']) } : {}),
+      ...(values.datastore
+        ? { replica: { url: values.datastore, ...optional('bootstrapMesh', values.mesh !== undefined ? resolve(values.mesh) : undefined), ...optional('id', values['replica-id']), ...optional('heartbeatMs', heartbeatMs), ...optional('heartbeatTimeoutMs', heartbeatTimeoutMs) } }
+        : {}),
+      ...(values['jwt-algorithm'] || values['jwt-ttl']
+        ? { jwt: { ...optional('algorithm', values['jwt-algorithm'] ? parseSigningAlgorithm(values['jwt-algorithm'], '--jwt-algorithm') : undefined), ...optional('tokenTtlMs', values['jwt-ttl'] ? parseDuration(values['jwt-ttl'], '--jwt-ttl') : undefined) } }
+        : {}),
+      ...optional('oidc', oidc),
       ...(values['upstream-cert'] ? { upstream: { certFile: resolve(values['upstream-cert']), keyFile: resolve(values['upstream-key']!) } } : {}),
     };
     // The SVID files' directory is checked now: the writer only logs a failed write (and retries it at the next
@@ -133,17 +177,19 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     const svc = cp.mesh.services[0]?.name ?? 'SERVICE';
     io.stdout.write(
       [
-        `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${config.meshFile})`,
+        `trustplane is serving trust domain ${cp.mesh.trustDomain.name} (${cp.mesh.services.length} services from ${cp.replica ? `${cp.meshState.file}, replica ${cp.replica.id} of the datastore` : config.meshFile})`,
         ...cp.unixSockets.map((s) => `  xDS (SDS + ADS), Unix socket: ${s}`),
         ...cp.workloadApiSockets.map((s) => `  SPIFFE Workload API (uid ${s.uid}): SPIFFE_ENDPOINT_SOCKET=unix://${s.path}`),
         ...(config.identitySource?.kind === 'workload-api' ? [`  identities from:             the Workload API at ${config.identitySource.address.uri}`] : []),
         ...(cp.tcpAddress ? [`  xDS (SDS + ADS), TLS:         ${cp.tcpAddress}${config.insecure ? ' (INSECURE: plaintext, no authorization)' : ` (presents ${cp.serverSpiffeId})`}`] : []),
         ...(cp.bundleEndpoint ? [`  SPIFFE bundle endpoint:      https://${cp.bundleEndpoint.address}/ (${cp.bundleEndpoint.profile}${cp.bundleEndpoint.profile === 'https_spiffe' ? `, endpoint SPIFFE ID ${cp.serverSpiffeId}` : ''})`] : []),
+        ...(cp.oidcDiscovery ? [`  OIDC discovery:              ${cp.oidcDiscovery.scheme}://${cp.oidcDiscovery.address}  (issuer ${config.oidc!.issuer})`] : []),
         ...(cp.adminAddress
           ? [
               `  health and metrics:          http://${cp.adminAddress}/live  /ready  /metrics`,
-              `  operator pages (status, rollout): token in ${config.dataDir}/admin-token; in a browser, open once:`,
+              `  operator pages (dashboard, status, rollout): token in ${config.dataDir}/admin-token; in a browser, open once:`,
               `                               ${cp.adminLoginUrl()}`,
+              `  migration dashboard:         http://${cp.adminAddress}/dashboard  (the link above signs the browser in)`,
             ]
           : []),
         '',
@@ -151,7 +197,7 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
         `  npx trustplane bootstrap --service ${svc} > envoy-${svc}.yaml && envoy -c envoy-${svc}.yaml`,
         ...(cp.tcpAddress
           ? [
-              `  over TCP: npx trustplane token create --node NAME   (then, on that node:)`,
+              `  over TCP: npx trustplane token create --node NAME${cp.replica ? ' --datastore URL' : ''}   (then, on that node:)`,
               `            npx trustplane node join --server ${cp.tcpAddress} --trust-domain ${cp.mesh.trustDomain.name} --bundle BUNDLE.pem --token TOKEN --dir DIR`,
               `            npx trustplane bootstrap --service SERVICE --xds tcp:${cp.tcpAddress} --tls-dir DIR > envoy.yaml`,
             ]
@@ -167,3 +213,22 @@ ${(Object.entries(LIMIT_FLAGS) as [keyof XdsLimits, string][]).map(([k, f]) => `
     return 0;
   },
 });
+
+/** The OIDC settings the flags ask for; the discovery endpoint needs an issuer and a TLS decision. */
+function oidcConfigOf(values: Record<string, string | boolean | undefined>): ServeConfig['oidc'] {
+  const issuer = values['oidc-issuer'] as string | undefined;
+  const address = values['oidc-discovery'] as string | undefined;
+  const cert = values['oidc-cert'] as string | undefined;
+  const key = values['oidc-key'] as string | undefined;
+  const proxy = values['oidc-behind-tls-proxy'] === true;
+  if (!address && (cert || key || proxy)) throw new UsageError('--oidc-cert, --oidc-key and --oidc-behind-tls-proxy go with --oidc-discovery');
+  if (!issuer) {
+    if (address) throw new UsageError('--oidc-discovery needs --oidc-issuer (the https URL relying parties know the issuer by)');
+    return undefined;
+  }
+  if (!address) return { issuer };
+  if (!!cert !== !!key) throw new UsageError('--oidc-cert and --oidc-key go together');
+  if (cert && proxy) throw new UsageError('--oidc-behind-tls-proxy serves plain HTTP: drop it, or drop --oidc-cert/--oidc-key');
+  if (!cert && !proxy) throw new UsageError('--oidc-discovery needs --oidc-cert and --oidc-key (HTTPS), or --oidc-behind-tls-proxy (plain HTTP behind a TLS-terminating proxy)');
+  return { issuer, address, ...(cert ? { tls: { certFile: resolve(cert), keyFile: resolve(key!) } } : { behindTlsProxy: true }) };
+}

@@ -1,9 +1,8 @@
-import { DEFAULT_ADMIN_ADDRESS } from '../../control-plane/config.js';
 import { TrustplaneError } from '../../errors.js';
 import { STRICT_CHECK_PATH } from '../../traffic/admin.js';
 import { renderStrictCheck, type StrictCheckReport } from '../../traffic/strict-check.js';
 import { defineCommand } from '../command.js';
-import { ADMIN_HELP, adminOption, fetchAdmin } from './status.js';
+import { ADMIN_HELP, adminOptions, fetchAdmin } from './status.js';
 
 export const strictCheck = defineCommand({
   path: ['strict-check'],
@@ -18,7 +17,7 @@ by their own description (mode DISABLE). Changes nothing. Exit code 0 when STRIC
   --service S    only this service's ports
   --json         print the report as JSON
 ${ADMIN_HELP}`,
-  options: { service: { type: 'string' }, json: { type: 'boolean' }, ...adminOption },
+  options: { service: { type: 'string' }, json: { type: 'boolean' }, ...adminOptions },
   async run({ values, io }) {
     const path = values.service === undefined ? STRICT_CHECK_PATH : `${STRICT_CHECK_PATH}/${encodeURIComponent(values.service)}`;
     let report: StrictCheckReport;

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TrustplaneError } from '../../errors.js';
 import type { NodeSvidAuthenticator } from '../transport/node-svid-authenticator.js';
-import type { JoinTokenStore } from './join-token-store.js';
+import type { JoinTokens } from './join-token-store.js';
 import {
   ERROR_CODE_METADATA,
   nodeAttestationService,
@@ -19,7 +19,7 @@ import { DEFAULT_NODE_SVID_TTL_MS, type NodeSvidIssuer } from './node-svid-issue
 
 export interface NodeAttestationOptions {
   readonly trustDomain: string;
-  readonly tokens: JoinTokenStore;
+  readonly tokens: JoinTokens;
   readonly issuer: NodeSvidIssuer;
   readonly authenticator: NodeSvidAuthenticator;
   readonly log: Logger;

@@ -26,7 +26,13 @@ function isNotFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
-export class JoinTokenStore {
+/** What node attestation needs of join tokens: spend one (once, across every replica), give it back on failure. */
+export interface JoinTokens {
+  consume(token: string): Promise<{ node: string }>;
+  restore(token: string): Promise<void>;
+}
+
+export class JoinTokenStore implements JoinTokens {
   constructor(
     readonly dir: string,
     private readonly clock: Clock,

@@ -41,12 +41,16 @@ function cell(p: ProxyStatus, typeUrl: string, now: number): string {
 
 export function renderProxyStatusTable(snapshot: ProxyStatusSnapshot, now: number): string {
   if (snapshot.proxies.length === 0) return 'No proxies connected.\n';
-  const header = ['NAME', 'CLUSTER', 'PRINCIPAL', 'STREAM', ...STATUS_COLUMNS.map((c) => c.column), 'CONNECTED'];
+  // Replicas (serve --datastore) report every replica's proxies, each with the replica it is connected to.
+  const replicaOf = (p: ProxyStatus): string | undefined => (p as { replica?: string }).replica;
+  const replicas = snapshot.proxies.some((p) => replicaOf(p) !== undefined);
+  const header = ['NAME', 'CLUSTER', 'PRINCIPAL', 'STREAM', ...(replicas ? ['REPLICA'] : []), ...STATUS_COLUMNS.map((c) => c.column), 'CONNECTED'];
   const rows = snapshot.proxies.map((p) => [
     p.nodeId || '(no node id)',
     p.cluster || '-',
     p.principal,
     `${p.service}/${p.variant}`,
+    ...(replicas ? [replicaOf(p) ?? '-'] : []),
     ...STATUS_COLUMNS.map((c) => cell(p, c.typeUrl, now)),
     formatAge(now - Date.parse(p.connectedSince)),
   ]);

@@ -8,7 +8,7 @@ import type { IdentityStore } from '../../store/identity-store.js';
 import type { CallAuthenticator, NodePrincipal } from '../principal.js';
 import { principalToString } from '../principal.js';
 import { addNodeAttestation } from '../node-attest/attestation-service.js';
-import type { JoinTokenStore } from '../node-attest/join-token-store.js';
+import type { JoinTokens } from '../node-attest/join-token-store.js';
 import type { NodeSvidIssuer } from '../node-attest/node-svid-issuer.js';
 import { fixedAuthenticator, insecureAuthenticator } from './fixed-authenticator.js';
 import { bindAsync, XDS_SERVER_OPTIONS } from './grpc-bind.js';
@@ -30,7 +30,7 @@ export interface TcpListenerConfig {
   /** Intermediates between node SVIDs and the bundle, when the CA is itself an intermediate (upstream mode). */
   readonly intermediates?: () => readonly X509Certificate[];
   /** Serve node attestation (join tokens, renewal) on this listener. */
-  readonly nodeAttestation?: { readonly tokens: JoinTokenStore; readonly issuer: NodeSvidIssuer; readonly nodeSvidTtlMs?: number };
+  readonly nodeAttestation?: { readonly tokens: JoinTokens; readonly issuer: NodeSvidIssuer; readonly nodeSvidTtlMs?: number };
 }
 
 export interface TransportOptions {
