@@ -14,7 +14,7 @@ import { X509Bundle } from '../src/spiffe/bundle.js';
 import { TrustDomain } from '../src/spiffe/trust-domain.js';
 import { IdentityStore } from '../src/store/identity-store.js';
 import { TableIdentityPolicy } from '../src/xds/policy.js';
-import { ResourceCache } from '../src/xds/resource-cache.js';
+import { ResourceCache } from '../src/xds/cache/resource-cache.js';
 import { XdsServer } from '../src/xds/server/server.js';
 import { insecureAuthenticator } from '../src/xds/transport/fixed-authenticator.js';
 

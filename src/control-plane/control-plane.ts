@@ -19,7 +19,7 @@ import { SvidFileWriter } from '../svid-files/writer.js';
 import { JoinTokenStore, type JoinTokens } from '../xds/node-attest/join-token-store.js';
 import type { NodeSvidIssuer } from '../xds/node-attest/node-svid-issuer.js';
 import { joinTokenDir } from '../xds/node-attest/token-command.js';
-import { ResourceCache } from '../xds/resource-cache.js';
+import { ResourceCache } from '../xds/cache/resource-cache.js';
 import { XdsServer } from '../xds/server/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../xds/transport/transport.js';
 import { AdminNotFound, isLoopback, splitHostPort, startAdminServer, type AdminServer } from './admin-http.js';

@@ -8,7 +8,7 @@ import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { buildNodeResources, isGenerated, resourceOptions, type ResourceOptions } from '../envoy/index.js';
 import { sameInputs, serviceInputs, type ServiceInputs } from '../envoy/inputs.js';
 import type { MeshModel } from '../mesh/index.js';
-import type { NamedResource, ResourceCache, ResourceSnapshot } from '../xds/resource-cache.js';
+import type { NamedResource, ResourceCache, ResourceSnapshot } from '../xds/cache/resource-cache.js';
 import { CONFIG_TYPES, type ConfigTypeUrl } from '../xds/type-urls.js';
 
 /** What one apply did. */

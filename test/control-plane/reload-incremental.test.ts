@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { parseMesh } from '../../src/mesh/parse.js';
 import type { MeshModel } from '../../src/mesh/model.js';
 import { MeshResources } from '../../src/control-plane/resources.js';
-import { ResourceCache, type ResourceChange } from '../../src/xds/resource-cache.js';
+import { ResourceCache, type ResourceChange } from '../../src/xds/cache/resource-cache.js';
 import { CONFIG_TYPES } from '../../src/xds/type-urls.js';
 import { CLUSTER_TYPE_URL } from '../../src/envoy/type-urls.js';
 import { syntheticMesh } from '../../bench/synthetic-mesh.js';

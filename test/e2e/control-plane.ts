@@ -19,7 +19,7 @@ import { JoinTokenStore } from '../../src/xds/node-attest/join-token-store.js';
 import type { NodeSvidIssuer } from '../../src/xds/node-attest/node-svid-issuer.js';
 import { joinTokenDir } from '../../src/xds/node-attest/token-command.js';
 import { TableIdentityPolicy, type IdentityGrant } from '../../src/xds/policy.js';
-import { ResourceCache } from '../../src/xds/resource-cache.js';
+import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { XdsServer } from '../../src/xds/server/server.js';
 import { startTransport, type Transport, type UnixListenerConfig } from '../../src/xds/transport/transport.js';
 import { captureLog } from '../xds/transport/harness.js';

@@ -7,7 +7,7 @@ import { renderRolloutStatus } from '../../src/rollout/render.js';
 import { buildNodeResources } from '../../src/envoy/index.js';
 import type { MeshModel } from '../../src/mesh/model.js';
 import type { ProxyStatus, ProxyStatusSnapshot, ResourceState } from '../../src/xds/status/proxy-status.js';
-import { ResourceCache } from '../../src/xds/resource-cache.js';
+import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { TYPE_CLUSTER, TYPE_LISTENER } from '../../src/xds/type-urls.js';
 import { publish, shopMesh } from './fixtures.js';
 

@@ -6,7 +6,7 @@ import { ClusterSchema, type Cluster } from '#gen/envoy/config/cluster/v3/cluste
 import { parseMesh } from '../../src/mesh/parse.js';
 import type { MeshModel, Mode } from '../../src/mesh/model.js';
 import { buildNodeResources, isGenerated } from '../../src/envoy/index.js';
-import type { NamedResource, ResourceCache } from '../../src/xds/resource-cache.js';
+import type { NamedResource, ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { TYPE_CLUSTER, TYPE_LISTENER } from '../../src/xds/type-urls.js';
 
 export interface MeshModes {

@@ -7,7 +7,7 @@ import { parseMesh } from '../../src/mesh/parse.js';
 import { RolloutController } from '../../src/rollout/controller.js';
 import { planCounters, planRollout } from '../../src/rollout/plan.js';
 import { MeshResources } from '../../src/control-plane/resources.js';
-import { ResourceCache } from '../../src/xds/resource-cache.js';
+import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import type { ProxyStatusSnapshot } from '../../src/xds/status/proxy-status.js';
 import { syntheticMesh } from '../../bench/synthetic-mesh.js';
 

@@ -10,7 +10,7 @@ import { create, fromBinary } from '@bufbuild/protobuf';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryResponse } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { ManualClock } from '../../src/clock.js';
 import { RolloutController } from '../../src/rollout/controller.js';
-import { ResourceCache } from '../../src/xds/resource-cache.js';
+import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { XdsServer } from '../../src/xds/server/server.js';
 import { TYPE_CLUSTER, TYPE_LISTENER } from '../../src/xds/type-urls.js';
 import { IdentityStore } from '../../src/store/identity-store.js';

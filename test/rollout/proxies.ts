@@ -8,7 +8,7 @@ import { RouteConfigurationSchema } from '#gen/envoy/config/route/v3/route_pb';
 import type { Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import type { Listener } from '#gen/envoy/config/listener/v3/listener_pb';
 import type { DeltaDiscoveryResponse, DiscoveryResponse } from '#gen/envoy/service/discovery/v3/discovery_pb';
-import { DEFAULT_GROUP, type ResourceCache } from '../../src/xds/resource-cache.js';
+import { DEFAULT_GROUP, type ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { TYPE_CLUSTER, TYPE_LISTENER, TYPE_ROUTE } from '../../src/xds/type-urls.js';
 import { PATHS, type DeltaClient, type SotwClient, type XdsTestClient } from '../xds/protocol/client.js';
 import { clusterOf, listenerOf } from './fixtures.js';

@@ -1,7 +1,7 @@
 // One resolver over both sources: secrets from the identity store, everything else from the resource cache.
 import type { IdentityPolicy } from '../policy.js';
 import { principalToString } from '../principal.js';
-import { DEFAULT_GROUP, type ResourceCache } from '../resource-cache.js';
+import { DEFAULT_GROUP, type ResourceCache } from '../cache/resource-cache.js';
 import type { Resolution, ResourceResolver, StreamContext } from '../protocol/resolution.js';
 import type { SecretSource } from '../secrets/secrets.js';
 import { isWildcardType, TYPE_SECRET } from '../type-urls.js';

@@ -15,7 +15,7 @@ import { principalToString, type CallAuthenticator, type NodePrincipal } from '.
 import { FairScheduler, PUSH_COST, type SchedulerStats } from './fair-scheduler.js';
 import { checkRequestNames, resolveLimits, tooMany, XdsLimitError, type XdsLimits } from './limits.js';
 import { ProxyStatusRegistry, type ProxyIdentity, type ProxyStatusEvent, type ProxyStatusSnapshot } from '../status/proxy-status.js';
-import type { ResourceCache, ResourceChange } from '../resource-cache.js';
+import type { ResourceCache, ResourceChange } from '../cache/resource-cache.js';
 import type { ProxyRecord } from '../status/proxy-status.js';
 import { CombinedResolver } from './resolver.js';
 import { SecretSource } from '../secrets/secrets.js';

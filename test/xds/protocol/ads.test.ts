@@ -11,7 +11,7 @@ import { PATHS } from './client.js';
 import { startHarness, ORDERS_NODE, type Harness } from './harness.js';
 import { secretNames } from './helpers.js';
 import { strictUnpack } from './strict.js';
-import { DEFAULT_GROUP, type NamedResource } from '../../../src/xds/resource-cache.js';
+import { DEFAULT_GROUP, type NamedResource } from '../../../src/xds/cache/resource-cache.js';
 import { TYPE_CLUSTER, TYPE_ENDPOINT, TYPE_LISTENER, TYPE_SECRET } from '../../../src/xds/type-urls.js';
 
 const cluster = (name: string, ms = 1000): NamedResource => ({

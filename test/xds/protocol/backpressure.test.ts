@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { DiscoveryRequestSchema, DiscoveryResponseSchema } from '#gen/envoy/service/discovery/v3/discovery_pb';
 import { ManualClock } from '../../../src/clock.js';
-import { ResourceCache } from '../../../src/xds/resource-cache.js';
+import { ResourceCache } from '../../../src/xds/cache/resource-cache.js';
 import { XdsServer } from '../../../src/xds/server/server.js';
 import { TYPE_SECRET } from '../../../src/xds/type-urls.js';
 import { bundleOf, makeCa, populatedStore, pki, TD } from './fixtures.js';

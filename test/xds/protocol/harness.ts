@@ -7,7 +7,7 @@ import type { XdsLimits } from '../../../src/xds/server/limits.js';
 import type { XdsLogger, XdsMetrics } from '../../../src/xds/server/observability.js';
 import { TableIdentityPolicy, type IdentityPolicy } from '../../../src/xds/policy.js';
 import type { CallAuthenticator, NodePrincipal } from '../../../src/xds/principal.js';
-import { ResourceCache } from '../../../src/xds/resource-cache.js';
+import { ResourceCache } from '../../../src/xds/cache/resource-cache.js';
 import { XdsServer } from '../../../src/xds/server/server.js';
 import { XdsTestClient } from './client.js';
 import { ORDERS, PAYMENTS, populatedStore, LATER } from './fixtures.js';

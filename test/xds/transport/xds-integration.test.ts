@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../../../src/clock.js';
 import { IdentityStore } from '../../../src/store/identity-store.js';
 import { TableIdentityPolicy } from '../../../src/xds/policy.js';
-import { ResourceCache } from '../../../src/xds/resource-cache.js';
+import { ResourceCache } from '../../../src/xds/cache/resource-cache.js';
 import { XdsServer } from '../../../src/xds/server/server.js';
 import { secretDiscoveryService } from '../../../src/xds/server/services.js';
 import { spiffeChannelCredentials } from '../../../src/xds/node-attest/client.js';

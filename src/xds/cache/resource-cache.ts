@@ -3,9 +3,9 @@
 // every node gets unless its own group has a resource of the same name. Resources are encoded once when set;
 // versions come from the encoded bytes, so setting identical content again changes nothing.
 import type { Any } from '@bufbuild/protobuf/wkt';
-import { TrustplaneError } from '../errors.js';
-import { bytesVersion, encodeAny } from './codec.js';
-import { CONFIG_TYPES, type ConfigTypeUrl } from './type-urls.js';
+import { TrustplaneError } from '../../errors.js';
+import { bytesVersion, encodeAny } from '../codec.js';
+import { CONFIG_TYPES, type ConfigTypeUrl } from '../type-urls.js';
 
 export const DEFAULT_GROUP = '';
 
