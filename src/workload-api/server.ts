@@ -1,7 +1,7 @@
 // The SPIFFE Workload API server (SPIFFE_Workload_API.md, SPIFFE_Workload_Endpoint.md). The transport says who
 // is calling (the Unix socket the call came in on; see listeners.ts); the grants say what that caller may hold;
-// the identity store holds the SVIDs and bundles. Every call must carry `workload.spiffe.io: true`
-// (InvalidArgument otherwise); a caller with no identity gets PermissionDenied; each stream sends the full state
+// the identity store holds the SVIDs and bundles. Every Workload API call must carry `workload.spiffe.io: true`
+// (InvalidArgument otherwise; reflection.ts says why Server Reflection beside it does not ask for it); a caller with no identity gets PermissionDenied; each stream sends the full state
 // at once and again after every change that alters it (rotation, bundle change, a reload of the grants).
 import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
@@ -23,6 +23,7 @@ import type { CallAuthenticator, NodePrincipal } from '../xds/principal.js';
 import { principalToString } from '../xds/principal.js';
 import type { WorkloadGrants } from './grants.js';
 import { fetchJwtSvids, jwtBundlesResponse, validateJwtSvidRequest, type JwtProfile } from './jwt-profile.js';
+import { addWorkloadApiReflection } from './reflection.js';
 import { SECURITY_HEADER, SECURITY_HEADER_VALUE, spiffeWorkloadApi, type Status } from './service.js';
 import { x509BundlesResponse, x509SvidResponse } from './x509-responses.js';
 
@@ -107,7 +108,7 @@ export class WorkloadApiServer {
     return this.#streams.size;
   }
 
-  /** Registers SpiffeWorkloadAPI on a server whose callers `auth` identifies. */
+  /** Registers SpiffeWorkloadAPI, and gRPC Server Reflection describing it, on a server whose callers `auth` identifies. */
   addTo(server: grpc.Server, auth: CallAuthenticator): void {
     const unimplemented = (what: string) => (call: { metadata: grpc.Metadata }): Status =>
       checkSecurityHeader(call.metadata) ?? { code: grpc.status.UNIMPLEMENTED, details: `${what} is not served by trustplane's Workload API` };
@@ -128,6 +129,7 @@ export class WorkloadApiServer {
       FetchWITSVID: (call: grpc.ServerWritableStream<unknown, unknown>) => endStream(call, unimplemented('the WIT-SVID profile')(call)),
       FetchWITBundles: (call: grpc.ServerWritableStream<unknown, unknown>) => endStream(call, unimplemented('the WIT-SVID profile')(call)),
     } as unknown as grpc.UntypedServiceImplementation);
+    addWorkloadApiReflection(server);
   }
 
   /** The grants changed (a mesh reload): every stream is checked again, and ended if its caller lost everything. */
