@@ -7,7 +7,6 @@ export type BundleErrorCode =
   | 'KEYS_NOT_ARRAY'
   | 'BAD_KEY'
   | 'MISSING_KTY'
-  | 'MISSING_USE'
   | 'BAD_USE'
   | 'MISSING_X5C'
   | 'X5C_NOT_ONE_CERT'

@@ -84,14 +84,19 @@ function parseKey(key: unknown, i: number, what: string): X509Certificate | JwtA
   const fail = (code: ConstructorParameters<typeof BundleError>[0], msg: string, cause?: unknown): BundleError =>
     new BundleError(code, `${at}: ${msg}`, { keyIndex: i, cause });
   if (!isObject(key)) throw fail('BAD_KEY', `expected a JWK object, got ${describe(key)}`);
+  const use = key['use'];
+  // RFC 7517 §4.2 makes "use" a string: another JSON type is a malformed JWK (go-spiffe's JSON decoding refuses it
+  // too), where a missing or unknown value is not.
+  if (use !== undefined && use !== null && typeof use !== 'string') throw fail('BAD_USE', `"use" must be a string, got ${describe(use)}`);
+  // §4.2.2: a consumer MUST ignore the entire element when "use" is missing or unknown (values are case-sensitive),
+  // whatever else it holds; go-spiffe's parser skips such keys too. "wit-svid" is among them: trustplane has no
+  // WIT-SVID profile.
+  if (use !== X509_SVID_USE && use !== JWT_SVID_USE) return undefined;
   const kty = key['kty'];
   if (typeof kty !== 'string' || kty === '') throw fail('MISSING_KTY', `"kty" must be set (a non-empty string), got ${describe(kty)}`);
-  const use = key['use'];
-  if (use === undefined || use === '') throw fail('MISSING_USE', `"use" must be set ("${X509_SVID_USE}" or "${JWT_SVID_USE}")`);
-  if (typeof use !== 'string') throw fail('BAD_USE', `"use" must be a string, got ${describe(use)}`);
   if (use === JWT_SVID_USE) return parseJwtAuthority(key, at, i);
-  // §4.2.1 and §4.2.2: unknown key types and uses are skipped, not errors.
-  if (use !== X509_SVID_USE || !KNOWN_KTY.has(kty)) return undefined;
+  // §4.2.1: unknown key types are skipped, not errors.
+  if (!KNOWN_KTY.has(kty)) return undefined;
   const x5c = key['x5c'];
   if (x5c === undefined) throw fail('MISSING_X5C', `an "${X509_SVID_USE}" key must carry its CA certificate in "x5c"`);
   if (!Array.isArray(x5c) || x5c.length !== 1) {

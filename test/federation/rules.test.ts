@@ -97,7 +97,9 @@ describe('accepting a fetched document', () => {
     refused(() => acceptBundle(TD, doc([other], 9), held, { from: 'u', now }), 'wrong_trust_domain');
     refused(() => acceptBundle(TD, '{"keys": []}', held, { from: 'u', now }), 'no_authorities');
     refused(() => acceptBundle(TD, 'nope', held, { from: 'u', now }), 'malformed_json');
-    refused(() => acceptBundle(TD, '{"keys": [{"kty": "EC"}]}', held, { from: 'u', now }), 'invalid_bundle');
+    refused(() => acceptBundle(TD, '{"keys": [{"kty": "EC", "use": "x509-svid"}]}', held, { from: 'u', now }), 'invalid_bundle');
+    // A key without "use" is ignored (bundle spec §4.2.2), so a document of such keys holds no authority.
+    refused(() => acceptBundle(TD, '{"keys": [{"kty": "EC"}]}', held, { from: 'u', now }), 'no_authorities');
     const endpointSvid = await issueSvid(a, 'spiffe://alpha.test/trustplane/server', Date.now());
     refused(() => acceptBundle(TD, doc([b], 9), held, { from: 'u', now, selfServingChain: endpointSvid.chain }), 'wrong_trust_domain');
     assert.equal(acceptBundle(TD, doc([a, b], 9), held, { from: 'u', now, selfServingChain: endpointSvid.chain }).changed, true);

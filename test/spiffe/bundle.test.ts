@@ -95,17 +95,44 @@ describe('X509Bundle SPIFFE bundle JSON', () => {
     assert.equal(b.sequence, undefined);
   });
 
-  const ignored: Array<[string, unknown]> = [
-    ['a jwt-svid key of an unknown key type', { kty: 'oct', k: 'AAAA', use: 'jwt-svid', kid: 'k1' }],
-    ['a key with an unknown use', { ...x509Key(rootB.cert), use: 'x509-svid-v2' }],
-    ['a key with an unknown key type', { kty: 'oct', k: 'AAAA', use: 'x509-svid', x5c: ['AAAA'] }],
+  // What a consumer does with each "use" (SPIFFE Trust Domain and Bundle §4.2.2: a missing or unknown value, compared
+  // case-sensitively, means the whole element is ignored, whatever else it holds; go-spiffe's parser does the
+  // same), and with each unknown key type (§4.2.1). Each key sits before a valid x509-svid key, which is kept.
+  const jwtKey = { ...jwkOf(rootB.cert), use: 'jwt-svid', kid: 'k1' };
+  const noUse = (k: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(k).filter(([n]) => n !== 'use'));
+  const keyCases: Array<[string, unknown, 'x509 authority' | 'jwt authority' | 'ignored' | 'BAD_USE']> = [
+    ['use "x509-svid"', x509Key(rootA2.cert), 'x509 authority'],
+    ['use "jwt-svid"', jwtKey, 'jwt authority'],
+    ['no use', noUse(x509Key(rootA2.cert)), 'ignored'],
+    ['no use, and no kty or x5c', { crv: 'P-256' }, 'ignored'],
+    ['no use, and an x5c that is not a certificate', noUse(x509Key(rootA2.cert, { x5c: ['%%%'] })), 'ignored'],
+    ['use null', x509Key(rootA2.cert, { use: null }), 'ignored'],
+    ['use ""', x509Key(rootA2.cert, { use: '' }), 'ignored'],
+    ['use "X509-SVID" (values are case-sensitive)', x509Key(rootA2.cert, { use: 'X509-SVID' }), 'ignored'],
+    ['use "x509-svid-v2"', x509Key(rootA2.cert, { use: 'x509-svid-v2' }), 'ignored'],
+    ['use "sig" (RFC 7517\'s generic value)', x509Key(rootA2.cert, { use: 'sig' }), 'ignored'],
+    ['use "wit-svid" (no WIT-SVID profile here)', { ...jwtKey, use: 'wit-svid' }, 'ignored'],
+    ['an unknown use and no kty', { use: 'x509-svid-v2', x5c: ['AAAA'] }, 'ignored'],
+    ['a jwt-svid key of an unknown key type', { kty: 'oct', k: 'AAAA', use: 'jwt-svid', kid: 'k1' }, 'ignored'],
+    ['an x509-svid key of an unknown key type', { kty: 'oct', k: 'AAAA', use: 'x509-svid', x5c: ['AAAA'] }, 'ignored'],
+    ['use 1 (not a string: a malformed JWK)', x509Key(rootA2.cert, { use: 1 }), 'BAD_USE'],
+    ['use ["x509-svid"] (not a string)', x509Key(rootA2.cert, { use: ['x509-svid'] }), 'BAD_USE'],
+    ['use true (not a string)', x509Key(rootA2.cert, { use: true }), 'BAD_USE'],
   ];
-  for (const [name, key] of ignored) {
-    test(`ignores ${name} (SPIFFE bundle spec §4.2)`, () => {
-      const b = X509Bundle.fromSpiffeJson(tdA, doc([key, x509Key(rootA.cert)], { spiffe_sequence: 1, extra_member: true }));
-      assert.deepEqual(ders(b.x509Authorities), ders([rootA.cert]));
+  for (const [name, key, outcome] of keyCases) {
+    test(`a key with ${name}: ${outcome}`, () => {
+      const json = doc([key, x509Key(rootA.cert)], { spiffe_sequence: 1, extra_member: true });
+      if (outcome === 'BAD_USE') {
+        const err = throwsCode(() => X509Bundle.fromSpiffeJson(tdA, json), BundleError, outcome, 'key 0', '"use" must be a string');
+        assert.equal(err.keyIndex, 0);
+        return;
+      }
+      const b = X509Bundle.fromSpiffeJson(tdA, json);
+      assert.deepEqual(ders(b.x509Authorities), ders(outcome === 'x509 authority' ? [rootA2.cert, rootA.cert] : [rootA.cert]));
+      assert.deepEqual(b.jwtAuthorities.map((a) => a.keyId), outcome === 'jwt authority' ? ['k1'] : []);
     });
   }
+
   test('accepts key parameters with leading zero octets', () => {
     const jwk = jwkOf(rootRsa.cert);
     const n = Buffer.concat([Buffer.from([0]), Buffer.from(String(jwk['n']), 'base64url')]).toString('base64url');
@@ -123,9 +150,6 @@ describe('X509Bundle SPIFFE bundle JSON', () => {
     ['"keys" that is an object', '{"keys": {}}', 'KEYS_NOT_ARRAY', undefined],
     ['a key that is not an object', doc([ec, 'x']), 'BAD_KEY', 1, 'key 1'],
     ['a key without kty', doc([{ use: 'x509-svid', x5c: [b64A] }]), 'MISSING_KTY', 0, 'key 0', '"kty"'],
-    ['a key without use', doc([ec, { ...ec, use: undefined }]), 'MISSING_USE', 1, 'key 1', '"use" must be set'],
-    ['a key with an empty use', doc([{ ...ec, use: '' }]), 'MISSING_USE', 0],
-    ['a key whose use is not a string', doc([{ ...ec, use: 1 }]), 'BAD_USE', 0],
     ['an x509-svid key without x5c', doc([{ ...ec, x5c: undefined }]), 'MISSING_X5C', 0, '"x5c"'],
     ['an x509-svid key with an empty x5c', doc([{ ...ec, x5c: [] }]), 'X5C_NOT_ONE_CERT', 0, 'got 0 certificates'],
     ['an x509-svid key with two certificates', doc([{ ...ec, x5c: [b64A, rootA2.cert.raw.toString('base64')] }]), 'X5C_NOT_ONE_CERT', 0, 'got 2 certificates'],
