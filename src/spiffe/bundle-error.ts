@@ -20,8 +20,7 @@ export type BundleErrorCode =
   | 'BAD_JWK'
   | 'DUPLICATE_KID';
 
-export class BundleError extends TrustplaneError {
-  declare readonly code: BundleErrorCode;
+export class BundleError extends TrustplaneError<BundleErrorCode> {
   /** Index of the offending entry of "keys" in a SPIFFE bundle document, when the problem is in one. */
   readonly keyIndex: number | undefined;
   constructor(code: BundleErrorCode, message: string, options?: { cause?: unknown; keyIndex?: number }) {

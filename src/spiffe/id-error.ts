@@ -20,8 +20,7 @@ export type SpiffeIdErrorCode =
   | 'HAS_PATH'
   | 'TOO_LONG';
 
-export class SpiffeIdError extends TrustplaneError {
-  declare readonly code: SpiffeIdErrorCode;
+export class SpiffeIdError extends TrustplaneError<SpiffeIdErrorCode> {
   /** Index into the rejected input where the problem is, when there is one place to point at. */
   readonly index: number | undefined;
   constructor(code: SpiffeIdErrorCode, message: string, index?: number) {

@@ -11,12 +11,7 @@ export type PemErrorCode =
   | 'PEM_BAD_BASE64'
   | 'PEM_BAD_CERTIFICATE';
 
-export class PemError extends TrustplaneError {
-  declare readonly code: PemErrorCode;
-  constructor(code: PemErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class PemError extends TrustplaneError<PemErrorCode> {}
 
 const BEGIN = /-----BEGIN ([^\r\n-]*)-----/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

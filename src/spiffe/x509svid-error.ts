@@ -21,9 +21,4 @@ export type X509SvidErrorCode =
   | 'NOT_YET_VALID'
   | 'EXPIRED';
 
-export class X509SvidError extends TrustplaneError {
-  declare readonly code: X509SvidErrorCode;
-  constructor(code: X509SvidErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class X509SvidError extends TrustplaneError<X509SvidErrorCode> {}
