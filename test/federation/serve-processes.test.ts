@@ -17,7 +17,8 @@ import { cli } from '../cli/run.js';
 import { httpsGet, meshYaml, serverId, serviceId, tempDir } from './fixtures.js';
 
 const BIN = resolve('bin', 'trustplane.js');
-const GUARD_MS = 20_000;
+// A guard against a hang, not a measure: two servers starting at once on a loaded 2-core machine take a while.
+const GUARD_MS = 60_000;
 
 interface Served {
   readonly child: ChildProcess;
@@ -29,12 +30,14 @@ interface Served {
   readonly meshFile: string;
 }
 
-async function serve(dir: string, td: string, service: string): Promise<Served> {
+/** Starts `trustplane serve`; its process goes into `spawned` at once, so that it is stopped even if it never starts. */
+async function serve(dir: string, td: string, service: string, spawned: ChildProcess[]): Promise<Served> {
   const meshFile = join(dir, 'mesh.yaml');
   const dataDir = join(dir, 'data');
   mkdirSync(dir, { recursive: true });
   writeFileSync(meshFile, meshYaml(td, service, []));
   const child = spawn(process.execPath, [BIN, 'serve', '--mesh', meshFile, '--data-dir', dataDir, '--tcp', '', '--admin', '127.0.0.1:0', '--bundle-endpoint', '127.0.0.1:0', '--bundle-refresh-hint', '30s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.push(child);
   let out = '';
   let err = '';
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
@@ -73,25 +76,25 @@ async function serve(dir: string, td: string, service: string): Promise<Served> 
   return { child, logLine, ...started, dataDir, meshFile };
 }
 
-async function stop(s: Served): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  s.child.kill('SIGTERM');
-  await once(s.child, 'exit');
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
 }
 
 describe('federation between two `trustplane serve` processes', () => {
   const root = tempDir('tp-fed-proc-');
-  const running: Served[] = [];
+  // Every spawned server, started or not: one that came up while the other did not must not outlive the test.
+  const spawned: ChildProcess[] = [];
   const closers: (() => unknown)[] = [];
   after(async () => {
     for (const c of closers) await c();
-    for (const s of running) await stop(s);
+    for (const child of spawned) await stop(child);
     rmSync(root, { recursive: true, force: true });
   });
 
   test('bundle show = what the endpoint serves; a bundleEndpoint added to the description is fetched and pushed over SDS', async () => {
-    const [a, b] = await Promise.all([serve(join(root, 'alpha'), 'alpha.test', 'frontend'), serve(join(root, 'beta'), 'beta.test', 'backend')]);
-    running.push(a, b);
+    const [a, b] = await Promise.all([serve(join(root, 'alpha'), 'alpha.test', 'frontend', spawned), serve(join(root, 'beta'), 'beta.test', 'backend', spawned)]);
 
     // The operator hands beta alpha's bundle out of band; it is exactly what alpha's endpoint serves.
     const shown = await cli('bundle', 'show', '--format', 'spiffe', '--trust-domain', 'alpha.test', '--data-dir', a.dataDir);
