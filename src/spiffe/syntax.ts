@@ -51,13 +51,7 @@ export function checkTrustDomainName(name: string, input: string, offset: number
     const c = name.charCodeAt(i);
     if (isTrustDomainChar(c)) continue;
     const where = offset + i;
-    if (c === 0x25) {
-      throw new SpiffeIdError(
-        'PERCENT_ENCODED',
-        `trust domain contains "%" at index ${where} in ${quote(input)}; percent-encoding is not allowed (${TRUST_DOMAIN_ACCEPTED})`,
-        where,
-      );
-    }
+    if (c === 0x25) throw percentError('trust domain', input, where, TRUST_DOMAIN_ACCEPTED);
     const upper = c >= 0x41 && c <= 0x5a ? '; upper case is not allowed, trust domains are lower case' : '';
     throw new SpiffeIdError(
       'BAD_TRUST_DOMAIN_CHAR',
@@ -108,13 +102,7 @@ function checkSegment(segment: string, last: boolean, input: string, offset: num
     const c = segment.charCodeAt(i);
     if (isSegmentChar(c)) continue;
     const where = offset + i;
-    if (c === 0x25) {
-      throw new SpiffeIdError(
-        'PERCENT_ENCODED',
-        `path contains "%" at index ${where} in ${quote(input)}; percent-encoding is not allowed (${SEGMENT_ACCEPTED})`,
-        where,
-      );
-    }
+    if (c === 0x25) throw percentError('path', input, where, SEGMENT_ACCEPTED);
     if (c === 0x3f) throw queryError(input, where);
     if (c === 0x23) throw fragmentError(input, where);
     throw new SpiffeIdError(
@@ -123,6 +111,11 @@ function checkSegment(segment: string, last: boolean, input: string, offset: num
       where,
     );
   }
+}
+
+/** Neither the trust domain nor the path may be percent-encoded (SPIFFE ID §2.1, §2.2): one rule, one message. */
+function percentError(part: 'trust domain' | 'path', input: string, where: number, accepted: string): SpiffeIdError {
+  return new SpiffeIdError('PERCENT_ENCODED', `${part} contains "%" at index ${where} in ${quote(input)}; percent-encoding is not allowed (${accepted})`, where);
 }
 
 function queryError(input: string, where: number): SpiffeIdError {

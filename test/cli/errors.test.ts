@@ -19,6 +19,9 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const ID = 'spiffe://example.org/ns/shop/sa/web';
+/** A real CLI process is killed after this: a guard against a hang (a loop in mkdir, a server left running), not a
+ * measure of speed; loading the CLI alone takes tens of seconds on the loaded 2-core test machine. */
+const HANG_GUARD_MS = 120_000;
 
 /** One line on stderr naming the code, exit 1, no stack trace. */
 function assertOneLine(r: CliResult, code: string, also?: RegExp): void {
@@ -80,7 +83,7 @@ describe('svid mint', () => {
   test('--out /proc/nope fails at once instead of looping in mkdir (real process, bounded)', () => {
     const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'trustplane.js'), 'svid', 'mint', '--spiffe-id', ID, '--out', '/proc/nope/x', '--data-dir', join(dir, 'mint-proc')], {
       encoding: 'utf8',
-      timeout: 30_000,
+      timeout: HANG_GUARD_MS,
     });
     assert.equal(r.signal, null, 'did not have to be killed');
     assertOneLine({ code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, logs: '' }, 'FILE_NOT_FOUND', /\/proc\/nope\/x/);
@@ -170,7 +173,7 @@ describe('the other commands', () => {
   test('serve: --svid-dir, --uds or --data-dir under a regular file or in /proc: one line, at once', async () => {
     for (const [flag, path] of [['--svid-dir', join(aFile, 'svids')], ['--uds', join(aFile, 'x.sock')], ['--data-dir', join(aFile, 'data')], ['--uds', '/proc/nope/x.sock']] as const) {
       const argv = ['serve', '--data-dir', join(dir, `serve-${flag.slice(2)}`), '--tcp', '', '--admin', '', flag, path];
-      const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'trustplane.js'), ...argv], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, [join(process.cwd(), 'bin', 'trustplane.js'), ...argv], { encoding: 'utf8', timeout: HANG_GUARD_MS });
       assert.equal(r.signal, null, `${flag} ${path}: did not have to be killed`);
       const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('{'));
       assertOneLine({ code: r.status ?? -1, stdout: r.stdout, stderr: `${lines.join('\n')}\n`, logs: '' }, path.startsWith('/proc') ? 'FILE_NOT_FOUND' : 'NOT_A_DIRECTORY');
