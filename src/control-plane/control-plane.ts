@@ -48,6 +48,7 @@ import { meshWorkloadGrants } from '../workload-api/grants.js';
 import { loadRevision, revisionName, startReplica, type ReplicaStart } from '../replica/replica-start.js';
 import { globalSnapshot, ReplicaServing } from '../replica/serving.js';
 import { recordingNodeSvidIssuer } from '../replica/node-svids.js';
+import { sharedJwtKeys } from '../replica/shared-jwt-keys.js';
 import type { RolloutState } from '../rollout/index.js';
 import { startWorkloadApiListeners, type WorkloadApiListeners } from '../workload-api/listeners.js';
 import { WorkloadApiServer } from '../workload-api/server.js';
@@ -541,7 +542,8 @@ export class ControlPlane {
     this.#oidc = await OidcDiscoveryServer.start({
       address: o.address,
       issuer: parseIssuer(o.issuer),
-      keys: this.ca.jwt,
+      // A replica publishes every live replica's keys: a token minted by any of them verifies with this /keys.
+      keys: this.#replica ? sharedJwtKeys(this.#replica.sharedBundle(caBundleSource(this.ca))) : this.ca.jwt,
       jwksMaxAgeSeconds: jwksMaxAgeSeconds(this.ca.jwt.publishLeadMs),
       ...(o.tls ? { tls: o.tls } : {}),
       behindTlsProxy: o.behindTlsProxy ?? false,

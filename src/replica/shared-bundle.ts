@@ -10,14 +10,15 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { AuthorityRow, AuthorityState, Datastore, JwtAuthorityRow } from '../datastore/index.js';
 import { jwtAuthorityOf, type JwtAuthority } from '../spiffe/jwt-authority.js';
 import { X509Bundle } from '../spiffe/bundle.js';
+import { publishJwtKeys, remoteJwtKeys, type LocalJwtKey } from './shared-jwt-keys.js';
 
 /** What the embedded CA offers to the SVID manager: its bundle and the news of its changes. */
 export interface BundleSource {
   bundle(): X509Bundle;
   onBundleChange(listener: (bundle: X509Bundle) => void): () => void;
   status(): readonly { id: string; state: AuthorityState; certificate: X509Certificate; notAfter: Date }[];
-  /** The JWT-SVID keys' lifetimes (their public keys are in bundle().jwtAuthorities); none without JWT keys. */
-  jwtStatus?(): readonly { keyId: string; notAfter: Date }[];
+  /** The JWT-SVID keys' journal (their public keys are in bundle().jwtAuthorities); none without JWT keys. */
+  jwtStatus?(): readonly LocalJwtKey[];
 }
 
 export const DEFAULT_AUTHORITY_POLL_MS = 10_000;
@@ -35,6 +36,7 @@ export class SharedBundle implements BundleSource {
   readonly #listeners = new Set<(bundle: X509Bundle) => void>();
   #remote: X509Certificate[] = [];
   #remoteJwt: JwtAuthority[] = [];
+  #publishedJwt: ReadonlySet<string> = new Set();
   #bundle: X509Bundle;
   #offLocal: (() => void) | undefined;
   #offWatch: (() => void) | undefined;
@@ -102,16 +104,8 @@ export class SharedBundle implements BundleSource {
         this.#onError(`authority ${r.id} of replica ${r.replica} in the datastore is not a certificate; left out`);
       }
     }
-    const remoteJwt: JwtAuthority[] = [];
-    for (const r of jwtRows) {
-      if (r.notAfter <= now) {
-        await this.#ds.removeJwtAuthority(r.keyId).catch(() => {});
-        continue;
-      }
-      if (r.replica !== this.#replica) remoteJwt.push(jwtAuthorityOf(r.keyId, r.publicKey));
-    }
     this.#remote = remote;
-    this.#remoteJwt = remoteJwt;
+    this.#remoteJwt = (await remoteJwtKeys(this.#ds, jwtRows, this.#replica, now)).map((r) => jwtAuthorityOf(r.keyId, r.publicKey));
     this.#recompute();
   }
 
@@ -119,11 +113,7 @@ export class SharedBundle implements BundleSource {
     for (const a of this.#local.status()) {
       await this.#ds.putAuthority({ id: a.id, replica: this.#replica, certificatePem: a.certificate.toString(), notAfter: a.notAfter.getTime(), state: a.state });
     }
-    const lifetimes = new Map((this.#local.jwtStatus?.() ?? []).map((k) => [k.keyId, k.notAfter.getTime()]));
-    for (const j of this.#local.bundle().jwtAuthorities) {
-      const notAfter = lifetimes.get(j.keyId);
-      if (notAfter !== undefined) await this.#ds.putJwtAuthority({ keyId: j.keyId, replica: this.#replica, publicKey: j.publicKey, notAfter });
-    }
+    this.#publishedJwt = await publishJwtKeys(this.#ds, this.#replica, this.#local.bundle().jwtAuthorities, this.#local.jwtStatus?.() ?? [], this.#publishedJwt);
   }
 
   #recompute(): void {
