@@ -87,6 +87,8 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
     clock.advanceTo(activeA.notBefore.getTime() + 3 * H + 60_000);
     const nextA = keyIn(a, 'prepared')!.keyId;
     await eventually("A's prepared key on B's /keys", async () => (await keysOf(b)).includes(nextA));
+    // The same bundle B serves over SDS, the Workload API and the bundle endpoint (its identity store's).
+    assert.ok(b.store.getBundle(TD)!.findJwtAuthority(nextA), "A's prepared key in B's served bundle");
     assert.equal((await a.ca.jwt.mint(web, [AUD])).keyId, kidA, 'a prepared key does not sign');
 
     // Just before activation the old key signs one more token.
