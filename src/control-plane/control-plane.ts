@@ -615,7 +615,12 @@ export class ControlPlane {
 
 /** The embedded CA as what a replica publishes: its X.509 authorities and its JWT-SVID keys (public parts only). */
 function caBundleSource(ca: CertificateAuthority): BundleSource {
-  return { bundle: () => ca.bundle(), onBundleChange: (l) => ca.onBundleChange(l), status: () => ca.status(), jwtStatus: () => ca.jwt.status() };
+  // A JWT key signs only once the datastore holds it, so every replica can verify its first token.
+  ca.jwt.requirePublication();
+  return {
+    bundle: () => ca.bundle(), onBundleChange: (l) => ca.onBundleChange(l), status: () => ca.status(),
+    jwtStatus: () => ca.jwt.status(), jwtPublished: (kids) => ca.jwt.confirmPublished(kids),
+  };
 }
 
 /** The CA's minting with the shared bundle: what SvidManager needs of an issuer, for a replica. */

@@ -19,6 +19,8 @@ export interface BundleSource {
   status(): readonly { id: string; state: AuthorityState; certificate: X509Certificate; notAfter: Date }[];
   /** The JWT-SVID keys' journal (their public keys are in bundle().jwtAuthorities); none without JWT keys. */
   jwtStatus?(): readonly LocalJwtKey[];
+  /** Told which JWT keys the datastore now holds: a prepared one may sign a publish lead later. */
+  jwtPublished?(keyIds: ReadonlySet<string>): void;
 }
 
 export const DEFAULT_AUTHORITY_POLL_MS = 10_000;
@@ -107,6 +109,10 @@ export class SharedBundle implements BundleSource {
     this.#remote = remote;
     this.#remoteJwt = (await remoteJwtKeys(this.#ds, jwtRows, this.#replica, now)).map((r) => jwtAuthorityOf(r.keyId, r.publicKey));
     this.#recompute();
+    // A JWT key whose publish failed (the datastore was down) may not sign: publish it again now that reads work.
+    if (this.#local.bundle().jwtAuthorities.some((j) => !this.#publishedJwt.has(j.keyId))) {
+      await this.#publish().catch((e: unknown) => this.#onError(`publishing this replica's authorities failed: ${(e as Error).message}`));
+    }
   }
 
   async #publish(): Promise<void> {
@@ -114,6 +120,7 @@ export class SharedBundle implements BundleSource {
       await this.#ds.putAuthority({ id: a.id, replica: this.#replica, certificatePem: a.certificate.toString(), notAfter: a.notAfter.getTime(), state: a.state });
     }
     this.#publishedJwt = await publishJwtKeys(this.#ds, this.#replica, this.#local.bundle().jwtAuthorities, this.#local.jwtStatus?.() ?? [], this.#publishedJwt);
+    this.#local.jwtPublished?.(this.#publishedJwt);
   }
 
   #recompute(): void {
