@@ -39,6 +39,8 @@ export class SharedBundle implements BundleSource {
   #remote: X509Certificate[] = [];
   #remoteJwt: JwtAuthority[] = [];
   #publishedJwt: ReadonlySet<string> = new Set();
+  #publishing: Promise<void> | undefined;
+  #publishAgain = false;
   #bundle: X509Bundle;
   #offLocal: (() => void) | undefined;
   #offWatch: (() => void) | undefined;
@@ -110,12 +112,28 @@ export class SharedBundle implements BundleSource {
     this.#remoteJwt = (await remoteJwtKeys(this.#ds, jwtRows, this.#replica, now)).map((r) => jwtAuthorityOf(r.keyId, r.publicKey));
     this.#recompute();
     // A JWT key whose publish failed (the datastore was down) may not sign: publish it again now that reads work.
-    if (this.#local.bundle().jwtAuthorities.some((j) => !this.#publishedJwt.has(j.keyId))) {
+    if (!this.#publishing && this.#local.bundle().jwtAuthorities.some((j) => !this.#publishedJwt.has(j.keyId))) {
       await this.#publish().catch((e: unknown) => this.#onError(`publishing this replica's authorities failed: ${(e as Error).message}`));
     }
   }
 
-  async #publish(): Promise<void> {
+  /** One publish at a time; a request while one runs makes one more run after it (never a pile of them). */
+  #publish(): Promise<void> {
+    this.#publishAgain = true;
+    this.#publishing ??= (async () => {
+      try {
+        while (this.#publishAgain) {
+          this.#publishAgain = false;
+          await this.#publishOnce();
+        }
+      } finally {
+        this.#publishing = undefined;
+      }
+    })();
+    return this.#publishing;
+  }
+
+  async #publishOnce(): Promise<void> {
     for (const a of this.#local.status()) {
       await this.#ds.putAuthority({ id: a.id, replica: this.#replica, certificatePem: a.certificate.toString(), notAfter: a.notAfter.getTime(), state: a.state });
     }

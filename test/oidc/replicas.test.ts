@@ -1,7 +1,8 @@
 // JWT-SVIDs across `serve --datastore` replicas on a real PostgreSQL: each replica signs with keys of its own, and an
 // independent relying party (jose's remote JWK set) that fetches /keys from replica B verifies what replica A
 // minted — before and after a rotation on A, whose next key reaches B's /keys before A signs with it. A rotated key
-// leaves B's /keys once the last token it signed expired; a dead replica's key once the key itself expired.
+// leaves B's /keys once the last token it signed expired; a dead replica's key once the key itself expired. With
+// PostgreSQL down, a replica's prepared key does not sign until the datastore took it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,5 +125,38 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
     clock.advanceTo(notAfter + 1000);
     await eventually("the dead replica's expired key gone from B's /keys", async () => !(await keysOf(b)).includes(deadKid));
     assert.ok(!(await b.replica!.datastore.jwtAuthorities()).some((r) => r.keyId === deadKid), 'and from the datastore');
+  });
+  test('PostgreSQL down while C prepares a key: C goes on signing with its current key, and the new one signs only after it reached D', async (t) => {
+    if (pgServer.external) {
+      t.diagnostic('TRUSTPLANE_TEST_PG_URL: an external server is not stopped by the tests');
+      return;
+    }
+    const meshFile = join(dir, 'mesh.yaml');
+    const url = await pgServer.newDatabase();
+    const c = await start('c', url, meshFile);
+    const d = await start('d', url, meshFile);
+    const current = keyIn(c, 'active')!;
+    await eventually("C's key on D's /keys", async () => (await keysOf(d)).includes(current.keyId));
+
+    await pgServer.stop();
+    clock.advanceTo(current.notBefore.getTime() + 3 * H + 60_000);
+    const next = keyIn(c, 'prepared')!.keyId;
+    // Past the schedule's activation: the datastore never took the new key, so D could not verify it; C keeps the old.
+    clock.advanceTo(current.notBefore.getTime() + 5 * H + 60_000);
+    assert.equal((await c.ca.jwt.mint(web, [AUD])).keyId, current.keyId);
+    assert.ok(!(await keysOf(d)).includes(next));
+
+    await pgServer.start();
+    // C's next poll finds the datastore back and publishes what it could not.
+    for (let i = 0; !(await keysOf(d)).includes(next); i++) {
+      assert.ok(i < 200, "C's prepared key never reached D's /keys after the datastore came back");
+      clock.advance(10_000);
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    assert.equal((await c.ca.jwt.mint(web, [AUD])).keyId, current.keyId, 'not yet: the publish lead runs from when the datastore took it');
+    clock.advance(c.ca.jwt.publishLeadMs);
+    const token = await c.ca.jwt.mint(web, [AUD]);
+    assert.equal(token.keyId, next);
+    assert.equal((await verifyAt(d, token.token)).payload.sub, web.toString());
   });
 });
