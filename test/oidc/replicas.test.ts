@@ -73,7 +73,7 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
     const kidA = keyIn(a, 'active')!.keyId;
     const kidB = keyIn(b, 'active')!.keyId;
     assert.notEqual(kidA, kidB, 'each replica signs with a key of its own');
-    await eventually("both replicas' keys in both /keys", async () => (await keysOf(a)).join() === [kidA, kidB].sort().join() && (await keysOf(b)).join() === [kidA, kidB].sort().join());
+    await eventually("both replicas' keys in both /keys", async () => (await keysOf(a)).join() === [kidA, kidB].sort().join() && (await keysOf(b)).join() === [kidA, kidB].sort().join(), 60_000);
 
     const first = await a.ca.jwt.mint(web, [AUD]);
     assert.equal(first.keyId, kidA);
@@ -87,7 +87,7 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
     const activeA = keyIn(a, 'active')!;
     clock.advanceTo(activeA.notBefore.getTime() + 3 * H + 60_000);
     const nextA = keyIn(a, 'prepared')!.keyId;
-    await eventually("A's prepared key on B's /keys", async () => (await keysOf(b)).includes(nextA));
+    await eventually("A's prepared key on B's /keys", async () => (await keysOf(b)).includes(nextA), 60_000);
     // The same bundle B serves over SDS, the Workload API and the bundle endpoint (its identity store's).
     assert.ok(b.store.getBundle(TD)!.findJwtAuthority(nextA), "A's prepared key in B's served bundle");
     assert.equal((await a.ca.jwt.mint(web, [AUD])).keyId, kidA, 'a prepared key does not sign');
@@ -97,8 +97,9 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
     const lastOfOld = await a.ca.jwt.mint(web, [AUD]);
     assert.equal(lastOfOld.keyId, kidA);
 
-    // At 5/6 of the key's life A's next key signs, and B's /keys verifies it; the old key's token still verifies.
-    clock.advanceTo(activeA.notBefore.getTime() + 5 * H + 1000);
+    // At 5/6 of the key's life A's next key signs (at the latest a publish lead after the datastore took it, which
+    // may have been told to A after B saw it), and B's /keys verifies it; the old key's token still verifies.
+    clock.advanceTo(activeA.notBefore.getTime() + 5 * H + a.ca.jwt.publishLeadMs);
     assert.equal(keyIn(a, 'active')!.keyId, nextA);
     const second = await a.ca.jwt.mint(web, [AUD]);
     assert.equal(second.keyId, nextA);
@@ -107,7 +108,7 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
 
     // Once the old key's last token expired, A drops it and so does B's /keys.
     clock.advanceTo(lastOfOld.expiresAt.getTime() + 1000);
-    await eventually("A's rotated key gone from B's /keys", async () => !(await keysOf(b)).includes(kidA));
+    await eventually("A's rotated key gone from B's /keys", async () => !(await keysOf(b)).includes(kidA), 60_000);
     assert.ok((await keysOf(b)).includes(nextA));
   });
 
@@ -123,7 +124,7 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
     assert.ok((await keysOf(b)).includes(deadKid));
     assert.equal((await verifyAt(b, token.token)).payload.sub, web.toString());
     clock.advanceTo(notAfter + 1000);
-    await eventually("the dead replica's expired key gone from B's /keys", async () => !(await keysOf(b)).includes(deadKid));
+    await eventually("the dead replica's expired key gone from B's /keys", async () => !(await keysOf(b)).includes(deadKid), 60_000);
     assert.ok(!(await b.replica!.datastore.jwtAuthorities()).some((r) => r.keyId === deadKid), 'and from the datastore');
   });
   test('PostgreSQL down while C prepares a key: C goes on signing with its current key, and the new one signs only after it reached D', async (t) => {
@@ -136,7 +137,7 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
     const c = await start('c', url, meshFile);
     const d = await start('d', url, meshFile);
     const current = keyIn(c, 'active')!;
-    await eventually("C's key on D's /keys", async () => (await keysOf(d)).includes(current.keyId));
+    await eventually("C's key on D's /keys", async () => (await keysOf(d)).includes(current.keyId), 60_000);
 
     await pgServer.stop();
     clock.advanceTo(current.notBefore.getTime() + 3 * H + 60_000);
@@ -147,16 +148,16 @@ describe('JWT-SVID keys across replicas (OIDC /keys of one replica verifies toke
     assert.ok(!(await keysOf(d)).includes(next));
 
     await pgServer.start();
-    // C's next poll finds the datastore back and publishes what it could not.
-    for (let i = 0; !(await keysOf(d)).includes(next); i++) {
-      assert.ok(i < 200, "C's prepared key never reached D's /keys after the datastore came back");
-      clock.advance(10_000);
+    // C's next poll finds the datastore back and publishes what it could not; until D has the key, C never signs
+    // with it, and a publish lead after the datastore took it, C does.
+    let token = await c.ca.jwt.mint(web, [AUD]);
+    for (let i = 0; token.keyId !== next; i++) {
+      assert.ok(i < 600, "C never signed with its prepared key after the datastore came back");
+      if (!(await keysOf(d)).includes(next)) assert.equal(token.keyId, current.keyId, 'C signed with a key D does not publish');
+      clock.advance(5_000);
       await new Promise((ok) => setTimeout(ok, 100));
+      token = await c.ca.jwt.mint(web, [AUD]);
     }
-    assert.equal((await c.ca.jwt.mint(web, [AUD])).keyId, current.keyId, 'not yet: the publish lead runs from when the datastore took it');
-    clock.advance(c.ca.jwt.publishLeadMs);
-    const token = await c.ca.jwt.mint(web, [AUD]);
-    assert.equal(token.keyId, next);
     assert.equal((await verifyAt(d, token.token)).payload.sub, web.toString());
   });
 });
