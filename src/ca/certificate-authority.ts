@@ -1,7 +1,7 @@
 // The embedded CA: holds the signing authorities (active, plus prepared and old ones around a rotation), mints
 // X.509-SVIDs with the active one, publishes the bundle, and rotates on the schedule in rotation.ts.
 import { X509Certificate } from 'node:crypto';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { X509Bundle } from '../spiffe/bundle.js';
 import type { SpiffeId } from '../spiffe/id.js';
@@ -13,7 +13,8 @@ import { CaError } from './errors.js';
 import { generateKey, signatureAlgorithmFor, type KeyType } from './key-type.js';
 import { IssuedX509Svid, MintedX509Svid } from './issued-svid.js';
 import { generateLeafKey } from './leaf-key.js';
-import { activationTime, minimumCaTtlMs, preparationDue } from './rotation.js';
+import { KeyRotation, type RotatingKey, type RotationLogger } from './key-rotation.js';
+import { minimumCaTtlMs } from './rotation.js';
 import { SvidTemplate } from './svid-template.js';
 import { loadUpstream, type Upstream, type UpstreamFiles } from './upstream.js';
 import { JwtKeyManager, type JwtKeyManagerOptions } from './jwt-key-manager.js';
@@ -23,14 +24,10 @@ export const DEFAULT_CA_TTL_MS = 7 * 24 * 3600_000;
 export const DEFAULT_SVID_TTL_MS = 3600_000;
 /** Certificates start this much before they are made, for clock skew between peers (SPIRE backdates likewise). */
 export const BACKDATE_MS = 10_000;
-/** How soon a failed rotation step (e.g. the disk was full) is tried again. */
-export const RECONCILE_RETRY_MS = 30_000;
+export { RECONCILE_RETRY_MS } from './key-rotation.js';
 
 /** pino-compatible; receives identifiers and times only, never key material. */
-export interface CaLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+export type CaLogger = RotationLogger;
 
 export interface CertificateAuthorityOptions {
   readonly trustDomain: TrustDomain;
@@ -62,21 +59,12 @@ export interface AuthorityStatus {
   readonly issuedUntil: Date | undefined;
 }
 
-interface Authority {
-  readonly id: string;
-  state: AuthorityState;
+/** A CA certificate in the journal; it signs SVIDs through its template (the signer) while prepared or active. */
+interface Authority extends RotatingKey<SvidTemplate> {
   readonly keyType: KeyType;
   readonly certificate: X509Certificate;
-  readonly notBefore: number;
-  readonly notAfter: number;
-  /** Present while the authority may sign (prepared or active). */
-  template: SvidTemplate | undefined;
   /** [own certificate, ...upstream intermediates]: appended to every SVID it signs. */
   readonly chainTail: X509Certificate[];
-  /** Exact latest SVID notAfter issued (seeded with the persisted bound on load). */
-  issued: number;
-  /** Bound persisted before issuing past it, so a crash cannot lose track of what was signed. */
-  reserved: number;
 }
 
 const RSA_OID = Buffer.from('2a864886f70d010101', 'hex');
@@ -95,14 +83,8 @@ export class CertificateAuthority {
   readonly #upstream: Upstream | undefined;
   readonly #logger: CaLogger;
   readonly #listeners = new Set<(bundle: X509Bundle) => void>();
-  #authorities: Authority[] = [];
-  /** Authority IDs with files on disk, to delete the files of those that left. */
-  #known = new Set<string>();
-  #sequence = 0;
+  #rotation!: KeyRotation<Authority>;
   #bundle: X509Bundle | undefined;
-  #timer: TimerHandle | undefined;
-  #nextDue = Infinity;
-  #closed = false;
   #jwt: JwtKeyManager | undefined;
 
   private constructor(opts: CertificateAuthorityOptions) {
@@ -129,8 +111,8 @@ export class CertificateAuthority {
   /** Loads the CA from the data directory, creating it on first use, and starts its rotation schedule. */
   static open(opts: CertificateAuthorityOptions): CertificateAuthority {
     const ca = new CertificateAuthority(opts);
-    ca.#load();
-    ca.#reconcile();
+    ca.#rotation = ca.#load();
+    ca.#rotation.reconcile();
     ca.#jwt = JwtKeyManager.open({ trustDomain: ca.trustDomain, dataDir: opts.dataDir, clock: ca.#clock, logger: ca.#logger, keyTtlMs: Math.max(ca.#caTtlMs, minimumCaTtlMs(opts.jwt?.tokenTtlMs ?? DEFAULT_JWT_SVID_TTL_MS)), ...opts.jwt });
     ca.#bundle = undefined;
     ca.#jwt.onChange(() => {
@@ -149,7 +131,7 @@ export class CertificateAuthority {
   /** Every CA certificate a peer must trust now (in upstream mode: the upstream trust anchor). */
   bundle(): X509Bundle {
     // spiffe_sequence must change with any content: the sum of the two journals' sequences does, and only grows.
-    this.#bundle ??= new X509Bundle(this.trustDomain, this.#published(), { sequence: this.#sequence + (this.#jwt?.sequence ?? 0), jwtAuthorities: this.#jwt?.authorities() ?? [] });
+    this.#bundle ??= new X509Bundle(this.trustDomain, this.#published(), { sequence: this.#rotation.sequence + (this.#jwt?.sequence ?? 0), jwtAuthorities: this.#jwt?.authorities() ?? [] });
     return this.#bundle;
   }
 
@@ -160,7 +142,7 @@ export class CertificateAuthority {
    */
   intermediates(): X509Certificate[] {
     const seen = new Set<string>();
-    return this.#authorities.flatMap((a) => a.chainTail).filter((c) => !seen.has(c.fingerprint256) && !!seen.add(c.fingerprint256));
+    return this.#rotation.keys.flatMap((a) => a.chainTail).filter((c) => !seen.has(c.fingerprint256) && !!seen.add(c.fingerprint256));
   }
 
   /** Called synchronously whenever the bundle's authorities change; returns an unsubscribe function. */
@@ -177,8 +159,8 @@ export class CertificateAuthority {
 
   /** Signs an SVID for a public key the caller holds the private key of (SubjectPublicKeyInfo DER). */
   signX509Svid(spiffeId: SpiffeId, spkiDer: Buffer, opts: { ttlMs?: number } = {}): IssuedX509Svid {
+    const active = this.#rotation.active();
     const now = this.#clock.now();
-    if (now >= this.#nextDue) this.#reconcile();
     if (!spiffeId.memberOf(this.trustDomain)) {
       throw new CaError('SVID_ID_INVALID', `cannot mint an SVID for ${spiffeId}: this CA issues only in trust domain ${this.trustDomain.name}`);
     }
@@ -187,19 +169,15 @@ export class CertificateAuthority {
     }
     const ttl = opts.ttlMs ?? this.svidTtlMs;
     if (!(Number.isFinite(ttl) && ttl >= 1000)) throw new CaError('SVID_TTL_INVALID', `SVID TTL must be at least 1000 ms, got ${ttl}`);
-    const active = this.#authorities.find((a) => a.state === 'active');
-    if (!active?.template) throw new CaError('CA_NOT_ACTIVE', 'the CA has no active signing authority (closed?)');
+    const template = active?.signer;
+    if (!active || !template) throw new CaError('CA_NOT_ACTIVE', 'the CA has no active signing authority (closed?)');
     const notBefore = floorSecond(Math.max(now - BACKDATE_MS, active.notBefore));
     const notAfter = floorSecond(Math.min(now + ttl, active.notAfter));
-    if (notAfter > active.reserved) {
-      active.reserved = Math.min(active.notAfter, notAfter + this.svidTtlMs);
-      this.#persist();
-    }
-    active.issued = Math.max(active.issued, notAfter);
+    this.#rotation.record(active, notAfter);
     let issued;
     try {
       const rsaKey = spkiDer.subarray(0, 24).includes(RSA_OID);
-      issued = active.template.issue({ spiffeId: spiffeId.toString(), spkiDer, notBefore, notAfter, rsaKey });
+      issued = template.issue({ spiffeId: spiffeId.toString(), spkiDer, notBefore, notAfter, rsaKey });
     } catch (err) {
       if (err instanceof RangeError) throw new CaError('SVID_KEY_INVALID', `public key for ${spiffeId} is not a DER SubjectPublicKeyInfo`);
       throw err;
@@ -212,18 +190,11 @@ export class CertificateAuthority {
    * The old CA stays in the bundle until every SVID it signed has expired.
    */
   rotateNow(): void {
-    this.#reconcile();
-    if (!this.#authorities.some((a) => a.state === 'prepared')) {
-      this.#authorities.push(this.#create('prepared'));
-      this.#commit(true);
-    }
-    this.#activatePrepared();
-    this.#commit(false);
-    this.#schedule();
+    this.#rotation.rotateNow();
   }
 
   status(): AuthorityStatus[] {
-    return this.#authorities.map((a) => ({
+    return this.#rotation.keys.map((a) => ({
       id: a.id,
       state: a.state,
       certificate: a.certificate,
@@ -236,23 +207,41 @@ export class CertificateAuthority {
   /** Stops the rotation timer. */
   close(): void {
     this.#jwt?.close();
-    this.#closed = true;
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#rotation.close();
   }
 
   #published(): X509Certificate[] {
     if (this.#upstream) return [this.#upstream.trustAnchor];
     const order: Record<AuthorityState, number> = { active: 0, prepared: 1, old: 2 };
-    return [...this.#authorities].sort((a, b) => order[a.state] - order[b.state]).map((a) => a.certificate);
+    return [...this.#rotation.keys].sort((a, b) => order[a.state] - order[b.state]).map((a) => a.certificate);
   }
 
-  #load(): void {
+  #load(): KeyRotation<Authority> {
     const journal = this.#store.readJournal();
-    if (!journal) return;
-    this.#sequence = journal.bundleSequence;
-    this.#authorities = journal.authorities.map((e) => this.#restore(e));
-    this.#known = new Set(this.#authorities.map((a) => a.id));
+    const store = this.#store;
+    return new KeyRotation<Authority>(
+      {
+        clock: this.#clock,
+        logger: this.#logger,
+        signedTtlMs: this.svidTtlMs,
+        words: { field: 'ca', key: 'CA authority', journal: 'CA' },
+        // A CA certificate is backdated: it was published BACKDATE_MS after its notBefore.
+        publishedAt: (a) => a.notBefore + BACKDATE_MS,
+        create: (state) => this.#create(state),
+        fingerprint: () => this.#published().map((c) => c.fingerprint256).join(),
+        write: (authorities, bundleSequence) =>
+          store.writeJournal({ bundleSequence, authorities: authorities.map((a) => ({ id: a.id, state: a.state, keyType: a.keyType, issuedUntil: a.reserved })) }),
+        retire: (id) => store.removeKey(id),
+        forget: (id) => store.removeAuthority(id),
+        committed: (bundleChanged) => {
+          if (!bundleChanged) return;
+          this.#bundle = undefined;
+          const bundle = this.bundle();
+          for (const l of [...this.#listeners]) l(bundle);
+        },
+      },
+      journal && { sequence: journal.bundleSequence, keys: journal.authorities.map((e) => this.#restore(e)) },
+    );
   }
 
   #restore(entry: JournalEntry): Authority {
@@ -274,7 +263,7 @@ export class CertificateAuthority {
       );
     }
     const authority = this.#authority(entry.id, entry.state, entry.keyType, certificate, entry.issuedUntil);
-    if (entry.state !== 'old') authority.template = this.#template(certificate, this.#store.readPrivateKey(entry.id, certificate));
+    if (entry.state !== 'old') authority.signer = this.#template(certificate, this.#store.readPrivateKey(entry.id, certificate));
     return authority;
   }
 
@@ -283,9 +272,9 @@ export class CertificateAuthority {
       id, state, keyType, certificate,
       notBefore: certTime(certificate.validFrom),
       notAfter: certTime(certificate.validTo),
-      template: undefined,
       // A self-signed CA is a trust anchor: peers have it from the bundle, and an SVID chain never carries its root.
       chainTail: this.#upstream ? [certificate, ...this.#upstream.chainTail] : [],
+      signer: undefined,
       issued: issuedUntil,
       reserved: issuedUntil,
     };
@@ -315,115 +304,8 @@ export class CertificateAuthority {
     const id = certificate.serialNumber.toUpperCase();
     this.#store.writeAuthority(id, certificate.toString(), key.privateKeyPem);
     const authority = this.#authority(id, state, this.#keyType, certificate, 0);
-    authority.template = this.#template(certificate, key.privateKey);
+    authority.signer = this.#template(certificate, key.privateKey);
     this.#logger.info({ ca: id, state, notAfter: new Date(authority.notAfter).toISOString() }, 'CA authority created');
     return authority;
-  }
-
-  /** Brings the authorities in line with the schedule at the clock's current time. */
-  #reconcile(): void {
-    if (this.#closed) return;
-    const now = this.#clock.now();
-    const before = this.#published().map((c) => c.fingerprint256).join();
-    let changed = false;
-
-    for (const a of [...this.#authorities]) {
-      // An expired CA can have no valid SVIDs left (SVIDs never outlive their CA), whatever its state.
-      const gone = a.notAfter <= now || (a.state === 'old' && a.issued <= now);
-      if (!gone) continue;
-      this.#authorities = this.#authorities.filter((x) => x !== a);
-      changed = true;
-      this.#logger.info({ ca: a.id, state: a.state }, 'CA authority removed from the bundle');
-    }
-
-    if (!this.#authorities.some((a) => a.state === 'active')) {
-      if (this.#authorities.some((a) => a.state === 'prepared')) {
-        this.#logger.warn({}, 'no valid active CA: activating the prepared one ahead of schedule');
-        this.#activatePrepared();
-      } else {
-        // First start, or a restart after the CA expired: nothing trusts us yet, so there is nothing to precede.
-        this.#authorities.push(this.#create('active'));
-      }
-      changed = true;
-    }
-
-    const active = this.#authorities.find((a) => a.state === 'active')!;
-    const prepared = this.#authorities.find((a) => a.state === 'prepared');
-    if (!prepared) {
-      if (now >= preparationDue(active, this.svidTtlMs)) {
-        this.#authorities.push(this.#create('prepared'));
-        changed = true;
-      }
-    } else if (now >= activationTime(active, prepared.notBefore + BACKDATE_MS, this.svidTtlMs)) {
-      this.#activatePrepared();
-      changed = true;
-    }
-
-    if (changed) this.#commit(before !== this.#published().map((c) => c.fingerprint256).join());
-    this.#schedule();
-  }
-
-  #activatePrepared(): void {
-    const prepared = this.#authorities.find((a) => a.state === 'prepared');
-    if (!prepared) return;
-    for (const a of this.#authorities) {
-      if (a.state !== 'active') continue;
-      a.state = 'old';
-      a.template = undefined;
-      // From here on it signs nothing, so what it issued is final.
-      a.reserved = a.issued;
-    }
-    prepared.state = 'active';
-    this.#logger.info({ ca: prepared.id }, 'CA authority activated');
-  }
-
-  /** Persists the journal, deletes keys and files no longer needed, and tells listeners about a new bundle. */
-  #commit(bundleChanged: boolean): void {
-    if (bundleChanged) {
-      this.#sequence++;
-      this.#bundle = undefined;
-    }
-    this.#persist();
-    const live = new Set(this.#authorities.map((a) => a.id));
-    for (const id of this.#known) if (!live.has(id)) this.#store.removeAuthority(id);
-    for (const a of this.#authorities) if (a.state === 'old') this.#store.removeKey(a.id);
-    this.#known = live;
-    if (bundleChanged) {
-      const bundle = this.bundle();
-      for (const l of [...this.#listeners]) l(bundle);
-    }
-  }
-
-  #persist(): void {
-    this.#store.writeJournal({
-      bundleSequence: this.#sequence,
-      authorities: this.#authorities.map((a) => ({ id: a.id, state: a.state, keyType: a.keyType, issuedUntil: a.reserved })),
-    });
-  }
-
-  #schedule(): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    if (this.#closed) return;
-    const active = this.#authorities.find((a) => a.state === 'active')!;
-    const prepared = this.#authorities.find((a) => a.state === 'prepared');
-    const due = [active.notAfter];
-    due.push(prepared ? activationTime(active, prepared.notBefore + BACKDATE_MS, this.svidTtlMs) : preparationDue(active, this.svidTtlMs));
-    for (const a of this.#authorities) if (a.state === 'old') due.push(Math.min(a.issued, a.notAfter));
-    this.#nextDue = Math.min(...due);
-    this.#timer = this.#clock.setTimer(Math.max(0, this.#nextDue - this.#clock.now()), () => this.#scheduledReconcile());
-  }
-
-  // A timer's exception would end the process at rotation time: a failed step (a full disk, a listener that
-  // threw) is logged and tried again soon, while the current authorities keep signing.
-  #scheduledReconcile(): void {
-    try {
-      this.#reconcile();
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      this.#logger.warn({ code: typeof code === 'string' ? code : undefined, error: (err as Error).message, retryInMs: RECONCILE_RETRY_MS }, 'CA rotation step failed; retrying');
-      this.#timer?.cancel();
-      if (!this.#closed) this.#timer = this.#clock.setTimer(RECONCILE_RETRY_MS, () => this.#scheduledReconcile());
-    }
   }
 }

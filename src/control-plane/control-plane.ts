@@ -48,6 +48,7 @@ import { meshWorkloadGrants } from '../workload-api/grants.js';
 import { loadRevision, revisionName, startReplica, type ReplicaStart } from '../replica/replica-start.js';
 import { globalSnapshot, ReplicaServing } from '../replica/serving.js';
 import { recordingNodeSvidIssuer } from '../replica/node-svids.js';
+import { sharedJwtKeys } from '../replica/shared-jwt-keys.js';
 import type { RolloutState } from '../rollout/index.js';
 import { startWorkloadApiListeners, type WorkloadApiListeners } from '../workload-api/listeners.js';
 import { WorkloadApiServer } from '../workload-api/server.js';
@@ -541,7 +542,8 @@ export class ControlPlane {
     this.#oidc = await OidcDiscoveryServer.start({
       address: o.address,
       issuer: parseIssuer(o.issuer),
-      keys: this.ca.jwt,
+      // A replica publishes every live replica's keys: a token minted by any of them verifies with this /keys.
+      keys: this.#replica ? sharedJwtKeys(this.#replica.sharedBundle(caBundleSource(this.ca))) : this.ca.jwt,
       jwksMaxAgeSeconds: jwksMaxAgeSeconds(this.ca.jwt.publishLeadMs),
       ...(o.tls ? { tls: o.tls } : {}),
       behindTlsProxy: o.behindTlsProxy ?? false,
@@ -613,7 +615,12 @@ export class ControlPlane {
 
 /** The embedded CA as what a replica publishes: its X.509 authorities and its JWT-SVID keys (public parts only). */
 function caBundleSource(ca: CertificateAuthority): BundleSource {
-  return { bundle: () => ca.bundle(), onBundleChange: (l) => ca.onBundleChange(l), status: () => ca.status(), jwtStatus: () => ca.jwt.status() };
+  // A JWT key signs only once the datastore holds it, so every replica can verify its first token.
+  ca.jwt.requirePublication();
+  return {
+    bundle: () => ca.bundle(), onBundleChange: (l) => ca.onBundleChange(l), status: () => ca.status(),
+    jwtStatus: () => ca.jwt.status(), jwtPublished: (kids) => ca.jwt.confirmPublished(kids),
+  };
 }
 
 /** The CA's minting with the shared bundle: what SvidManager needs of an issuer, for a replica. */

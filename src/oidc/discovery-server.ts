@@ -16,9 +16,11 @@ import { DISCOVERY_MAX_AGE_SECONDS, discoveryDocument, etagOf, jwksDocument, ser
 
 const MAX_CONNECTIONS = 1024;
 
+/**
+ * The JWT authorities to publish: the embedded CA's keys, or on a replica every live replica's (the shared bundle,
+ * src/replica/shared-jwt-keys.ts), whose content can change without any local sequence moving.
+ */
 export interface OidcKeySource {
-  /** Changes whenever the authorities change. */
-  readonly sequence: number;
   authorities(): readonly JwtAuthority[];
 }
 
@@ -53,7 +55,8 @@ export class OidcDiscoveryServer {
   readonly #discovery: Rendered;
   readonly #reloadListeners = new Set<(r: CertificateReload) => void>();
   #watches: FileWatch[] = [];
-  #keys: { sequence: number; rendered: Rendered } | undefined;
+  /** The last JWKS rendered, under its key IDs (a key ID names one public key for good: random, never reused). */
+  #keys: { kids: string; rendered: Rendered } | undefined;
   #address = '';
 
   private constructor(opts: OidcDiscoveryOptions) {
@@ -133,8 +136,9 @@ export class OidcDiscoveryServer {
   }
 
   #jwks(): Rendered {
-    const src = this.#opts.keys;
-    if (this.#keys?.sequence !== src.sequence) this.#keys = { sequence: src.sequence, rendered: render(jwksDocument(src.authorities())) };
+    const authorities = this.#opts.keys.authorities();
+    const kids = authorities.map((a) => a.keyId).join(' ');
+    if (this.#keys?.kids !== kids) this.#keys = { kids, rendered: render(jwksDocument(authorities)) };
     return this.#keys.rendered;
   }
 

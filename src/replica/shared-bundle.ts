@@ -10,14 +10,17 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { AuthorityRow, AuthorityState, Datastore, JwtAuthorityRow } from '../datastore/index.js';
 import { jwtAuthorityOf, type JwtAuthority } from '../spiffe/jwt-authority.js';
 import { X509Bundle } from '../spiffe/bundle.js';
+import { publishJwtKeys, remoteJwtKeys, type LocalJwtKey } from './shared-jwt-keys.js';
 
 /** What the embedded CA offers to the SVID manager: its bundle and the news of its changes. */
 export interface BundleSource {
   bundle(): X509Bundle;
   onBundleChange(listener: (bundle: X509Bundle) => void): () => void;
   status(): readonly { id: string; state: AuthorityState; certificate: X509Certificate; notAfter: Date }[];
-  /** The JWT-SVID keys' lifetimes (their public keys are in bundle().jwtAuthorities); none without JWT keys. */
-  jwtStatus?(): readonly { keyId: string; notAfter: Date }[];
+  /** The JWT-SVID keys' journal (their public keys are in bundle().jwtAuthorities); none without JWT keys. */
+  jwtStatus?(): readonly LocalJwtKey[];
+  /** Told which JWT keys the datastore now holds: a prepared one may sign a publish lead later. */
+  jwtPublished?(keyIds: ReadonlySet<string>): void;
 }
 
 export const DEFAULT_AUTHORITY_POLL_MS = 10_000;
@@ -35,6 +38,9 @@ export class SharedBundle implements BundleSource {
   readonly #listeners = new Set<(bundle: X509Bundle) => void>();
   #remote: X509Certificate[] = [];
   #remoteJwt: JwtAuthority[] = [];
+  #publishedJwt: ReadonlySet<string> = new Set();
+  #publishing: Promise<void> | undefined;
+  #publishAgain = false;
   #bundle: X509Bundle;
   #offLocal: (() => void) | undefined;
   #offWatch: (() => void) | undefined;
@@ -102,28 +108,37 @@ export class SharedBundle implements BundleSource {
         this.#onError(`authority ${r.id} of replica ${r.replica} in the datastore is not a certificate; left out`);
       }
     }
-    const remoteJwt: JwtAuthority[] = [];
-    for (const r of jwtRows) {
-      if (r.notAfter <= now) {
-        await this.#ds.removeJwtAuthority(r.keyId).catch(() => {});
-        continue;
-      }
-      if (r.replica !== this.#replica) remoteJwt.push(jwtAuthorityOf(r.keyId, r.publicKey));
-    }
     this.#remote = remote;
-    this.#remoteJwt = remoteJwt;
+    this.#remoteJwt = (await remoteJwtKeys(this.#ds, jwtRows, this.#replica, now)).map((r) => jwtAuthorityOf(r.keyId, r.publicKey));
     this.#recompute();
+    // A JWT key whose publish failed (the datastore was down) may not sign: publish it again now that reads work.
+    if (!this.#publishing && this.#local.bundle().jwtAuthorities.some((j) => !this.#publishedJwt.has(j.keyId))) {
+      await this.#publish().catch((e: unknown) => this.#onError(`publishing this replica's authorities failed: ${(e as Error).message}`));
+    }
   }
 
-  async #publish(): Promise<void> {
+  /** One publish at a time; a request while one runs makes one more run after it (never a pile of them). */
+  #publish(): Promise<void> {
+    this.#publishAgain = true;
+    this.#publishing ??= (async () => {
+      try {
+        while (this.#publishAgain) {
+          this.#publishAgain = false;
+          await this.#publishOnce();
+        }
+      } finally {
+        this.#publishing = undefined;
+      }
+    })();
+    return this.#publishing;
+  }
+
+  async #publishOnce(): Promise<void> {
     for (const a of this.#local.status()) {
       await this.#ds.putAuthority({ id: a.id, replica: this.#replica, certificatePem: a.certificate.toString(), notAfter: a.notAfter.getTime(), state: a.state });
     }
-    const lifetimes = new Map((this.#local.jwtStatus?.() ?? []).map((k) => [k.keyId, k.notAfter.getTime()]));
-    for (const j of this.#local.bundle().jwtAuthorities) {
-      const notAfter = lifetimes.get(j.keyId);
-      if (notAfter !== undefined) await this.#ds.putJwtAuthority({ keyId: j.keyId, replica: this.#replica, publicKey: j.publicKey, notAfter });
-    }
+    this.#publishedJwt = await publishJwtKeys(this.#ds, this.#replica, this.#local.bundle().jwtAuthorities, this.#local.jwtStatus?.() ?? [], this.#publishedJwt);
+    this.#local.jwtPublished?.(this.#publishedJwt);
   }
 
   #recompute(): void {

@@ -175,4 +175,32 @@ describe('JWT signing keys', () => {
     writeFileSync(join(dataDir, 'ca', `jwt-${kid}.key.pem`), readFileSync(join(other, 'ca', `jwt-${otherKid}.key.pem`)));
     assert.throws(() => CertificateAuthority.open({ trustDomain: td, dataDir, clock }), (e: unknown) => e instanceof JwtKeyError && e.code === 'JWT_KEY_STORE_CORRUPT' && /does not belong to key/.test(e.message));
   });
+  test('with requirePublication (replicas), a prepared key signs only a publish lead after it was confirmed published; unconfirmed, only when the active key expires', async () => {
+    const clock = new ManualClock();
+    const t0 = clock.now();
+    const ca = CertificateAuthority.open({ trustDomain: td, dataDir: tempDir(), clock, caTtlMs: 6 * H, svidTtlMs: H });
+    ca.jwt.requirePublication();
+    const lead = ca.jwt.publishLeadMs;
+    const first = ca.jwt.status()[0]!;
+    ca.jwt.confirmPublished([first.keyId]);
+    clock.advanceTo(t0 + 3 * H + 60_000);
+    const next = ca.jwt.status().find((k) => k.state === 'prepared')!.keyId;
+    // Past the schedule's activation time, but nobody said the datastore holds the key: the old one keeps signing.
+    clock.advanceTo(t0 + 5 * H + 60_000);
+    assert.equal((await ca.jwt.mint(web, ['orders'])).keyId, first.keyId);
+    ca.jwt.confirmPublished([first.keyId, next]);
+    assert.equal((await ca.jwt.mint(web, ['orders'])).keyId, first.keyId, 'not before the publish lead has passed since the confirmation');
+    clock.advance(lead);
+    assert.equal((await ca.jwt.mint(web, ['orders'])).keyId, next);
+
+    // Never confirmed: the prepared key takes over only when the active one expires (signing must go on).
+    clock.advanceTo(t0 + 3 * H + 60_000 + 3 * H + 60_000);
+    const unconfirmed = ca.jwt.status().find((k) => k.state === 'prepared')!.keyId;
+    const active = ca.jwt.status().find((k) => k.state === 'active')!;
+    clock.advanceTo(active.notAfter.getTime() - 1000);
+    assert.equal((await ca.jwt.mint(web, ['orders'])).keyId, next);
+    clock.advanceTo(active.notAfter.getTime());
+    assert.equal((await ca.jwt.mint(web, ['orders'])).keyId, unconfirmed);
+    ca.close();
+  });
 });
