@@ -23,6 +23,7 @@ import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import { Session } from 'node:inspector';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
@@ -286,10 +287,12 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
   // Let the ACKs of the initial responses land before measuring memory (the warm streams', then everyone's).
   await new Promise((r) => setTimeout(r, 200));
   const before = settle();
+  if (process.env.PUSH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.PUSH_HEAP_SNAPSHOT}-${sut.kind}-${streams}-before.heapsnapshot`);
   child.send('more');
   const ready = await readyP;
   await new Promise((r) => setTimeout(r, 200));
   const idle = settle();
+  if (process.env.PUSH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.PUSH_HEAP_SNAPSHOT}-${sut.kind}-${streams}-idle.heapsnapshot`);
   const measured = Math.max(1, streams - warmStreams(streams, perConnection));
   const timesP = next<ClientTimes>('times');
   const profile = process.env.PUSH_PROFILE ? await startProfile() : undefined;
