@@ -22,12 +22,14 @@
 // server over the rotation window only; PUSH_HEAP_SNAPSHOT=prefix writes heap snapshots of each server before
 // and after the measured streams (compare them per constructor to see what a stream holds).
 //
-// Memory per idle stream, so that it compares from run to run. Every server process runs with its young
-// generation pinned at V8's default maximum (16 MB semi-spaces): otherwise it grows under the burst of
-// connections, some runs and not others, and its growth (about 29 KB per stream at 1,000 streams) would be
-// counted as per-stream memory. Each sample follows two full GCs. At one stream per connection (the case the
-// goal is about) --memory-pairs pairs (5 by default) run, each server in a fresh process, alternating which runs
-// first; the summary gives the median xDS/bare ratio of RSS and of JS heap with the range over pairs.
+// Memory per idle stream, so that it compares from run to run: the marginal cost of the second half of the
+// streams (see warmStreams). Every server process runs with its young generation pinned at V8's default maximum
+// (16 MB semi-spaces): otherwise it grows under the burst of connections, some runs and not others, and its
+// growth (about 29 KB per stream at 1,000 streams) would be counted as per-stream memory; it is touched in full
+// before the first sample. Each sample is taken once memory has settled after two full GCs (see settle()). At one
+// stream per connection (the case the goal is about) --memory-pairs pairs (5 by default) run, each server in a
+// fresh process, alternating which runs first; the summary gives the median xDS/bare ratio of RSS and of JS heap
+// with the range over the pairs.
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -282,12 +284,23 @@ function touchYoungGeneration(): void {
   if (keep.length !== 32) throw new Error('unreachable');
 }
 
-function settle(): { rss: number; heap: number; heapTotal: number; external: number } {
-  // Twice: what the first collection's weak callbacks and finalizers release, the second one reclaims.
-  (globalThis as { gc?: () => void }).gc?.();
-  (globalThis as { gc?: () => void }).gc?.();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+/**
+ * Memory once it has settled: two full GCs (what the first one's weak callbacks release, the second reclaims),
+ * then samples 100 ms apart until RSS moves by less than 256 KB, because V8 returns freed pages to the system
+ * from a background thread, after the collection that freed them.
+ */
+async function settle(): Promise<{ rss: number; heap: number; heapTotal: number; external: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let prev = -Infinity;
+  for (let i = 0; i < 30; i++) {
+    gc?.();
+    gc?.();
+    const m = process.memoryUsage();
+    if (Math.abs(m.rss - prev) < 256 * 1024) return { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+    prev = m.rss;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('bench: memory did not settle within 3 s');
 }
 
 async function measure(sut: ServerUnderTest, streams: number, perConnection: number): Promise<Result> {
@@ -313,12 +326,12 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
   // Let the ACKs of the initial responses land before measuring memory (the warm streams', then everyone's).
   await new Promise((r) => setTimeout(r, 200));
   touchYoungGeneration();
-  const before = settle();
+  const before = await settle();
   if (process.env.PUSH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.PUSH_HEAP_SNAPSHOT}-${sut.kind}-${streams}-before.heapsnapshot`);
   child.send('more');
   const ready = await readyP;
   await new Promise((r) => setTimeout(r, 200));
-  const idle = settle();
+  const idle = await settle();
   if (process.env.PUSH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.PUSH_HEAP_SNAPSHOT}-${sut.kind}-${streams}-idle.heapsnapshot`);
   const measured = Math.max(1, streams - warmStreams(streams, perConnection));
   const timesP = next<ClientTimes>('times');
@@ -455,7 +468,7 @@ async function main(): Promise<void> {
       ].join('  '),
     );
   }
-  console.log(`\nmemory per idle stream (young generation pinned at ${SEMI_SPACE_MB} MB semi-spaces, two full GCs before each sample): median over the pairs, [range]`);
+  console.log(`\nmemory per idle stream (marginal cost of the second half of the streams; young generation pinned at ${SEMI_SPACE_MB} MB semi-spaces; sampled once settled after full GCs): median over the pairs, [range]`);
   console.log('streams  per conn  pairs  RSS KB xDS (bare)   RSS ratio            JS heap KB xDS (bare)   heap ratio');
   const memory: object[] = [];
   for (const { n, pc } of cases) {
