@@ -1,7 +1,8 @@
 // Push fan-out: N concurrent SDS streams (clients in another process, over loopback TCP), the time from one CA
 // rotation to every stream holding the new bundle (p50, p99), and server memory per idle stream — beside the
 // ceiling measured in the same run: the same fan-out of a same-size message through a bare @grpc/grpc-js server.
-//   node --expose-gc dist/bench/push.js [--streams 1000,10000] [--per-connection 10,1] [--runs 1] [--bare-decodes]
+//   node --expose-gc dist/bench/push.js [--streams 1000,10000] [--per-connection 10,1] [--runs 1] [--memory-pairs 5]
+//     [--bare-decodes]
 // Every combination of streams and streams per connection runs, up to 2,000 connections (so one stream per
 // connection runs at 1,000 streams): memory per idle stream depends on it, bare grpc-js's too.
 // One file plays both roles: the parent runs the servers, `push.js client ...` (forked) runs the streams.
@@ -18,11 +19,22 @@
 // decode-and-ACK work bounds both figures; the server CPU column (process CPU from the rotation until the last
 // stream holds it, ACKs included) shows the server's own cost beside the ceiling's. Ratios are per pair, run
 // back to back; --runs N repeats the pairs and prints ranges. PUSH_PROFILE=prefix writes a CPU profile of the
-// server over the rotation window only.
+// server over the rotation window only; PUSH_HEAP_SNAPSHOT=prefix writes heap snapshots of each server before
+// and after the measured streams (compare them per constructor to see what a stream holds).
+//
+// Memory per idle stream, so that it compares from run to run: the marginal cost of the second half of the
+// streams (see warmStreams). Every server process runs with its young generation pinned at V8's default maximum
+// (16 MB semi-spaces): otherwise it grows under the burst of connections, some runs and not others, and its
+// growth (about 29 KB per stream at 1,000 streams) would be counted as per-stream memory; it is touched in full
+// before the first sample. Each sample is taken once memory has settled after two full GCs (see settle()). At one
+// stream per connection (the case the goal is about) --memory-pairs pairs (5 by default) run, each server in a
+// fresh process, alternating which runs first; the summary gives the median xDS/bare ratio of RSS and of JS heap
+// with the range over the pairs.
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import { Session } from 'node:inspector';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
@@ -227,11 +239,13 @@ function runClient(address: string, method: string, streams: number, perConnecti
 }
 
 /**
- * Streams opened first, before memory is measured: code paths compiled and buffers sized by the first streams are
- * a fixed cost, not a per-stream one, so the figure is the marginal cost of the streams after them.
+ * Streams opened first, before memory is measured: half of them. Code paths compiled and optimised, and buffers
+ * sized, while streams arrive are a fixed cost, not a per-stream one; with a warm-up of a tenth, part of it still
+ * fell in the measured window (the xDS server optimises more code than the bare one: about 3 MB more, seen as
+ * 3.5 KB per stream at 1,000 streams and 1.3 KB at 2,000). The figure is the marginal cost of the second half.
  */
 function warmStreams(streams: number, perConnection: number): number {
-  return Math.min(streams, Math.max(perConnection, Math.round(streams / 10 / perConnection) * perConnection));
+  return Math.min(streams, Math.max(perConnection, Math.round(streams / 2 / perConnection) * perConnection));
 }
 
 // ---------------------------------------------------------------- parent
@@ -257,10 +271,36 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function settle(): { rss: number; heap: number; heapTotal: number; external: number } {
-  (globalThis as { gc?: () => void }).gc?.();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+/** The young generation every server process runs with (MB per semi-space): V8's default maximum, pinned. */
+const SEMI_SPACE_MB = 16;
+
+/**
+ * Allocates and drops a few times the young generation's size, so every page of it has been touched (and counted
+ * in RSS) before the first sample: otherwise the pages first touched during the measured burst count per stream.
+ */
+function touchYoungGeneration(): void {
+  let keep: unknown[] = [];
+  for (let i = 0; i < 4 * SEMI_SPACE_MB * 4096; i++) keep = new Array(32).fill(i);
+  if (keep.length !== 32) throw new Error('unreachable');
+}
+
+/**
+ * Memory once it has settled: two full GCs (what the first one's weak callbacks release, the second reclaims),
+ * then samples 100 ms apart until RSS moves by less than 256 KB, because V8 returns freed pages to the system
+ * from a background thread, after the collection that freed them.
+ */
+async function settle(): Promise<{ rss: number; heap: number; heapTotal: number; external: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let prev = -Infinity;
+  for (let i = 0; i < 30; i++) {
+    gc?.();
+    gc?.();
+    const m = process.memoryUsage();
+    if (Math.abs(m.rss - prev) < 256 * 1024) return { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+    prev = m.rss;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('bench: memory did not settle within 3 s');
 }
 
 async function measure(sut: ServerUnderTest, streams: number, perConnection: number): Promise<Result> {
@@ -285,11 +325,14 @@ async function measure(sut: ServerUnderTest, streams: number, perConnection: num
   await warmed;
   // Let the ACKs of the initial responses land before measuring memory (the warm streams', then everyone's).
   await new Promise((r) => setTimeout(r, 200));
-  const before = settle();
+  touchYoungGeneration();
+  const before = await settle();
+  if (process.env.PUSH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.PUSH_HEAP_SNAPSHOT}-${sut.kind}-${streams}-before.heapsnapshot`);
   child.send('more');
   const ready = await readyP;
   await new Promise((r) => setTimeout(r, 200));
-  const idle = settle();
+  const idle = await settle();
+  if (process.env.PUSH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.PUSH_HEAP_SNAPSHOT}-${sut.kind}-${streams}-idle.heapsnapshot`);
   const measured = Math.max(1, streams - warmStreams(streams, perConnection));
   const timesP = next<ClientTimes>('times');
   const profile = process.env.PUSH_PROFILE ? await startProfile() : undefined;
@@ -360,21 +403,44 @@ const BARE_DECODES = process.argv.includes('--bare-decodes');
 /** Connections per case are capped: one connection per stream at 10,000 streams would test the box's fd limits. */
 const MAX_CONNECTIONS = 2000;
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
 async function main(): Promise<void> {
   const counts = arg('streams', '1000,10000').split(',').map(Number);
   const perConnections = arg('per-connection', '10,1').split(',').map(Number);
   const runs = Number(arg('runs', '1'));
+  const memoryPairs = Number(arg('memory-pairs', '5'));
   if (!(globalThis as { gc?: unknown }).gc) console.error('note: run with --expose-gc for steadier memory figures');
   const results: (Result & { perConnection: number })[] = [];
   const pairs: { streams: number; perConnection: number; xds: Result; bare: Result }[] = [];
-  const cases = perConnections.flatMap((pc) => counts.filter((n) => n / pc <= MAX_CONNECTIONS).map((n) => ({ n, pc })));
-  for (let run = 0; run < runs; run++) {
-    for (const { n, pc } of cases) {
-      // xDS first: the bare server then sends messages of exactly the sizes the xDS server sent.
-      const xds = await inFreshProcess('xds', n, pc, { initial: 0, rotated: 0 });
-      const bare = await inFreshProcess('bare', n, pc, { initial: xds.initialBytes, rotated: xds.rotatedBytes });
-      results.push({ ...xds, perConnection: pc }, { ...bare, perConnection: pc });
-      pairs.push({ streams: n, perConnection: pc, xds, bare });
+  const cases = perConnections
+    .flatMap((pc) => counts.filter((n) => n / pc <= MAX_CONNECTIONS).map((n) => ({ n, pc })))
+    // One stream per connection is the case the memory goal is about: it gets more pairs, for a median.
+    .map((c) => ({ ...c, pairs: c.pc === 1 ? Math.max(runs, memoryPairs) : runs, sizes: undefined as MessageSizes | undefined }));
+  // Pairs of all cases interleaved, so a spell of load on the shared machine spreads over cases.
+  for (let run = 0; run < Math.max(...cases.map((c) => c.pairs)); run++) {
+    for (const c of cases) {
+      if (run >= c.pairs) continue;
+      // xDS first in the first pair: the bare server then sends messages of exactly the sizes the xDS server
+      // sent. After that the order alternates, so whatever the first process of a pair leaves behind on the
+      // machine weighs on both servers alike.
+      const xdsFirst = !c.sizes || run % 2 === 0;
+      let xds: Result;
+      let bare: Result;
+      if (xdsFirst) {
+        xds = await inFreshProcess('xds', c.n, c.pc, { initial: 0, rotated: 0 });
+        bare = await inFreshProcess('bare', c.n, c.pc, { initial: xds.initialBytes, rotated: xds.rotatedBytes });
+      } else {
+        bare = await inFreshProcess('bare', c.n, c.pc, c.sizes!);
+        xds = await inFreshProcess('xds', c.n, c.pc, { initial: 0, rotated: 0 });
+      }
+      c.sizes = { initial: xds.initialBytes, rotated: xds.rotatedBytes };
+      results.push({ ...xds, perConnection: c.pc }, { ...bare, perConnection: c.pc });
+      pairs.push({ streams: c.n, perConnection: c.pc, xds, bare });
     }
   }
   console.log('server   streams  per conn  msg B (initial→rotated)   p50 ms   p99 ms   max ms   server CPU ms   RSS KB/stream  heap KB/stream');
@@ -385,8 +451,8 @@ async function main(): Promise<void> {
   }
   // Ratios are taken within a pair (xDS and its ceiling measured back to back), so load from elsewhere on a
   // shared machine shows up in both halves rather than in the ratio.
-  console.log(`\nsummary over ${runs} run(s): xDS figures (ceiling) and xDS/ceiling ratio of each pair`);
-  console.log('streams  per conn  p50 ms xDS (bare)        p99 ms xDS (bare)        p50 ratio    p99 ratio    RSS KB/idle stream xDS (bare)   RSS ratio');
+  console.log(`\nsummary: xDS figures (ceiling) and xDS/ceiling ratio of each pair, as ranges over the pairs`);
+  console.log('streams  per conn  pairs  p50 ms xDS (bare)        p99 ms xDS (bare)        p50 ratio    p99 ratio');
   for (const { n, pc } of cases) {
     const ps = pairs.filter((p) => p.streams === n && p.perConnection === pc);
     const col = (f: (r: Result) => number, k: 'xds' | 'bare', digits = 0) => range(ps.map((p) => f(p[k])), digits);
@@ -394,22 +460,49 @@ async function main(): Promise<void> {
       [
         String(n).padStart(7),
         String(pc).padStart(8),
+        String(ps.length).padStart(5),
         `${col((r) => r.p50Ms, 'xds')} (${col((r) => r.p50Ms, 'bare')})`.padEnd(23),
         `${col((r) => r.p99Ms, 'xds')} (${col((r) => r.p99Ms, 'bare')})`.padEnd(23),
         `${range(ps.map((p) => p.xds.p50Ms / p.bare.p50Ms), 2)}x`.padEnd(11),
-        `${range(ps.map((p) => p.xds.p99Ms / p.bare.p99Ms), 2)}x`.padEnd(11),
-        `${col((r) => r.rssPerStreamKb, 'xds', 1)} (${col((r) => r.rssPerStreamKb, 'bare', 1)})`.padEnd(29),
-        `${range(ps.map((p) => p.xds.rssPerStreamKb / p.bare.rssPerStreamKb), 2)}x`,
+        `${range(ps.map((p) => p.xds.p99Ms / p.bare.p99Ms), 2)}x`,
       ].join('  '),
     );
   }
-  console.log(JSON.stringify({ bench: 'push', perConnections, runs, bareDecodes: BARE_DECODES, results }));
+  console.log(`\nmemory per idle stream (marginal cost of the second half of the streams; young generation pinned at ${SEMI_SPACE_MB} MB semi-spaces; sampled once settled after full GCs): median over the pairs, [range]`);
+  console.log('streams  per conn  pairs  RSS KB xDS (bare)   RSS ratio            JS heap KB xDS (bare)   heap ratio');
+  const memory: object[] = [];
+  for (const { n, pc } of cases) {
+    const ps = pairs.filter((p) => p.streams === n && p.perConnection === pc);
+    const med = (f: (r: Result) => number, k: 'xds' | 'bare') => median(ps.map((p) => f(p[k]))).toFixed(1);
+    const ratio = (f: (r: Result) => number) => {
+      const rs = ps.map((p) => f(p.xds) / f(p.bare));
+      return { median: round2(median(rs)), min: round2(Math.min(...rs)), max: round2(Math.max(...rs)) };
+    };
+    const rss = ratio((r) => r.rssPerStreamKb);
+    const heap = ratio((r) => r.heapPerStreamKb);
+    const shown = (r: typeof rss) => `${r.median.toFixed(2)}x [${r.min.toFixed(2)}–${r.max.toFixed(2)}]`;
+    console.log(
+      [
+        String(n).padStart(7),
+        String(pc).padStart(8),
+        String(ps.length).padStart(5),
+        `${med((r) => r.rssPerStreamKb, 'xds')} (${med((r) => r.rssPerStreamKb, 'bare')})`.padEnd(18),
+        shown(rss).padEnd(19),
+        `${med((r) => r.heapPerStreamKb, 'xds')} (${med((r) => r.heapPerStreamKb, 'bare')})`.padEnd(22),
+        shown(heap),
+      ].join('  '),
+    );
+    memory.push({ streams: n, perConnection: pc, pairs: ps.length, rssRatio: rss, heapRatio: heap });
+  }
+  console.log(JSON.stringify({ bench: 'push', perConnections, runs, memoryPairs, semiSpaceMb: SEMI_SPACE_MB, bareDecodes: BARE_DECODES, memory, results }));
 }
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Each measurement gets its own server process, so one run's heap and RSS do not hide in the next one's figures. */
 function inFreshProcess(kind: 'xds' | 'bare', streams: number, perConnection: number, sizes: MessageSizes): Promise<Result> {
   const child = fork(fileURLToPath(import.meta.url), ['server', kind, String(streams), String(perConnection), String(sizes.initial), String(sizes.rotated), String(BARE_DECODES)], {
-    execArgv: ['--expose-gc', '--max-old-space-size=4096', ...(process.env.PUSH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [])],
+    execArgv: ['--expose-gc', '--max-old-space-size=4096', `--min-semi-space-size=${SEMI_SPACE_MB}`, `--max-semi-space-size=${SEMI_SPACE_MB}`, ...(process.env.PUSH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [])],
   });
   return new Promise((resolve, reject) => {
     child.once('message', (r) => resolve(r as Result));

@@ -50,26 +50,41 @@ export function isWildcardType(typeUrl: string): boolean {
 }
 
 /**
- * A value per known type URL, in array slots by PUSH_ORDER (a Map per stream and per status record costs more
- * than the one or two values it holds). Iterates in PUSH_ORDER.
+ * A value per known type URL, by PUSH_ORDER; iterates in PUSH_ORDER. Nearly every stream and status record holds
+ * one type (an SDS stream, Secret), so the first type set is kept inline and slots for the others are made only
+ * when a second type arrives (a Map, or even an array of slots, costs more than the one value it would hold).
  */
 export class PerType<T> {
-  readonly #slots: (T | undefined)[] = new Array<T | undefined>(PUSH_ORDER.length);
+  /** PUSH_ORDER index of the inline value; -1 while nothing is set. */
+  #firstIndex = -1;
+  #first: T | undefined = undefined;
+  #rest: (T | undefined)[] | undefined = undefined;
 
   get(typeUrl: string): T | undefined {
     const i = PUSH_ORDER.indexOf(typeUrl);
-    return i < 0 ? undefined : this.#slots[i];
+    if (i < 0) return undefined;
+    return i === this.#firstIndex ? this.#first : this.#rest?.[i];
   }
 
   set(typeUrl: string, value: T): void {
     const i = PUSH_ORDER.indexOf(typeUrl);
     if (i < 0) throw new RangeError(`not a type trustplane serves: ${typeUrl}`);
-    this.#slots[i] = value;
+    if (this.#firstIndex < 0) this.#firstIndex = i;
+    if (i === this.#firstIndex) {
+      this.#first = value;
+      return;
+    }
+    (this.#rest ??= new Array<T | undefined>(PUSH_ORDER.length))[i] = value;
+  }
+
+  /** Whether slots beyond the inline one were ever made (for tests that count what an idle stream holds). */
+  get spilled(): boolean {
+    return this.#rest !== undefined;
   }
 
   *entries(): IterableIterator<[string, T]> {
-    for (let i = 0; i < this.#slots.length; i++) {
-      const v = this.#slots[i];
+    for (let i = 0; i < PUSH_ORDER.length; i++) {
+      const v = i === this.#firstIndex ? this.#first : this.#rest?.[i];
       if (v !== undefined) yield [PUSH_ORDER[i]!, v];
     }
   }

@@ -14,7 +14,8 @@ import { isWildcardType, PerType } from '../type-urls.js';
 interface DeltaTypeState {
   readonly sub: DeltaSubscription;
   readonly held: Map<string, string>;
-  readonly reportedAbsent: Set<string>;
+  /** Subscribed names reported as removed because they do not exist; made at the first such report. */
+  reportedAbsent: Set<string> | undefined;
   readonly unanswered: string[];
   everSent: boolean;
 }
@@ -35,7 +36,7 @@ export class DeltaStream extends XdsStream {
       st = {
         sub: new DeltaSubscription(isWildcardType(typeUrl)),
         held: new Map(initial.map(([n, v]) => [n, keptVersion(v)])),
-        reportedAbsent: new Set(),
+        reportedAbsent: undefined,
         unanswered: [],
         everSent: false,
       };
@@ -49,7 +50,7 @@ export class DeltaStream extends XdsStream {
     this.subscriptionChanged(typeUrl, delta, st.sub.wildcard);
     for (const n of delta.removed) {
       st.held.delete(n);
-      st.reportedAbsent.delete(n);
+      st.reportedAbsent?.delete(n);
     }
     // Leaving the wildcard: the proxy drops what it held through it; nothing to report as removed.
     if (delta.wildcardChanged && !st.sub.wildcard) for (const n of [...st.held.keys()]) if (!st.sub.names.has(n)) st.held.delete(n);
@@ -71,15 +72,15 @@ export class DeltaStream extends XdsStream {
       const res = resolver.resolve(this.ctx, typeUrl, name);
       if (res.kind === 'found') {
         this.noteFound(typeUrl, name);
-        st.reportedAbsent.delete(name);
+        st.reportedAbsent?.delete(name);
         if (st.held.get(name) !== res.resource.version) sent.push(res.resource);
         else if (!st.everSent) alreadyHeld.push(res.resource);
         continue;
       }
       this.noteAbsent(typeUrl, name, res);
       if (st.held.delete(name)) removed.push(name);
-      else if (st.sub.names.has(name) && !st.reportedAbsent.has(name)) {
-        st.reportedAbsent.add(name);
+      else if (st.sub.names.has(name) && !st.reportedAbsent?.has(name)) {
+        (st.reportedAbsent ??= new Set()).add(name);
         removed.push(name);
       }
     }

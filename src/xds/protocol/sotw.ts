@@ -52,14 +52,14 @@ export class SotwStream extends XdsStream {
     const st = this.#types.get(typeUrl);
     if (!st || !this.ctx) return undefined;
     const { resolver } = this.deps;
-    let names: ReadonlySet<string> = st.sub.names;
+    let names: readonly string[] = st.sub.names;
     if (st.sub.wildcard) {
       const all = new Set(names);
       for (const n of resolver.wildcardNames(this.ctx, typeUrl)) all.add(n);
-      names = all;
+      names = [...all];
     }
     const found: ResolvedResource[] = [];
-    this.beginBuild(names.size);
+    this.beginBuild(names.length);
     for (const name of [...names].sort()) {
       const res = resolver.resolve(this.ctx, typeUrl, name);
       if (res.kind === 'found') {
@@ -91,6 +91,6 @@ export class SotwStream extends XdsStream {
   }
 
   protected *subscriptions(): Iterable<[string, Iterable<string>, boolean]> {
-    for (const [typeUrl, st] of this.#types.entries()) yield [typeUrl, [...st.sub.names], st.sub.wildcard];
+    for (const [typeUrl, st] of this.#types.entries()) yield [typeUrl, st.sub.names, st.sub.wildcard];
   }
 }

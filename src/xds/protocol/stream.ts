@@ -14,7 +14,7 @@ import type { Answer } from './nack.js';
 import type { XdsLogger, XdsMetrics } from '../server/observability.js';
 import { principalToString, type NodePrincipal } from '../principal.js';
 import { LeftOutSummary, ProxyRecord, type ProxyStatusRegistry } from '../status/proxy-status.js';
-import type { Resolution, ResourceResolver, StreamContext } from './resolution.js';
+import type { NodeView, Resolution, ResourceResolver, StreamContext } from './resolution.js';
 import type { ChangeListener, SubscriptionIndex } from './subscription-index.js';
 import type { SubscriptionDelta } from './subscriptions.js';
 import { isKnownType, PUSH_ORDER, TYPE_SECRET, typeName } from '../type-urls.js';
@@ -71,12 +71,34 @@ class RefusalLog {
   }
 }
 
+/** What the resolver reads of a stream: one object per stream, which is also its node (id and cluster). */
+class NodeContext implements StreamContext, NodeView {
+  constructor(
+    readonly principal: NodePrincipal,
+    readonly id: string,
+    readonly cluster: string,
+    readonly spiffeCertValidation: boolean,
+  ) {}
+
+  get node(): NodeView {
+    return this;
+  }
+
+  /** Listeners, clusters, routes and endpoints are grouped by the node's cluster (service name). */
+  get group(): string {
+    return this.cluster;
+  }
+}
+
 export abstract class XdsStream implements ChangeListener, Pumpable {
   protected ctx: StreamContext | undefined;
   protected record: ProxyRecord | undefined;
   readonly owner: string;
-  /** When each type (by PUSH_ORDER index) became dirty; NaN when it is not. A few doubles, not a Map per stream. */
-  readonly #dirtySince: number[] = PUSH_ORDER.map(() => NaN);
+  /**
+   * When each type (by PUSH_ORDER index) became dirty; NaN when it is not. A few doubles, not a Map per stream;
+   * made when a type becomes dirty and dropped when none is, so an idle stream holds none.
+   */
+  #dirtySince: number[] | undefined;
   #dirtyCount = 0;
   #queued = false;
   #inFlight = false;
@@ -123,10 +145,11 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
       this.call.end();
       this.#cleanup();
     });
+    // A cancelled call (the proxy went away) is destroyed by grpc-js right after its 'cancelled' event, so 'close'
+    // covers it: one listener fewer per stream, and the call's own table of events stays within its object.
     const gone = (): void => this.#cleanup();
     this.call.on('error', gone);
     this.call.on('close', gone);
-    this.call.on('cancelled', gone);
   }
 
   /** Ends the stream with OK, so the proxy reconnects (elsewhere, during a shutdown). */
@@ -159,8 +182,9 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     if (this.#closed) return;
     const i = PUSH_ORDER.indexOf(typeUrl);
     if (i < 0) return;
-    if (Number.isNaN(this.#dirtySince[i]!)) {
-      this.#dirtySince[i] = at;
+    const dirty = (this.#dirtySince ??= PUSH_ORDER.map(() => NaN));
+    if (Number.isNaN(dirty[i]!)) {
+      dirty[i] = at;
       this.#dirtyCount++;
     }
     this.#schedule();
@@ -197,13 +221,8 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
     if (this.ctx) return this.ctx;
     checkNode(node, this.deps.limits);
     const n = node ?? create(NodeSchema);
-    this.ctx = {
-      principal: this.principal,
-      // Only what is read later: the request (and its node metadata) is not held for the stream's lifetime.
-      node: { id: n.id, cluster: n.cluster },
-      group: n.cluster,
-      spiffeCertValidation: !spiffeCertValidationDisabled(n),
-    };
+    // Only what is read later: the request (and its node metadata) is not held for the stream's lifetime.
+    this.ctx = new NodeContext(this.principal, n.id, n.cluster, !spiffeCertValidationDisabled(n));
     this.record = new ProxyRecord({
       streamId: this.deps.nextStreamId(),
       nodeId: n.id,
@@ -330,11 +349,12 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   /** Writes the first dirty type (in push order) that has something to say; one response per turn of the stream. */
   #pumpOne(): void {
     while (!this.#inFlight && !this.#awaitingDrain && !this.#closed && this.#dirtyCount > 0) {
-      const i = this.#dirtySince.findIndex((t) => !Number.isNaN(t));
+      const dirty = this.#dirtySince!;
+      const i = dirty.findIndex((t) => !Number.isNaN(t));
       const typeUrl = PUSH_ORDER[i]!;
-      const since = this.#dirtySince[i]!;
-      this.#dirtySince[i] = NaN;
-      this.#dirtyCount--;
+      const since = dirty[i]!;
+      dirty[i] = NaN;
+      if (--this.#dirtyCount === 0) this.#dirtySince = undefined;
       const bytes = this.build(typeUrl);
       if (!bytes) continue;
       this.#inFlight = true;
@@ -358,7 +378,7 @@ export abstract class XdsStream implements ChangeListener, Pumpable {
   #cleanup(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#dirtySince.fill(NaN);
+    this.#dirtySince = undefined;
     this.#dirtyCount = 0;
     for (const [typeUrl, names, wildcard] of this.subscriptions()) {
       for (const n of names) this.deps.index.remove(this, typeUrl, n);

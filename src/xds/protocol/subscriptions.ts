@@ -14,23 +14,12 @@ export interface SubscriptionDelta {
 
 abstract class Subscription {
   protected wildcardOn = false;
-  protected explicit = new Set<string>();
 
   constructor(readonly wildcardType: boolean) {}
 
   /** Subscribed to everything of the type (only ever for listeners and clusters). */
   get wildcard(): boolean {
     return this.wildcardOn;
-  }
-
-  /** Explicitly subscribed names (without `*`). */
-  get names(): ReadonlySet<string> {
-    return this.explicit;
-  }
-
-  /** Whether the stream currently wants this name (explicitly or through the wildcard). */
-  covers(name: string): boolean {
-    return this.wildcardOn || this.explicit.has(name);
   }
 }
 
@@ -43,11 +32,21 @@ const UNCHANGED: SubscriptionDelta = Object.freeze({ added: [], removed: [], wil
 
 export class SotwSubscription extends Subscription {
   #explicitSeen = false;
+  /**
+   * The explicit names, distinct, without `*`, in the order the proxy sent them: an idle stream keeps an array
+   * of its one or two names, not a Set per stream.
+   */
+  #names: readonly string[] = [];
+
+  /** Explicitly subscribed names (without `*`), each once. */
+  get names(): readonly string[] {
+    return this.#names;
+  }
 
   update(resourceNames: readonly string[]): SubscriptionDelta {
     // Nearly every request is an ACK repeating the current list: answer it without building sets.
     if (this.#repeats(resourceNames)) return UNCHANGED;
-    const before = this.explicit;
+    const before = new Set(this.#names);
     const wasWildcard = this.wildcardOn;
     const next = new Set(resourceNames);
     if (this.wildcardType) {
@@ -58,24 +57,25 @@ export class SotwSubscription extends Subscription {
         this.wildcardOn = next.delete(WILDCARD);
       }
     }
-    // The new set replaces the old one (no copy): a change of thousands of names costs one pass over each side.
     const added: string[] = [];
     const removed: string[] = [];
     for (const n of next) if (!before.has(n)) added.push(n);
     for (const n of before) if (!next.has(n)) removed.push(n);
-    this.explicit = next;
+    // Same size: no duplicate and no `*` was dropped, so the list is the set, in the same order. Copied: the
+    // decoded list has room to grow, a copy is exactly its length.
+    this.#names = next.size === resourceNames.length ? resourceNames.slice() : [...next];
     return { added, removed, wildcardChanged: wasWildcard !== this.wildcardOn };
   }
 
   /**
-   * The same names in the same order as the explicit set, and no wildcard on: update() would rebuild exactly
-   * this state (a non-empty list has already set #explicitSeen, and `*` is never kept in the explicit set of a
+   * The same names in the same order as the explicit list, and no wildcard on: update() would rebuild exactly
+   * this state (a non-empty list has already set #explicitSeen, and `*` is never kept in the explicit list of a
    * wildcard type, so the wildcard stays off).
    */
   #repeats(names: readonly string[]): boolean {
-    if (this.wildcardOn || names.length === 0 || names.length !== this.explicit.size) return false;
-    let i = 0;
-    for (const n of this.explicit) if (names[i++] !== n) return false;
+    const held = this.#names;
+    if (this.wildcardOn || names.length === 0 || names.length !== held.length) return false;
+    for (let i = 0; i < held.length; i++) if (names[i] !== held[i]) return false;
     return true;
   }
 }
@@ -86,6 +86,12 @@ export class SotwSubscription extends Subscription {
  */
 export class DeltaSubscription extends Subscription {
   #first = true;
+  readonly #explicit = new Set<string>();
+
+  /** Explicitly subscribed names (without `*`). */
+  get names(): ReadonlySet<string> {
+    return this.#explicit;
+  }
 
   apply(subscribe: readonly string[], unsubscribe: readonly string[]): SubscriptionDelta {
     const wasWildcard = this.wildcardOn;
@@ -95,14 +101,14 @@ export class DeltaSubscription extends Subscription {
     this.#first = false;
     for (const n of subscribe) {
       if (this.wildcardType && n === WILDCARD) this.wildcardOn = true;
-      else if (!this.explicit.has(n)) {
-        this.explicit.add(n);
+      else if (!this.#explicit.has(n)) {
+        this.#explicit.add(n);
         added.push(n);
       }
     }
     for (const n of unsubscribe) {
       if (this.wildcardType && n === WILDCARD) this.wildcardOn = false;
-      else if (this.explicit.delete(n)) removed.push(n);
+      else if (this.#explicit.delete(n)) removed.push(n);
     }
     return { added, removed, wildcardChanged: wasWildcard !== this.wildcardOn };
   }

@@ -6,6 +6,7 @@
 import { shown } from '../server/limits.js';
 import type { ResolvedResource, SecretSummary } from '../protocol/resolution.js';
 import { PerType, typeName } from '../type-urls.js';
+import { SmallMap } from './small-map.js';
 
 export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
 export type ResourceState = 'ACKED' | 'NACKED' | 'SENT' | 'NOT_FOUND' | 'DENIED' | 'INVALID';
@@ -83,7 +84,7 @@ interface TypeRecord {
   lastNack?: { nonce: string; message: string; at: number };
   /** Whether the latest answer, since the latest response, was a NACK. */
   nackedSinceSent: boolean;
-  resources: Map<string, ResourceRecord>;
+  resources: SmallMap<ResourceRecord>;
   leftOut?: LeftOutSummary;
 }
 
@@ -182,29 +183,29 @@ export class ProxyRecord implements ProxyIdentity {
   }
 
   ack(typeUrl: string, nonce: string, at: number): void {
-    const t = this.#type(typeUrl);
-    t.ackedNonce = nonce;
-    t.ackedAt = at;
-    if (nonce === t.nonceSent) t.nackedSinceSent = false;
-    for (const r of t.resources.values()) {
-      if (r.nonce === nonce && r.state === 'SENT') {
-        r.state = 'ACKED';
-        r.answeredAt = at;
-      }
-    }
-    this.onChange?.(this, typeUrl);
+    this.#answered(typeUrl, nonce, at, undefined);
   }
 
   nack(typeUrl: string, nonce: string, message: string, at: number): void {
+    this.#answered(typeUrl, nonce, at, message);
+  }
+
+  /** The proxy's verdict on the response with this nonce (a NACK carries its message), for the type and its resources. */
+  #answered(typeUrl: string, nonce: string, at: number, nackMessage: string | undefined): void {
     const t = this.#type(typeUrl);
-    t.lastNack = { nonce, message, at };
-    if (nonce === t.nonceSent) t.nackedSinceSent = true;
+    const nacked = nackMessage !== undefined;
+    if (nacked) {
+      t.lastNack = { nonce, message: nackMessage, at };
+    } else {
+      t.ackedNonce = nonce;
+      t.ackedAt = at;
+    }
+    if (nonce === t.nonceSent) t.nackedSinceSent = nacked;
     for (const r of t.resources.values()) {
-      if (r.nonce === nonce && r.state === 'SENT') {
-        r.state = 'NACKED';
-        r.answeredAt = at;
-        r.error = message;
-      }
+      if (r.nonce !== nonce || r.state !== 'SENT') continue;
+      r.state = nacked ? 'NACKED' : 'ACKED';
+      r.answeredAt = at;
+      if (nacked) r.error = nackMessage;
     }
     this.onChange?.(this, typeUrl);
   }
@@ -226,7 +227,7 @@ export class ProxyRecord implements ProxyIdentity {
   #type(typeUrl: string): TypeRecord {
     let t = this.#types.get(typeUrl);
     if (!t) {
-      t = { versionSent: undefined, nonceSent: undefined, sentAt: undefined, ackedNonce: undefined, ackedAt: undefined, lastNack: undefined, nackedSinceSent: false, resources: new Map(), leftOut: undefined };
+      t = { versionSent: undefined, nonceSent: undefined, sentAt: undefined, ackedNonce: undefined, ackedAt: undefined, lastNack: undefined, nackedSinceSent: false, resources: new SmallMap(), leftOut: undefined };
       this.#types.set(typeUrl, t);
     }
     return t;
@@ -240,7 +241,7 @@ function syncState(t: TypeRecord): SyncState {
 }
 
 function typeSnapshot(typeUrl: string, t: TypeRecord): TypeStatus {
-  const sent: ResourceStatus[] = [...t.resources]
+  const sent: ResourceStatus[] = [...t.resources.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, r]) => strip({
       name,
