@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkMesh, parseMesh } from '../../src/mesh/parse.js';
-import { resolveCounters } from '../../src/mesh/resolve.js';
+import { meshCounters } from '../../src/mesh/counters.js';
 import type { MeshModel } from '../../src/mesh/model.js';
 import { syntheticMesh } from '../../bench/synthetic-mesh.js';
 
@@ -15,13 +15,13 @@ function plain(m: MeshModel): string {
 }
 
 function counted<T>(fn: () => T): { result: T; partials: number; services: number; reused: number } {
-  const before = { ...resolveCounters };
+  const before = { ...meshCounters };
   const result = fn();
   return {
     result,
-    partials: resolveCounters.partialsResolved - before.partialsResolved,
-    services: resolveCounters.servicesResolved - before.servicesResolved,
-    reused: resolveCounters.servicesReused - before.servicesReused,
+    partials: meshCounters.partialsResolved - before.partialsResolved,
+    services: meshCounters.servicesResolved - before.servicesResolved,
+    reused: meshCounters.servicesReused - before.servicesReused,
   };
 }
 
