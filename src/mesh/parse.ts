@@ -32,7 +32,11 @@ export function checkMesh(text: string, file: string): MeshCheck {
 /** The last model made from a fast read, with its lookups: the next one patches them. */
 let last: { readonly services: readonly Service[]; readonly index: ModelIndex } | undefined;
 
-function checkRead(read: SourceRead, file: string, fast: boolean): MeshCheck {
+/**
+ * Checks a tree already read. `fast`: read by the fast reader, so its items are shared with earlier reads and the
+ * result may patch (and becomes) the last one; a tree of the `yaml` library is checked and resolved afresh.
+ */
+export function checkRead(read: SourceRead, file: string, fast: boolean): MeshCheck {
   const structure = checkStructure(read, file);
   if (structure.value === undefined) return { ok: false, problems: structure.problems };
   const resolver = new Resolver(file, structure.positions);
