@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const all = ['mint', 'push', 'generate', 'reload', 'als', 'jwt', 'replicas'];
+const all = ['mint', 'push', 'generate', 'reload', 'mesh-reload', 'als', 'jwt', 'replicas'];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let failed = 0;
 for (const name of wanted) {

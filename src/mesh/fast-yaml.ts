@@ -1,6 +1,7 @@
 // A reader for the plain subset of YAML that mesh descriptions are written in: block maps and lists, one-line
 // flow maps and lists, plain and quoted one-line scalars, comments. It returns the same tree the `yaml` library's
-// document gives (source-tree.ts) — values under YAML 1.2's core schema, positions where each node starts — or
+// document gives (source-tree.ts) — values under YAML 1.2's core schema, positions where each node starts (in the
+// items of top-level lists, relative to the item: see SourceSeq.itemLines) — or
 // undefined for anything outside the subset (anchors, aliases, tags, block scalars, multi-line scalars, escapes,
 // numbers other than plain integers, duplicate keys, tabs, documents markers...), and the caller then reads the
 // text with the `yaml` library. It never decides that text is invalid: only the `yaml` library reports problems.
@@ -8,7 +9,8 @@
 // Why: the `yaml` library reads ~1 MB/s on this project's machines (a 10,000-service description, 4 MB, took
 // ~5 s of CPU and 20-30 s under load); this reader is linear and allocation-light. test/mesh/fast-yaml.test.ts
 // holds its output to the `yaml` library's for every example, fixture and randomized description.
-import type { SourceNode, SourcePair } from './source-tree.js';
+import { meshCounters } from './counters.js';
+import type { SourceMap, SourceNode, SourcePair, SourceSeq } from './source-tree.js';
 
 /** Thrown inside the reader when the text leaves the subset; never escapes readFastYaml. */
 class NotInSubset extends Error {}
@@ -17,11 +19,13 @@ const bail = (): never => {
 };
 
 interface Line {
-  /** 1-based line number. */
+  /** 1-based line number (within the text read: the whole description, or one list item's slice of it). */
   readonly no: number;
   readonly indent: number;
   /** The line without its indentation (trailing comments still in it). */
   readonly text: string;
+  /** Offset of the line's first character (its indentation) in the text read. */
+  readonly start: number;
 }
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -40,23 +44,55 @@ const PLAIN_INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 /** Characters a plain scalar may not start with (YAML indicators); '-' is checked apart. */
 const INDICATOR_START = new Set(['?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
 
-/**
- * List items (`- key: ...` maps, e.g. each service) of the last text read, by their exact lines and line numbers:
- * an edit of one service re-reads that service only. The trees are immutable, so sharing them is safe; the cache
- * holds one text's items and is replaced by the next successful read.
- */
-let lastItems = new Map<string, SourceNode>();
 
-/** The tree of `text`, or undefined when the text is outside the subset (read it with the `yaml` library). */
+/**
+ * A list that is the value of a top-level key (`services:`, `federation:`) whose items are all `- key: ...` maps:
+ * where each item's text starts (offsets into the text, line numbers), and its tree. Item trees carry line numbers
+ * relative to the item (its first line is line 1); the list node's itemLines say where each one sits.
+ */
+interface ItemList {
+  /** Indentation of the items' dashes. */
+  readonly indent: number;
+  /** Index of the list's pair in the root map. */
+  readonly pair: number;
+  /** Offset of each item's first line; one more entry: where the list ends (the next top-level line, or the end). */
+  readonly starts: readonly number[];
+  /** Line number of each item's first line, minus one (added to the item tree's relative lines). */
+  readonly lines: readonly number[];
+  readonly nodes: readonly SourceNode[];
+  /** Line number of the line the list ends at (one past the last line when it runs to the end). */
+  readonly endLine: number;
+}
+
+/** What the last read left behind: its text, tree and item lists, so the next read re-reads only what changed. */
+interface LastRead {
+  readonly text: string;
+  readonly root: SourceNode;
+  readonly lists: readonly ItemList[];
+}
+
+let last: LastRead | undefined;
+
+/**
+ * The tree of `text`, or undefined when the text is outside the subset (read it with the `yaml` library).
+ *
+ * Items of top-level lists (each service) are read once and shared by every later read whose item has the same
+ * text, wherever it sits: their trees carry positions relative to the item, and the list node's `itemLines` say
+ * where each item starts (SourceIndex adds it). When the text differs from the last one read only inside one such
+ * list, only the lines between the first and last changed character are scanned; the rest is not looked at again.
+ */
 export function readFastYaml(text: string): SourceNode | undefined {
   try {
-    const lines = splitLines(text);
-    if (lines.length === 0) return undefined;
-    const reader = new BlockReader(lines, lastItems);
-    const root = reader.block(0);
-    if (reader.i !== lines.length) bail();
-    lastItems = reader.items;
-    return root;
+    const delta = last && readDelta(last, text);
+    if (delta) {
+      meshCounters.deltaReads++;
+      last = delta;
+      return delta.root;
+    }
+    const full = readFull(text, last);
+    meshCounters.fullReads++;
+    last = full;
+    return full.root;
   } catch (e) {
     if (e instanceof NotInSubset) return undefined;
     throw e;
@@ -64,88 +100,277 @@ export function readFastYaml(text: string): SourceNode | undefined {
 }
 
 function splitLines(text: string): Line[] {
+  return split(text).lines;
+}
+
+/** The content lines of a text (blank and comment lines left out), and the number a line after its end would have. */
+function split(text: string): { lines: Line[]; endLine: number } {
   if (text.charCodeAt(0) === 0xfeff) bail();
   const out: Line[] = [];
-  const raw = text.split('\n');
-  for (let i = 0; i < raw.length; i++) {
-    let s = raw[i]!;
+  let no = 1;
+  for (let start = 0; start < text.length; no++) {
+    const nl = text.indexOf('\n', start);
+    let s = text.slice(start, nl < 0 ? text.length : nl);
     if (s.endsWith('\r')) s = s.slice(0, -1);
     if (s.includes('\t') || s.includes('\r')) bail();
     let indent = 0;
     while (indent < s.length && s.charCodeAt(indent) === 32) indent++;
-    const content = s.slice(indent);
-    if (content === '' || content.startsWith('#')) continue;
-    if (indent === 0 && (content.startsWith('---') || content.startsWith('...') || content.startsWith('%'))) bail();
-    out.push({ no: i + 1, indent, text: content });
+    const content = indent === 0 ? s : s.slice(indent);
+    if (content !== '' && content.charCodeAt(0) !== 35 /* # */) {
+      if (indent === 0 && (content.startsWith('---') || content.startsWith('...') || content.startsWith('%'))) bail();
+      out.push({ no, indent, text: content, start });
+    }
+    if (nl < 0) {
+      no++;
+      break;
+    }
+    start = nl + 1;
   }
+  return { lines: out, endLine: no };
+}
+
+/** Every line, every item: items whose text was in the last read are taken from it (by text, not position). */
+function readFull(text: string, prev: LastRead | undefined): LastRead {
+  const { lines, endLine } = split(text);
+  if (lines.length === 0) bail();
+  const reader = new BlockReader(lines, text, prev ? itemsByText(prev) : new Map(), endLine);
+  const root = reader.block(0, true);
+  if (reader.i !== lines.length) bail();
+  return { text, root, lists: reader.lists };
+}
+
+/** The item trees of a read, by their text. */
+function itemsByText(r: LastRead): Map<string, SourceNode> {
+  const out = new Map<string, SourceNode>();
+  for (const l of r.lists) for (let k = 0; k < l.nodes.length; k++) out.set(r.text.slice(l.starts[k], l.starts[k + 1]), l.nodes[k]!);
   return out;
+}
+
+/** One list item's tree from its own lines, with line numbers relative to its first line. */
+function readItem(lines: readonly Line[], column: number, rest: string): SourceNode {
+  const reader = new BlockReader(lines, '', new Map(), 0);
+  const node = reader.map(column, rest, column);
+  if (reader.i !== lines.length) bail();
+  meshCounters.itemsRead++;
+  return node;
+}
+
+/** The first line of an item: `- key...` at the list's indentation, and what follows the dash. */
+function itemHead(line: Line): { rest: string; column: number } {
+  const rest = line.text.slice(1).replace(/^ +/, '');
+  return { rest, column: line.indent + line.text.length - rest.length };
+}
+
+/** Length of the common prefix of two strings (compared in chunks; the engine compares each chunk natively). */
+function commonPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  for (let chunk = 4096; i < n; ) {
+    const len = Math.min(chunk, n - i);
+    if (a.substr(i, len) === b.substr(i, len)) i += len;
+    else if (len <= 16) {
+      while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+      return i;
+    } else chunk = len >> 2;
+  }
+  return i;
+}
+
+/** Length of the common suffix of two strings, at most `max`. */
+function commonSuffix(a: string, b: string, max: number): number {
+  let i = 0;
+  for (let chunk = 4096; i < max; ) {
+    const len = Math.min(chunk, max - i);
+    if (a.substr(a.length - i - len, len) === b.substr(b.length - i - len, len)) i += len;
+    else if (len <= 16) {
+      while (i < max && a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i)) i++;
+      return i;
+    } else chunk = len >> 2;
+  }
+  return i;
+}
+
+/**
+ * The read of `text` when it differs from the last read only inside one item list: the items before the first
+ * changed character and after the last one are the last read's (moved by the difference in length), the lines in
+ * between are scanned for item boundaries, and only items whose text is new are read. Undefined when the change
+ * reaches anything else (a top-level key, the list's first dash, line numbers of what follows the list); then the
+ * whole text is read.
+ */
+function readDelta(prev: LastRead, text: string): LastRead | undefined {
+  const old = prev.text;
+  if (old === text) return prev;
+  const p = commonPrefix(old, text);
+  const s = commonSuffix(old, text, Math.min(old.length, text.length) - p);
+  const li = prev.lists.findIndex((l) => l.starts[0]! + l.indent + 2 <= p && p <= l.starts.at(-1)!);
+  if (li < 0) return undefined;
+  const list = prev.lists[li]!;
+  const n = list.nodes.length;
+  const shift = text.length - old.length;
+  // Rescan from the item before the one the first change is in: that one's end may have moved.
+  const a = Math.max(0, upperBound(list.starts, p) - 2);
+  const found: number[] = [];
+  const foundLines: number[] = [];
+  let x = list.starts[a]!;
+  let line = list.lines[a]! + 1;
+  let j = a + 1;
+  let synced = -1;
+  while (synced < 0) {
+    if (x === text.length) {
+      // The end of the text: where the list ended before only if it ran to the end then too.
+      if (list.starts[n] !== old.length) return undefined;
+      synced = n;
+      break;
+    }
+    const nl = text.indexOf('\n', x);
+    const end = nl < 0 ? text.length : nl;
+    let indent = 0;
+    while (x + indent < end && text.charCodeAt(x + indent) === 32) indent++;
+    const c = x + indent < end ? text.charCodeAt(x + indent) : -1;
+    const blank = c === -1 || c === 35 /* # */ || (c === 13 /* \r */ && x + indent + 1 === end);
+    if (!blank && indent <= list.indent) {
+      // A boundary. In the unchanged tail, at an old boundary: everything from here on is as it was.
+      while (j <= n && list.starts[j]! + shift < x) j++;
+      if (j <= n && list.starts[j]! + shift === x && x >= text.length - s) {
+        synced = j;
+        break;
+      }
+      const dash = indent === list.indent && c === 45 /* - */ && (x + indent + 1 === end || text.charCodeAt(x + indent + 1) === 32);
+      if (!dash) return undefined; // the list ends somewhere new
+      found.push(x);
+      foundLines.push(line - 1);
+    }
+    x = nl < 0 ? text.length : nl + 1;
+    line++;
+  }
+  // Line numbers after the change move by this much; what follows the list would need reading again then.
+  const lineShift = line - (synced < n ? list.lines[synced]! + 1 : list.endLine);
+  if (lineShift !== 0 && list.starts[n]! < old.length) return undefined;
+  // Old items of the rescanned range, by text: one moved or left as it was inside the range is not read again.
+  const rescanned = new Map<string, SourceNode>();
+  for (let k = a; k < synced; k++) rescanned.set(old.slice(list.starts[k], list.starts[k + 1]), list.nodes[k]!);
+  const nodes = list.nodes.slice(0, a);
+  const starts = list.starts.slice(0, a);
+  const lines = list.lines.slice(0, a);
+  let reused = a + (n - synced);
+  const syncAt = list.starts[synced]! + shift;
+  for (let k = 0; k < found.length; k++) {
+    const slice = text.slice(found[k], k + 1 < found.length ? found[k + 1] : syncAt);
+    let node = rescanned.get(slice);
+    if (node) reused++;
+    else {
+      const il = splitLines(slice);
+      const { rest, column } = itemHead(il[0]!);
+      if (rest === '' || rest.startsWith('#') || isDash(rest) || !startsKey(rest)) return undefined;
+      node = readItem(il, column, rest);
+    }
+    nodes.push(node);
+    starts.push(found[k]!);
+    lines.push(foundLines[k]!);
+  }
+  for (let k = synced; k < n; k++) {
+    nodes.push(list.nodes[k]!);
+    starts.push(list.starts[k]! + shift);
+    lines.push(list.lines[k]! + lineShift);
+  }
+  starts.push(list.starts[n]! + shift);
+  if (nodes.length === 0) return undefined;
+  meshCounters.itemsReused += reused;
+  const root = prev.root as SourceMap;
+  const pair = root.pairs[list.pair]!;
+  const seq: SourceSeq = { kind: 'seq', items: nodes, pos: (pair.value as SourceSeq).pos, itemLines: lines };
+  const pairs = root.pairs.slice();
+  pairs[list.pair] = { key: pair.key, value: seq };
+  const lists = prev.lists.slice();
+  lists[li] = { indent: list.indent, pair: list.pair, starts, lines, nodes, endLine: list.endLine + lineShift };
+  return { text, root: { kind: 'map', pairs, pos: root.pos }, lists };
+}
+
+/** Index of the first element greater than x in a sorted array. */
+function upperBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 class BlockReader {
   i = 0;
-  /** The list items read this time, for the next read. */
-  readonly items = new Map<string, SourceNode>();
+  /** Top-level item lists read this time (the root reader only). */
+  readonly lists: ItemList[] = [];
   constructor(
     private readonly lines: readonly Line[],
+    /** The whole text (the root reader only: items are sliced from it). */
+    private readonly text: string,
+    /** Item trees of the last read, by their text. */
     private readonly cached: ReadonlyMap<string, SourceNode>,
+    /** The number a line after the text's end would have. */
+    private readonly lineCount: number,
   ) {}
 
-  /** The lines of the list item starting at the current line (up to the next line at most `indent` deep), as a key. */
-  #itemKey(indent: number): { key: string; end: number } {
-    let end = this.i + 1;
-    while (end < this.lines.length && this.lines[end]!.indent > indent) end++;
-    let key = '';
-    for (let k = this.i; k < end; k++) {
-      const l = this.lines[k]!;
-      key += `${l.no} ${l.indent} ${l.text}\n`;
-    }
-    return { key, end };
-  }
-
   /** The block node starting at the current line, whose indentation must be at least `min`. */
-  block(min: number): SourceNode {
+  block(min: number, root = false): SourceNode {
     const line = this.lines[this.i];
     if (!line || line.indent < min) return bail();
     if (isDash(line.text)) return this.seq(line.indent);
-    return this.map(line.indent, line.text, line.indent);
+    return this.map(line.indent, line.text, line.indent, root);
   }
 
-  /** A block list at indentation `indent`. */
-  seq(indent: number): SourceNode {
+  /** A block list at indentation `indent`; `pair`: its index in the root map, when it is a top-level key's value. */
+  seq(indent: number, pair?: number): SourceNode {
     const first = this.lines[this.i]!;
     const items: SourceNode[] = [];
+    const starts: number[] = [];
+    const itemLineBase: number[] = [];
+    let allMaps = true;
     while (this.i < this.lines.length) {
       const line = this.lines[this.i]!;
       if (line.indent < indent) break;
       if (line.indent > indent || !isDash(line.text)) bail();
-      const rest = line.text.slice(1).replace(/^ +/, '');
-      const column = line.indent + line.text.length - rest.length;
+      const { rest, column } = itemHead(line);
       if (rest === '' || rest.startsWith('#')) bail();
       if (isDash(rest)) bail();
-      if (startsKey(rest)) {
-        // `- key: value`: a map whose keys line up with this first one; the same lines as last time, the same tree.
-        const { key, end } = this.#itemKey(indent);
-        let item = this.cached.get(key);
-        if (item) this.i = end;
+      if (pair !== undefined && startsKey(rest)) {
+        // `- key: value` in a top-level list: read once, shared by later reads with the same text.
+        let end = this.i + 1;
+        while (end < this.lines.length && this.lines[end]!.indent > indent) end++;
+        const to = end < this.lines.length ? this.lines[end]!.start : this.text.length;
+        const slice = this.text.slice(line.start, to);
+        let item = this.cached.get(slice);
+        if (item) meshCounters.itemsReused++;
         else {
-          item = this.map(column, rest, column);
-          if (this.i !== end) bail();
+          const base = line.no - 1;
+          const rel = this.lines.slice(this.i, end).map((l) => ({ no: l.no - base, indent: l.indent, text: l.text, start: l.start - line.start }));
+          item = readItem(rel, column, rest);
         }
-        this.items.set(key, item);
+        this.i = end;
         items.push(item);
+        starts.push(line.start);
+        itemLineBase.push(line.no - 1);
       } else {
-        items.push(inlineValue(rest, line.no, column));
-        this.i++;
+        allMaps = false;
+        items.push(startsKey(rest) ? this.map(column, rest, column) : inlineValue(rest, line.no, column));
+        if (!startsKey(rest)) this.i++;
       }
     }
-    return { kind: 'seq', items, pos: { line: first.no, column: first.indent + 1 } };
+    const pos = { line: first.no, column: first.indent + 1 };
+    if (pair === undefined) return { kind: 'seq', items, pos };
+    if (!allMaps) bail(); // a top-level list mixing maps and scalars: left to the `yaml` library (rare)
+    const after = this.lines[this.i];
+    starts.push(after ? after.start : this.text.length);
+    this.lists.push({ indent, pair, starts, lines: itemLineBase, nodes: items, endLine: after ? after.no : this.lineCount });
+    return { kind: 'seq', items, pos, itemLines: itemLineBase };
   }
 
   /**
    * A block map whose keys are at indentation `indent`; its first key is `firstText` on the current line, at
    * `firstColumn` (0-based; differs from the line's indentation for a map that starts after a list's dash).
    */
-  map(indent: number, firstText: string, firstColumn: number): SourceNode {
+  map(indent: number, firstText: string, firstColumn: number, root = false): SourceNode {
     const pairs: SourcePair[] = [];
     const seen = new Set<string>();
     const pos = { line: this.lines[this.i]!.no, column: firstColumn + 1 };
@@ -165,8 +390,9 @@ class BlockReader {
         this.i++;
         const next = this.lines[this.i];
         // A nested block: deeper, or a list at the key's own indentation (`key:\n- item`).
-        if (next && (next.indent > indent || (next.indent === indent && isDash(next.text)))) value = this.block(next.indent);
-        else return bail(); // an empty value: left to the `yaml` library
+        if (next && (next.indent > indent || (next.indent === indent && isDash(next.text)))) {
+          value = root && isDash(next.text) ? this.seq(next.indent, pairs.length) : this.block(next.indent);
+        } else return bail(); // an empty value: left to the `yaml` library
       } else {
         value = inlineValue(rest, line.no, column + text.length - rest.length);
         this.i++;

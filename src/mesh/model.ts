@@ -195,6 +195,21 @@ export interface SourcePosition {
   readonly column: number;
 }
 
+/**
+ * What a model changed against the one made before it in this process, when it was made by patching that one:
+ * every service of `previous` not in `removed` is in the new model as the very same (frozen) object, and the
+ * new model's other services are `changed`. A reader that holds `previous` (the model in force) can redo only the
+ * work of these; one holding another model compares services by identity instead.
+ */
+export interface ModelChanges {
+  /** The services of the model this one was patched from. */
+  readonly previous: readonly Service[];
+  /** The services that are new objects (edited, added, or resolved again because a service they name changed). */
+  readonly changed: readonly Service[];
+  /** The services of `previous` that are not in this model (gone, or replaced by one in `changed`). */
+  readonly removed: readonly Service[];
+}
+
 export interface MeshModel {
   readonly file: string;
   readonly trustDomain: TrustDomain;
@@ -204,6 +219,8 @@ export interface MeshModel {
   readonly federation: readonly Federation[];
   /** In description order. */
   readonly services: readonly Service[];
+  /** Set when the model was made by patching the one made before it (see ModelChanges). */
+  readonly changes?: ModelChanges;
   serviceByName(name: string): Service | undefined;
   serviceBySpiffeId(spiffeId: SpiffeId | string): Service | undefined;
   /** Services whose identity this principal may receive over SDS, in description order. */

@@ -2,8 +2,8 @@
 // parse the new text fully before deciding whether to swap it in.
 import type { SpiffeId } from '../spiffe/id.js';
 import type { TrustDomain } from '../spiffe/trust-domain.js';
-import type { MeshModel, NodePrincipal, Service, SourcePosition } from './model.js';
-import { principalToString } from './principal.js';
+import type { MeshModel, NodePrincipal, Service } from './model.js';
+import { ModelIndex } from './model-index.js';
 import { MeshError, type MeshProblem } from './problems.js';
 import type { RawMesh } from './raw.js';
 import { Resolver, type Resolved } from './resolve.js';
@@ -23,20 +23,31 @@ export type MeshCheck = { readonly ok: true; readonly model: MeshModel } | { rea
 export function checkMesh(text: string, file: string): MeshCheck {
   const fast = readFastYaml(text);
   if (fast !== undefined) {
-    const r = checkRead({ root: fast, errors: [] }, file);
+    const r = checkRead({ root: fast, errors: [] }, file, true);
     if (r.ok) return r;
   }
-  return checkRead(yamlSourceTree(text), file);
+  return checkRead(yamlSourceTree(text), file, false);
 }
 
-function checkRead(read: SourceRead, file: string): MeshCheck {
+/** The last model made from a fast read, with its lookups: the next one patches them. */
+let last: { readonly services: readonly Service[]; readonly index: ModelIndex } | undefined;
+
+/**
+ * Checks a tree already read. `fast`: read by the fast reader, so its items are shared with earlier reads and the
+ * result may patch (and becomes) the last one; a tree of the `yaml` library is checked and resolved afresh.
+ */
+export function checkRead(read: SourceRead, file: string, fast: boolean): MeshCheck {
   const structure = checkStructure(read, file);
   if (structure.value === undefined) return { ok: false, problems: structure.problems };
   const resolver = new Resolver(file, structure.positions);
-  const resolved = resolver.resolve(structure.value as RawMesh);
+  // Only a fast read without a structural problem may patch (and become) the last resolve: its items are shared.
+  const resolved = resolver.resolve(structure.value as RawMesh, fast && structure.problems.length === 0);
   const problems = [...structure.problems, ...resolver.problems].sort((a, b) => a.line - b.line || a.column - b.column);
   if (problems.length > 0 || resolved.trustDomain === undefined) return { ok: false, problems };
-  return { ok: true, model: buildModel(file, resolved as Resolved & { trustDomain: TrustDomain }, structure.positions) };
+  const d = resolved.delta;
+  const index = d && last?.services === d.previous ? last.index.patch(resolved.services, d) : ModelIndex.build(resolved.services);
+  if (fast) last = { services: resolved.services, index };
+  return { ok: true, model: buildModel(file, resolved as Resolved & { trustDomain: TrustDomain }, structure.positions, index) };
 }
 
 /** Parses and validates; throws MeshError carrying every problem. */
@@ -46,19 +57,9 @@ export function parseMesh(text: string, file: string): MeshModel {
   return r.model;
 }
 
-function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, positions: SourceIndex): MeshModel {
-  const byName = new Map(r.services.map((s) => [s.name, s]));
-  const byId = new Map(r.services.map((s) => [s.spiffeId.toString(), s]));
-  const byPrincipal = new Map<string, Service[]>();
-  for (const s of r.services) {
-    for (const p of s.nodes) {
-      const key = principalToString(p);
-      const list = byPrincipal.get(key) ?? [];
-      if (!list.includes(s)) list.push(s);
-      byPrincipal.set(key, list);
-    }
-  }
+function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, positions: SourceIndex, index: ModelIndex): MeshModel {
   const domains = Object.freeze([r.trustDomain, ...r.federation.map((f) => f.trustDomain)]);
+  const d = r.delta;
   const model: MeshModel = {
     file,
     trustDomain: r.trustDomain,
@@ -66,14 +67,14 @@ function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, po
     accessLogs: r.accessLogs,
     federation: deepFreeze(r.federation),
     services: deepFreeze(r.services),
-    serviceByName: (name: string) => byName.get(name),
-    serviceBySpiffeId: (id: SpiffeId | string) => byId.get(id.toString()),
-    servicesForPrincipal: (p: NodePrincipal) => byPrincipal.get(principalToString(p)) ?? [],
+    ...(d ? { changes: Object.freeze({ previous: d.previous, changed: Object.freeze(d.changed.map((i) => r.services[i]!)), removed: Object.freeze([...d.removed]) }) } : {}),
+    serviceByName: (name: string) => index.service(name),
+    serviceBySpiffeId: (id: SpiffeId | string) => index.serviceBySpiffeId(id.toString()),
+    servicesForPrincipal: (p: NodePrincipal) => index.servicesFor(p),
     knownTrustDomains: () => domains,
     admitsCaller: (s: Service, caller: SpiffeId) => s.allowedCallers.matcher(caller),
     locate: (path: string) => positions.get(path),
   };
-  for (const list of byPrincipal.values()) Object.freeze(list);
   return Object.freeze(model);
 }
 

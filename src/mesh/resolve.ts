@@ -26,6 +26,8 @@ import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './p
 import type { RequireJwt } from './model.js';
 import type { RawCaller, RawFederation, RawGateway, RawInbound, RawMesh, RawOutbound, RawService } from './raw.js';
 import { childPath } from './structure.js';
+import { meshCounters } from './counters.js';
+import { Journal } from './journal.js';
 
 function callerMatcher(ids: readonly SpiffeId[], tds: readonly TrustDomain[]): SpiffeIdMatcher {
   const exact = matchOneOf(...ids);
@@ -66,8 +68,36 @@ interface Resolution {
 }
 const resolutions = new WeakMap<RawService, Resolution>();
 
-/** Service items resolved afresh and reused since the process started (tests read them, not timers). */
-export const resolveCounters = { partialsResolved: 0, partialsReused: 0, servicesResolved: 0, servicesReused: 0 };
+/**
+ * The last resolve without a problem of a description read by the fast reader, with its indexes: the next one
+ * patches it (resolve only the items that changed and those whose lookups name them) instead of walking every item.
+ * Its maps are patched in place under a Journal and the patches taken back when the new description has a problem.
+ */
+interface ResolveState {
+  readonly context: string;
+  readonly raws: readonly RawService[];
+  readonly partials: readonly Partial[];
+  readonly services: readonly Service[];
+  /** The names each item's allowedCallers (caller) and outbound side (server) looked up. */
+  readonly lookups: readonly { readonly caller: readonly string[]; readonly server: readonly string[] }[];
+  readonly rawByName: Map<string, RawService>;
+  readonly partialByName: Map<string, Partial>;
+  readonly rawById: Map<string, RawService>;
+  /** Reverse dependencies: the items (by index) whose allowedCallers, and whose outbound side, looked a name up. */
+  readonly callerDeps: Map<string, Set<number>>;
+  readonly serverDeps: Map<string, Set<number>>;
+}
+let lastState: ResolveState | undefined;
+
+/** What a resolve changed against the last one (the services not given the same objects again). */
+export interface ServiceDelta {
+  /** The services of the resolve this one patched. */
+  readonly previous: readonly Service[];
+  /** The services of the last resolve that are gone or replaced by a new object. */
+  readonly removed: readonly Service[];
+  /** Indexes (in the new services) of the services that are new objects. */
+  readonly changed: readonly number[];
+}
 
 /** What a lookup answered, as far as its reader uses it: the value itself unless said otherwise. */
 type Projection = (v: unknown) => unknown;
@@ -100,6 +130,8 @@ export interface Resolved {
   readonly accessLogs: boolean;
   readonly federation: Federation[];
   readonly services: Service[];
+  /** Set when this resolve patched the last one: what changed (every other service is the same object). */
+  readonly delta?: ServiceDelta;
 }
 
 export class Resolver {
@@ -131,12 +163,20 @@ export class Resolver {
     return `${path} (line ${this.at(path).line})`;
   }
 
-  resolve(raw: RawMesh): Resolved {
+  /**
+   * `incremental`: the description was read by the fast reader and has no structural problem, so this resolve may
+   * patch the last one remembered, and is remembered itself when it has no problem.
+   */
+  resolve(raw: RawMesh, incremental = false): Resolved {
     const defaultMode = raw.defaultMode ?? DEFAULT_MODE;
     const federation = this.federation(raw);
     this.ownValid = raw.trustDomain !== undefined;
     this.known = [raw.trustDomain, ...federation.map((f) => f.trustDomain)].filter((t) => t !== undefined);
     const context = [defaultMode, this.ownValid, ...this.known.map((t) => t.name)].join('\0');
+    if (incremental && lastState?.context === context && raw.trustDomain && this.problems.length === 0) {
+      const services = this.#patch(raw.services ?? [], lastState, raw.trustDomain, defaultMode);
+      if (services) return { trustDomain: raw.trustDomain, defaultMode, accessLogs: raw.accessLogs ?? true, federation, ...services };
+    }
     this.services = (raw.services ?? []).filter((s) => s !== undefined);
     this.servicesByName = new Map();
     for (const s of this.services) if (s.name !== undefined && !this.servicesByName.has(s.name)) this.servicesByName.set(s.name, s);
@@ -166,12 +206,12 @@ export class Resolver {
       const memo = resolutions.get(p.raw);
       const kept = fresh.get(p.raw) ?? memo;
       if (kept?.partial === p && kept.service && kept.serverLookups && sameLookups(kept.serverLookups, byName)) {
-        resolveCounters.servicesReused++;
+        meshCounters.servicesReused++;
         reused.add(kept.service);
         if (!fresh.has(p.raw)) fresh.set(p.raw, kept);
         return kept.service;
       }
-      resolveCounters.servicesResolved++;
+      meshCounters.servicesResolved++;
       const { raw: rs, ...s } = p;
       const serverLookups: (readonly [string, unknown])[] = [];
       const servers = recording(byName, serverLookups);
@@ -188,18 +228,171 @@ export class Resolver {
     for (const s of services) if (!reused.has(s)) this.checkPorts(s);
     // Only a resolve without a problem is remembered: a description with one is read again by the other reader.
     if (this.problems.length === 0) for (const [rs, r] of fresh) if (r.service) resolutions.set(rs, r);
+    if (incremental && this.problems.length === 0) lastState = this.#state(context, partials, services, byName, fresh);
     return { trustDomain: raw.trustDomain, defaultMode, accessLogs: raw.accessLogs ?? true, federation, services };
+  }
+
+  /** The state a full resolve leaves for the next one to patch. */
+  #state(context: string, partials: Partial[], services: Service[], partialByName: Map<string, Partial>, fresh: Map<RawService, Resolution>): ResolveState {
+    const raws = partials.map((p) => p.raw);
+    const rawById = new Map<string, RawService>();
+    for (const r of raws) if (r.spiffeId) rawById.set(r.spiffeId.toString(), r);
+    const lookups = raws.map((r) => {
+      const res = fresh.get(r)!;
+      return { caller: res.callerLookups.map(([name]) => name), server: (res.serverLookups ?? []).map(([name]) => name) };
+    });
+    const callerDeps = new Map<string, Set<number>>();
+    const serverDeps = new Map<string, Set<number>>();
+    const link = (deps: Map<string, Set<number>>, name: string, i: number) => {
+      let set = deps.get(name);
+      if (!set) deps.set(name, (set = new Set()));
+      set.add(i);
+    };
+    lookups.forEach((l, i) => {
+      for (const name of l.caller) link(callerDeps, name, i);
+      for (const name of l.server) link(serverDeps, name, i);
+    });
+    return { context, raws, partials, services, lookups, rawByName: this.servicesByName as Map<string, RawService>, partialByName, rawById, callerDeps, serverDeps };
+  }
+
+  /**
+   * The services of `items` by patching the last resolve `S` (same context): the items that are not the same raw
+   * objects at the same places are resolved, then the items whose allowedCallers looked up a name whose answer
+   * changed, then the outbound sides that looked up a changed service; every other service is the last one's
+   * object. Undefined when too much changed to be worth it (the caller resolves every item).
+   */
+  #patch(items: readonly (RawService | undefined)[], S: ResolveState, own: TrustDomain, defaultMode: Mode): { services: Service[]; delta: ServiceDelta } | undefined {
+    const n = items.length;
+    const m = S.raws.length;
+    // Same count: the items that differ by place. Otherwise every item from the first difference on (paths moved).
+    const added: number[] = [];
+    const removed: number[] = [];
+    let p = 0;
+    if (n === m) {
+      for (let i = 0; i < n; i++) if (items[i] !== S.raws[i]) added.push(i);
+      removed.push(...added);
+      p = n;
+    } else {
+      while (p < n && p < m && items[p] === S.raws[p]) p++;
+      for (let i = p; i < n; i++) added.push(i);
+      for (let i = p; i < m; i++) removed.push(i);
+    }
+    if (added.length + removed.length > Math.max(64, n / 4)) return undefined;
+    for (const i of added) {
+      const r = items[i];
+      if (r?.name === undefined || r.spiffeId === undefined) return undefined;
+    }
+    meshCounters.deltaResolves++;
+    const raws = items as readonly RawService[];
+    const j = new Journal();
+    // Arrays of the new layout: the last one's up to the first moved item (all of it when none moved).
+    const partials = S.partials.slice(0, p);
+    const services = S.services.slice(0, p);
+    const lookups = S.lookups.slice(0, p);
+    const unlink = (deps: Map<string, Set<number>>, names: readonly string[], i: number) => {
+      for (const name of names) {
+        const set = deps.get(name);
+        if (set) j.remove(set, i);
+      }
+    };
+    const link = (deps: Map<string, Set<number>>, names: readonly string[], i: number) => {
+      for (const name of names) {
+        let set = deps.get(name);
+        if (!set) j.set(deps, name, (set = new Set()));
+        j.add(set, i);
+      }
+    };
+    // The names whose answer may change, and what they answered before.
+    const names = new Set<string>();
+    for (const i of removed) names.add(S.raws[i]!.name!);
+    for (const i of added) names.add(raws[i]!.name!);
+    const before = new Map<string, unknown>();
+    for (const name of names) before.set(name, callerView(S.rawByName.get(name)));
+    for (const i of removed) {
+      const r = S.raws[i]!;
+      if (S.rawByName.get(r.name!) === r) j.delete(S.rawByName, r.name!);
+      if (S.partialByName.get(r.name!)?.raw === r) j.delete(S.partialByName, r.name!);
+      const id = r.spiffeId!.toString();
+      if (S.rawById.get(id) === r) j.delete(S.rawById, id);
+      unlink(S.callerDeps, S.lookups[i]!.caller, i);
+      unlink(S.serverDeps, S.lookups[i]!.server, i);
+    }
+    for (const i of added) {
+      const r = raws[i]!;
+      const path = childPath('services', i);
+      const first = S.rawByName.get(r.name!);
+      if (first) this.report('DUPLICATE_SERVICE_NAME', `${path}.name`, `service name "${r.name}" is already used`);
+      else j.set(S.rawByName, r.name!, r);
+      const id = r.spiffeId!.toString();
+      if (S.rawById.has(id)) this.report('DUPLICATE_SPIFFE_ID', `${path}.spiffeId`, `SPIFFE ID ${id} is already used`);
+      else j.set(S.rawById, id, r);
+    }
+    // Partials: the added items, and those whose allowedCallers read a name that answers differently now.
+    const addedSet = new Set(added);
+    const partialsToDo = new Set(added);
+    for (const name of names) {
+      if (callerView(S.rawByName.get(name)) === before.get(name)) continue;
+      for (const i of S.callerDeps.get(name) ?? []) partialsToDo.add(i);
+    }
+    this.servicesByName = S.rawByName;
+    this.services = raws;
+    for (const i of partialsToDo) {
+      const rs = raws[i]!;
+      if (!addedSet.has(i)) unlink(S.callerDeps, lookups[i]!.caller, i);
+      const callerLookups: (readonly [string, unknown])[] = [];
+      this.servicesByName = recording(S.rawByName, callerLookups, callerView) as Map<string, RawService>;
+      try {
+        partials[i] = this.service(rs, childPath('services', i), own, defaultMode);
+      } finally {
+        this.servicesByName = S.rawByName;
+      }
+      meshCounters.partialsResolved++;
+      if (S.rawByName.get(rs.name!) === rs) j.set(S.partialByName, rs.name!, partials[i]!);
+      const caller = callerLookups.map(([name]) => name);
+      link(S.callerDeps, caller, i);
+      lookups[i] = { caller, server: addedSet.has(i) ? [] : lookups[i]!.server };
+    }
+    // Services: those with a new partial, and those whose outbound side looked up a service that changed.
+    const servicesToDo = new Set(partialsToDo);
+    for (const i of partialsToDo) for (const d of S.serverDeps.get(raws[i]!.name!) ?? []) servicesToDo.add(d);
+    for (const name of names) for (const d of S.serverDeps.get(name) ?? []) servicesToDo.add(d);
+    for (const i of servicesToDo) {
+      const { raw: rs, ...s } = partials[i]!;
+      if (!addedSet.has(i)) unlink(S.serverDeps, lookups[i]!.server, i);
+      const serverLookups: (readonly [string, unknown])[] = [];
+      const servers = recording(S.partialByName, serverLookups);
+      const outbound = this.outbound(rs, s.path, servers);
+      this.checkTarget(rs, s.target, s.path);
+      const gateway = s.target === 'gateway' && rs.gateway ? this.gateway(rs.gateway, `${s.path}.gateway`, outbound, servers) : undefined;
+      const service: Service = gateway ? { ...s, outbound, gateway } : { ...s, outbound };
+      this.checkPorts(service);
+      services[i] = service;
+      meshCounters.servicesResolved++;
+      const server = serverLookups.map(([name]) => name);
+      link(S.serverDeps, server, i);
+      lookups[i] = { caller: lookups[i]!.caller, server };
+    }
+    meshCounters.servicesReused += n - servicesToDo.size;
+    if (this.problems.length > 0) {
+      j.rollback();
+      return { services, delta: { previous: S.services, removed: [], changed: [] } };
+    }
+    // Old objects replaced: those resolved again in place, and every old item from the first moved one on.
+    const changed = [...servicesToDo].sort((a, b) => a - b);
+    const replaced = new Set([...changed.filter((i) => i < p), ...removed]);
+    const delta: ServiceDelta = { previous: S.services, removed: [...replaced].map((i) => S.services[i]!), changed };
+    lastState = { ...S, raws, partials, services, lookups };
+    return { services, delta };
   }
 
   /** An item's service without its outbound side: the one resolved last time when nothing it reads changed. */
   private partial(rs: RawService, path: string, own: TrustDomain | undefined, defaultMode: Mode, context: string, fresh: Map<RawService, Resolution>): Partial {
     const memo = resolutions.get(rs);
     if (memo && memo.context === context && memo.path === path && !fresh.has(rs) && sameLookups(memo.callerLookups, this.servicesByName, callerView)) {
-      resolveCounters.partialsReused++;
-      fresh.set(rs, memo);
+            fresh.set(rs, memo);
       return memo.partial;
     }
-    resolveCounters.partialsResolved++;
+    meshCounters.partialsResolved++;
     const callerLookups: (readonly [string, unknown])[] = [];
     const byName = this.servicesByName;
     this.servicesByName = recording(byName, callerLookups, callerView) as Map<string, { name?: string; spiffeId?: SpiffeId }>;

@@ -22,6 +22,12 @@ export interface SourceSeq {
   readonly kind: 'seq';
   readonly items: readonly (SourceNode | null)[];
   readonly pos: SourcePosition;
+  /**
+   * When set (the fast reader's top-level lists), each item's tree numbers its lines from 1 at the item's first
+   * line, and this is what to add to them: an item read once is shared by every later text holding it, wherever
+   * it sits. Absent: positions are the file's.
+   */
+  readonly itemLines?: readonly number[];
 }
 
 export interface SourceScalar {
@@ -123,7 +129,26 @@ function firstLine(s: string): string {
  */
 export class SourceIndex {
   readonly #seen = new Map<string, SourceNode | null>();
-  constructor(private readonly root: SourceNode | null | undefined) {}
+  constructor(private readonly root: SourceNode | null | undefined) {
+    if (root?.kind !== 'map') return;
+    for (const p of root.pairs) {
+      if (p.value?.kind !== 'seq' || !p.value.itemLines || p.key?.kind !== 'scalar') continue;
+      this.#offsetLists.set(String(p.key.value), p.value.itemLines);
+    }
+  }
+  /** Top-level lists whose items have relative positions: their item line offsets, by the list's key. */
+  readonly #offsetLists = new Map<string, readonly number[]>();
+
+  /** What to add to the line of a node found at `path` (non-zero only under an item with relative positions). */
+  #lineOffset(path: string): number {
+    if (this.#offsetLists.size === 0) return 0;
+    const open = path.indexOf('[');
+    if (open < 0) return 0;
+    const lines = this.#offsetLists.get(path.slice(0, open));
+    if (!lines) return 0;
+    const close = path.indexOf(']', open);
+    return lines[Number(path.slice(open + 1, close))] ?? 0;
+  }
 
   /** The node at a field path such as `services[2].inbound[0].port` (a key's value, a list's item). */
   node(path: string): SourceNode | undefined {
@@ -145,7 +170,9 @@ export class SourceIndex {
   }
 
   get(path: string): SourcePosition | undefined {
-    return this.node(path)?.pos;
+    const pos = this.node(path)?.pos;
+    const offset = pos && this.#lineOffset(path);
+    return offset ? { line: pos.line + offset, column: pos.column } : pos;
   }
 
   /** Whether the path was written in the file (with any value, even an empty one). */

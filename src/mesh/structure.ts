@@ -2,6 +2,7 @@
 // its exact position, and returns the plain value with formatted strings already parsed (SpiffeId, TrustDomain,
 // principals). Invalid parts are left out (arrays keep their indexes, with holes), so later checks can still run
 // on the rest.
+import { meshCounters } from './counters.js';
 import { FORMATS } from './formats.js';
 import type { SourcePosition } from './model.js';
 import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
@@ -42,8 +43,17 @@ export function describeAccepted(s: SchemaNode): string {
 /** Values of list items checked without a problem, by their (immutable, shared) tree. */
 const checkedItems = new WeakMap<SourceNode, { readonly schema: SchemaNode; readonly value: unknown }>();
 
+/** The fast reader's top-level lists of the last check without a problem, by path, with their items' values. */
+interface CheckedList {
+  readonly items: readonly (SourceNode | null)[];
+  readonly values: readonly unknown[];
+}
+let lastLists = new Map<string, CheckedList>();
+
 class Walker {
   readonly problems: MeshProblem[] = [];
+  /** The top-level lists checked this time (kept for the next check when this one has no problem). */
+  readonly lists = new Map<string, CheckedList>();
   constructor(private readonly file: string) {}
 
   at(node: SourceNode | null | undefined): SourcePosition {
@@ -63,6 +73,7 @@ class Walker {
     const hit = checkedItems.get(node);
     if (hit?.schema === schema) return hit.value;
     const before = this.problems.length;
+    meshCounters.itemsChecked++;
     const value = this.#check(node, schema, path);
     if (this.problems.length === before) checkedItems.set(node, { schema, value });
     return value;
@@ -80,7 +91,20 @@ class Walker {
           this.report('EMPTY_LIST', this.at(node), path, 'empty list', undefined, `at least ${schema.minItems} item`);
           return undefined;
         }
-        return node.items.map((item, i) => this.check(item, schema.items, childPath(path, i)));
+        // Items checked before are taken without building their path: an edit of one service checks that one.
+        // A top-level list of the fast reader is compared with the last one checked, item by item, first.
+        const last = node.itemLines && lastLists.get(path);
+        const shift = last ? node.items.length - last.items.length : 0;
+        const values = node.items.map((item, i) => {
+          if (last && item !== null) {
+            if (last.items[i] === item) return last.values[i];
+            if (last.items[i - shift] === item) return last.values[i - shift];
+          }
+          const hit = item?.kind === 'map' ? checkedItems.get(item) : undefined;
+          return hit?.schema === schema.items ? hit.value : this.check(item, schema.items, childPath(path, i));
+        });
+        if (node.itemLines) this.lists.set(path, { items: node.items, values });
+        return values;
       }
       case 'boolean': {
         const v = node?.kind === 'scalar' ? node.value : undefined;
@@ -198,5 +222,6 @@ export function checkStructure(read: SourceRead, file: string): StructureResult 
     return { value: undefined, problems: walker.problems, positions: new SourceIndex(undefined) };
   }
   const value = walker.check(root, MESH_SCHEMA, '') as Record<string, unknown> | undefined;
+  if (walker.problems.length === 0) lastLists = walker.lists;
   return { value, problems: walker.problems, positions: new SourceIndex(root) };
 }

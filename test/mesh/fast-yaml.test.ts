@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { readFastYaml } from '../../src/mesh/fast-yaml.js';
+import { meshCounters } from '../../src/mesh/counters.js';
 import { yamlSourceTree } from '../../src/mesh/source-tree.js';
 import { checkMesh } from '../../src/mesh/parse.js';
 import { syntheticMesh } from '../../bench/synthetic-mesh.js';
 import { randomMesh } from '../envoy/fixtures/random-mesh.js';
 import { BAD_CASES } from './bad-inputs.js';
+import { absolute, mutateServices, prng } from './edits.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const examples = readdirSync(join(ROOT, 'examples'))
@@ -27,20 +29,8 @@ function agrees(text: string, where: string): boolean {
   if (fast === undefined) return false;
   const slow = yamlSourceTree(text);
   assert.deepEqual(slow.errors, [], `${where}: the fast reader took text the yaml library rejects:\n${text}`);
-  assert.deepEqual(fast, slow.root, `${where}: trees differ`);
+  assert.deepEqual(absolute(fast), slow.root, `${where}: trees differ`);
   return true;
-}
-
-/** mulberry32, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('fast YAML reader', () => {
@@ -100,7 +90,7 @@ describe('fast YAML reader', () => {
     assert.equal(readFastYaml('a: 1.5\n'), undefined);
   });
 
-  test('an edit of one service re-reads that service only; moved lines are read again (positions stay right)', () => {
+  test('an edit of one service re-reads that service only; moved services are shared, at their new lines', () => {
     const before = syntheticMesh(50);
     const edited = syntheticMesh(50, { edited: { service: 20, appPort: 9999 } });
     const items = (text: string) => {
@@ -111,15 +101,40 @@ describe('fast YAML reader', () => {
       return services.items;
     };
     const a = items(before);
+    const read = meshCounters.itemsRead;
     const b = items(edited);
+    assert.equal(meshCounters.itemsRead - read, 1, 'one item tokenised');
     assert.ok(agrees(edited, 'edited'));
     assert.equal(b.filter((item, i) => item === a[i]).length, 49, 'the 49 unchanged services are the very same trees');
     assert.notEqual(b[20], a[20]);
-    // One line more at the top: every service moves down a line, so none may be reused with its old positions.
+    // One line more at the top: a top-level change, so every line is scanned; but every service is the same text
+    // as before, so each is the same tree, moved down a line (the list's itemLines say where).
     const shifted = `# a comment\n${edited}`;
+    const full = meshCounters.fullReads;
     const c = items(shifted);
+    assert.equal(meshCounters.fullReads - full, 1);
     assert.ok(agrees(shifted, 'shifted'));
-    assert.equal(c.filter((item, i) => item === b[i]).length, 0);
+    assert.equal(c.filter((item, i) => item === b[i]).length, 50);
+    // A line more inside service 3: services 4..49 move down a line, are not read again, and sit right.
+    const grown = shifted.replace('  - name: s3\n', '  - name: s3\n    address: s3.internal\n');
+    const read2 = meshCounters.itemsRead;
+    const delta = meshCounters.deltaReads;
+    const d = items(grown);
+    assert.equal(meshCounters.deltaReads - delta, 1);
+    assert.equal(meshCounters.itemsRead - read2, 1);
+    assert.ok(agrees(grown, 'grown'));
+    assert.equal(d.filter((item, i) => item === c[i]).length, 49);
+  });
+
+  test('random edit pairs of large descriptions: the read of the second (patched from the first) equals the yaml library\'s', () => {
+    const r = prng(7);
+    const base = syntheticMesh(120);
+    for (let k = 0; k < 150; k++) {
+      const first = mutateServices(base, r);
+      const second = mutateServices(first, r);
+      agrees(first, `pair ${k}, first`);
+      agrees(second, `pair ${k}, second:\n${second}`);
+    }
   });
 
   test('5,000 random mutations of valid descriptions: whatever the fast reader takes, the yaml library reads the same', () => {

@@ -1,0 +1,133 @@
+// bench/mesh-reload: the mesh stage of a reload in-process — text in, loaded mesh out (read → parse → structural
+// check → model → resolve; loadMeshText) — for a full reload (every service's application port changes) and a
+// one-service edit (one application port; each round differs from the text before it in one service), at 1k,
+// 10k and 50k services. CPU time of this process
+// (process.cpuUsage), median of several rounds, with the stage's own counters (service items read, checked and
+// resolved afresh). Beside it, the ceiling measured in the same run: reading and JSON-parsing the same description
+// as JSON (what any reload must at least do).
+//   node --expose-gc dist/bench/mesh-reload.js [--services 1000,10000,50000] [--rounds 7] [--cpu-prof-edit FILE]
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'node:inspector';
+import { loadMeshText } from '../src/control-plane/mesh-loader.js';
+import { meshCounters } from '../src/mesh/counters.js';
+import { syntheticMesh } from './synthetic-mesh.js';
+
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+
+/** CPU milliseconds (user + system) of fn, after a collection so earlier garbage is not billed to it. */
+function cpu(fn: () => void): number {
+  gc();
+  const before = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(before);
+  return (d.user + d.system) / 1000;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Row {
+  services: number;
+  edit: 'first load' | 'full' | 'one service';
+  cpuMs: number;
+  itemsRead: number;
+  itemsChecked: number;
+  servicesResolved: number;
+  ceilingMs: number;
+}
+
+function counted(fn: () => void): { ms: number; itemsRead: number; itemsChecked: number; servicesResolved: number } {
+  const before = { ...meshCounters };
+  const ms = cpu(fn);
+  return {
+    ms,
+    itemsRead: meshCounters.itemsRead - before.itemsRead,
+    itemsChecked: meshCounters.itemsChecked - before.itemsChecked,
+    servicesResolved: meshCounters.servicesResolved - before.servicesResolved,
+  };
+}
+
+/** Reading and JSON-parsing the same description as JSON: what any reload has to do at the least. */
+function ceiling(text: string, dir: string, rounds: number): number {
+  const m = loadMeshText(text, 'mesh.yaml').model;
+  const file = join(dir, 'mesh.json');
+  writeFileSync(file, JSON.stringify({ trustDomain: m.trustDomain.name, services: m.services }, (k, v: unknown) => (k === 'matcher' || k === 'path' ? undefined : v)));
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) times.push(cpu(() => JSON.parse(readFileSync(file, 'utf8'))));
+  return median(times);
+}
+
+async function profile(file: string, fn: () => void): Promise<void> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  fn();
+  const { profile: p } = (await post('Profiler.stop')) as { profile: unknown };
+  writeFileSync(file, JSON.stringify(p));
+  session.disconnect();
+}
+
+async function main(): Promise<void> {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const sizes = (arg('--services') ?? '1000,10000,50000').split(',').map(Number);
+  const rounds = Number(arg('--rounds') ?? 7);
+  const profFile = arg('--cpu-prof-edit');
+  const dir = mkdtempSync(join(tmpdir(), 'trustplane-mesh-reload-'));
+  const rows: Row[] = [];
+  try {
+    for (const n of sizes) {
+      const base = syntheticMesh(n);
+      const full = syntheticMesh(n, { appPort: 7000 });
+      const edits = [syntheticMesh(n, { edited: { service: Math.floor(n / 2), appPort: 9090 } }), syntheticMesh(n, { edited: { service: Math.floor(n / 3), appPort: 9191 } })];
+      // Another size before: nothing of it is reused here.
+      const first = counted(() => loadMeshText(base, 'mesh.yaml'));
+      const ceil = ceiling(base, dir, rounds);
+      rows.push({ services: n, edit: 'first load', cpuMs: first.ms, ...pick(first), ceilingMs: ceil });
+      const fulls: ReturnType<typeof counted>[] = [];
+      for (let r = 0; r < rounds; r++) fulls.push(counted(() => loadMeshText(r % 2 === 0 ? full : base, 'mesh.yaml')));
+      // The last full round ended on `full` or `base`; either way every service of an edit text differs from it.
+      loadMeshText(base, 'mesh.yaml');
+      // Each round one service differs from the text loaded before it: an edit, then the edit taken back.
+      const one: ReturnType<typeof counted>[] = [];
+      for (let r = 0; r < rounds; r++) one.push(counted(() => loadMeshText(r % 2 === 0 ? edits[(r >> 1) % 2]! : base, 'mesh.yaml')));
+      rows.push({ services: n, edit: 'full', cpuMs: median(fulls.map((f) => f.ms)), ...pick(fulls.at(-1)!), ceilingMs: ceil });
+      rows.push({ services: n, edit: 'one service', cpuMs: median(one.map((f) => f.ms)), ...pick(one.at(-1)!), ceilingMs: ceil });
+      if (profFile && n === 10000) await profile(profFile, () => loadMeshText(rounds % 2 === 0 ? edits[0]! : edits[1]!, 'mesh.yaml'));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const f = (x: number, d = 0) => x.toFixed(d);
+  console.log('services  edit          CPU ms  items read  items checked  services resolved  ceiling ms  ratio');
+  for (const r of rows) {
+    console.log(
+      [
+        String(r.services).padStart(8),
+        r.edit.padEnd(12),
+        f(r.cpuMs, 1).padStart(7),
+        String(r.itemsRead).padStart(10),
+        String(r.itemsChecked).padStart(13),
+        String(r.servicesResolved).padStart(17),
+        f(r.ceilingMs, 1).padStart(10),
+        `${f(r.cpuMs / r.ceilingMs, 2)}x`.padStart(6),
+      ].join('  '),
+    );
+  }
+  const load = loadavg()[0]!;
+  console.log(`CPU time of this process, median of ${rounds} rounds (first load: once); load average ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} cores.`);
+  console.log(JSON.stringify({ bench: 'mesh-reload', node: process.version, rounds, loadAvg1m: load, rows }));
+}
+
+function pick(c: ReturnType<typeof counted>): Pick<Row, 'itemsRead' | 'itemsChecked' | 'servicesResolved'> {
+  return { itemsRead: c.itemsRead, itemsChecked: c.itemsChecked, servicesResolved: c.servicesResolved };
+}
+
+await main();
