@@ -131,7 +131,8 @@ export class StrictGate {
         if (e.decision !== had?.decision) changed.set(key, e.decision);
       }
     };
-    const diff = first || desired.accessLogs !== base.accessLogs ? undefined : diffServices(base.services, desired.services);
+    // Without revisions every STRICT port must be read anyway: one pass over the description, as at start.
+    const diff = first || !this.evidence.revision || desired.accessLogs !== base.accessLogs ? undefined : diffServices(base.services, desired.services);
     if (!diff) {
       for (const s of desired.services) visit(s);
       const asked = new Set<string>();
