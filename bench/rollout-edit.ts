@@ -86,6 +86,11 @@ for (let k = 1; k <= EDITS; k++) {
   generator.push(generatorCpu);
 }
 const after = rollout.stats();
+// A full reload: every service changed (every application port), in place.
+const all = parseMesh(syntheticMesh(N, { appPort: 7000 }), 'mesh.yaml');
+generatorCpu = 0;
+const full = cpu(() => reload(all)) - generatorCpu;
+const fullGenerator = generatorCpu;
 const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const median = med(edits);
 edits.sort((a, b) => a - b);
@@ -97,6 +102,8 @@ console.log(
     firstReloadCpuMs: +first.toFixed(1),
     rolloutEditCpuMs: { median: +median.toFixed(2), min: +edits[0]!.toFixed(2), max: +edits.at(-1)!.toFixed(2) },
     generatorEditCpuMs: { median: +med(generator).toFixed(2) },
+    rolloutFullReloadCpuMs: +full.toFixed(1),
+    generatorFullReloadCpuMs: +fullGenerator.toFixed(1),
     ceilingIdentityScanMs: +scan.toFixed(3),
     perEdit: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, (v - before[k as keyof typeof before]) / EDITS])),
     load: (await import('node:os')).loadavg()[0]!.toFixed(1),
