@@ -9,9 +9,12 @@ import { TrustplaneError } from '../errors.js';
 import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../envoy/type-urls.js';
 import { AckTracker, type ProxyFeed, type TrackedProxy } from './progress.js';
-import { effectiveModel } from './effective.js';
-import { planRollout, type EdgePlan, type PortPlan } from './plan.js';
-import { advance, initialState, sameState, type RolloutState, type Settled } from './state-machine.js';
+import { effectiveService } from './effective.js';
+import { planRollout, RolloutPlanner, type EdgePlan, type PlanChange, type PortPlan } from './plan.js';
+import { diffServices } from './service-diff.js';
+import { advance, atTarget, initialState, stepPort, type EdgeInForce, type PortInForce, type RolloutState, type Settled } from './state-machine.js';
+import { modelWith } from './with-modes.js';
+import type { Service } from '../mesh/model.js';
 import { buildRolloutStatus, type RolloutStatus } from './status.js';
 
 export class RolloutError extends TrustplaneError {}
@@ -19,11 +22,11 @@ export class RolloutError extends TrustplaneError {}
 /** What the resource cache serves; `ResourceCache` fits as is (group = service name). */
 export interface ResourceVersions {
   get(group: string, typeUrl: string, name: string): { readonly version: string } | undefined;
-}
-
-/** Whether every port is in force at its target and every client on the transport it wants. */
-function atTargets(plans: readonly PortPlan[], state: RolloutState): boolean {
-  return plans.every((p) => state.ports.get(p.key)?.mode === p.target && p.edges.every((e) => state.edges.get(e.key)?.transport === e.wanted));
+  /**
+   * Told which resources changed (ResourceCache.subscribe): then only those, and the resources of plans or
+   * states that changed, are looked up after a push. Without it every resource is looked up after every push.
+   */
+  subscribe?(listener: (changes: readonly { readonly group: string; readonly typeUrl: string; readonly names: readonly string[] }[]) => void): () => void;
 }
 
 export interface RolloutControllerOptions {
@@ -69,6 +72,8 @@ interface StepVersions {
  * force or served version changed.
  */
 interface Recorded {
+  /** The plan it was recorded for. */
+  readonly plan: PortPlan | EdgePlan;
   readonly key: string;
   readonly group: string;
   readonly typeUrl: string;
@@ -89,23 +94,42 @@ function trackedOf(p: ProxyStatus): TrackedProxy {
   return { streamId: p.streamId, nodeId: p.nodeId, cluster: p.cluster, principal: p.principal, service: p.service, resource: (typeUrl, name) => types.get(typeUrl)?.get(name) };
 }
 
+/** The group every node sees (ResourceCache's DEFAULT_GROUP): a change there may change any version. */
+const SHARED_GROUP = '';
+const resourceKey = (group: string, typeUrl: string, name: string): string => `${group}\0${typeUrl}\0${name}`;
+
+/** Steps and derivations one change worked out, applied only once the push succeeded. */
+interface Pending {
+  readonly ports: Map<string, PortInForce | undefined>;
+  readonly edges: Map<string, EdgeInForce | undefined>;
+  /** Ports whose plan or state changed: their resources are recorded again. */
+  readonly dirty: Set<string>;
+}
+
 export class RolloutController {
   readonly #opts: RolloutControllerOptions;
   readonly #tracker: AckTracker;
   #snapshots = 0;
   #desired: MeshModel | undefined;
-  #plans: readonly PortPlan[] = [];
-  #portsByKey = new Map<string, PortPlan>();
-  #edgesByKey = new Map<string, EdgePlan>();
-  #state: RolloutState = { ports: new Map(), edges: new Map() };
+  readonly #planner = new RolloutPlanner();
+  /** The state in force, changed in place once a push succeeded (state() hands out copies). */
+  #ports = new Map<string, PortInForce>();
+  #edges = new Map<string, EdgeInForce>();
+  /** Ports not at their target (or with a client not on its wanted transport): the only ones a step can move. */
+  readonly #unsettled = new Set<string>();
   #effective: MeshModel | undefined;
+  /** The effective services, in description order (the last effective model's array). */
+  #effectiveServices: readonly Service[] = [];
+  /** Position of each service in the description (of the effective array): kept while services are edited in place. */
+  #index = new Map<string, number>();
   readonly #versions = new Map<string, StepVersions>();
   readonly #recordedByPlan = new WeakMap<PortPlan | EdgePlan, Recorded>();
   readonly #recordedByKey = new Map<string, Recorded>();
+  readonly #recordedByResource = new Map<string, Recorded>();
+  /** Resources the cache changed since the last recording; undefined = look every one up (no feed, or all changed). */
+  #changedResources: Set<string> | undefined;
   #epoch = 0;
-  #rerecorded = 0;
-  /** Whether every port and edge is at its target: worked out once per change, read on every status change. */
-  #atTargets = true;
+  #counters = { rerecorded: 0, stepped: 0, derived: 0 };
   #evaluating = false;
   #again = false;
 
@@ -116,11 +140,28 @@ export class RolloutController {
       opts.feed.onStatusChange((e) => this.#tracker.onEvent(e));
       this.#tracker.resync(opts.feed.proxies());
     }
+    if (opts.resources.subscribe) {
+      this.#changedResources = new Set();
+      opts.resources.subscribe((changes) => {
+        const seen = this.#changedResources;
+        if (!seen) return;
+        for (const c of changes) {
+          if (c.group === SHARED_GROUP) {
+            this.#changedResources = undefined;
+            return;
+          }
+          for (const n of c.names) seen.add(resourceKey(c.group, c.typeUrl, n));
+        }
+      });
+    }
   }
 
-  /** What evaluating has cost: status snapshots read, and proxy standings worked out (for tests and benchmarks). */
-  stats(): { readonly snapshots: number; readonly classified: number; readonly rerecorded: number } {
-    return { snapshots: this.#snapshots, classified: this.#tracker.classified, rerecorded: this.#rerecorded };
+  /**
+   * What evaluating has cost (for tests and benchmarks): status snapshots read, proxy standings worked out,
+   * resources whose step versions were recorded again, ports stepped, services derived for the effective model.
+   */
+  stats(): { readonly snapshots: number; readonly classified: number; readonly rerecorded: number; readonly stepped: number; readonly derived: number } {
+    return { snapshots: this.#snapshots, classified: this.#tracker.classified, ...this.#counters };
   }
 
   /** A new (valid) description. Pushes the effective model at once, then takes every step already allowed. */
@@ -128,12 +169,19 @@ export class RolloutController {
     if (this.#evaluating) {
       throw new RolloutError('ROLLOUT_REENTRANT', 'setDesired was called from inside onEffectiveChange; hand the new description over after the push returns');
     }
-    const plans = planRollout(model);
+    const previous = this.#desired;
+    const diff = previous === undefined ? undefined : diffServices(previous.services, model.services);
     // Who may hold which service may have changed with the description: start the counts again.
     this.#refresh(true);
     this.#exclusive(() => {
-      const next = this.#desired === undefined ? initialState(plans) : advance(plans, this.#state, this.#settled());
-      this.#apply(model, plans, next);
+      if (!diff || diff.reshaped) {
+        const plans = this.#planner.reset(model).flatMap((c) => (c.after ? [c.after] : []));
+        const next = previous === undefined ? initialState(plans) : advance(plans, this.#view(), this.#settled());
+        this.#guard(previous, () => this.#applyAll(model, next));
+        return;
+      }
+      const changes = this.#planner.update(model, diff.changed, diff.replaced);
+      this.#guard(previous, () => this.#applyChanges(model, changes, diff.changed, diff.replaced, true));
     });
     this.#evaluate();
   }
@@ -143,7 +191,7 @@ export class RolloutController {
     if (this.#opts.takesSteps === false) return;
     const desired = this.#desired;
     // Nothing heading anywhere: no ACK can unlock a step, so spare the proxy-status snapshot (O(streams)).
-    if (desired === undefined || this.#atTargets) return;
+    if (desired === undefined || this.#unsettled.size === 0) return;
     // Fed: the counts are current; unless one reached or left "every proxy", no step can be taken.
     if (this.#opts.feed && !this.#tracker.takeFlipped()) return;
     this.#evaluate();
@@ -151,15 +199,23 @@ export class RolloutController {
 
   #evaluate(): void {
     const desired = this.#desired;
-    if (desired === undefined || this.#atTargets) return;
+    if (desired === undefined || this.#unsettled.size === 0) return;
     this.#refresh(false);
     this.#exclusive(() => {
       for (let steps = 0; steps < MAX_CHAINED_STEPS; steps++) {
-        const next = advance(this.#plans, this.#state, this.#settled());
-        if (sameState(next, this.#state)) break;
-        this.#apply(desired, this.#plans, next);
+        if (!this.#applyChanges(desired, [], [], [])) break;
       }
     });
+  }
+
+  /** If a change fails (the push threw), the planner goes back to the description in force. */
+  #guard(previous: MeshModel | undefined, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (previous) this.#planner.reset(previous);
+      throw err;
+    }
   }
 
   /**
@@ -204,18 +260,21 @@ export class RolloutController {
     const plans = planRollout(model);
     if (this.#desired === undefined) return initialState(plans);
     this.#refresh(true);
-    return advance(plans, this.#state, this.#settled());
+    return advance(plans, this.#view(), this.#settled());
   }
 
   /** Serves `state` for `model`, decided elsewhere (it came from proposal() on the deciding controller). */
   impose(model: MeshModel, state: RolloutState): void {
-    const plans = planRollout(model);
-    this.#exclusive(() => this.#apply(model, plans, state));
+    const previous = this.#desired;
+    this.#exclusive(() => {
+      this.#planner.reset(model);
+      this.#guard(previous, () => this.#applyAll(model, state));
+    });
   }
 
-  /** The modes in force. */
+  /** The modes in force (a copy). */
   state(): RolloutState {
-    return this.#state;
+    return { ports: new Map(this.#ports), edges: new Map(this.#edges) };
   }
 
   desired(): MeshModel | undefined {
@@ -231,85 +290,244 @@ export class RolloutController {
   rolloutStatus(): RolloutStatus {
     this.#refresh(false);
     return buildRolloutStatus({
-      plans: this.#plans,
-      state: this.#state,
+      plans: this.#planner.plans(),
+      state: this.#view(),
       portProgress: (p) => this.#tracker.progress(listenerKey(p)),
       edgeProgress: (_p, e) => this.#tracker.progress(clusterKey(e)),
     });
   }
 
-  #apply(desired: MeshModel, plans: readonly PortPlan[], next: RolloutState): void {
-    const model = effectiveModel(desired, plans, next);
-    this.#opts.onEffectiveChange(model);
+  #view(): RolloutState {
+    return { ports: this.#ports, edges: this.#edges };
+  }
+
+  /** The whole state replaced (first description, a reshaped one, or one imposed): O(ports). */
+  #applyAll(desired: MeshModel, next: RolloutState): void {
+    const index = new Map(desired.services.map((s, i) => [s.name, i]));
+    const services = Object.freeze(desired.services.map((s) => this.#derive(s, next)));
+    const model = modelWith(desired, services, (s) => services[index.get(s.name)!] ?? s);
+    this.#push(model);
     this.#desired = desired;
-    if (this.#plans !== plans) {
-      this.#portsByKey = new Map(plans.map((p) => [p.key, p]));
-      this.#edgesByKey = new Map(plans.flatMap((p) => p.edges.map((e) => [e.key, e] as const)));
-    }
-    this.#plans = plans;
-    this.#state = next;
+    this.#ports = new Map(next.ports);
+    this.#edges = new Map(next.edges);
+    this.#index = index;
+    this.#effectiveServices = services;
     this.#effective = model;
-    this.#atTargets = atTargets(plans, next);
-    this.#recordVersions();
+    this.#unsettled.clear();
+    const plans = this.#planner.plans();
+    for (const p of plans) if (!atTarget(p, next)) this.#unsettled.add(p.key);
+    this.#recordAll(plans);
   }
 
   /**
-   * After a push: the version now served of every tracked resource joins its step's set (or starts a new set),
-   * and the tracker counts ACKs of exactly those versions.
+   * One change in O(what changed): the ports whose plan changed and every port not at its target take the steps
+   * the rules allow (stepPort reads the state before the change alone, as advance does); the services those
+   * ports and their clients belong to are derived again; only their resources' versions are recorded again.
+   * Returns whether anything changed (`push`: publish even if nothing did).
    */
-  #recordVersions(): void {
-    const epoch = ++this.#epoch;
-    const record = (plan: PortPlan | EdgePlan, state: unknown, step: () => string, make: () => Omit<Recorded, 'state' | 'version' | 'epoch'>): void => {
-      let r = this.#recordedByPlan.get(plan);
-      if (!r) this.#recordedByPlan.set(plan, (r = { ...make(), state: undefined, version: undefined, epoch }));
-      r.epoch = epoch;
-      const version = this.#opts.resources.get(r.group, r.typeUrl, r.name)?.version;
-      // Same plan, same state in force, same version served: its step's versions and its counts stand.
-      if (r.state === state && r.version === version && this.#recordedByKey.get(r.key) === r) return;
-      this.#rerecorded++;
-      r.state = state;
-      r.version = version;
-      this.#recordedByKey.set(r.key, r);
-      const s = step();
-      const had = this.#versions.get(r.key);
-      let v: StepVersions;
-      if (version === undefined) this.#versions.set(r.key, (v = { step: s, versions: new Set() }));
-      else if (had && had.step === s && had.versions.size > 0) (v = had).versions.add(version);
-      else this.#versions.set(r.key, (v = { step: s, versions: new Set([version]) }));
-      this.#tracker.track(r.key, r.group, r.typeUrl, r.name, v.versions);
+  #applyChanges(desired: MeshModel, changes: readonly PlanChange[], changed: readonly Service[], replaced: readonly Service[], push = false): boolean {
+    const state = this.#view();
+    const settled = this.#settled();
+    const pending: Pending = { ports: new Map(), edges: new Map(), dirty: new Set() };
+    const touched = new Set<string>();
+    for (const s of changed) touched.add(s.name);
+    for (const s of replaced) touched.add(s.name);
+    const clientsOf = (p: PortPlan | undefined): void => {
+      if (!p) return;
+      touched.add(p.service);
+      for (const e of p.edges) touched.add(e.client);
     };
-    for (const p of this.#plans) {
-      const port = this.#state.ports.get(p.key)!;
-      record(p, port, () => port.mode, () => ({ key: listenerKey(p), group: p.service, typeUrl: LISTENER_TYPE_URL, name: p.listener }));
-      for (const e of p.edges) {
-        const edge = this.#state.edges.get(e.key)!;
-        record(e, edge, () => this.#edgeStep(e), () => ({ key: clusterKey(e), group: e.client, typeUrl: CLUSTER_TYPE_URL, name: e.cluster }));
-      }
+    // Gone ports and edges no plan holds any more.
+    for (const c of changes) {
+      pending.dirty.add(c.key);
+      clientsOf(c.before);
+      clientsOf(c.after);
+      if (!c.after) pending.ports.set(c.key, undefined);
+      for (const e of c.before?.edges ?? []) if (!this.#planner.edge(e.key)) pending.edges.set(e.key, undefined);
     }
+    const step = (key: string): void => {
+      const plan = this.#planner.port(key);
+      if (!plan) return;
+      this.#counters.stepped++;
+      const next = stepPort(plan, state, settled);
+      let moved = next.port !== state.ports.get(key);
+      if (moved) pending.ports.set(key, next.port);
+      plan.edges.forEach((e, i) => {
+        if (next.edges[i] === state.edges.get(e.key)) return;
+        pending.edges.set(e.key, next.edges[i]);
+        moved = true;
+      });
+      if (moved) {
+        pending.dirty.add(key);
+        clientsOf(plan);
+      }
+    };
+    const stepped = new Set<string>();
+    for (const c of changes) if (c.after && !stepped.has(c.key)) stepped.add(c.key), step(c.key);
+    for (const key of this.#unsettled) if (!stepped.has(key)) stepped.add(key), step(key);
+    // A new description is always pushed (what it changes outside the services, e.g. accessLogs, is the generator's).
+    if (!push && pending.dirty.size === 0 && touched.size === 0) return false;
+
+    // The effective services of what changed, against the state after the change.
+    const after: RolloutState = { ports: overlay(this.#ports, pending.ports), edges: overlay(this.#edges, pending.edges) };
+    const services = [...this.#effectiveServices];
+    const index = this.#index;
+    for (const name of touched) {
+      const s = desired.serviceByName(name);
+      if (!s) continue;
+      let at = index.get(name);
+      if (at === undefined) index.set(name, (at = index.size));
+      services[at] = this.#derive(s, after);
+    }
+    services.length = desired.services.length;
+    Object.freeze(services);
+    const model = modelWith(desired, services, (s) => {
+      const d = services[index.get(s.name)!];
+      return d?.name === s.name ? d : s;
+    });
+    this.#push(model);
+
+    this.#desired = desired;
+    for (const [k, v] of pending.ports) v ? this.#ports.set(k, v) : this.#ports.delete(k);
+    for (const [k, v] of pending.edges) v ? this.#edges.set(k, v) : this.#edges.delete(k);
+    this.#effectiveServices = services;
+    this.#effective = model;
+    for (const key of stepped) {
+      const plan = this.#planner.port(key);
+      if (plan && !atTarget(plan, state)) this.#unsettled.add(key);
+      else this.#unsettled.delete(key);
+    }
+    for (const c of changes) if (!c.after) this.#unsettled.delete(c.key);
+    this.#recordChanged(changes, pending.dirty);
+    return true;
+  }
+
+  #derive(s: Service, state: RolloutState): Service {
+    this.#counters.derived++;
+    return effectiveService(s, state);
+  }
+
+  /** Publishes the effective model; the cache's change notices collected during it say which versions moved. */
+  #push(model: MeshModel): void {
+    this.#opts.onEffectiveChange(model);
+  }
+
+  /** Every resource looked up (first description, reshaped, imposed; or no change feed from the cache). */
+  #recordAll(plans: readonly PortPlan[]): void {
+    const epoch = ++this.#epoch;
+    for (const p of plans) this.#recordPort(p, epoch);
     for (const [key, r] of this.#recordedByKey) {
       if (r.epoch === epoch) continue;
-      this.#recordedByKey.delete(key);
-      this.#versions.delete(key);
-      this.#tracker.untrack(key);
+      this.#forget(key, r);
+    }
+    if (this.#opts.resources.subscribe) this.#changedResources = new Set();
+  }
+
+  /**
+   * After a push: the resources of ports whose plan or state changed, and those the cache says changed, record
+   * the version now served; resources of plans that left are forgotten.
+   */
+  #recordChanged(changes: readonly PlanChange[], dirty: ReadonlySet<string>): void {
+    const changedResources = this.#changedResources;
+    if (!changedResources) {
+      this.#recordAll(this.#planner.plans());
+      return;
+    }
+    const epoch = ++this.#epoch;
+    for (const key of dirty) {
+      const plan = this.#planner.port(key);
+      if (plan) this.#recordPort(plan, epoch);
+    }
+    for (const rk of changedResources) {
+      const r = this.#recordedByResource.get(rk);
+      if (!r || r.epoch === epoch) continue;
+      const plan = 'edges' in r.plan ? this.#planner.port(r.plan.key) : this.#planner.edge(r.plan.key);
+      if (plan !== r.plan) continue;
+      if ('edges' in plan) this.#recordListener(plan, epoch);
+      else this.#recordEdge(plan, epoch);
+    }
+    changedResources.clear();
+    // Plans that left: forget what was recorded for them unless a current plan recorded the same key since.
+    for (const c of changes) {
+      for (const plan of [c.before, ...(c.before?.edges ?? [])]) {
+        if (!plan) continue;
+        const r = this.#recordedByPlan.get(plan);
+        if (r && this.#recordedByKey.get(r.key) === r && !this.#current(plan)) this.#forget(r.key, r);
+      }
     }
   }
 
-  #edgeStep(e: EdgePlan): string {
-    const edge = this.#state.edges.get(e.key)!;
-    return `${edge.transport} ${edge.server}:${edge.port}`;
+  #current(plan: PortPlan | EdgePlan): boolean {
+    return 'edges' in plan ? this.#planner.port(plan.key) === plan : this.#planner.edge(plan.key) === plan;
+  }
+
+  #forget(key: string, r: Recorded): void {
+    this.#recordedByKey.delete(key);
+    if (this.#recordedByResource.get(resourceKey(r.group, r.typeUrl, r.name)) === r) this.#recordedByResource.delete(resourceKey(r.group, r.typeUrl, r.name));
+    this.#versions.delete(key);
+    this.#tracker.untrack(key);
+  }
+
+  #recordPort(p: PortPlan, epoch: number): void {
+    this.#recordListener(p, epoch);
+    for (const e of p.edges) this.#recordEdge(e, epoch);
+  }
+
+  #recordListener(p: PortPlan, epoch: number): void {
+    const port = this.#ports.get(p.key)!;
+    this.#record(p, port, () => port.mode, () => ({ key: listenerKey(p), group: p.service, typeUrl: LISTENER_TYPE_URL, name: p.listener }), epoch);
+  }
+
+  #recordEdge(e: EdgePlan, epoch: number): void {
+    const edge = this.#edges.get(e.key)!;
+    this.#record(e, edge, () => `${edge.transport} ${edge.server}:${edge.port}`, () => ({ key: clusterKey(e), group: e.client, typeUrl: CLUSTER_TYPE_URL, name: e.cluster }), epoch);
+  }
+
+  /**
+   * The version now served of one resource joins its step's set (or starts a new set), and the tracker counts
+   * ACKs of exactly those versions.
+   */
+  #record(plan: PortPlan | EdgePlan, state: unknown, step: () => string, make: () => Omit<Recorded, 'plan' | 'state' | 'version' | 'epoch'>, epoch: number): void {
+    let r = this.#recordedByPlan.get(plan);
+    if (!r) this.#recordedByPlan.set(plan, (r = { plan, ...make(), state: undefined, version: undefined, epoch }));
+    r.epoch = epoch;
+    const version = this.#opts.resources.get(r.group, r.typeUrl, r.name)?.version;
+    // Same plan, same state in force, same version served: its step's versions and its counts stand.
+    if (r.state === state && r.version === version && this.#recordedByKey.get(r.key) === r) return;
+    this.#counters.rerecorded++;
+    r.state = state;
+    r.version = version;
+    this.#recordedByKey.set(r.key, r);
+    this.#recordedByResource.set(resourceKey(r.group, r.typeUrl, r.name), r);
+    const s = step();
+    const had = this.#versions.get(r.key);
+    let v: StepVersions;
+    if (version === undefined) this.#versions.set(r.key, (v = { step: s, versions: new Set() }));
+    else if (had && had.step === s && had.versions.size > 0) (v = had).versions.add(version);
+    else this.#versions.set(r.key, (v = { step: s, versions: new Set([version]) }));
+    this.#tracker.track(r.key, r.group, r.typeUrl, r.name, v.versions);
   }
 
   /** Whether the proxies connected now ACKed the step in force, by port and edge key: O(1) each. */
   #settled(): Settled {
     return {
       port: (key) => {
-        const p = this.#portsByKey.get(key);
+        const p = this.#planner.port(key);
         return p !== undefined && this.#tracker.settled(listenerKey(p));
       },
       edge: (key) => {
-        const e = this.#edgesByKey.get(key);
+        const e = this.#planner.edge(key);
         return e !== undefined && this.#tracker.settled(clusterKey(e));
       },
     };
   }
+}
+
+/** `base` with `changes` over it (undefined = deleted), for reads only: what the state will be after a change. */
+function overlay<V>(base: ReadonlyMap<string, V>, changes: ReadonlyMap<string, V | undefined>): ReadonlyMap<string, V> {
+  if (changes.size === 0) return base;
+  return {
+    get: (k: string) => (changes.has(k) ? changes.get(k) : base.get(k)),
+    has: (k: string) => (changes.has(k) ? changes.get(k) !== undefined : base.has(k)),
+  } as ReadonlyMap<string, V>;
 }

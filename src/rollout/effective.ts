@@ -1,42 +1,62 @@
 // From the modes in force to the effective mesh model the generator is fed. Pure.
-import type { MeshModel, Mode } from '../mesh/model.js';
+import type { MeshModel, Mode, Service } from '../mesh/model.js';
 import type { PortPlan } from './plan.js';
 import type { RolloutState } from './state-machine.js';
-import { edgeKey, withModes, type ModeOverrides } from './with-modes.js';
+import { deriveService, edgeKey, portKey, withModes, type ModeOverrides } from './with-modes.js';
 
 /**
- * Overrides that make the generator emit exactly the state: each port's listener at its mode in force, and each
- * client's cluster with or without mTLS as its edge is in force. A client's view of its server's mode is the
- * server's mode in force when it calls with mTLS, DISABLE when it calls in plaintext.
+ * Overrides that make the generator emit exactly the state for one service: each of its ports' listener at its
+ * mode in force, and each of its clusters with or without mTLS as its edge is in force. A client's view of its
+ * server's mode is the server's mode in force when it calls with mTLS, DISABLE when it calls in plaintext.
  */
-export function overridesFor(desired: MeshModel, plans: readonly PortPlan[], state: RolloutState): ModeOverrides {
+export function serviceOverrides(s: Service, state: RolloutState): ModeOverrides {
   const ports = new Map<string, Mode>();
   const serverModes = new Map<string, Mode>();
   const serviceModes = new Map<string, Mode>();
-  const mtlsClients = new Set<string>();
-  for (const plan of plans) {
-    const port = state.ports.get(plan.key);
-    if (!port) continue;
-    ports.set(plan.key, port.mode);
-    for (const e of plan.edges) {
-      const edge = state.edges.get(e.key);
-      if (!edge) continue;
-      if (edge.transport === 'mtls') {
-        serverModes.set(e.key, port.mode);
-        if (e.clientMode === 'DISABLE') mtlsClients.add(e.client);
-      } else {
-        serverModes.set(e.key, 'DISABLE');
-      }
+  for (const ib of s.inbound) {
+    const key = portKey(s.name, ib.port);
+    const port = state.ports.get(key);
+    if (port) ports.set(key, port.mode);
+  }
+  let heldAtMtls = false;
+  for (const dep of s.outbound) {
+    if (dep.kind !== 'service') continue;
+    const key = edgeKey(s.name, dep.name);
+    const edge = state.edges.get(key);
+    const port = state.ports.get(portKey(dep.service, dep.port));
+    if (!edge || !port) continue;
+    if (edge.transport === 'mtls') {
+      serverModes.set(key, port.mode);
+      if (s.mode === 'DISABLE') heldAtMtls = true;
+    } else {
+      serverModes.set(key, 'DISABLE');
     }
   }
   // A client moving to DISABLE that still has an edge held at mTLS: its own mode stays PERMISSIVE for the
   // generator, and its external dependencies are pinned to plaintext as it asked (its other mesh
   // edges are pinned by their own state above).
-  for (const name of mtlsClients) {
-    serviceModes.set(name, 'PERMISSIVE');
-    for (const dep of desired.serviceByName(name)?.outbound ?? []) {
-      if (dep.kind === 'external') serverModes.set(edgeKey(name, dep.name), 'DISABLE');
-    }
+  if (heldAtMtls) {
+    serviceModes.set(s.name, 'PERMISSIVE');
+    for (const dep of s.outbound) if (dep.kind === 'external') serverModes.set(edgeKey(s.name, dep.name), 'DISABLE');
+  }
+  return { ports, serverModes, serviceModes };
+}
+
+/** The service as the generator should see it with `state` in force (itself when nothing is held back). */
+export function effectiveService(s: Service, state: RolloutState): Service {
+  return deriveService(s, serviceOverrides(s, state));
+}
+
+/** Every service's overrides at once. */
+export function overridesFor(desired: MeshModel, _plans: readonly PortPlan[], state: RolloutState): ModeOverrides {
+  const ports = new Map<string, Mode>();
+  const serverModes = new Map<string, Mode>();
+  const serviceModes = new Map<string, Mode>();
+  for (const s of desired.services) {
+    const o = serviceOverrides(s, state);
+    for (const [k, m] of o.ports!) ports.set(k, m);
+    for (const [k, m] of o.serverModes!) serverModes.set(k, m);
+    for (const [k, m] of o.serviceModes!) serviceModes.set(k, m);
   }
   return { ports, serverModes, serviceModes };
 }

@@ -68,9 +68,16 @@ export class AckTracker {
 
   /** Starts again from this set of proxies (a snapshot, or the live set after the policy changed). */
   resync(proxies: Iterable<TrackedProxy>): void {
+    const before = new Map(this.#byService);
     this.#byService.clear();
     for (const p of proxies) if (this.#isMember(p)) this.#members(p.cluster).add(p);
-    for (const t of this.#tracked.values()) this.#recount(t);
+    // Only services whose proxies changed are recounted: O(proxies) plus what changed, not O(tracked).
+    for (const [service, members] of this.#byService) {
+      const had = before.get(service);
+      before.delete(service);
+      if (!had || !sameSet(had, members)) for (const t of this.#byServiceAll.get(service) ?? []) this.#recount(t);
+    }
+    for (const service of before.keys()) for (const t of this.#byServiceAll.get(service) ?? []) this.#recount(t);
   }
 
   onEvent(e: ProxyEvent): void {
@@ -200,7 +207,7 @@ function index(m: Map<string, Set<Tracked>>, k: string, t: Tracked): void {
   s.add(t);
 }
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
   if (a.size !== b.size) return false;
   for (const v of a) if (!b.has(v)) return false;
   return true;

@@ -98,25 +98,36 @@ export function advance(plans: readonly PortPlan[], state: RolloutState, settled
   const ports = new Map<string, PortInForce>();
   const edges = new Map<string, EdgeInForce>();
   for (const plan of plans) {
-    const cur = state.ports.get(plan.key);
-    if (!cur) {
-      ports.set(plan.key, { mode: plan.target });
-      for (const e of plan.edges) edges.set(e.key, { transport: e.wanted, server: e.server, port: e.port });
-      continue;
-    }
-    const portSettled = settled.port(plan.key);
-    ports.set(plan.key, serverStep(plan, cur, state, settled));
-    for (const e of plan.edges) {
-      const had = state.edges.get(e.key);
-      if (had && had.server === e.server && had.port === e.port) {
-        edges.set(e.key, edgeStep(e.wanted, had, cur, portSettled));
-      } else {
-        const safe = safeTransports(cur, portSettled);
-        edges.set(e.key, { transport: safe.includes(e.wanted) ? e.wanted : safe[0]!, server: e.server, port: e.port });
-      }
-    }
+    const next = stepPort(plan, state, settled);
+    ports.set(plan.key, next.port);
+    plan.edges.forEach((e, i) => edges.set(e.key, next.edges[i]!));
   }
   return { ports, edges };
+}
+
+/** One port's next step and its edges' (in plan order), read from `state` alone: ports step independently. */
+export function stepPort(plan: PortPlan, state: RolloutState, settled: Settled): { readonly port: PortInForce; readonly edges: readonly EdgeInForce[] } {
+  const cur = state.ports.get(plan.key);
+  if (!cur) return { port: { mode: plan.target }, edges: plan.edges.map((e) => ({ transport: e.wanted, server: e.server, port: e.port })) };
+  const portSettled = settled.port(plan.key);
+  const port = serverStep(plan, cur, state, settled);
+  const edges = plan.edges.map((e): EdgeInForce => {
+    const had = state.edges.get(e.key);
+    if (had && had.server === e.server && had.port === e.port) return edgeStep(e.wanted, had, cur, portSettled);
+    const safe = safeTransports(cur, portSettled);
+    return { transport: safe.includes(e.wanted) ? e.wanted : safe[0]!, server: e.server, port: e.port };
+  });
+  return { port, edges };
+}
+
+/** Whether a port and its clients are where its plan heads (no step can change them). */
+export function atTarget(plan: PortPlan, state: RolloutState): boolean {
+  if (state.ports.get(plan.key)?.mode !== plan.target) return false;
+  for (const e of plan.edges) {
+    const edge = state.edges.get(e.key);
+    if (edge?.transport !== e.wanted || edge.server !== e.server || edge.port !== e.port) return false;
+  }
+  return true;
 }
 
 export function sameState(a: RolloutState, b: RolloutState): boolean {

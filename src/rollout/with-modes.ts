@@ -45,47 +45,64 @@ function sameModes(a: Service, b: Service): boolean {
 }
 
 /**
+ * A service with the given modes in force: the service itself when no override changes it, else a frozen copy
+ * (the same copy as last time when held back the same way). Ports and dependencies no override touches are the
+ * original objects.
+ */
+export function deriveService(s: Service, overrides: ModeOverrides): Service {
+  const ports = overrides.ports;
+  const serverModes = overrides.serverModes;
+  const k = keys(s);
+  const mode = overrides.serviceModes?.get(s.name) ?? s.mode;
+  let changed = mode !== s.mode;
+  for (let i = 0; !changed && ports && i < s.inbound.length; i++) {
+    const m = ports.get(k.ports[i]!);
+    changed = m !== undefined && m !== s.inbound[i]!.mode;
+  }
+  for (let i = 0; !changed && serverModes && i < s.outbound.length; i++) {
+    const m = serverModes.get(k.edges[i]!);
+    changed = m !== undefined && m !== s.outbound[i]!.serverMode;
+  }
+  if (!changed) return s;
+  const before = derivedOf.get(s);
+  const inbound = s.inbound.map((ib, i): InboundPort => {
+    const m = ports?.get(k.ports[i]!);
+    if (m === undefined || m === ib.mode) return ib;
+    return before?.inbound[i]?.mode === m ? before.inbound[i]! : Object.freeze({ ...ib, mode: m });
+  });
+  const outbound = s.outbound.map((dep, i): Outbound => {
+    const m = serverModes?.get(k.edges[i]!);
+    if (m === undefined || m === dep.serverMode) return dep;
+    return before?.outbound[i]?.serverMode === m ? before.outbound[i]! : Object.freeze({ ...dep, serverMode: m });
+  });
+  const derived = Object.freeze({ ...s, mode, inbound: freezeAll(inbound), outbound: freezeAll(outbound) });
+  if (before && sameModes(derived, before)) return before;
+  derivedOf.set(s, derived);
+  return derived;
+}
+
+/**
  * The model with the given modes in force. Services, ports and dependencies that no override touches are the
  * original (frozen) objects; the rest are frozen copies (the same copies as last time when held back the same way).
  * Every method answers with the derived services.
  */
 export function withModes(model: MeshModel, overrides: ModeOverrides): MeshModel {
-  const ports = overrides.ports ?? new Map<string, Mode>();
-  const serverModes = overrides.serverModes ?? new Map<string, Mode>();
-  const serviceModes = overrides.serviceModes ?? new Map<string, Mode>();
-
+  const derived = new Map<string, Service>();
   const services = model.services.map((s): Service => {
-    const k = keys(s);
-    const mode = serviceModes.get(s.name) ?? s.mode;
-    let changed = mode !== s.mode;
-    for (let i = 0; !changed && i < s.inbound.length; i++) {
-      const m = ports.get(k.ports[i]!);
-      changed = m !== undefined && m !== s.inbound[i]!.mode;
-    }
-    for (let i = 0; !changed && i < s.outbound.length; i++) {
-      const m = serverModes.get(k.edges[i]!);
-      changed = m !== undefined && m !== s.outbound[i]!.serverMode;
-    }
-    if (!changed) return s;
-    const before = derivedOf.get(s);
-    const inbound = s.inbound.map((ib, i): InboundPort => {
-      const m = ports.get(k.ports[i]!);
-      if (m === undefined || m === ib.mode) return ib;
-      return before?.inbound[i]?.mode === m ? before.inbound[i]! : Object.freeze({ ...ib, mode: m });
-    });
-    const outbound = s.outbound.map((dep, i): Outbound => {
-      const m = serverModes.get(k.edges[i]!);
-      if (m === undefined || m === dep.serverMode) return dep;
-      return before?.outbound[i]?.serverMode === m ? before.outbound[i]! : Object.freeze({ ...dep, serverMode: m });
-    });
-    const derived = Object.freeze({ ...s, mode, inbound: freezeAll(inbound), outbound: freezeAll(outbound) });
-    if (before && sameModes(derived, before)) return before;
-    derivedOf.set(s, derived);
-    return derived;
+    const d = deriveService(s, overrides);
+    if (d !== s) derived.set(s.name, d);
+    return d;
   });
+  return modelWith(model, freezeAll(services), (s) => derived.get(s.name) ?? s);
+}
 
-  const byName = new Map(services.map((s) => [s.name, s]));
-  const derived = (s: Service | undefined): Service | undefined => (s === undefined ? undefined : byName.get(s.name));
+/**
+ * `model` with some services replaced by derived copies: `services` is model.services with some replaced, and
+ * `derivedOf` answers a description's service with its copy in `services` (or itself). Built in O(1): lookups ask
+ * the description, then `derivedOf`.
+ */
+export function modelWith(model: MeshModel, services: readonly Service[], derivedOf: (s: Service) => Service): MeshModel {
+  const mine = (s: Service | undefined): Service | undefined => (s === undefined ? undefined : derivedOf(s));
   const byPrincipal = new Map<string, readonly Service[]>();
   const principalKey = (p: NodePrincipal): string => (p.kind === 'uid' ? `uid:${p.uid}` : `node:${p.name}`);
   return Object.freeze({
@@ -94,13 +111,13 @@ export function withModes(model: MeshModel, overrides: ModeOverrides): MeshModel
     defaultMode: model.defaultMode,
     accessLogs: model.accessLogs,
     federation: model.federation,
-    services: freezeAll(services),
-    serviceByName: (name: string) => byName.get(name),
-    serviceBySpiffeId: (id: SpiffeId | string) => derived(model.serviceBySpiffeId(id)),
+    services,
+    serviceByName: (name: string) => mine(model.serviceByName(name)),
+    serviceBySpiffeId: (id: SpiffeId | string) => mine(model.serviceBySpiffeId(id)),
     servicesForPrincipal: (p: NodePrincipal) => {
       const key = principalKey(p);
       let list = byPrincipal.get(key);
-      if (!list) byPrincipal.set(key, (list = freezeAll(model.servicesForPrincipal(p).map((s) => byName.get(s.name) ?? s))));
+      if (!list) byPrincipal.set(key, (list = freezeAll(model.servicesForPrincipal(p).map(derivedOf))));
       return list;
     },
     knownTrustDomains: () => model.knownTrustDomains(),

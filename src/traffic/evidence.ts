@@ -57,6 +57,8 @@ class PortState {
   readonly sources: Readonly<Record<TrackedKind, SourceTable>> = { mtls: new SourceTable(), plaintext: new SourceTable(), rbac_denied: new SourceTable() };
   named = 0;
   current = -1;
+  /** The evidence's revision when this port last counted a connection (0: never). */
+  revision = 0;
 
   constructor(
     readonly known: KnownPort,
@@ -82,6 +84,8 @@ export class TrafficEvidence implements TrafficEvidenceView {
   #byService = new Map<string, Map<number, PortState>>();
   readonly #listeners = new Set<() => void>();
   #changePending = false;
+  /** Bumped on every connection counted: what the gate compares to skip ports whose evidence did not change. */
+  #revision = 0;
 
   constructor(opts: EvidenceOptions) {
     this.#clock = opts.clock;
@@ -92,25 +96,64 @@ export class TrafficEvidence implements TrafficEvidenceView {
 
   /** The ports the mesh declares now. Evidence of ports that stay is kept; of ports that left, dropped. */
   setPorts(ports: readonly KnownPort[]): void {
-    const next = new Map<string, PortState>();
-    for (const k of ports) {
-      const key = portKeyOf(k.service, k.port);
-      const had = this.#ports.get(key);
-      if (had && had.known.evidenceAvailable === k.evidenceAvailable) next.set(key, had);
-      else {
-        const state = new PortState(k, this.#slots);
-        if (had) copyInto(had, state);
-        next.set(key, state);
-      }
-    }
-    this.#ports = next;
+    const before = this.#ports;
+    this.#ports = new Map();
     this.#byService = new Map();
-    for (const p of next.values()) {
-      let m = this.#byService.get(p.known.service);
-      if (!m) this.#byService.set(p.known.service, (m = new Map()));
-      m.set(p.known.port, p);
-    }
+    for (const k of ports) this.#declare(k, before.get(portKeyOf(k.service, k.port)));
     this.#changed();
+  }
+
+  /**
+   * The ports of some services only (a reload that changed a few services): every port of each service named in
+   * `services` is replaced by those of `ports` that belong to it. O(ports of those services).
+   */
+  updatePorts(services: Iterable<string>, ports: readonly KnownPort[]): void {
+    const before = new Map<string, PortState>();
+    for (const name of services) {
+      for (const p of this.#byService.get(name)?.values() ?? []) {
+        const key = portKeyOf(p.known.service, p.known.port);
+        before.set(key, p);
+        this.#ports.delete(key);
+      }
+      this.#byService.delete(name);
+    }
+    for (const k of ports) this.#declare(k, before.get(portKeyOf(k.service, k.port)));
+    this.#changed();
+  }
+
+  #declare(k: KnownPort, had: PortState | undefined): void {
+    let state = had;
+    if (!had || had.known.evidenceAvailable !== k.evidenceAvailable) {
+      state = new PortState(k, this.#slots);
+      if (had) copyInto(had, state);
+    }
+    this.#ports.set(portKeyOf(k.service, k.port), state!);
+    let m = this.#byService.get(k.service);
+    if (!m) this.#byService.set(k.service, (m = new Map()));
+    m.set(k.port, state!);
+  }
+
+  /**
+   * Changes whenever what readiness reads of any port may have changed: a connection counted, or time moving the
+   * window on by a bucket. For the STRICT gate, which decides again only when this changed.
+   */
+  revision(): string {
+    return `${this.#revision}@${this.#epoch(this.#clock.now())}`;
+  }
+
+  /** The same for one port: constant while it has never counted a connection (its readiness cannot change). */
+  portRevision(service: string, port: number): string | number {
+    const p = this.#byService.get(service)?.get(port);
+    if (!p || p.revision === 0) return 0;
+    return `${p.revision}@${this.#epoch(this.#clock.now())}`;
+  }
+
+  /** What readiness reads of a port (window counts, plaintext sources), without the rest of port(). */
+  readinessInputs(service: string, port: number): Pick<PortEvidence, 'window' | 'plaintextSources'> | undefined {
+    const p = this.#byService.get(service)?.get(port);
+    if (!p) return undefined;
+    const slots = this.#validSlots(p, this.#clock.now());
+    return { window: windowOf(p, slots), plaintextSources: this.#sourceCounts(p, 'plaintext', slots) };
   }
 
   /** Whether the mesh declares this port (entries for any other port are refused). */
@@ -130,6 +173,7 @@ export class TrafficEvidence implements TrafficEvidenceView {
       src.counts[slot]!++;
       src.lastSeen = Math.max(src.lastSeen, now);
     }
+    p.revision = ++this.#revision;
     this.#changed();
     return true;
   }
@@ -264,13 +308,7 @@ export class TrafficEvidence implements TrafficEvidenceView {
 
   #evidence(p: PortState, now: number): PortEvidence {
     const slots = this.#validSlots(p, now);
-    const window = empty() as { -readonly [K in keyof WindowCounts]: WindowCounts[K] };
-    for (const slot of slots) {
-      window.mtls += p.counts[slot * 4]!;
-      window.plaintext += p.counts[slot * 4 + 1]!;
-      window.handshakeFailures += p.counts[slot * 4 + 2]!;
-      window.rbacDenied += p.counts[slot * 4 + 3]!;
-    }
+    const window = windowOf(p, slots);
     const e = this.#epoch(now);
     const series: { at: string; mtls: number; plaintext: number }[] = [];
     for (let x = e - this.#slots + 1; x <= e; x++) {
@@ -295,6 +333,17 @@ export class TrafficEvidence implements TrafficEvidenceView {
   }
 }
 
+function windowOf(p: PortState, slots: readonly number[]): WindowCounts {
+  const window = empty() as { -readonly [K in keyof WindowCounts]: WindowCounts[K] };
+  for (const slot of slots) {
+    window.mtls += p.counts[slot * 4]!;
+    window.plaintext += p.counts[slot * 4 + 1]!;
+    window.handshakeFailures += p.counts[slot * 4 + 2]!;
+    window.rbacDenied += p.counts[slot * 4 + 3]!;
+  }
+  return window;
+}
+
 /** Keeps a port's counts when only its evidenceAvailable flag changed. */
 function copyInto(from: PortState, to: PortState): void {
   to.epochs.set(from.epochs);
@@ -302,6 +351,7 @@ function copyInto(from: PortState, to: PortState): void {
   to.totals.set(from.totals);
   to.current = from.current;
   to.named = from.named;
+  to.revision = from.revision;
   for (const k of ['mtls', 'plaintext', 'rbac_denied'] as const) {
     for (const [n, s] of from.sources[k].named) to.sources[k].named.set(n, s);
     to.sources[k].other = from.sources[k].other;

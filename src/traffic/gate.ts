@@ -8,9 +8,15 @@
 // send plaintext to push a port back to PERMISSIVE). The description read at start is taken as it is, like the
 // rollout controller takes it: trustplane has no evidence from before it started, and holding back what proxies
 // already run would downgrade them.
-import type { MeshModel, Mode } from '../mesh/model.js';
+//
+// Incremental: a decision depends on the port's service object, whether the model sends evidence, the port's
+// evidence and whether it was allowed before. Each port's decision is kept with those inputs; an apply decides
+// again only the ports of services the description changed, and, when the evidence says which ports changed
+// (GateEvidence.revision), the ports whose evidence changed. Counters (gateCounters) prove it.
+import type { MeshModel, Mode, Service } from '../mesh/model.js';
 import { edgeKey, portKey, withModes } from '../rollout/with-modes.js';
-import type { Readiness, SourceCount, TrafficEvidenceView } from './evidence-view.js';
+import { diffServices } from '../rollout/service-diff.js';
+import type { PortEvidence, Readiness, SourceCount, TrafficEvidenceView } from './evidence-view.js';
 import { readinessOf, sendsEvidence } from './readiness.js';
 
 /** What the gate decided for a port the description asks STRICT for. */
@@ -26,70 +32,234 @@ export interface GateDecision {
   readonly plaintextSources: readonly SourceCount[];
 }
 
+/**
+ * What the gate reads of the evidence. Both optional methods make the gate O(changed); a view without them
+ * (e.g. a merged view of several replicas) still works: every STRICT port's summary is read on every apply.
+ */
+export interface GateEvidence extends TrafficEvidenceView {
+  /**
+   * Changes (compared with ===) whenever what the gate reads of any port may have changed: counts, sources, or
+   * time moving the window. Unchanged: no port's evidence changed.
+   */
+  revision?(): unknown;
+  /** The same for one port. */
+  portRevision?(service: string, port: number): unknown;
+  /** Only what a decision reads (window counts, plaintext sources): cheaper than port(). */
+  readinessInputs?(service: string, port: number): Pick<PortEvidence, 'window' | 'plaintextSources'> | undefined;
+}
+
 export interface GateResult {
   /** The description with held ports at PERMISSIVE: what the rollout controller is given. */
   readonly model: MeshModel;
-  /** One per port asked STRICT, in description order. */
+  /** One per port asked STRICT, in description order (worked out when read). */
   readonly decisions: readonly GateDecision[];
+  /** Decisions new or changed by this apply, and ports no longer asked STRICT (undefined). */
+  readonly changed: ReadonlyMap<string, GateDecision | undefined>;
   /** Makes this the gate's state (which ports stay allowed); until then the gate is as it was. */
   commit(): void;
 }
 
+/** Work done (tests read these, not timers): ports decided afresh, and evidence read for them. */
+export const gateCounters = { decided: 0, evidenceRead: 0 };
+
 const NO_COUNTS = { mtls: 0, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 };
+const NO_REVISION = Symbol('no revision');
+
+/** A decision with what it was made from. */
+interface Entry {
+  readonly service: Service;
+  readonly available: boolean;
+  readonly revision: unknown;
+  /** Allowed because the description at start asked STRICT (the reason says so for as long as it stays allowed). */
+  readonly atStart: boolean;
+  readonly decision: GateDecision;
+}
+
+/** The gate's committed state. */
+interface GateState {
+  readonly started: boolean;
+  readonly services: readonly Service[];
+  readonly accessLogs: boolean;
+  readonly evidenceRevision: unknown;
+  /** By port key, for every port asked STRICT. */
+  readonly entries: Map<string, Entry>;
+  readonly held: Set<string>;
+}
 
 export class StrictGate {
-  /** Ports STRICT was allowed for and still asked STRICT: they stay allowed. */
-  #allowed: ReadonlySet<string> = new Set<string>();
-  #started = false;
+  #state: GateState = { started: false, services: [], accessLogs: true, evidenceRevision: NO_REVISION, entries: new Map(), held: new Set() };
+  /** Bumped on every commit: a result made against an older state is worked out again when committed. */
+  #generation = 0;
 
-  constructor(private readonly evidence: TrafficEvidenceView) {}
+  constructor(private readonly evidence: GateEvidence) {}
+
+  /** The committed decision for a port (portKey), if the description asks STRICT for it. */
+  decision(key: string): GateDecision | undefined {
+    return this.#state.entries.get(key)?.decision;
+  }
+
+  /** Keys of the ports held now. */
+  held(): ReadonlySet<string> {
+    return this.#state.held;
+  }
+
+  /** The committed decisions in the order of `model` (the description they were made for). */
+  decisionsIn(model: MeshModel): GateDecision[] {
+    return orderedDecisions(model, this.#state.entries);
+  }
 
   /**
    * The model the rollout controller should head for, and why each STRICT port is where it is. Changes nothing
    * until commit(): a description the rollout then refuses leaves the gate as it was.
    */
   apply(desired: MeshModel): GateResult {
-    const first = !this.#started;
-    const was = this.#allowed;
-    const allowed = new Set<string>();
-    const decisions: GateDecision[] = [];
-    const held = new Set<string>();
-    for (const s of desired.services) {
+    const base = this.#state;
+    const generation = this.#generation;
+    const first = !base.started;
+    const evidenceRevision = this.evidence.revision ? this.evidence.revision() : NO_REVISION;
+    const evidenceSame = evidenceRevision !== NO_REVISION && evidenceRevision === base.evidenceRevision;
+    const changed = new Map<string, GateDecision | undefined>();
+    const entries = new Map<string, Entry | undefined>();
+    const visit = (s: Service): void => {
       for (const ib of s.inbound) {
         if (ib.mode !== 'STRICT') continue;
         const key = portKey(s.name, ib.port);
-        const e = this.evidence.port(s.name, ib.port);
-        // Whether the port can send evidence is the description's word (it may have just changed); counts are the evidence's.
-        const available = sendsEvidence(desired, s);
-        const r = readinessOf(available, e?.window ?? NO_COUNTS, e?.plaintextSources ?? [], this.evidence.windowMs);
-        const plaintextSources = e?.plaintextSources ?? [];
-        let state: GateDecision['state'];
-        let reason: string;
-        if (ib.force) {
-          state = 'forced';
-          reason = r.readiness === 'ready' ? `STRICT forced (force: true); ready anyway: ${r.reason}` : `STRICT forced (force: true) over the STRICT gate: ${r.reason}`;
-          allowed.add(key);
-        } else if (first || was.has(key) || r.readiness === 'ready') {
-          state = 'allowed';
-          reason = first && !was.has(key) ? `STRICT as described at start (${r.reason})` : r.reason;
-          allowed.add(key);
-        } else {
-          state = 'held';
-          reason = `held at PERMISSIVE by the STRICT gate: ${r.reason}`;
-          held.add(key);
+        const had = base.entries.get(key);
+        const e = this.#decide(desired, s, ib.port, ib.force === true, key, had, first);
+        if (e === had) continue;
+        entries.set(key, e);
+        if (e.decision !== had?.decision) changed.set(key, e.decision);
+      }
+    };
+    // Without revisions every STRICT port must be read anyway: one pass over the description, as at start.
+    const diff = first || !this.evidence.revision || desired.accessLogs !== base.accessLogs ? undefined : diffServices(base.services, desired.services);
+    if (!diff) {
+      for (const s of desired.services) visit(s);
+      const asked = new Set<string>();
+      for (const s of desired.services) for (const ib of s.inbound) if (ib.mode === 'STRICT') asked.add(portKey(s.name, ib.port));
+      for (const key of base.entries.keys()) if (!asked.has(key)) gone(key);
+    } else {
+      for (const s of diff.changed) visit(s);
+      // Ports of replaced services that the new description no longer asks STRICT for.
+      for (const s of diff.replaced) {
+        for (const ib of s.inbound) {
+          if (ib.mode !== 'STRICT') continue;
+          const key = portKey(s.name, ib.port);
+          if (entries.has(key) || !base.entries.has(key)) continue;
+          const now = desired.serviceByName(s.name)?.inbound.find((x) => x.port === ib.port);
+          if (now?.mode !== 'STRICT') gone(key);
         }
-        decisions.push({ service: s.name, port: ib.port, state, readiness: r.readiness, reason, plaintextSources });
+      }
+      // Evidence that changed since the last decision: only the ports it changed are decided again.
+      if (!evidenceSame) {
+        const fresh = new Set(diff.changed);
+        for (const [key, had] of base.entries) {
+          if (entries.has(key) || fresh.has(had.service)) continue;
+          const rev = this.#portRevision(had.decision.service, had.decision.port);
+          if (rev !== NO_REVISION && rev === had.revision) continue;
+          const s = had.service;
+          const ib = s.inbound.find((x) => x.port === had.decision.port)!;
+          const e = this.#decide(desired, s, ib.port, ib.force === true, key, had, first);
+          if (e === had) continue;
+          entries.set(key, e);
+          if (e.decision !== had.decision) changed.set(key, e.decision);
+        }
       }
     }
-    return {
+    function gone(key: string): void {
+      entries.set(key, undefined);
+      changed.set(key, undefined);
+    }
+
+    // The held set after this apply, without touching the committed one.
+    let held = base.held;
+    for (const [key, e] of entries) {
+      const isHeld = e?.decision.state === 'held';
+      if (isHeld === held.has(key)) continue;
+      if (held === base.held) held = new Set(base.held);
+      if (isHeld) held.add(key);
+      else held.delete(key);
+    }
+    let ordered: GateDecision[] | undefined;
+    const result: GateResult = {
       model: held.size === 0 ? desired : holdAtPermissive(desired, held),
-      decisions,
+      get decisions() {
+        if (!ordered) {
+          const view = new Map(base.entries);
+          for (const [k, e] of entries) e ? view.set(k, e) : view.delete(k);
+          ordered = orderedDecisions(desired, view);
+        }
+        return ordered;
+      },
+      changed,
       commit: () => {
-        this.#allowed = allowed;
-        this.#started = true;
+        if (this.#generation !== generation) {
+          // Made against a state since replaced: decide again against the state in force.
+          this.apply(desired).commit();
+          return;
+        }
+        this.#generation++;
+        const next = base.entries;
+        for (const [k, e] of entries) e ? next.set(k, e) : next.delete(k);
+        this.#state = { started: true, services: desired.services, accessLogs: desired.accessLogs, evidenceRevision, entries: next, held };
       },
     };
+    return result;
   }
+
+  #portRevision(service: string, port: number): unknown {
+    return this.evidence.portRevision ? this.evidence.portRevision(service, port) : NO_REVISION;
+  }
+
+  /** The port's decision: the one it has when nothing it depends on changed, else a new one. */
+  #decide(desired: MeshModel, s: Service, port: number, force: boolean, key: string, had: Entry | undefined, first: boolean): Entry {
+    // Whether the port can send evidence is the description's word (it may have just changed); counts are the evidence's.
+    const available = sendsEvidence(desired, s);
+    const revision = this.#portRevision(s.name, port);
+    const wasAllowed = had !== undefined && had.decision.state !== 'held';
+    if (!first && had && had.service === s && had.available === available && revision !== NO_REVISION && revision === had.revision) {
+      // Same inputs; only "allowed before" can differ, and only for a port that was held (it stays held).
+      return had;
+    }
+    gateCounters.decided++;
+    gateCounters.evidenceRead++;
+    const e = this.evidence.readinessInputs ? this.evidence.readinessInputs(s.name, port) : this.evidence.port(s.name, port);
+    const plaintextSources = e?.plaintextSources ?? [];
+    const r = readinessOf(available, e?.window ?? NO_COUNTS, plaintextSources, this.evidence.windowMs);
+    let state: GateDecision['state'];
+    let reason: string;
+    let atStart = false;
+    if (force) {
+      state = 'forced';
+      reason = r.readiness === 'ready' ? `STRICT forced (force: true); ready anyway: ${r.reason}` : `STRICT forced (force: true) over the STRICT gate: ${r.reason}`;
+    } else if (first || wasAllowed || r.readiness === 'ready') {
+      state = 'allowed';
+      // Allowed at start and kept since: it is STRICT because it was at start, whatever the evidence says now.
+      atStart = first ? !wasAllowed : wasAllowed && had!.atStart;
+      reason = atStart ? `STRICT as described at start (${r.reason})` : r.reason;
+    } else {
+      state = 'held';
+      reason = `held at PERMISSIVE by the STRICT gate: ${r.reason}`;
+    }
+    const decision: GateDecision = { service: s.name, port, state, readiness: r.readiness, reason, plaintextSources };
+    const same = had && sameDecision(had.decision, decision);
+    return { service: s, available, revision, atStart, decision: same ? had.decision : decision };
+  }
+}
+
+function sameDecision(a: GateDecision, b: GateDecision): boolean {
+  return a.service === b.service && a.port === b.port && a.state === b.state && a.readiness === b.readiness && a.reason === b.reason && a.plaintextSources.length === 0 && b.plaintextSources.length === 0;
+}
+
+function orderedDecisions(model: MeshModel, entries: ReadonlyMap<string, Entry>): GateDecision[] {
+  const out: GateDecision[] = [];
+  for (const s of model.services) {
+    for (const ib of s.inbound) {
+      const e = ib.mode === 'STRICT' ? entries.get(portKey(s.name, ib.port)) : undefined;
+      if (e) out.push(e.decision);
+    }
+  }
+  return out;
 }
 
 /** The model with these ports (portKey) at PERMISSIVE, and their mesh clients told so. */

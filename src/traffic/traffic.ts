@@ -7,13 +7,14 @@
 //   traffic.onGateChange((model) => rollout.setDesired(model))
 //   traffic.receiver.addTo(server, auth)               beside xds.addTo on every transport listener
 import type { Clock, TimerHandle } from '../clock.js';
-import type { MeshModel } from '../mesh/model.js';
+import type { MeshModel, Service } from '../mesh/model.js';
 import type { RolloutStatus } from '../rollout/status.js';
 import type { NodePrincipal } from '../xds/principal.js';
 import { AccessLogReceiver, type AlsHooks, type AlsLimits, type AlsLogger } from './als-service.js';
 import type { PortEvidence, TrafficEvidenceView } from './evidence-view.js';
 import { portKeyOf, TrafficEvidence, type KnownPort } from './evidence.js';
 import { StrictGate, type GateDecision, type GateResult } from './gate.js';
+import { diffServices } from '../rollout/service-diff.js';
 import { sendsEvidence } from './readiness.js';
 import { strictCheck, type StrictCheckReport } from './strict-check.js';
 
@@ -35,9 +36,9 @@ export interface TrafficOptions extends TrafficConfig {
 /** A port of rollout status, with what the STRICT gate decided when the description asks STRICT for it. */
 export type GatedPortRollout = RolloutStatus['ports'][number] & { readonly strictGate?: Pick<GateDecision, 'state' | 'readiness' | 'reason' | 'plaintextSources'> };
 
-/** Which ports a model declares, and whether they can send evidence. */
-export function knownPorts(model: MeshModel): KnownPort[] {
-  return model.services.flatMap((s) => s.inbound.map((ib) => ({ service: s.name, port: ib.port, evidenceAvailable: sendsEvidence(model, s) })));
+/** Which ports a model declares (or these of its services), and whether they can send evidence. */
+export function knownPorts(model: MeshModel, services: readonly Service[] = model.services): KnownPort[] {
+  return services.flatMap((s) => s.inbound.map((ib) => ({ service: s.name, port: ib.port, evidenceAvailable: sendsEvidence(model, s) })));
 }
 
 export class Traffic implements TrafficEvidenceView {
@@ -47,7 +48,6 @@ export class Traffic implements TrafficEvidenceView {
   readonly #clock: Clock;
   readonly #logger: AlsLogger;
   #desired: MeshModel | undefined;
-  #decisions = new Map<string, GateDecision>();
   readonly #gateListeners = new Set<(model: MeshModel) => void>();
   #timer: TimerHandle | undefined;
   #closed = false;
@@ -72,14 +72,19 @@ export class Traffic implements TrafficEvidenceView {
    */
   prepare(model: MeshModel): { readonly model: MeshModel; commit(): void } {
     const result = this.#gate.apply(model);
+    const before = this.#statesOf(result);
     return {
       model: result.model,
       commit: () => {
         result.commit();
+        const previous = this.#desired;
         this.#desired = model;
-        this.evidence.setPorts(knownPorts(model));
+        // The evidence's ports follow the description: only those of the services it changed are declared again.
+        const diff = previous && previous.accessLogs === model.accessLogs ? diffServices(previous.services, model.services) : undefined;
+        if (diff) this.evidence.updatePorts(new Set([...diff.replaced, ...diff.changed].map((s) => s.name)), knownPorts(model, diff.changed));
+        else this.evidence.setPorts(knownPorts(model));
         this.receiver.policyChanged();
-        this.#adopt(result);
+        this.#adopt(result, before);
       },
     };
   }
@@ -99,7 +104,7 @@ export class Traffic implements TrafficEvidenceView {
 
   /** Gate decisions, by port key, for the ports the description asks STRICT for. */
   decisions(): readonly GateDecision[] {
-    return [...this.#decisions.values()].map((d) => this.#current(d));
+    return this.#desired ? this.#gate.decisionsIn(this.#desired).map((d) => this.#current(d)) : [];
   }
 
   /** A held port's reason follows the evidence (sources, last seen) between evaluations. */
@@ -128,7 +133,7 @@ export class Traffic implements TrafficEvidenceView {
     return {
       ...status,
       ports: status.ports.map((p): GatedPortRollout => {
-        const had = this.#decisions.get(portKeyOf(p.service, p.port));
+        const had = this.#gate.decision(portKeyOf(p.service, p.port));
         if (!had) return p;
         const d = this.#current(had);
         const strictGate = { state: d.state, readiness: d.readiness, reason: d.reason, plaintextSources: d.plaintextSources };
@@ -151,19 +156,28 @@ export class Traffic implements TrafficEvidenceView {
   }
 
   #withGate(e: PortEvidence): PortEvidence {
-    const d = this.#decisions.get(portKeyOf(e.service, e.port));
+    const d = this.#gate.decision(portKeyOf(e.service, e.port));
     if (!d) return e;
     const reason = d.state === 'held' ? `held at PERMISSIVE by the STRICT gate: ${e.readinessReason}` : d.reason;
     return { ...e, strictGate: { state: d.state, reason } };
   }
 
+  /** The committed states of the ports a result changes (what its log lines compare with). */
+  #statesOf(result: GateResult): Map<string, GateDecision['state']> {
+    const out = new Map<string, GateDecision['state']>();
+    for (const key of result.changed.keys()) {
+      const d = this.#gate.decision(key);
+      if (d) out.set(key, d.state);
+    }
+    return out;
+  }
+
   /** Decisions of a committed gate result: logged where they changed, and the re-evaluation timer set. */
-  #adopt(result: GateResult): void {
-    const before = this.#decisions;
-    this.#decisions = new Map(result.decisions.map((d) => [portKeyOf(d.service, d.port), d]));
-    for (const [key, d] of this.#decisions) {
-      const was = before.get(key);
-      if (was?.state === d.state) continue;
+  #adopt(result: GateResult, before: ReadonlyMap<string, GateDecision['state']>): void {
+    for (const [key, d] of result.changed) {
+      const wasState = before.get(key);
+      if (!d || wasState === d.state) continue;
+      const was = wasState === undefined ? undefined : { state: wasState };
       const fields = { event: `strict_gate_${d.state === 'allowed' ? (was?.state === 'held' ? 'released' : 'allowed') : d.state}`, service: d.service, port: d.port, readiness: d.readiness, reason: d.reason };
       if (d.state === 'held' || d.state === 'forced' || was?.state === 'held') this.#logger.info(fields, d.reason);
       else this.#logger.debug(fields, d.reason);
@@ -173,7 +187,7 @@ export class Traffic implements TrafficEvidenceView {
 
   /** While a port is held, time alone can release it (plaintext leaving the window): look again every bucket. */
   #schedule(): void {
-    const held = [...this.#decisions.values()].some((d) => d.state === 'held');
+    const held = this.#gate.held().size > 0;
     if (!held || this.#closed) {
       this.#timer?.cancel();
       this.#timer = undefined;
@@ -190,11 +204,16 @@ export class Traffic implements TrafficEvidenceView {
   /** Re-applies the gate when a held port has become ready (only held ports can change without a new description). */
   #heldMayBeReady(): void {
     if (this.#closed || !this.#desired) return;
-    const ready = [...this.#decisions.values()].some((d) => d.state === 'held' && this.evidence.isReady(d.service, d.port));
+    // Held ports only: O(held), not O(ports), on every batch of access logs.
+    const ready = [...this.#gate.held()].some((key) => {
+      const d = this.#gate.decision(key)!;
+      return this.evidence.isReady(d.service, d.port);
+    });
     if (!ready) return;
     const result = this.#gate.apply(this.#desired);
+    const before = this.#statesOf(result);
     result.commit();
-    this.#adopt(result);
+    this.#adopt(result, before);
     for (const l of [...this.#gateListeners]) l(result.model);
   }
 }

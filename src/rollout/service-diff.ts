@@ -1,0 +1,43 @@
+// Which services a new description changed, by identity: the mesh stage hands back the same frozen service object
+// for a service whose resolved inputs did not change (mesh/resolve.ts), and a held-back copy is the same copy as
+// long as it is held back the same way (with-modes.ts). Comparing by position is one pointer comparison per
+// service; only when services were inserted, removed or reordered is a lookup by name needed.
+import type { Service } from '../mesh/model.js';
+
+export interface ServiceDiff {
+  /** Services new or different in `next` (the new objects), in description order. */
+  readonly changed: readonly Service[];
+  /** Services of `prev` that `next` replaced or dropped (the old objects). */
+  readonly replaced: readonly Service[];
+  /** False when services were only edited in place (same names at the same positions, plus any appended). */
+  readonly reshaped: boolean;
+}
+
+/** Diff counters (tests read them, not timers): diffs that fell back to comparing whole sets (after a reshape). */
+export const diffCounters = { reshaped: 0 };
+
+export function diffServices(prev: readonly Service[], next: readonly Service[]): ServiceDiff {
+  const changed: Service[] = [];
+  const replaced: Service[] = [];
+  const common = Math.min(prev.length, next.length);
+  let reshaped = prev.length > next.length;
+  for (let i = 0; i < common && !reshaped; i++) {
+    const a = prev[i]!;
+    const b = next[i]!;
+    if (a === b) continue;
+    if (a.name !== b.name) reshaped = true;
+    else {
+      changed.push(b);
+      replaced.push(a);
+    }
+  }
+  if (!reshaped) {
+    for (let i = common; i < next.length; i++) changed.push(next[i]!);
+    return { changed, replaced, reshaped: false };
+  }
+  // Insertions, removals or a new order: compare as sets of objects.
+  diffCounters.reshaped++;
+  const had = new Set(prev);
+  const has = new Set(next);
+  return { changed: next.filter((s) => !had.has(s)), replaced: prev.filter((s) => !has.has(s)), reshaped: true };
+}
