@@ -13,7 +13,7 @@
 // that many resources have in common are written once per mesh, not once per resource.
 import { create, fromJson, toBinary, ScalarType, type DescField, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { AnySchema, StructSchema } from '@bufbuild/protobuf/wkt';
+import { AnySchema, StructSchema, type Any } from '@bufbuild/protobuf/wkt';
 
 type Writer = (w: BinaryWriter, value: Record<string, unknown>) => void;
 type FieldWriter = (w: BinaryWriter, message: Record<string, unknown>) => void;
@@ -125,6 +125,8 @@ interface Slot {
   /** A field: its number and writer; a oneof: the same per case. */
   readonly no: number;
   readonly write: ValueWriter;
+  /** Values for which the field writes nothing. */
+  readonly skip: ((v: unknown) => boolean) | undefined;
   readonly cases?: ReadonlyMap<string, Slot>;
 }
 type ValueWriter = (w: BinaryWriter, v: unknown) => void;
@@ -141,50 +143,143 @@ function writerOf(desc: DescMessage): Writer {
   const slots = new Map<string, Slot>();
   writer = (w, m) => {
     const base = top;
-    for (const key in m) {
-      const slot = slots.get(key);
-      if (slot === undefined) continue;
-      let v = m[key];
-      if (v === undefined) continue;
-      let s = slot;
-      if (slot.cases) {
-        const sel = v as { case?: string; value?: unknown };
-        const c = sel.case === undefined ? undefined : slot.cases.get(sel.case);
-        if (c === undefined) continue;
-        s = c;
-        v = sel.value;
-      }
-      // Insertion into [base, top) by field number.
-      let i = top++;
-      while (i > base && stackNo[i - 1]! > s.no) {
-        stackNo[i] = stackNo[i - 1]!;
-        stackSlot[i] = stackSlot[i - 1]!;
-        stackValue[i] = stackValue[i - 1];
-        i--;
-      }
-      stackNo[i] = s.no;
-      stackSlot[i] = s;
-      stackValue[i] = v;
-    }
-    const end = top;
+    const end = collect(slots, m);
     for (let i = base; i < end; i++) stackSlot[i]!.write(w, stackValue[i]);
     // Children wrote above `end` and gave their part back; this message gives back its own.
-    top = base;
-    for (let i = base; i < end; i++) stackValue[i] = undefined;
+    release(base, end);
   };
+  if (desc.typeName === 'google.protobuf.Any') {
+    const plain = writer;
+    writer = (w, m) => {
+      const packed = (m as Record<symbol, unknown>)[PACKED] as Packed | undefined;
+      if (packed) writePacked(w, m['typeUrl'] as string, packed);
+      else plain(w, m);
+    };
+  }
   // Registered before its fields are compiled: recursive types resolve to this writer.
   compiled.set(desc, writer);
+  slotsOf.set(desc, slots);
   for (const f of desc.fields) {
-    const slot: Slot = { no: f.number, write: valueWriter(f) };
+    const slot: Slot = { no: f.number, write: valueWriter(f), skip: skipWhen(f) };
     if (!f.oneof) {
       slots.set(f.localName, slot);
       continue;
     }
     let group = slots.get(f.oneof.localName);
-    if (!group) slots.set(f.oneof.localName, (group = { no: 0, write: () => undefined, cases: new Map() }));
+    if (!group) slots.set(f.oneof.localName, (group = { no: 0, write: () => undefined, skip: undefined, cases: new Map() }));
     (group.cases as Map<string, Slot>).set(f.localName, slot);
   }
   return writer;
+}
+
+const slotsOf = new WeakMap<DescMessage, Map<string, Slot>>();
+
+/**
+ * Pushes the fields `m` sets (those that write anything) onto the stack, in field-number order; returns the end.
+ * This is the one place that says which fields are written.
+ */
+function collect(slots: Map<string, Slot>, m: Record<string, unknown>): number {
+  const base = top;
+  for (const key in m) {
+    const slot = slots.get(key);
+    if (slot === undefined) continue;
+    let v = m[key];
+    if (v === undefined) continue;
+    let s = slot;
+    if (slot.cases) {
+      const sel = v as { case?: string; value?: unknown };
+      const c = sel.case === undefined ? undefined : slot.cases.get(sel.case);
+      if (c === undefined) continue;
+      s = c;
+      v = sel.value;
+    }
+    if (s.skip?.(v)) continue;
+    // Insertion into [base, top) by field number.
+    let i = top++;
+    while (i > base && stackNo[i - 1]! > s.no) {
+      stackNo[i] = stackNo[i - 1]!;
+      stackSlot[i] = stackSlot[i - 1]!;
+      stackValue[i] = stackValue[i - 1];
+      i--;
+    }
+    stackNo[i] = s.no;
+    stackSlot[i] = s;
+    stackValue[i] = v;
+  }
+  return top;
+}
+
+function release(base: number, end: number): void {
+  top = base;
+  for (let i = base; i < end; i++) stackValue[i] = undefined;
+}
+
+/** Whether `init` encodes to no bytes at all (toBinary then leaves an Any's value out). */
+function isEmpty(desc: DescMessage, init: Record<string, unknown>): boolean {
+  writerOf(desc);
+  const base = top;
+  const end = collect(slotsOf.get(desc)!, init);
+  release(base, end);
+  return end === base;
+}
+
+/** Fields that write nothing for some values: implicit-presence zero scalars, empty lists and maps. */
+function skipWhen(field: DescField): ((v: unknown) => boolean) | undefined {
+  switch (field.fieldKind) {
+    case 'list':
+      return (v) => (v as unknown[]).length === 0;
+    case 'map':
+      return (v) => {
+        for (const _ in v as object) return false;
+        return true;
+      };
+    case 'message':
+      return undefined;
+    case 'enum':
+    case 'scalar': {
+      if (field.presence !== 2 || field.oneof) return undefined;
+      const scalar = field.fieldKind === 'enum' ? ScalarType.INT32 : field.scalar;
+      return (v) => isZero(scalar, v);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Anys packed from init shapes
+
+/**
+ * An Any made by packInit: its value is a message still given as (schema, init). The writer encodes that message
+ * in place, inside whatever resource holds the Any, instead of into a buffer of its own that is then copied;
+ * whoever reads `value` (create(), toJson, anyUnpack) gets the bytes, encoded once on first read.
+ */
+const PACKED = Symbol('packed init');
+
+interface Packed {
+  readonly schema: DescMessage;
+  readonly init: Record<string, unknown>;
+  bytes?: Uint8Array;
+}
+
+/** An Any holding `init` as a `schema` message, as anyPack would make it, encoded only when written or read. */
+export function packInit<Desc extends DescMessage>(typeUrl: string, schema: Desc, init: MessageInitShape<Desc>): Any {
+  const packed: Packed = { schema, init: init as Record<string, unknown> };
+  const any = {
+    $typeName: 'google.protobuf.Any',
+    typeUrl,
+    get value(): Uint8Array {
+      return (packed.bytes ??= encodeInit(schema, init));
+    },
+  };
+  Object.defineProperty(any, PACKED, { value: packed });
+  return any as unknown as Any;
+}
+
+function writePacked(w: BinaryWriter, typeUrl: string, packed: Packed): void {
+  if (typeUrl) w.tag(ANY_TYPE_URL, WireType.LengthDelimited).string(typeUrl);
+  if (packed.bytes) {
+    if (packed.bytes.byteLength) w.tag(ANY_VALUE, WireType.LengthDelimited).bytes(packed.bytes);
+    return;
+  }
+  if (!isEmpty(packed.schema, packed.init)) writeMessageField(w, ANY_VALUE, packed.schema, packed.init);
 }
 
 /** The fields of the messages being written, nested messages above their parents (see writerOf). */
@@ -215,7 +310,6 @@ function valueWriter(field: DescField): ValueWriter {
       if (field.packed) {
         return (w, v) => {
           const items = v as unknown[];
-          if (!items.length) return;
           w.tag(no, WireType.LengthDelimited).fork();
           for (let i = 0; i < items.length; i++) writeScalar(w, scalar, items[i]);
           w.join();
@@ -249,12 +343,7 @@ function valueWriter(field: DescField): ValueWriter {
     case 'scalar': {
       const scalar = field.fieldKind === 'enum' ? ScalarType.INT32 : field.scalar;
       const no = field.number;
-      // Implicit presence (proto3 without `optional`, outside a oneof): the zero value is not written.
-      if (field.presence === 2 && !field.oneof) {
-        return (w, v) => {
-          if (!isZero(scalar, v)) scalarField(w, no, scalar, v);
-        };
-      }
+      // (Implicit presence zero values never get here: skipWhen.)
       return (w, v) => scalarField(w, no, scalar, v);
     }
   }
