@@ -51,6 +51,12 @@ export class ResourceCacheError extends TrustplaneError {}
 export class ResourceCache {
   readonly #groups = new Map<string, Map<ConfigTypeUrl, TypeTable>>();
   readonly #listeners = new Set<(changes: readonly ResourceChange[]) => void>();
+  readonly #counts = { hashed: 0, kept: 0 };
+
+  /** Versions computed from bytes (hashed) and kept because the bytes equal those in force, since creation. */
+  get versionCounts(): { readonly hashed: number; readonly kept: number } {
+    return { ...this.#counts };
+  }
 
   /**
    * Replaces the named types of one group whole (types not in the snapshot are left alone). Checked first and
@@ -119,7 +125,9 @@ export class ResourceCache {
       // Equal bytes, equal version: comparing is cheaper than hashing (most resources of a regenerated service are
       // often unchanged). The new bytes are kept all the same, so a service's buffer is not held by its old group.
       const old = before?.get(r.name);
-      const version = old && sameBytes(old.any, any) ? old.version : bytesVersion(any);
+      const keep = old !== undefined && sameBytes(old.any, any);
+      const version = keep ? old.version : bytesVersion(any);
+      this.#counts[keep ? 'kept' : 'hashed']++;
       table.set(r.name, { name: r.name, version, any });
     }
     return table;
