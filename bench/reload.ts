@@ -14,6 +14,13 @@
 // editors and Kubernetes ConfigMaps do it. The clock stops when every stream whose resources changed (the cache
 // says which groups changed) has received and ACKed them; the pushed count is every stream that received anything
 // after the write, so a stray push would show. The SVIDs of every identity are minted before (startup, not reload).
+//
+// Where the time goes, per stage (the server's own methods wrapped by the bench, nothing timed inside trustplane):
+// watch (write → reload called), mesh load (read, parse, validate), rollout (traffic gate and rollout controller,
+// generation excluded), generate+cache (MeshResources.apply: build, encode, version, cache), identities+policy (the
+// rest of the swap) and push (applied → last ACK). The server's CPU time over the whole reload is printed beside
+// the wall time, since other work on the machine inflates wall times.
+//   node --expose-gc --max-old-space-size=8192 dist/bench/reload.js --services 50000
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,6 +91,73 @@ interface Row {
   resourcesRegenerated: number;
   proxiesPushed: number;
   ceilingMs: number;
+  /** The server process's CPU time (user + system) from the write to the last ACK. */
+  cpuMs: number;
+  stages: Stages;
+}
+
+/** Wall time of each stage of one reload, ms (see the header). */
+interface Stages {
+  watch: number;
+  meshLoad: number;
+  rollout: number;
+  generate: number;
+  identities: number;
+  push: number;
+}
+
+/**
+ * Marks the stages of the next reload by wrapping the server's own entry points: reload() (called by the file
+ * watch), the traffic gate's prepare() and commit() (the rollout controller runs between them, and calls
+ * MeshResources.apply, timed apart), and the reload listener.
+ */
+function stageClock(cp: ControlPlane): { arm(): void; stages(t0: number, appliedAt: number, lastAck: number): Stages } {
+  let reloadAt = NaN;
+  let prepareAt = NaN;
+  let commitAt = NaN;
+  let generate = 0;
+  const reload = cp.reload.bind(cp);
+  cp.reload = () => {
+    reloadAt = now();
+    return reload();
+  };
+  const traffic = cp.traffic as { prepare: ControlPlane['traffic']['prepare'] };
+  const prepare = traffic.prepare.bind(cp.traffic);
+  traffic.prepare = (model) => {
+    prepareAt = now();
+    const gated = prepare(model);
+    return {
+      model: gated.model,
+      commit: () => {
+        gated.commit();
+        commitAt = now();
+      },
+    };
+  };
+  const resources = cp.meshResources as { apply: ControlPlane['meshResources']['apply'] };
+  const apply = resources.apply.bind(cp.meshResources);
+  resources.apply = (model) => {
+    const t = now();
+    try {
+      return apply(model);
+    } finally {
+      generate += now() - t;
+    }
+  };
+  return {
+    arm() {
+      reloadAt = prepareAt = commitAt = NaN;
+      generate = 0;
+    },
+    stages: (t0, appliedAt, lastAck) => ({
+      watch: reloadAt - t0,
+      meshLoad: prepareAt - reloadAt,
+      rollout: commitAt - prepareAt - generate,
+      generate,
+      identities: appliedAt - commitAt,
+      push: lastAck - appliedAt,
+    }),
+  };
 }
 
 async function measureSize(services: number, streams: number): Promise<Row[]> {
@@ -101,6 +175,7 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
   const step = Math.max(1, Math.floor(services / streams));
   const groups = Array.from({ length: Math.min(streams, services) }, (_, k) => `s${k * step}`);
   const streamOf = new Map(groups.map((g, i) => [g, i]));
+  const clock = stageClock(cp);
   const child = fork(fileURLToPath(import.meta.url), ['client', cp.tcpAddress!, ...groups], { execArgv: ['--max-old-space-size=4096'] });
   const seen: [number, number, number][] = [];
   let onSeen: () => void = () => {};
@@ -138,6 +213,8 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
       });
     });
     const profile = process.env['RELOAD_PROFILE'] ? await startProfile() : undefined;
+    clock.arm();
+    const cpu0 = process.cpuUsage();
     const t0 = now();
     write(next);
     await reloaded;
@@ -150,7 +227,9 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
     // Only types whose resources changed are pushed; wait for every changed stream's pushes to be ACKed.
     const got = () => new Set(seen.slice(from).map(([i]) => i));
     await until(() => [...new Set([...expected].map((k) => Number(k.split(' ')[0])))].every((i) => got().has(i)), (f) => (onSeen = f));
-    const last = Math.max(...seen.slice(from).map(([, , t]) => t));
+    const cpu = process.cpuUsage(cpu0);
+    let last = 0;
+    for (let k = from; k < seen.length; k++) last = Math.max(last, seen[k]![2]);
     if (profile) await profile(`${process.env['RELOAD_PROFILE']}-${services}-${edit.replace(' ', '-')}.cpuprofile`);
     const after = cp.meshResources.totals;
     rows.push({
@@ -164,6 +243,8 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
       resourcesRegenerated: after.resourcesRegenerated - before.resourcesRegenerated,
       proxiesPushed: got().size,
       ceilingMs: ceiling(next, dir),
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      stages: clock.stages(t0, appliedAt, last),
     });
   }
   child.send('exit');
@@ -227,7 +308,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const n of sizes) rows.push(...(await measureSize(n, streams)));
   const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  console.log('services  streams  edit           write→last ACK ms  (applied ms)  (parse ms)  µs/service  services regen.  resources regen.  proxies pushed  ceiling ms  ratio');
+  console.log('services  streams  edit           write→last ACK ms  (applied ms)  (parse ms)  µs/service  services regen.  resources regen.  proxies pushed  ceiling ms  ratio  server CPU ms');
   for (const r of rows) {
     console.log(
       [
@@ -243,7 +324,15 @@ async function main(): Promise<void> {
         f(r.proxiesPushed).padStart(14),
         f(r.ceilingMs, 1).padStart(10),
         `${f(r.ms / r.ceilingMs, 1)}x`.padStart(6),
+        f(r.cpuMs).padStart(13),
       ].join('  '),
+    );
+  }
+  console.log('\nstages, wall ms:  watch  mesh load  rollout  generate+cache  identities+policy  push to last ACK');
+  for (const r of rows) {
+    const s = r.stages;
+    console.log(
+      [`${f(r.services)} ${r.edit}`.padEnd(17), f(s.watch, 1).padStart(5), f(s.meshLoad, 1).padStart(9), f(s.rollout, 1).padStart(7), f(s.generate, 1).padStart(14), f(s.identities, 1).padStart(17), f(s.push, 1).padStart(16)].join('  '),
     );
   }
   const full10k = rows.find((r) => r.services === 10_000 && r.edit === 'full');

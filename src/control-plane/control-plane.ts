@@ -10,6 +10,7 @@ import { defaultServerSpiffeId, resourceOptions, type ResourceOptions } from '..
 import { jwksEndpoint } from '../envoy/options.js';
 import { jwksHandler } from '../oidc/jwks-handler.js';
 import type { MeshModel } from '../mesh/index.js';
+import { principalToString } from '../mesh/principal.js';
 import { Metrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/log.js';
 import { SpiffeId } from '../spiffe/id.js';
@@ -464,8 +465,13 @@ export class ControlPlane {
       this.#rollout.setDesired(gated.model);
       gated.commit();
     }
+    const before = this.#mesh.model;
     this.#mesh = next;
     this.store.batch(() => this.#federation.apply(next.model.federation, next.federatedBundles));
+    // An edit that leaves every service's name, SPIFFE ID and nodes as they were changes neither the SVIDs to keep
+    // nor who may receive them: the identities are not set again and no stream re-reads its secrets (O(services)
+    // identity checks instead of O(streams) work on every reload). The first apply (before === next) sets them.
+    if (before !== next.model && sameIdentities(before, next.model)) return;
     // trustplane's own server SVID is needed for TCP, for an https_spiffe bundle endpoint (and by the embedded CA's
     // readiness); an agent is asked for it only then.
     const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress || this.config.bundleEndpoint?.profile === 'https_spiffe' ? [SpiffeId.parse(this.serverSpiffeId)] : [];
@@ -632,4 +638,21 @@ function sharedIssuer(ca: CertificateAuthority, bundle: BundleSource): SvidIssue
 function perUidSockets(mesh: MeshModel): number[] {
   if (process.getuid?.() !== 0) return [];
   return [...new Set(mesh.services.flatMap((s) => s.nodes).flatMap((p) => (p.kind === 'uid' && p.uid !== 0 ? [p.uid] : [])))].sort((a, b) => a - b);
+}
+
+/**
+ * Whether two descriptions give the same services the same SPIFFE IDs and nodes, in the same order: what the
+ * identity policy and the SVIDs to keep are made of (identity-policy.ts). Unchanged services are the same objects
+ * after an incremental reload, so this is mostly one comparison per service.
+ */
+export function sameIdentities(a: MeshModel, b: MeshModel): boolean {
+  if (a.services.length !== b.services.length) return false;
+  for (let i = 0; i < a.services.length; i++) {
+    const x = a.services[i]!;
+    const y = b.services[i]!;
+    if (x === y) continue;
+    if (x.name !== y.name || x.spiffeId.toString() !== y.spiffeId.toString() || x.nodes.length !== y.nodes.length) return false;
+    for (let k = 0; k < x.nodes.length; k++) if (principalToString(x.nodes[k]!) !== principalToString(y.nodes[k]!)) return false;
+  }
+  return true;
 }

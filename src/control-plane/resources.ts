@@ -3,8 +3,6 @@
 // resolved inputs (envoy/inputs.ts) are those of the model in force is not rebuilt, re-encoded or re-versioned,
 // and its group is not touched, so no proxy of it hears of the reload; services that left the mesh lose their
 // group. The counters say how much each apply did (bench/reload and the tests read them, not timers).
-import { create } from '@bufbuild/protobuf';
-import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { buildNodeResources, isGenerated, resourceOptions, type ResourceOptions } from '../envoy/index.js';
 import { sameInputs, serviceInputs, type ServiceInputs } from '../envoy/inputs.js';
 import type { MeshModel } from '../mesh/index.js';
@@ -62,12 +60,16 @@ export class MeshResources {
         continue;
       }
       inputs.set(service.name, now);
-      const byType = new Map<ConfigTypeUrl, NamedResource[]>(CONFIG_TYPES.map((t) => [t, []]));
+      // Every config type is set, empty or not, so a type the service no longer has is emptied.
+      const snapshot: Record<ConfigTypeUrl, NamedResource[]> = Object.fromEntries(CONFIG_TYPES.map((t) => [t, []])) as never;
       for (const r of buildNodeResources(mesh, service, this.options)) {
-        byType.get(r.typeUrl as ConfigTypeUrl)?.push({ name: r.name, resource: create(AnySchema, { typeUrl: r.typeUrl, value: r.bytes }) });
+        // Already encoded as Anys (one buffer per service): the cache keeps them as they are. Only the bytes are
+        // held until the swap, not the resource (which holds its builder's init shape): what survives a
+        // collection while every service is built is what the cache will keep, nothing more.
+        snapshot[r.typeUrl as ConfigTypeUrl]?.push({ name: r.name, typeUrl: r.typeUrl, any: r.any });
         resources++;
       }
-      snapshots.set(service.name, Object.fromEntries(byType) as ResourceSnapshot);
+      snapshots.set(service.name, snapshot);
     }
     for (const [group, snapshot] of snapshots) this.cache.setSnapshot(group, snapshot);
     let removed = 0;

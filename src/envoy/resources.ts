@@ -1,13 +1,13 @@
 // The per-service resource set: what `generate` writes and what the xDS server serves over ADS to the node
 // whose node.cluster names the service. Each target's builder describes its resources once, as init shapes
 // (typed.ts); serving encodes those directly (binary.ts), `generate` and the tests create the messages.
-import { create, type DescMessage } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { ClusterSchema, type Cluster } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '#gen/envoy/config/endpoint/v3/endpoint_pb';
 import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
 import { RouteConfigurationSchema, type RouteConfiguration } from '#gen/envoy/config/route/v3/route_pb';
 import type { MeshModel, Service, Target } from '../mesh/model.js';
-import { encodeInit } from './binary.js';
+import { encodeAnys, type AnyInit, type EncodedAny } from './binary.js';
 import { EnvoyGenerateError } from './errors.js';
 import { gatewayResources } from './gateway/resources.js';
 import { grpcResources } from './grpc/resources.js';
@@ -99,34 +99,47 @@ export interface NodeResource {
   readonly name: string;
   /** The resource as a message, created on first access (serving needs only the bytes). */
   readonly message: Listener | Cluster | RouteConfiguration | ClusterLoadAssignment;
-  /** The resource's binary encoding, computed once so every stream can reuse it. */
+  /** The resource's binary encoding, computed once so every stream can reuse it (a view into `any`). */
   readonly bytes: Uint8Array;
+  /** The resource packed in a google.protobuf.Any (type URL `typeUrl`), as the xDS cache keeps it. */
+  readonly any: Uint8Array;
 }
 
-/** What the xDS server's cache holds for a node serving `service`: its resources, encoded. */
+/**
+ * What the xDS server's cache holds for a node serving `service`: its resources, encoded — all into one buffer
+ * (binary.ts encodeAnys), which lives as long as the service's resources do.
+ */
 export function buildNodeResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions> = {}): NodeResource[] {
   const { listeners, clusters, routes = [], endpoints = [] } = buildInits(mesh, service, options);
-  return [
-    ...listeners.map((init) => new EncodedResource(LISTENER_TYPE_URL, ListenerSchema, init.name ?? '', init)),
-    ...clusters.map((init) => new EncodedResource(CLUSTER_TYPE_URL, ClusterSchema, init.name ?? '', init)),
-    ...routes.map((init) => new EncodedResource(ROUTE_TYPE_URL, RouteConfigurationSchema, init.name ?? '', init)),
-    ...endpoints.map((init) => new EncodedResource(ENDPOINT_TYPE_URL, ClusterLoadAssignmentSchema, init.clusterName ?? '', init)),
-  ];
+  const items: Pending[] = [];
+  for (const init of listeners) items.push({ typeUrl: LISTENER_TYPE_URL, schema: ListenerSchema, name: init.name ?? '', init });
+  for (const init of clusters) items.push({ typeUrl: CLUSTER_TYPE_URL, schema: ClusterSchema, name: init.name ?? '', init });
+  for (const init of routes) items.push({ typeUrl: ROUTE_TYPE_URL, schema: RouteConfigurationSchema, name: init.name ?? '', init });
+  for (const init of endpoints) items.push({ typeUrl: ENDPOINT_TYPE_URL, schema: ClusterLoadAssignmentSchema, name: init.clusterName ?? '', init });
+  const encoded = encodeAnys(items);
+  return items.map((item, i) => new EncodedResource(item, encoded[i]!));
 }
 
-class EncodedResource<Desc extends DescMessage> implements NodeResource {
+interface Pending extends AnyInit {
+  readonly name: string;
+}
+
+class EncodedResource implements NodeResource {
+  readonly typeUrl: string;
+  readonly name: string;
   readonly bytes: Uint8Array;
+  readonly any: Uint8Array;
+  readonly #item: Pending;
   #message: NodeResource['message'] | undefined;
-  constructor(
-    readonly typeUrl: string,
-    private readonly schema: Desc,
-    readonly name: string,
-    private readonly init: Init<Desc>,
-  ) {
-    this.bytes = encodeInit(schema, init);
+  constructor(item: Pending, encoded: EncodedAny) {
+    this.typeUrl = item.typeUrl;
+    this.name = item.name;
+    this.bytes = encoded.value;
+    this.any = encoded.any;
+    this.#item = item;
   }
   get message(): NodeResource['message'] {
-    return (this.#message ??= create(this.schema, this.init) as unknown as NodeResource['message']);
+    return (this.#message ??= create(this.#item.schema, this.#item.init) as unknown as NodeResource['message']);
   }
 }
 

@@ -1,8 +1,8 @@
 // Small helpers shared by the builders: the init-shape type every builder returns, packing typed_config Anys and
 // writing durations, so every builder produces the same bytes for the same input.
 import { create, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
-import { AnySchema, DurationSchema, type Any, type Duration } from '@bufbuild/protobuf/wkt';
-import { encodeInit } from './binary.js';
+import { DurationSchema, type Any, type Duration } from '@bufbuild/protobuf/wkt';
+import { packInit } from './binary.js';
 
 /**
  * A message as the builders describe it: the object literal create() takes. Serving encodes it directly
@@ -10,9 +10,12 @@ import { encodeInit } from './binary.js';
  */
 export type Init<Desc extends DescMessage> = MessageInitShape<Desc>;
 
-/** Packs a message into an Any (the type URL anyPack writes), encoding it from its init shape. */
+/**
+ * Packs a message into an Any (the type URL anyPack writes). Its bytes are written in place inside the resource
+ * that holds it (binary.ts packInit), or encoded from the init shape when `value` is read.
+ */
 export function typed<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Any {
-  return create(AnySchema, { typeUrl: `type.googleapis.com/${schema.typeName}`, value: encodeInit(schema, init) });
+  return packInit(`type.googleapis.com/${schema.typeName}`, schema, init);
 }
 
 export function durationMs(ms: number): Duration {

@@ -25,6 +25,13 @@ function contents(cache: ResourceCache, mesh: MeshModel): string[] {
   return out;
 }
 
+/** A cache built from nothing for the mesh. */
+function fresh(mesh: MeshModel): ResourceCache {
+  const cache = new ResourceCache();
+  new MeshResources(cache).apply(mesh);
+  return cache;
+}
+
 describe('incremental reloads of the resource cache', () => {
   const N = 10_000;
   const base = parseMesh(syntheticMesh(N), 'mesh.yaml');
@@ -42,6 +49,21 @@ describe('incremental reloads of the resource cache', () => {
     // Only the resource whose bytes changed has a new version.
     assert.deepEqual(rec.changes.flatMap((c) => c.names), ['inbound_15006_app']);
     assert.notEqual(cache.get('s4242', CLUSTER_TYPE_URL, 'inbound_15006_app')!.version, before.version);
+  });
+
+  test(`every service of ${N.toLocaleString('en-US')} rebuilt, one resource each changed: only those are hashed and reported`, () => {
+    const cache = new ResourceCache();
+    const sync = new MeshResources(cache);
+    sync.apply(base);
+    const rec = recorder(cache);
+    const counts = cache.versionCounts;
+    const moved = parseMesh(syntheticMesh(N, { appPort: 8081 }), 'mesh.yaml');
+    assert.deepEqual(sync.apply(moved), { services: N, servicesRegenerated: N, resourcesRegenerated: N * 8, servicesRemoved: 0 });
+    // The application port is in the local cluster alone: the other seven resources of each service come out
+    // byte for byte as they were and keep their versions without being hashed again.
+    assert.deepEqual(cache.versionCounts, { hashed: counts.hashed + N, kept: counts.kept + N * 7 });
+    assert.deepEqual([...new Set(rec.changes.flatMap((c) => c.names))], ['inbound_15006_app']);
+    assert.deepEqual(contents(cache, moved), contents(fresh(moved), moved));
   });
 
   test('the same description again, or its services in another order: nothing is rebuilt, nothing changes', () => {

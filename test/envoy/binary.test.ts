@@ -18,7 +18,9 @@ import { RetryPolicySchema } from '#gen/envoy/config/route/v3/route_components_p
 import { parseMesh } from '../../src/mesh/parse.js';
 import type { MeshModel, Service } from '../../src/mesh/model.js';
 import { buildNodeResources, buildServiceResources } from '../../src/envoy/resources.js';
-import { encodeInit, share } from '../../src/envoy/binary.js';
+import { encodeAnys, encodeInit, share } from '../../src/envoy/binary.js';
+import { typed } from '../../src/envoy/typed.js';
+import { AnySchema, anyPack } from '@bufbuild/protobuf/wkt';
 import { deepFreeze } from '../../src/envoy/memo.js';
 import { EnvoyGenerateError } from '../../src/envoy/errors.js';
 import { DEFAULT_RESOURCE_OPTIONS, type ResourceOptions } from '../../src/envoy/options.js';
@@ -160,5 +162,30 @@ describe('encodeInit, generic cases', () => {
     assert.equal(encodeInit(RouteConfigurationSchema, top), encodeInit(RouteConfigurationSchema, top), 'kept bytes are returned as they are');
     const open = { name: 'open' };
     assert.notEqual(encodeInit(RouteConfigurationSchema, open), encodeInit(RouteConfigurationSchema, open));
+  });
+
+  test('Anys packed from init shapes (typed): written in place, equal to anyPack of the encoded message, empty ones without a value field', () => {
+    for (const inner of [{}, { alpnProtocols: [] as string[] }, { commonTlsContext: { alpnProtocols: ['h2'] } }]) {
+      const any = typed(DownstreamTlsContextSchema, inner);
+      const packed = { name: 'l', listenerFilters: [{ name: 'f', configType: { case: 'typedConfig' as const, value: any } }] };
+      same(ListenerSchema, packed);
+      // Read through `value` (create(), toJson), the same bytes as anyPack of the message.
+      assert.equal(hex(any.value), hex(toBinary(DownstreamTlsContextSchema, create(DownstreamTlsContextSchema, inner))));
+      assert.equal(hex(encodeInit(AnySchema, any)), hex(toBinary(AnySchema, anyPack(DownstreamTlsContextSchema, create(DownstreamTlsContextSchema, inner)))));
+    }
+  });
+
+  test('encodeAnys: several resources in one buffer, each Any and value a view, equal to anyPack of the message', () => {
+    const inits = [{ name: 'a', virtualHosts: [{ name: 'v', domains: ['*'] }] }, { name: 'b' }, {}];
+    const out = encodeAnys(inits.map((init) => ({ typeUrl: ROUTE_TYPE_URL, schema: RouteConfigurationSchema, init })));
+    assert.equal(out.length, 3);
+    for (const [i, init] of inits.entries()) {
+      const message = create(RouteConfigurationSchema, init);
+      assert.equal(hex(out[i]!.value), hex(toBinary(RouteConfigurationSchema, message)));
+      assert.equal(hex(out[i]!.any), hex(toBinary(AnySchema, anyPack(RouteConfigurationSchema, message))));
+    }
+    // The non-empty ones share one buffer: one allocation for the lot.
+    assert.equal(out[0]!.any.buffer, out[1]!.any.buffer);
+    assert.equal(out[0]!.value.buffer, out[0]!.any.buffer);
   });
 });

@@ -1,7 +1,8 @@
 // What listeners, clusters, routes and endpoints exist, per node group (go-control-plane's cache, as opposed to
 // the server that delivers it). A group is a node's cluster (its service name); the default group '' holds what
-// every node gets unless its own group has a resource of the same name. Resources are encoded once when set;
-// versions come from the encoded bytes, so setting identical content again changes nothing.
+// every node gets unless its own group has a resource of the same name. Resources are encoded once when set (or
+// come encoded); versions come from the encoded bytes, so setting identical content again changes nothing, and a
+// resource whose bytes equal those in force keeps its version without being hashed again.
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { TrustplaneError } from '../../errors.js';
 import { bytesVersion, encodeAny } from '../codec.js';
@@ -9,10 +10,21 @@ import { CONFIG_TYPES, type ConfigTypeUrl } from '../type-urls.js';
 
 export const DEFAULT_GROUP = '';
 
-export interface NamedResource {
+/** A resource to set: packed with anyPack, or already encoded as an Any. */
+export type NamedResource = PackedResource | EncodedResource;
+
+export interface PackedResource {
   readonly name: string;
   /** The resource packed with anyPack; its type URL must be the type it is set under. */
   readonly resource: Any;
+}
+
+export interface EncodedResource {
+  readonly name: string;
+  /** The type URL the Any carries; it must be the type it is set under. */
+  readonly typeUrl: string;
+  /** The encoded google.protobuf.Any (as toBinary writes it), kept as it is: no copy. */
+  readonly any: Uint8Array;
 }
 
 export interface CachedResource {
@@ -39,21 +51,27 @@ export class ResourceCacheError extends TrustplaneError {}
 export class ResourceCache {
   readonly #groups = new Map<string, Map<ConfigTypeUrl, TypeTable>>();
   readonly #listeners = new Set<(changes: readonly ResourceChange[]) => void>();
+  readonly #counts = { hashed: 0, kept: 0 };
+
+  /** Versions computed from bytes (hashed) and kept because the bytes equal those in force, since creation. */
+  get versionCounts(): { readonly hashed: number; readonly kept: number } {
+    return { ...this.#counts };
+  }
 
   /**
    * Replaces the named types of one group whole (types not in the snapshot are left alone). Checked first and
    * swapped in only if every resource is valid: a bad snapshot changes nothing.
    */
   setSnapshot(group: string, snapshot: ResourceSnapshot): void {
+    const current = this.#groups.get(group) ?? new Map<ConfigTypeUrl, TypeTable>();
     const tables = new Map<ConfigTypeUrl, TypeTable>();
     for (const [typeUrl, resources] of Object.entries(snapshot) as [ConfigTypeUrl, readonly NamedResource[]][]) {
       if (!CONFIG_TYPES.includes(typeUrl)) {
         throw new ResourceCacheError('XDS_RESOURCE_TYPE_UNKNOWN', `resource cache group ${JSON.stringify(group)}: type ${typeUrl} is not one of ${CONFIG_TYPES.join(', ')}`);
       }
-      tables.set(typeUrl, this.#table(group, typeUrl, resources));
+      tables.set(typeUrl, this.#table(group, typeUrl, resources, current.get(typeUrl)));
     }
     const changes: ResourceChange[] = [];
-    const current = this.#groups.get(group) ?? new Map<ConfigTypeUrl, TypeTable>();
     for (const [typeUrl, table] of tables) {
       const names = diff(current.get(typeUrl), table);
       if (table.size) current.set(typeUrl, table);
@@ -91,7 +109,7 @@ export class ResourceCache {
     return () => this.#listeners.delete(listener);
   }
 
-  #table(group: string, typeUrl: ConfigTypeUrl, resources: readonly NamedResource[]): TypeTable {
+  #table(group: string, typeUrl: ConfigTypeUrl, resources: readonly NamedResource[], before: TypeTable | undefined): TypeTable {
     const table: TypeTable = new Map();
     const where = `resource cache group ${JSON.stringify(group)}, type ${typeUrl}`;
     for (const [i, r] of resources.entries()) {
@@ -99,11 +117,18 @@ export class ResourceCache {
       if (table.has(r.name)) {
         throw new ResourceCacheError('XDS_RESOURCE_DUPLICATE', `${where}: resource name ${JSON.stringify(r.name)} appears twice; names must be unique per type`);
       }
-      if (r.resource.typeUrl !== typeUrl) {
-        throw new ResourceCacheError('XDS_RESOURCE_TYPE_MISMATCH', `${where}: resource ${JSON.stringify(r.name)} is a ${r.resource.typeUrl || '(no type)'}; only ${typeUrl} is accepted here`);
+      const type = 'any' in r ? r.typeUrl : r.resource.typeUrl;
+      if (type !== typeUrl) {
+        throw new ResourceCacheError('XDS_RESOURCE_TYPE_MISMATCH', `${where}: resource ${JSON.stringify(r.name)} is a ${type || '(no type)'}; only ${typeUrl} is accepted here`);
       }
-      const any = encodeAny(r.resource.typeUrl, r.resource.value);
-      table.set(r.name, { name: r.name, version: bytesVersion(any), any });
+      const any = 'any' in r ? r.any : encodeAny(typeUrl, r.resource.value);
+      // Equal bytes, equal version: comparing is cheaper than hashing (most resources of a regenerated service are
+      // often unchanged). The new bytes are kept all the same, so a service's buffer is not held by its old group.
+      const old = before?.get(r.name);
+      const keep = old !== undefined && sameBytes(old.any, any);
+      const version = keep ? old.version : bytesVersion(any);
+      this.#counts[keep ? 'kept' : 'hashed']++;
+      table.set(r.name, { name: r.name, version, any });
     }
     return table;
   }
@@ -112,6 +137,10 @@ export class ResourceCache {
     if (!changes.length) return;
     for (const l of [...this.#listeners]) l(changes);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
 function diff(before: TypeTable | undefined, after: TypeTable): string[] {
