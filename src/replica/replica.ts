@@ -186,8 +186,20 @@ export class Replica {
     this.#offNews = await this.datastore.watch('status', () => {
       if (this.leader) void this.#readGlobal(host);
     });
+    // Status changes arrive inside stream handlers: look once per turn of the event loop, outside them.
+    let looking = false;
     this.#offStatus = host.onStatusChange?.(() => {
-      if (host.stepPending?.() ?? true) this.#heartbeat?.soon();
+      if (looking) return;
+      looking = true;
+      setImmediate(() => {
+        looking = false;
+        if (this.#closed) return;
+        try {
+          if (host.stepPending?.() ?? true) this.#heartbeat?.soon();
+        } catch (err) {
+          this.#error(`rollout status cannot be read: ${(err as Error).message}`);
+        }
+      });
     });
     await this.#heartbeat.start();
   }
@@ -275,6 +287,6 @@ function bind(h: ReplicaHost): Omit<ReplicatedRolloutHost, 'replicas'> {
     newestRevision: () => h.newestRevision(),
     proposal: (r) => h.proposal(r),
     sameAsServed: (s) => h.sameAsServed(s),
-    serve: (r, d, s) => h.serve(r, d, s),
+    serve: (r, d, s, g) => h.serve(r, d, s, g),
   };
 }

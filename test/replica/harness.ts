@@ -22,8 +22,11 @@ import { PATHS, type SotwClient } from '../xds/protocol/client.js';
 
 export const TD = 'example.org';
 
-/** web → orders; `protocol` changes orders' listener (and web's cluster to it), for applies that reach proxies. */
-export function shopMesh(orders: 'DISABLE' | 'PERMISSIVE' | 'STRICT', protocol: 'http' | 'grpc' | 'tcp' = 'http'): string {
+/**
+ * web → orders; `protocol` changes orders' listener (and web's cluster to it), for applies that reach proxies; force:
+ * STRICT whatever the traffic evidence says (for tests of ACK ordering, not of the STRICT gate).
+ */
+export function shopMesh(orders: 'DISABLE' | 'PERMISSIVE' | 'STRICT', protocol: 'http' | 'grpc' | 'tcp' = 'http', o: { force?: boolean } = {}): string {
   const nodes = (s: string): string => `[${[1, 2, 3].map((i) => `node:${s}-${i}`).join(', ')}]`;
   return `trustDomain: ${TD}
 defaultMode: PERMISSIVE
@@ -43,7 +46,7 @@ services:
   - name: orders
     spiffeId: spiffe://${TD}/ns/shop/sa/orders
     nodes: ${nodes('orders')}
-    mode: ${orders}
+    mode: ${orders}${o.force ? '\n    force: true' : ''}
     inbound:
       - port: 15006
         appPort: 8080
