@@ -18,6 +18,8 @@ export interface ReplicaConfig {
   readonly heartbeatMs?: number;
   readonly heartbeatTimeoutMs?: number;
   readonly meshPollMs?: number;
+  /** Least time between heartbeats written on news (an ACK of a pending step, a switch); default 100 ms. */
+  readonly minBeatGapMs?: number;
   /** A description file (serve --mesh, given explicitly) applied as revision 1 when the datastore holds none yet. */
   readonly bootstrapMesh?: string;
 }
@@ -52,6 +54,7 @@ export async function startReplica(c: ReplicaConfig, o: { clock: Clock; logger: 
     ...(c.heartbeatMs !== undefined ? { heartbeatMs: c.heartbeatMs } : {}),
     ...(c.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: c.heartbeatTimeoutMs, leaseTtlMs: c.heartbeatTimeoutMs } : {}),
     ...(c.meshPollMs !== undefined ? { meshPollMs: c.meshPollMs } : {}),
+    ...(c.minBeatGapMs !== undefined ? { minBeatGapMs: c.minBeatGapMs } : {}),
   });
   try {
     await replica.firstRevision(c.bootstrapMesh, (f) => readFileSync(f, 'utf8'), (source, name) => void loadMeshText(source, name));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import { silentLogger } from '../../src/observe/log.js';
+import type { TrafficConfig } from '../../src/traffic/traffic.js';
 import { DatastoreJoinTokens } from '../../src/replica/datastore-join-tokens.js';
 import { generateNodeKey } from '../xds/transport/fixture-ca.js';
 import { NodeAttestationClient, spiffeChannelCredentials } from '../../src/xds/node-attest/client.js';
@@ -78,7 +79,8 @@ export class ReplicaSet {
     writeFileSync(this.meshFile, mesh);
   }
 
-  async add(id: string): Promise<ControlPlane> {
+  /** traffic: the evidence window and bounds; minBeatGapMs: the bound on heartbeats written on news. */
+  async add(id: string, o: { traffic?: TrafficConfig; minBeatGapMs?: number } = {}): Promise<ControlPlane> {
     const dir = mkdtempSync(join(tmpdir(), `tp-${id}-`));
     this.#dirs.push(dir);
     const cp = await ControlPlane.start(
@@ -91,7 +93,8 @@ export class ReplicaSet {
         insecure: false,
         drainMs: 0,
         // Timers never fire on their own under the ManualClock: the test beats.
-        replica: { url: this.url, id, bootstrapMesh: this.meshFile, heartbeatMs: 2_000, heartbeatTimeoutMs: 7_000, meshPollMs: 5_000 },
+        replica: { url: this.url, id, bootstrapMesh: this.meshFile, heartbeatMs: 2_000, heartbeatTimeoutMs: 7_000, meshPollMs: 5_000, ...(o.minBeatGapMs !== undefined ? { minBeatGapMs: o.minBeatGapMs } : {}) },
+        ...(o.traffic ? { traffic: o.traffic } : {}),
       },
       { clock: this.clock, logger: silentLogger, watch: false },
     );
