@@ -186,21 +186,17 @@ export class Replica {
     this.#offNews = await this.datastore.watch('status', () => {
       if (this.leader) void this.#readGlobal(host);
     });
-    // Status changes arrive inside stream handlers: look once per turn of the event loop, outside them.
-    let looking = false;
-    this.#offStatus = host.onStatusChange?.(() => {
-      if (looking) return;
-      looking = true;
-      setImmediate(() => {
-        looking = false;
-        if (this.#closed) return;
-        try {
-          if (host.stepPending?.() ?? true) this.#heartbeat?.soon();
-        } catch (err) {
-          this.#error(`rollout status cannot be read: ${(err as Error).message}`);
-        }
-      });
-    });
+    // An ACK here is news for the leader only while a step is pending; soon() asks that outside the stream handler
+    // the change arrived in, at most once per gap.
+    const pending = (): boolean => {
+      try {
+        return host.stepPending?.() ?? true;
+      } catch (err) {
+        this.#error(`rollout status cannot be read: ${(err as Error).message}`);
+        return false;
+      }
+    };
+    this.#offStatus = host.onStatusChange?.(() => this.#heartbeat?.soon({ if: pending }));
     await this.#heartbeat.start();
   }
 

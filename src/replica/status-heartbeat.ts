@@ -41,6 +41,7 @@ export class StatusHeartbeat {
   #running: Promise<void> | undefined;
   #again: { notify: boolean } | undefined;
   #lastBeatAt = -Infinity;
+  #lastLookAt = -Infinity;
   #soon: { timer?: TimerHandle } | undefined;
 
   constructor(o: StatusHeartbeatOptions) {
@@ -74,13 +75,17 @@ export class StatusHeartbeat {
 
   /**
    * A heartbeat with notify as soon as the rate bound allows: for news the leader waits for (ACKs of a step, a
-   * switch to a new decision). Calls while one is due share it; the timer stays the safety net.
+   * switch to a new decision), if `if` still says so then. Calls while one is due share it; the timer stays the
+   * safety net.
    */
-  soon(): void {
+  soon(o: { if?: () => boolean } = {}): void {
     if (this.#soon || this.#closed) return;
-    const wait = this.#lastBeatAt + (this.#o.minGapMs ?? DEFAULT_MIN_BEAT_GAP_MS) - this.#o.clock.now();
+    const wait = Math.max(this.#lastBeatAt, this.#lastLookAt) + (this.#o.minGapMs ?? DEFAULT_MIN_BEAT_GAP_MS) - this.#o.clock.now();
     const go = (): void => {
       this.#soon = undefined;
+      // The condition is asked at most once per gap too: it may cost (the rollout status of every proxy).
+      this.#lastLookAt = this.#o.clock.now();
+      if (this.#closed || (o.if && !o.if())) return;
       void this.beat({ notify: true });
     };
     this.#soon = {};
