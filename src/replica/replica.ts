@@ -1,8 +1,10 @@
 // One replica of several `trustplane serve` processes sharing a PostgreSQL datastore: the mesh comes from the
 // applied revisions (not a file), join tokens and the trust bundle are shared, and each replica publishes its
 // streams' status on a heartbeat so that any replica shows every proxy; rollout steps are decided by one leader
-// and served by all (replicated-rollout.ts). Composed here so that the control plane only says "follow this" and
-// "serve that".
+// and served by all (replicated-rollout.ts), behind the STRICT gate over every replica's traffic evidence, which
+// each replica shares with its heartbeat (global-evidence*.ts). A heartbeat is also written at once, with a NOTIFY
+// the leader answers, on news the leader waits for (an ACK of a pending step, a switch), so that steps follow ACKs
+// rather than the timer. Composed here so that the control plane only says "follow this" and "serve that".
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import { openDatastore, type Datastore, type MeshRevision, type ProxyRow, type ProxyView, type ReplicaView } from '../datastore/index.js';

@@ -12,7 +12,9 @@
 //   1. it serves the latest decision itself, and every live replica's last heartbeat says it serves that same
 //      (revision, decision) — a replica's heartbeat is written after it switched, so every stream it reports has
 //      been offered that decision and every stream opened after the beat receives it whole on connect;
-//   2. the controller's proposal, read over the global proxy view (every live replica's streams), differs.
+//   2. the controller's proposal, read over the global proxy view (every live replica's streams) for the description
+//      as the STRICT gate over every replica's evidence lets it through (replicated-gate.ts), differs — in modes, or
+//      in the gate's word on a port, which is recorded with the decision so that every replica shows it.
 // A replica that stops heartbeating holds a step back until the heartbeat timeout drops it; then, and whenever the
 // lease changes hands, the leader waits one more grace period (the heartbeat timeout) before any step, so that the
 // proxies of a replica that left reconnect elsewhere and are counted there, and a replica that was only slow comes
