@@ -3,7 +3,8 @@
 // steps come only from recorded decisions) and a function that swaps a description and a rollout state in whole.
 import type { MeshRevision, ProxyRow, ProxyView } from '../datastore/index.js';
 import type { LoadedMesh } from '../control-plane/mesh-loader.js';
-import { sameState, type RolloutState } from '../rollout/state-machine.js';
+import { advance, sameState, type RolloutState, type Settled } from '../rollout/state-machine.js';
+import { planRollout } from '../rollout/plan.js';
 import type { RolloutController } from '../rollout/index.js';
 import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import type { Clock } from '../clock.js';
@@ -28,6 +29,8 @@ export interface ReplicaServingOptions {
   readonly statusChanges?: (listener: () => void) => () => void;
   readonly start: { readonly revision: number; readonly decision: number; readonly mesh: LoadedMesh; readonly gate?: readonly GateRecord[] };
 }
+
+const ALL_SETTLED: Settled = { port: () => true, edge: () => true };
 
 export class ReplicaServing implements ReplicaHost {
   readonly #o: ReplicaServingOptions;
@@ -103,9 +106,14 @@ export class ReplicaServing implements ReplicaHost {
     return this.#o.statusChanges?.(listener) ?? (() => {});
   }
 
-  /** Whether a step is still to come: then an ACK here is news for the leader (the status heartbeat is written at once). */
+  /**
+   * Whether a step is still to come: then an ACK here is news for the leader (the status heartbeat is written at
+   * once). The rules asked with every proxy settled: a state they would not move from has no step left. Pure and
+   * per port, never per proxy: it is asked on every burst of ACKs.
+   */
   stepPending(): boolean {
-    return this.#o.rollout.rolloutStatus().ports.some((p) => !p.done);
+    const state = this.#o.rollout.state();
+    return !sameState(advance(planRollout(this.#current.model), state, ALL_SETTLED), state);
   }
 
   streams(): readonly ProxyRow[] {
