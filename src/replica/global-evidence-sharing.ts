@@ -14,6 +14,8 @@ export interface EvidenceSharingOptions {
   readonly local: LocalEvidence;
   readonly global: GlobalEvidence;
   readonly onError: (message: string) => void;
+  /** Others' evidence is read at most this often (the heartbeat interval): heartbeats written on news skip it. */
+  readonly refreshMs?: number;
 }
 
 export class EvidenceSharing {
@@ -22,6 +24,7 @@ export class EvidenceSharing {
   readonly incarnation = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   #dirty = true;
   #prunedAt = -Infinity;
+  #readAt = -Infinity;
   readonly #off: () => void;
 
   constructor(o: EvidenceSharingOptions) {
@@ -49,6 +52,8 @@ export class EvidenceSharing {
   /** Reads every other summary still in the window into the global view; prune: also delete the older ones. */
   async refresh(o: { prune?: boolean } = {}): Promise<void> {
     const now = this.#o.clock.now();
+    if (now - this.#readAt < (this.#o.refreshMs ?? 0)) return;
+    this.#readAt = now;
     try {
       if (o.prune && now - this.#prunedAt >= this.#o.local.bucketMs) {
         this.#prunedAt = now;

@@ -166,7 +166,16 @@ export class Replica {
     await this.#follower.start();
     const shared = host.sharedEvidence;
     if (shared) {
-      this.#sharing = new EvidenceSharing({ datastore: this.datastore, clock: this.#o.clock, replica: this.id, local: shared.local, global: shared.global, onError: (m) => this.#error(m) });
+      this.#sharing = new EvidenceSharing({
+        datastore: this.datastore,
+        clock: this.#o.clock,
+        replica: this.id,
+        local: shared.local,
+        global: shared.global,
+        // Evidence windows are minutes to hours: once per heartbeat is fresh enough, news heartbeats skip it.
+        refreshMs: (this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) / 2,
+        onError: (m) => this.#error(m),
+      });
     }
     this.#heartbeat = new StatusHeartbeat({
       datastore: this.datastore,
