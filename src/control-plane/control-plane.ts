@@ -34,7 +34,8 @@ import { nodeSvidIssuer } from './node-issuer.js';
 import { MeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
 import { Dashboard } from '../dashboard/dashboard.js';
-import { Traffic } from '../traffic/traffic.js';
+import { knownPorts, Traffic } from '../traffic/traffic.js';
+import { gatedEvidence } from '../replica/replicated-gate.js';
 import { trafficMetrics } from '../traffic/metrics.js';
 import { strictCheckHandler } from '../traffic/admin.js';
 import { Federation } from '../federation/federation.js';
@@ -241,6 +242,10 @@ export class ControlPlane {
         apply: (next, revision, state) => this.#swap(next, revisionName({ revision }), state),
         status: () => this.xds.status(),
         start: replica,
+        local: this.traffic.evidence,
+        clock,
+        ...(config.traffic?.maxSourcesPerPort ? { maxSourcesPerPort: config.traffic.maxSourcesPerPort } : {}),
+        statusChanges: (l) => this.xds.onStatusChange(l),
       });
     }
     this.#apply(mesh, replica?.state);
@@ -451,7 +456,8 @@ export class ControlPlane {
 
   /** Where each port's rollout stands: asked for, in force, waiting for. */
   rolloutStatus(): ReturnType<Traffic['decorate']> {
-    return this.traffic.decorate(this.#rollout.rolloutStatus());
+    // A replica shows the STRICT gate its leader recorded, over every replica's evidence.
+    return this.#serving ? this.#serving.rolloutStatus() : this.traffic.decorate(this.#rollout.rolloutStatus());
   }
 
   // Generator output first (it may throw on a model it cannot build), then identities and bundles, then policy:
@@ -459,6 +465,9 @@ export class ControlPlane {
   #apply(next: LoadedMesh, imposed?: RolloutState): void {
     if (imposed) {
       this.#rollout.impose(next.model, imposed);
+      // A replica's gate is its leader's (src/replica/replicated-gate.ts); its receiver still counts every declared port.
+      this.traffic.evidence.setPorts(knownPorts(next.model));
+      this.traffic.receiver.policyChanged();
     } else {
       // The gate commits only once the rollout took the description: a refused one leaves it as it was.
       const gated = this.traffic.prepare(next.model);
@@ -571,7 +580,7 @@ export class ControlPlane {
         now: () => this.clock.now(),
         trustDomain: this.store.trustDomain,
         rollout: () => this.rolloutStatus(),
-        evidence: this.traffic,
+        evidence: this.#serving ? gatedEvidence(this.#serving.evidence, () => this.#serving?.gate) : this.traffic,
         proxies: () => this.xds.status(),
         svids: () => this.store.svids(),
         bundles: () => this.store.bundles(),
@@ -601,7 +610,7 @@ export class ControlPlane {
     }
     if (path === '/mesh') return this.#meshState;
     if (path === '/federation') return federationDocument(this.store.trustDomain, this.#bundleEndpoint, this.#federation);
-    if (path === '/rollout') return { ...this.traffic.decorate(this.#rollout.rolloutStatus()), ...(this.#replica ? { replicas: this.#replicaStatus().replicas } : {}) };
+    if (path === '/rollout') return { ...this.rolloutStatus(), ...(this.#replica ? { replicas: this.#replicaStatus().replicas } : {}) };
     return undefined;
   }
 

@@ -106,6 +106,16 @@ export interface ReplicaView {
   readonly info: Readonly<Record<string, unknown>>;
 }
 
+/** A replica's traffic evidence as it shared it (src/replica/global-evidence.ts), one row per process incarnation. */
+export interface EvidenceRow {
+  readonly replica: string;
+  /** One per process start: a restarted replica (its in-memory evidence empty) never overwrites what it shared before. */
+  readonly incarnation: string;
+  readonly writtenAt: number;
+  /** The evidence buckets (opaque here; the reader checks them). */
+  readonly summary: Readonly<Record<string, unknown>>;
+}
+
 export interface Lease {
   readonly name: string;
   readonly holder: string;
@@ -123,7 +133,7 @@ export interface RolloutDecision {
 }
 
 /** What a change notification is about; payload is a short string (e.g. the new revision number). */
-export type DatastoreChannel = 'mesh' | 'authorities' | 'rollout';
+export type DatastoreChannel = 'mesh' | 'authorities' | 'rollout' | 'status';
 
 export interface Datastore {
   /** 'embedded' or 'postgres': for status pages. */
@@ -161,13 +171,21 @@ export interface Datastore {
   nodeSvids(node: string): Promise<NodeSvidRow[]>;
 
   // Proxy status: each replica replaces its own rows on each heartbeat.
-  heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info?: Readonly<Record<string, unknown>>): Promise<void>;
+  /** notify: tell every replica on the 'status' channel (an ACK or a switch the leader is waiting for). */
+  heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info?: Readonly<Record<string, unknown>>, o?: { readonly notify?: boolean }): Promise<void>;
   /** Rows of replicas whose last heartbeat is newer than now - timeoutMs. */
   proxies(now: number, timeoutMs: number): Promise<ProxyView[]>;
   /** Replicas alive at now (heartbeat newer than now - timeoutMs), sorted. */
   liveReplicas(now: number, timeoutMs: number): Promise<string[]>;
   /** Replicas alive at now with what their last heartbeat said of themselves, sorted by name. */
   replicas(now: number, timeoutMs: number): Promise<ReplicaView[]>;
+
+  // Traffic evidence: each replica replaces its own incarnation's row; rows outlive their replica until pruned.
+  putEvidence(row: EvidenceRow): Promise<void>;
+  /** Rows written after `since`, sorted by replica and incarnation. */
+  evidence(since: number): Promise<EvidenceRow[]>;
+  /** Deletes rows written at or before `before`; returns how many. */
+  pruneEvidence(before: number): Promise<number>;
 
   // Leadership: a lease with a fencing token.
   /** Takes or renews the lease; returns it if `holder` holds it afterwards, otherwise the current holder's lease. */

@@ -16,6 +16,7 @@ import {
   type ConsumeResult,
   type Datastore,
   type DatastoreChannel,
+  type EvidenceRow,
   type JoinTokenRow,
   type Lease,
   type JwtAuthorityRow,
@@ -60,6 +61,8 @@ export class EmbeddedDatastore implements Datastore {
   readonly #notifier: Notifier;
   readonly #unwatch = new Set<() => void>();
   readonly #replicas = new Map<string, { at: number; proxies: readonly ProxyRow[]; info: Readonly<Record<string, unknown>> }>();
+  /** Like proxy status, in memory: one server shares its evidence with nobody. */
+  readonly #evidence = new Map<string, EvidenceRow>();
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'datastore');
@@ -201,8 +204,31 @@ export class EmbeddedDatastore implements Datastore {
     return this.#read().nodeSvids.filter((r) => r.node === node);
   }
 
-  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info: Readonly<Record<string, unknown>> = {}): Promise<void> {
+  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info: Readonly<Record<string, unknown>> = {}, o: { readonly notify?: boolean } = {}): Promise<void> {
     this.#replicas.set(replica, { at: now, proxies: [...proxies], info: structuredClone(info) });
+    if (o.notify) this.#notifier.emit('status', replica);
+  }
+
+  async putEvidence(row: EvidenceRow): Promise<void> {
+    this.#evidence.set(`${row.replica}\u0000${row.incarnation}`, structuredClone(row));
+  }
+
+  async evidence(since: number): Promise<EvidenceRow[]> {
+    return [...this.#evidence.values()]
+      .filter((r) => r.writtenAt > since)
+      .sort((a, b) => a.replica.localeCompare(b.replica) || a.incarnation.localeCompare(b.incarnation))
+      .map((r) => structuredClone(r));
+  }
+
+  async pruneEvidence(before: number): Promise<number> {
+    let n = 0;
+    for (const [k, r] of this.#evidence) {
+      if (r.writtenAt <= before) {
+        this.#evidence.delete(k);
+        n++;
+      }
+    }
+    return n;
   }
 
   async proxies(now: number, timeoutMs: number): Promise<ProxyView[]> {

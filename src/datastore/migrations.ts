@@ -88,6 +88,18 @@ create index tp_rollout_decisions_revision on tp_rollout_decisions (revision);
   not_after bigint not null
 );`,
   },
+  {
+    version: 4,
+    description: "each replica's traffic evidence buckets, for the STRICT gate over every replica's proxies",
+    sql: `create table tp_traffic_evidence (
+  replica text not null,
+  incarnation text not null,
+  written_at bigint not null,
+  summary jsonb not null,
+  primary key (replica, incarnation)
+);
+create index tp_traffic_evidence_written_at on tp_traffic_evidence (written_at);`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS.at(-1)!.version;

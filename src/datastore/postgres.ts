@@ -10,6 +10,7 @@ import {
   type ConsumeResult,
   type Datastore,
   type DatastoreChannel,
+  type EvidenceRow,
   type JoinTokenRow,
   type Lease,
   type JwtAuthorityRow,
@@ -26,7 +27,7 @@ import { fenced } from './embedded.js';
 import { LATEST_SCHEMA, MIGRATION_LOCK_KEY, MIGRATIONS } from './migrations.js';
 import { Notifier } from './notifier.js';
 
-const CHANNELS: Record<DatastoreChannel, string> = { mesh: 'tp_mesh', authorities: 'tp_authorities', rollout: 'tp_rollout' };
+const CHANNELS: Record<DatastoreChannel, string> = { mesh: 'tp_mesh', authorities: 'tp_authorities', rollout: 'tp_rollout', status: 'tp_status' };
 const LISTEN_RETRY_MS = 1_000;
 
 export interface PostgresOptions {
@@ -260,7 +261,7 @@ export class PostgresDatastore implements Datastore {
     return r.rows.map((x) => ({ serial: x.serial, node: x.node, replica: x.replica, notAfter: Number(x.not_after), issuedAt: Number(x.issued_at) }));
   }
 
-  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info: Readonly<Record<string, unknown>> = {}): Promise<void> {
+  async heartbeat(replica: string, now: number, proxies: readonly ProxyRow[], info: Readonly<Record<string, unknown>> = {}, o: { readonly notify?: boolean } = {}): Promise<void> {
     await this.#tx(async (c) => {
       await c.query('insert into tp_replicas (replica, heartbeat_at, info) values ($1, $2, $3) on conflict (replica) do update set heartbeat_at = excluded.heartbeat_at, info = excluded.info', [
         replica,
@@ -275,7 +276,25 @@ export class PostgresDatastore implements Datastore {
           proxies.map((p) => JSON.stringify(p.doc)),
         ]);
       }
+      // Sent at commit: whoever is told reads the rows just written.
+      if (o.notify) await c.query('select pg_notify($1, $2)', [CHANNELS.status, replica]);
     });
+  }
+
+  async putEvidence(row: EvidenceRow): Promise<void> {
+    await this.#q(
+      'insert into tp_traffic_evidence (replica, incarnation, written_at, summary) values ($1, $2, $3, $4) on conflict (replica, incarnation) do update set written_at = excluded.written_at, summary = excluded.summary',
+      [row.replica, row.incarnation, row.writtenAt, JSON.stringify(row.summary)],
+    );
+  }
+
+  async evidence(since: number): Promise<EvidenceRow[]> {
+    const r = await this.#q('select replica, incarnation, written_at, summary from tp_traffic_evidence where written_at > $1 order by replica, incarnation', [since]);
+    return r.rows.map((x) => ({ replica: String(x.replica), incarnation: String(x.incarnation), writtenAt: Number(x.written_at), summary: x.summary as Record<string, unknown> }));
+  }
+
+  async pruneEvidence(before: number): Promise<number> {
+    return (await this.#q('delete from tp_traffic_evidence where written_at <= $1', [before])).rowCount ?? 0;
   }
 
   async proxies(now: number, timeoutMs: number): Promise<ProxyView[]> {

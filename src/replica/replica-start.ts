@@ -8,6 +8,7 @@ import type { Logger } from '../observe/log.js';
 import { initialState, planRollout, type RolloutState } from '../rollout/index.js';
 import { readFileSync } from 'node:fs';
 import { Replica } from './replica.js';
+import type { GateRecord } from './replicated-gate.js';
 
 export interface ReplicaConfig {
   /** postgres://USER:PASSWORD@HOST:PORT/DB */
@@ -17,6 +18,8 @@ export interface ReplicaConfig {
   readonly heartbeatMs?: number;
   readonly heartbeatTimeoutMs?: number;
   readonly meshPollMs?: number;
+  /** Least time between heartbeats written on news (an ACK of a pending step, a switch); default 100 ms. */
+  readonly minBeatGapMs?: number;
   /** A description file (serve --mesh, given explicitly) applied as revision 1 when the datastore holds none yet. */
   readonly bootstrapMesh?: string;
 }
@@ -26,6 +29,8 @@ export interface ReplicaStart {
   readonly revision: number;
   readonly decision: number;
   readonly state: RolloutState;
+  /** The STRICT gate's word recorded with that decision, if any. */
+  readonly gate?: readonly GateRecord[];
   readonly mesh: LoadedMesh;
 }
 
@@ -49,11 +54,12 @@ export async function startReplica(c: ReplicaConfig, o: { clock: Clock; logger: 
     ...(c.heartbeatMs !== undefined ? { heartbeatMs: c.heartbeatMs } : {}),
     ...(c.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: c.heartbeatTimeoutMs, leaseTtlMs: c.heartbeatTimeoutMs } : {}),
     ...(c.meshPollMs !== undefined ? { meshPollMs: c.meshPollMs } : {}),
+    ...(c.minBeatGapMs !== undefined ? { minBeatGapMs: c.minBeatGapMs } : {}),
   });
   try {
     await replica.firstRevision(c.bootstrapMesh, (f) => readFileSync(f, 'utf8'), (source, name) => void loadMeshText(source, name));
     const start = await replica.startingPoint((rev) => initialState(planRollout(loadRevision(rev).model)));
-    return { replica, revision: start.revision.revision, decision: start.decision, state: start.state, mesh: loadRevision(start.revision) };
+    return { replica, revision: start.revision.revision, decision: start.decision, state: start.state, ...(start.gate ? { gate: start.gate } : {}), mesh: loadRevision(start.revision) };
   } catch (err) {
     await replica.close();
     throw err;

@@ -1,8 +1,10 @@
 // One replica of several `trustplane serve` processes sharing a PostgreSQL datastore: the mesh comes from the
 // applied revisions (not a file), join tokens and the trust bundle are shared, and each replica publishes its
 // streams' status on a heartbeat so that any replica shows every proxy; rollout steps are decided by one leader
-// and served by all (replicated-rollout.ts). Composed here so that the control plane only says "follow this" and
-// "serve that".
+// and served by all (replicated-rollout.ts), behind the STRICT gate over every replica's traffic evidence, which
+// each replica shares with its heartbeat (global-evidence*.ts). A heartbeat is also written at once, with a NOTIFY
+// the leader answers, on news the leader waits for (an ACK of a pending step, a switch), so that steps follow ACKs
+// rather than the timer. Composed here so that the control plane only says "follow this" and "serve that".
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import { openDatastore, type Datastore, type MeshRevision, type ProxyRow, type ProxyView, type ReplicaView } from '../datastore/index.js';
@@ -15,6 +17,9 @@ import { SharedBundle, type BundleSource } from './shared-bundle.js';
 import { ReplicatedRollout, startingDecision, type ReplicatedRolloutHost } from './replicated-rollout.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, StatusHeartbeat } from './status-heartbeat.js';
 import type { RolloutState } from '../rollout/index.js';
+import type { GateRecord } from './replicated-gate.js';
+import type { GlobalEvidence, LocalEvidence } from './global-evidence.js';
+import { EvidenceSharing } from './global-evidence-sharing.js';
 
 export interface ReplicaOptions {
   readonly url: string;
@@ -27,6 +32,8 @@ export interface ReplicaOptions {
   readonly heartbeatTimeoutMs?: number;
   /** The rollout lease's lifetime: how long a dead leader holds rollouts up (default: the heartbeat timeout). */
   readonly leaseTtlMs?: number;
+  /** Least time between heartbeats written on news (an ACK of a pending step, a switch); default 100 ms. */
+  readonly minBeatGapMs?: number;
 }
 
 /** What the control plane lets the replica do. */
@@ -37,6 +44,12 @@ export interface ReplicaHost extends Omit<ReplicatedRolloutHost, 'replicas'> {
   streams(): readonly ProxyRow[];
   /** Told after each refresh of the global view. */
   globalChanged?(): void;
+  /** This replica's traffic evidence, shared with each heartbeat, and the view of every replica's it reads back. */
+  readonly sharedEvidence?: { readonly local: LocalEvidence; readonly global: GlobalEvidence };
+  /** Told when this replica's streams' ACK state changes. */
+  onStatusChange?(listener: () => void): () => void;
+  /** Whether a rollout step is still to come (then an ACK here is news for the leader). */
+  stepPending?(): boolean;
 }
 
 export const DEFAULT_LEASE_TTL_MS = DEFAULT_HEARTBEAT_TIMEOUT_MS;
@@ -52,6 +65,11 @@ export class Replica {
   #replicas: readonly ReplicaView[] = [];
   #rollout: ReplicatedRollout | undefined;
   #offRollout: (() => void) | undefined;
+  #offStatus: (() => void) | undefined;
+  #offNews: (() => void) | undefined;
+  #sharing: EvidenceSharing | undefined;
+  #reading: Promise<void> | undefined;
+  #readAgain = false;
   #datastoreOk = true;
   #closed = false;
   #lastError: string | undefined;
@@ -94,7 +112,7 @@ export class Replica {
   }
 
   /** Where to start: the newest revision with a recorded rollout decision, and that decision (see replicated-rollout.ts). */
-  async startingPoint(initial: (rev: MeshRevision) => RolloutState): Promise<{ revision: MeshRevision; decision: number; state: RolloutState }> {
+  async startingPoint(initial: (rev: MeshRevision) => RolloutState): Promise<{ revision: MeshRevision; decision: number; state: RolloutState; gate?: GateRecord[] }> {
     const newest = await this.datastore.meshRevision();
     if (!newest) throw new TrustplaneError('MESH_NO_REVISION', 'the datastore holds no mesh revision yet: run `trustplane apply --mesh FILE --datastore URL`');
     const start = await startingDecision({
@@ -108,7 +126,7 @@ export class Replica {
     });
     const revision = start.revision === newest.revision ? newest : await this.datastore.meshRevision(start.revision);
     if (!revision) throw new TrustplaneError('MESH_NO_REVISION', `mesh revision ${start.revision} is gone from the datastore`);
-    return { revision, decision: start.decision, state: start.state };
+    return { revision, decision: start.decision, state: start.state, ...(start.gate ? { gate: start.gate } : {}) };
   }
 
   get #leaseTtl(): number {
@@ -126,7 +144,11 @@ export class Replica {
       graceMs: this.#o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
       host: { ...bind(host), replicas: () => this.#replicas },
       onError: (m) => this.#error(m),
-      onDecision: (d) => this.#o.logger.info({ event: 'rollout_decision_served', ...d }, d.leader ? 'recorded a rollout decision' : 'serving a recorded rollout decision'),
+      onDecision: (d) => {
+        this.#o.logger.info({ event: 'rollout_decision_served', ...d }, d.leader ? 'recorded a rollout decision' : 'serving a recorded rollout decision');
+        // The leader's next step waits for every replica to say it switched: say so now, not at the next timer.
+        if (!d.leader) this.#heartbeat?.soon();
+      },
     });
     this.#offRollout = await this.datastore.watch('rollout', () => void this.#rollout?.tick());
     this.#follower = new MeshFollower({
@@ -142,6 +164,19 @@ export class Replica {
       onError: (m) => this.#error(m),
     });
     await this.#follower.start();
+    const shared = host.sharedEvidence;
+    if (shared) {
+      this.#sharing = new EvidenceSharing({
+        datastore: this.datastore,
+        clock: this.#o.clock,
+        replica: this.id,
+        local: shared.local,
+        global: shared.global,
+        // Evidence windows are minutes to hours: once per heartbeat is fresh enough, news heartbeats skip it.
+        refreshMs: (this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) / 2,
+        onError: (m) => this.#error(m),
+      });
+    }
     this.#heartbeat = new StatusHeartbeat({
       datastore: this.datastore,
       clock: this.#o.clock,
@@ -149,25 +184,55 @@ export class Replica {
       streams: () => host.streams(),
       info: () => ({ ...host.served(), leader: this.#rollout?.leader ?? false }),
       intervalMs: this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      ...(this.#o.minBeatGapMs !== undefined ? { minGapMs: this.#o.minBeatGapMs } : {}),
+      beforeBeat: async () => this.#sharing?.publish(),
       onError: (m) => this.#error(m),
       onHealth: (ok) => {
         this.#datastoreOk = ok;
         if (ok) this.#lastError = undefined;
       },
-      afterBeat: async () => {
+      afterBeat: () => this.#readGlobal(host),
+    });
+    // The leader hears another replica's news (an ACK, a switch) at once and looks again.
+    this.#offNews = await this.datastore.watch('status', () => {
+      if (this.leader) void this.#readGlobal(host);
+    });
+    // An ACK here is news for the leader only while a step is pending; soon() asks that outside the stream handler
+    // the change arrived in, at most once per gap.
+    const pending = (): boolean => {
+      try {
+        return host.stepPending?.() ?? true;
+      } catch (err) {
+        this.#error(`rollout status cannot be read: ${(err as Error).message}`);
+        return false;
+      }
+    };
+    this.#offStatus = host.onStatusChange?.(() => this.#heartbeat?.soon({ if: pending }));
+    await this.#heartbeat.start();
+  }
+
+  /** Reads the global view (proxies, replicas, shared evidence) and lets the rollout look; concurrent calls share one read (and one more after it). */
+  #readGlobal(host: ReplicaHost): Promise<void> {
+    if (this.#reading) {
+      this.#readAgain = true;
+      return this.#reading;
+    }
+    this.#reading = (async () => {
+      do {
+        this.#readAgain = false;
         const now = this.#o.clock.now();
         const timeout = this.#o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
         try {
-          [this.#global, this.#replicas] = await Promise.all([this.datastore.proxies(now, timeout), this.datastore.replicas(now, timeout)]);
+          [this.#global, this.#replicas] = await Promise.all([this.datastore.proxies(now, timeout), this.datastore.replicas(now, timeout), this.#sharing?.refresh({ prune: this.leader })]);
         } catch (err) {
           this.#error(`reading the global proxy status failed: ${(err as Error).message}`);
           return;
         }
         host.globalChanged?.();
         await this.#rollout?.tick();
-      },
-    });
-    await this.#heartbeat.start();
+      } while (this.#readAgain && !this.#closed);
+    })().finally(() => (this.#reading = undefined));
+    return this.#reading;
   }
 
   /** Writes a heartbeat now (tests and the rollout use it to publish a switch without waiting for the timer). */
@@ -214,6 +279,9 @@ export class Replica {
     this.#follower?.close();
     this.#heartbeat?.close();
     this.#offRollout?.();
+    this.#offNews?.();
+    this.#offStatus?.();
+    this.#sharing?.close();
     await this.#rollout?.close(o.releaseLease ?? true);
     this.#bundle?.close();
     await this.datastore.close();
@@ -226,6 +294,6 @@ function bind(h: ReplicaHost): Omit<ReplicatedRolloutHost, 'replicas'> {
     newestRevision: () => h.newestRevision(),
     proposal: (r) => h.proposal(r),
     sameAsServed: (s) => h.sameAsServed(s),
-    serve: (r, d, s) => h.serve(r, d, s),
+    serve: (r, d, s, g) => h.serve(r, d, s, g),
   };
 }

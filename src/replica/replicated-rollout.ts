@@ -12,7 +12,9 @@
 //   1. it serves the latest decision itself, and every live replica's last heartbeat says it serves that same
 //      (revision, decision) — a replica's heartbeat is written after it switched, so every stream it reports has
 //      been offered that decision and every stream opened after the beat receives it whole on connect;
-//   2. the controller's proposal, read over the global proxy view (every live replica's streams), differs.
+//   2. the controller's proposal, read over the global proxy view (every live replica's streams) for the description
+//      as the STRICT gate over every replica's evidence lets it through (replicated-gate.ts), differs — in modes, or
+//      in the gate's word on a port, which is recorded with the decision so that every replica shows it.
 // A replica that stops heartbeating holds a step back until the heartbeat timeout drops it; then, and whenever the
 // lease changes hands, the leader waits one more grace period (the heartbeat timeout) before any step, so that the
 // proxies of a replica that left reconnect elsewhere and are counted there, and a replica that was only slow comes
@@ -26,6 +28,7 @@ import { DatastoreError, type Datastore, type Lease, type ReplicaView } from '..
 import type { Mode } from '../mesh/model.js';
 import type { EdgeInForce, PortInForce, RolloutState, Transport } from '../rollout/index.js';
 import { TrustplaneError } from '../errors.js';
+import { decodeGate, encodeGate, type GateRecord } from './replicated-gate.js';
 
 export const ROLLOUT_LEASE = 'rollout';
 
@@ -35,15 +38,22 @@ export interface Served {
   readonly decision: number;
 }
 
+/** What the leader would record next: the rollout state and the STRICT gate's word per port asked STRICT. */
+export interface Proposal {
+  readonly state: RolloutState;
+  readonly gate?: readonly GateRecord[];
+}
+
 export interface ReplicatedRolloutHost {
   served(): Served;
   /** The newest revision this replica has loaded and can serve (it may not be served yet: no decision). */
   newestRevision(): number;
-  /** What the rules allow next for that revision, from the state served and the global proxy view. */
-  proposal(revision: number): RolloutState;
-  sameAsServed(state: RolloutState): boolean;
-  /** Serves decision `decision` of `revision`; throws if it cannot (then nothing changed). */
-  serve(revision: number, decision: number, state: RolloutState): void;
+  /** What the rules allow next for that revision, from the state served, the global proxy view and the STRICT gate. */
+  proposal(revision: number): Proposal;
+  /** Whether recording `p` would change nothing that is served (the state, and the gate's word per port). */
+  sameAsServed(p: Proposal): boolean;
+  /** Serves decision `decision` of `revision` (with the gate recorded with it); throws if it cannot (then nothing changed). */
+  serve(revision: number, decision: number, state: RolloutState, gate?: readonly GateRecord[]): void;
   /** The live replicas as of the latest read of the global view. */
   replicas(): readonly ReplicaView[];
 }
@@ -152,7 +162,8 @@ export class ReplicatedRollout {
     }
     if (!latest || (served.revision === revision && served.decision >= latest.seq)) return;
     try {
-      h.serve(revision, latest.seq, decodeState(latest.decision));
+      const gate = decodeGate(latest.decision);
+      h.serve(revision, latest.seq, decodeState(latest.decision), ...(gate ? [gate] : []));
       this.#o.onDecision?.({ revision, decision: latest.seq, leader: false });
     } catch (err) {
       this.#o.onError(`rollout decision ${latest.seq} of revision ${revision} cannot be served here: ${(err as Error).message}; the decision in force keeps serving`);
@@ -195,17 +206,18 @@ export class ReplicatedRollout {
     const self = host.replicas().some((v) => v.replica === replica);
     this.#waitingFor = self ? behind : [replica, ...behind];
     if (!self || behind.length) return;
-    let next: RolloutState;
+    let next: Proposal;
     try {
       next = host.proposal(revision);
     } catch (err) {
       this.#o.onError(`no rollout step can be worked out for revision ${revision}: ${(err as Error).message}`);
       return;
     }
-    // Gate 2: a new revision always gets its first decision; otherwise only a change is a step.
+    // Gate 2: a new revision always gets its first decision; otherwise only a change (of modes, or of the STRICT
+    // gate's word on a port) is a step.
     if (served.revision === revision && host.sameAsServed(next)) return;
     try {
-      const d = await datastore.recordRolloutDecision(this.#lease, clock.now(), revision, encodeState(next));
+      const d = await datastore.recordRolloutDecision(this.#lease, clock.now(), revision, { ...encodeState(next.state), ...(next.gate ? { gate: encodeGate(next.gate) } : {}) });
       this.#o.onDecision?.({ revision, decision: d.seq, leader: true });
     } catch (err) {
       if (err instanceof DatastoreError && err.code === 'DATASTORE_FENCED') this.#lease = undefined;
@@ -237,12 +249,15 @@ export async function startingDecision(o: {
   newest: number;
   initial: () => RolloutState;
   sleep: (ms: number) => Promise<void>;
-}): Promise<{ revision: number; decision: number; state: RolloutState }> {
+}): Promise<{ revision: number; decision: number; state: RolloutState; gate?: GateRecord[] }> {
   const deadline = o.clock.now() + 3 * o.leaseTtlMs;
   for (;;) {
     for (let rev = o.newest; rev >= 1 && rev > o.newest - 1000; rev--) {
       const last = (await o.datastore.rolloutDecisions(rev)).at(-1);
-      if (last) return { revision: rev, decision: last.seq, state: decodeState(last.decision) };
+      if (last) {
+        const gate = decodeGate(last.decision);
+        return { revision: rev, decision: last.seq, state: decodeState(last.decision), ...(gate ? { gate } : {}) };
+      }
     }
     const lease = await o.datastore.acquireLease(ROLLOUT_LEASE, o.replica, o.leaseTtlMs, o.clock.now());
     if (lease.held) {

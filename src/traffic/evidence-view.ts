@@ -62,3 +62,35 @@ export interface TrafficEvidenceView {
   /** Told after entries were counted (at most a few times a second): for live pages. */
   onChange(listener: () => void): () => void;
 }
+
+/**
+ * One port's evidence as plain data, bucket by bucket: what a replica shares so that the rollout leader can merge
+ * every replica's evidence into one view (src/replica/global-evidence.ts). Bounded like the evidence it comes from:
+ * at most one window of buckets, and the per-port source bound.
+ */
+export interface PortBuckets {
+  readonly service: string;
+  readonly port: number;
+  readonly evidenceAvailable: boolean;
+  /** Non-empty buckets of the window, oldest first: [bucket number (time / bucketMs), mtls, plaintext, handshake failures, rbac denied]. */
+  readonly buckets: readonly (readonly [number, number, number, number, number])[];
+  /** Named sources (and "other") with connections in the window: per bucket [bucket number, count], oldest first. */
+  readonly sources: readonly BucketSource[];
+  /** Since the producer started: mtls, plaintext, handshake failures, rbac denied. */
+  readonly totals: readonly [number, number, number, number];
+}
+
+export interface BucketSource {
+  readonly kind: 'mtls' | 'plaintext' | 'rbac_denied';
+  readonly source: string;
+  /** Milliseconds since the epoch. */
+  readonly lastSeen: number;
+  readonly counts: readonly (readonly [number, number])[];
+}
+
+/** Every declared port's buckets, with the bucket width they are numbered by. */
+export interface EvidenceBuckets {
+  readonly windowMs: number;
+  readonly bucketMs: number;
+  readonly ports: readonly PortBuckets[];
+}

@@ -8,7 +8,7 @@
 // and denied callers together); further ones are counted under "other". A source whose connections all left
 // the window gives its place back.
 import type { Clock } from '../clock.js';
-import type { ConnectionKind, PortEvidence, SourceCount, TrafficEvidenceView, WindowCounts } from './evidence-view.js';
+import type { BucketSource, ConnectionKind, EvidenceBuckets, PortBuckets, PortEvidence, SourceCount, TrafficEvidenceView, WindowCounts } from './evidence-view.js';
 import { readinessOf } from './readiness.js';
 
 export const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -213,6 +213,32 @@ export class TrafficEvidence implements TrafficEvidenceView {
       for (const kind of KINDS) out.push({ service: p.known.service, port: p.known.port, kind, count: p.totals[KIND_INDEX[kind]]! });
     }
     return out;
+  }
+
+  /** Every port's window as plain data, for replicas sharing their evidence (src/replica/global-evidence.ts). Read only. */
+  exportBuckets(): EvidenceBuckets {
+    const now = this.#clock.now();
+    const ports: PortBuckets[] = [];
+    for (const p of this.#ports.values()) {
+      const slots = this.#validSlots(p, now).sort((a, b) => p.epochs[a]! - p.epochs[b]!);
+      const buckets: [number, number, number, number, number][] = [];
+      for (const slot of slots) {
+        const c = p.counts.subarray(slot * 4, slot * 4 + 4);
+        if (c.some((n) => n > 0)) buckets.push([p.epochs[slot]!, c[0]!, c[1]!, c[2]!, c[3]!]);
+      }
+      const sources: BucketSource[] = [];
+      for (const kind of ['mtls', 'plaintext', 'rbac_denied'] as const) {
+        const t = p.sources[kind];
+        const entries: [string, Source][] = [...t.named];
+        if (t.other) entries.push([OTHER_SOURCE, t.other]);
+        for (const [source, s] of entries) {
+          const counts = slots.filter((slot) => s.counts[slot]! > 0).map((slot): [number, number] => [p.epochs[slot]!, s.counts[slot]!]);
+          if (counts.length) sources.push({ kind, source, lastSeen: s.lastSeen, counts });
+        }
+      }
+      ports.push({ service: p.known.service, port: p.known.port, evidenceAvailable: p.known.evidenceAvailable, buckets, sources, totals: [p.totals[0]!, p.totals[1]!, p.totals[2]!, p.totals[3]!] });
+    }
+    return { windowMs: this.windowMs, bucketMs: this.bucketMs, ports };
   }
 
   onChange(listener: () => void): () => void {

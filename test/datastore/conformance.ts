@@ -157,6 +157,42 @@ export function datastoreConformance(name: string, target: ConformanceTarget): v
       assert.deepEqual(await ds.liveReplicas(T0 + 10_001, 10_000), ['r1']);
     });
 
+    it("keeps each replica incarnation's traffic evidence, replaced on write, read by time, outliving its replica until pruned", async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      const summary = (plaintext: number) => ({ windowMs: 48_000, bucketMs: 1_000, ports: [{ service: 'orders', port: 15006, evidenceAvailable: true, buckets: [[7, 0, plaintext, 0, 0]], sources: [], totals: [0, plaintext, 0, 0] }] });
+      await ds.putEvidence({ replica: 'r1', incarnation: 'i1', writtenAt: T0, summary: summary(1) });
+      await other.putEvidence({ replica: 'r2', incarnation: 'j1', writtenAt: T0 + 10, summary: summary(2) });
+      await ds.putEvidence({ replica: 'r1', incarnation: 'i1', writtenAt: T0 + 20, summary: summary(3) });
+      // r1 restarted: its new incarnation writes beside, never over, what the old one saw.
+      await ds.putEvidence({ replica: 'r1', incarnation: 'i2', writtenAt: T0 + 30, summary: summary(0) });
+      if (ds.kind !== 'embedded') {
+        const all = await other.evidence(T0 - 1);
+        assert.deepEqual(all.map((r) => [r.replica, r.incarnation, r.writtenAt]), [['r1', 'i1', T0 + 20], ['r1', 'i2', T0 + 30], ['r2', 'j1', T0 + 10]]);
+        assert.deepEqual(all[0]!.summary, summary(3), 'the row is replaced whole, JSON intact');
+      }
+      assert.deepEqual((await ds.evidence(T0 + 20)).map((r) => r.incarnation), ['i2'], 'only rows written after `since`');
+      assert.equal(await ds.pruneEvidence(T0 + 20), ds.kind === 'embedded' ? 1 : 2);
+      assert.deepEqual((await ds.evidence(0)).map((r) => r.incarnation), ['i2']);
+    });
+
+    it("tells every replica of a heartbeat written with notify, and of none without", async () => {
+      const { ds, another } = await fresh();
+      const other = await another();
+      const heard: string[] = [];
+      let told!: () => void;
+      const once = new Promise<void>((ok) => (told = ok));
+      const off = await other.watch('status', (p) => {
+        heard.push(p);
+        told();
+      });
+      await ds.heartbeat('r1', T0, [], {});
+      await ds.heartbeat('r2', T0, [], {}, { notify: true });
+      await once;
+      off();
+      assert.deepEqual(heard, ['r2']);
+    });
+
     it("keeps every replica's JWT-SVID public keys, replaced by key ID and removed on request", async () => {
       const { ds, another } = await fresh();
       const other = await another();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
 import { ControlPlane } from '../../src/control-plane/control-plane.js';
 import { silentLogger } from '../../src/observe/log.js';
+import type { TrafficConfig } from '../../src/traffic/traffic.js';
 import { DatastoreJoinTokens } from '../../src/replica/datastore-join-tokens.js';
 import { generateNodeKey } from '../xds/transport/fixture-ca.js';
 import { NodeAttestationClient, spiffeChannelCredentials } from '../../src/xds/node-attest/client.js';
@@ -22,8 +23,11 @@ import { PATHS, type SotwClient } from '../xds/protocol/client.js';
 
 export const TD = 'example.org';
 
-/** web → orders; `protocol` changes orders' listener (and web's cluster to it), for applies that reach proxies. */
-export function shopMesh(orders: 'DISABLE' | 'PERMISSIVE' | 'STRICT', protocol: 'http' | 'grpc' | 'tcp' = 'http'): string {
+/**
+ * web → orders; `protocol` changes orders' listener (and web's cluster to it), for applies that reach proxies; force:
+ * STRICT whatever the traffic evidence says (for tests of ACK ordering, not of the STRICT gate).
+ */
+export function shopMesh(orders: 'DISABLE' | 'PERMISSIVE' | 'STRICT', protocol: 'http' | 'grpc' | 'tcp' = 'http', o: { force?: boolean } = {}): string {
   const nodes = (s: string): string => `[${[1, 2, 3].map((i) => `node:${s}-${i}`).join(', ')}]`;
   return `trustDomain: ${TD}
 defaultMode: PERMISSIVE
@@ -43,7 +47,7 @@ services:
   - name: orders
     spiffeId: spiffe://${TD}/ns/shop/sa/orders
     nodes: ${nodes('orders')}
-    mode: ${orders}
+    mode: ${orders}${o.force ? '\n    force: true' : ''}
     inbound:
       - port: 15006
         appPort: 8080
@@ -75,7 +79,8 @@ export class ReplicaSet {
     writeFileSync(this.meshFile, mesh);
   }
 
-  async add(id: string): Promise<ControlPlane> {
+  /** traffic: the evidence window and bounds; minBeatGapMs: the bound on heartbeats written on news. */
+  async add(id: string, o: { traffic?: TrafficConfig; minBeatGapMs?: number } = {}): Promise<ControlPlane> {
     const dir = mkdtempSync(join(tmpdir(), `tp-${id}-`));
     this.#dirs.push(dir);
     const cp = await ControlPlane.start(
@@ -88,7 +93,8 @@ export class ReplicaSet {
         insecure: false,
         drainMs: 0,
         // Timers never fire on their own under the ManualClock: the test beats.
-        replica: { url: this.url, id, bootstrapMesh: this.meshFile, heartbeatMs: 2_000, heartbeatTimeoutMs: 7_000, meshPollMs: 5_000 },
+        replica: { url: this.url, id, bootstrapMesh: this.meshFile, heartbeatMs: 2_000, heartbeatTimeoutMs: 7_000, meshPollMs: 5_000, ...(o.minBeatGapMs !== undefined ? { minBeatGapMs: o.minBeatGapMs } : {}) },
+        ...(o.traffic ? { traffic: o.traffic } : {}),
       },
       { clock: this.clock, logger: silentLogger, watch: false },
     );

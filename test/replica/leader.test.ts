@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { EmbeddedDatastore, type ReplicaView } from '../../src/datastore/index.js';
-import { decodeState, ReplicatedRollout, type ReplicatedRolloutHost, type Served } from '../../src/replica/replicated-rollout.js';
+import { decodeState, ReplicatedRollout, type Proposal, type ReplicatedRolloutHost, type Served } from '../../src/replica/replicated-rollout.js';
 import type { RolloutState } from '../../src/rollout/index.js';
 
 const dirs: string[] = [];
@@ -30,11 +30,11 @@ class FakeHost implements ReplicatedRolloutHost {
   newestRevision(): number {
     return this.newest;
   }
-  proposal(): RolloutState {
-    return this.next;
+  proposal(): Proposal {
+    return { state: this.next };
   }
-  sameAsServed(s: RolloutState): boolean {
-    return this.servedState !== undefined && modeOf(s) === modeOf(this.servedState);
+  sameAsServed(p: Proposal): boolean {
+    return this.servedState !== undefined && modeOf(p.state) === modeOf(this.servedState);
   }
   serve(revision: number, decision: number, s: RolloutState): void {
     this.served_ = { revision, decision };

@@ -147,7 +147,7 @@ describe('replica processes', () => {
         }
       })();
 
-      await applyMesh(ds, { source: shopMesh('STRICT'), name: 'mesh.yaml', appliedBy: 'test', now: Date.now(), validate: (s, n) => void loadMeshText(s, n) });
+      await applyMesh(ds, { source: shopMesh('STRICT', 'http', { force: true }), name: 'mesh.yaml', appliedBy: 'test', now: Date.now(), validate: (s, n) => void loadMeshText(s, n) });
       await eventually('the web clients to be moved to mTLS', async () => (await rolloutOf(r2)).clients[0]?.inForce === 'mtls');
       assert.equal((await rolloutOf(r2)).inForce, 'PERMISSIVE');
 

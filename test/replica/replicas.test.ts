@@ -131,7 +131,7 @@ describe('replicas on PostgreSQL', () => {
       web3.hold(TYPE_CLUSTER);
       const held = [{ proxy: web3, typeUrl: TYPE_CLUSTER }];
 
-      await apply(ds, shopMesh('STRICT'), set.clock.now());
+      await apply(ds, shopMesh('STRICT', 'http', { force: true }), set.clock.now());
       await eventuallyServed(set, 2);
       for (const cp of set.cps) assert.equal(ordersMode(cp), 'PERMISSIVE', 'a new revision starts with the step that adds, never the one that removes');
       // Rounds of heartbeats: the orders proxies ACK PERMISSIVE, the web clients go mTLS; web-3 (on r3) never ACKs it.
