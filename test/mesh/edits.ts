@@ -2,17 +2,7 @@
 // fast reader's tree with the file's positions everywhere (to compare with the yaml library's).
 import type { SourceNode } from '../../src/mesh/source-tree.js';
 
-/** mulberry32, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../prng.js';
 
 /** The tree with the file's positions everywhere: items of lists with `itemLines` moved to where they sit. */
 export function absolute(node: SourceNode | null, offset = 0): SourceNode | null {

@@ -18,19 +18,9 @@ import { StrictGate } from '../../src/traffic/gate.js';
 import type { TrafficEvidenceView } from '../../src/traffic/evidence-view.js';
 import { Traffic, knownPorts } from '../../src/traffic/traffic.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
+import { prng } from '../prng.js';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../src/envoy/type-urls.js';
 
-/** A seeded generator (mulberry32): a failing history can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MODES = ['STRICT', 'PERMISSIVE', 'DISABLE'] as const;
 
@@ -91,7 +81,7 @@ function plainView(v: TrafficEvidenceView): TrafficEvidenceView {
 describe('incremental equals fresh under random histories', () => {
   for (const seed of [1, 2, 3, 4]) {
     test(`seed ${seed}`, () => {
-      const rand = rng(seed);
+      const rand = prng(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
       let next = 0;
       const fresh = (): Svc => {
