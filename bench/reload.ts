@@ -117,9 +117,9 @@ function stageClock(cp: ControlPlane): { arm(): void; stages(t0: number, applied
   let commitAt = NaN;
   let generate = 0;
   const reload = cp.reload.bind(cp);
-  cp.reload = () => {
+  cp.reload = (content) => {
     reloadAt = now();
-    return reload();
+    return reload(content);
   };
   const traffic = cp.traffic as { prepare: ControlPlane['traffic']['prepare'] };
   const prepare = traffic.prepare.bind(cp.traffic);

@@ -29,7 +29,7 @@ import { lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.js';
 import { TrustplaneError } from '../errors.js';
 import type { ServeConfig } from './config.js';
 import { MeshIdentityPolicy, parsePrincipalString } from './identity-policy.js';
-import { loadMesh, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
+import { loadMesh, loadMeshText, MeshLoadError, type LoadedMesh } from './mesh-loader.js';
 import { nodeSvidIssuer } from './node-issuer.js';
 import { MeshResources } from './resources.js';
 import { FileWatch } from './file-watch.js';
@@ -298,7 +298,7 @@ export class ControlPlane {
       if (cp.#replica && cp.#serving) await cp.#replica.start(cp.#serving);
       await cp.#listen();
       if ((deps.watch ?? true) && !cp.#replica) {
-        cp.#watch = new FileWatch(config.meshFile, () => cp.reload(), cp.logger.child({ component: 'mesh-watch', file: config.meshFile }));
+        cp.#watch = new FileWatch(config.meshFile, (content) => cp.reload(content), cp.logger.child({ component: 'mesh-watch', file: config.meshFile }));
       }
     } catch (err) {
       await cp.close();
@@ -367,9 +367,10 @@ export class ControlPlane {
    * Reads the mesh description again. A valid one is swapped in whole (identities, policy, resources); a bad one
    * changes nothing that is served, and says why in the log, /mesh and trustplane_mesh_last_reload_valid.
    */
-  reload(): ReloadResult {
-    this.#watch?.taken();
-    const result = this.#reload();
+  reload(content?: Buffer): ReloadResult {
+    // The watch hands over the bytes it compared: they are the ones parsed, and the file is not read again.
+    this.#watch?.taken(content);
+    const result = this.#reload(content);
     for (const l of [...this.#reloadListeners]) l(result);
     return result;
   }
@@ -380,12 +381,12 @@ export class ControlPlane {
     return () => this.#reloadListeners.delete(listener);
   }
 
-  #reload(): ReloadResult {
+  #reload(content: Buffer | undefined): ReloadResult {
     if (this.#replica) return { ok: false, problems: ['this replica serves mesh revisions from the datastore: run `trustplane apply --mesh FILE --datastore URL`'] };
     const at = new Date(this.clock.now()).toISOString();
     let next: LoadedMesh;
     try {
-      next = loadMesh(this.config.meshFile);
+      next = content ? loadMeshText(content.toString('utf8'), this.config.meshFile) : loadMesh(this.config.meshFile);
       if (next.model.trustDomain.name !== this.#mesh.model.trustDomain.name) {
         throw new MeshLoadError('MESH_TRUST_DOMAIN_CHANGED', `${this.config.meshFile}: trustDomain changed from ${this.#mesh.model.trustDomain.name} to ${next.model.trustDomain.name}; a running control plane keeps its trust domain (restart to change it)`, [`trustDomain: changing it needs a restart`]);
       }

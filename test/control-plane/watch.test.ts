@@ -71,7 +71,9 @@ test('FileWatch: an atomic replace is taken at once, an in-place write once the 
   // A quiet period longer than any test: only the rename path can call back.
   const changes: string[] = [];
   let notify: () => void = () => {};
-  const watch = new FileWatch(file, () => {
+  const watch = new FileWatch(file, (content) => {
+    // The content handed over is what the file holds: the caller need not read it again.
+    assert.equal(content?.toString('utf8'), readFileSync(file, 'utf8'));
     changes.push(readFileSync(file, 'utf8'));
     notify();
   }, silentLogger, 3_600_000);
