@@ -124,6 +124,8 @@ describe('incremental equals fresh under random histories', () => {
         const at = `seed ${seed}, step ${step}`;
         const gated = rollout.desired()!;
         const plans = planRollout(gated);
+        // The plans kept across descriptions (same objects when they ask the same) equal plans made afresh.
+        assert.deepEqual(plans, planRollout(gated, { afresh: true }), `${at}: plans kept equal plans made afresh`);
         assert.deepEqual(rollout.rolloutStatus(), full.rolloutStatus(), `${at}: status`);
         assert.deepEqual(rollout.state(), full.state(), `${at}: state`);
         const state = rollout.state();
