@@ -16,7 +16,20 @@ export interface ServiceDiff {
 /** Diff counters (tests read them, not timers): diffs that fell back to comparing whole sets (after a reshape). */
 export const diffCounters = { reshaped: 0 };
 
+/**
+ * The last diff made: one reload asks for the same pair of (frozen) service arrays up to three times (the STRICT
+ * gate, the rollout controller, the evidence's ports), and a diff is a pure function of the two arrays.
+ */
+let last: { readonly prev: readonly Service[]; readonly next: readonly Service[]; readonly diff: ServiceDiff } | undefined;
+
 export function diffServices(prev: readonly Service[], next: readonly Service[]): ServiceDiff {
+  if (last && last.prev === prev && last.next === next && Object.isFrozen(prev) && Object.isFrozen(next)) return last.diff;
+  const diff = diffAfresh(prev, next);
+  last = { prev, next, diff };
+  return diff;
+}
+
+function diffAfresh(prev: readonly Service[], next: readonly Service[]): ServiceDiff {
   const changed: Service[] = [];
   const replaced: Service[] = [];
   const common = Math.min(prev.length, next.length);
@@ -33,11 +46,11 @@ export function diffServices(prev: readonly Service[], next: readonly Service[])
   }
   if (!reshaped) {
     for (let i = common; i < next.length; i++) changed.push(next[i]!);
-    return { changed, replaced, reshaped: false };
+    return Object.freeze({ changed: Object.freeze(changed), replaced: Object.freeze(replaced), reshaped: false });
   }
   // Insertions, removals or a new order: compare as sets of objects.
   diffCounters.reshaped++;
   const had = new Set(prev);
   const has = new Set(next);
-  return { changed: next.filter((s) => !had.has(s)), replaced: prev.filter((s) => !has.has(s)), reshaped: true };
+  return Object.freeze({ changed: Object.freeze(next.filter((s) => !had.has(s))), replaced: Object.freeze(prev.filter((s) => !has.has(s))), reshaped: true });
 }
