@@ -237,25 +237,27 @@ export class RolloutPlanner {
    */
   update(desired: MeshModel, changed: readonly Service[], replaced: readonly Service[]): PlanChange[] {
     const dirtyPorts = new Set<string>();
-    const servers = new Set<string>();
+    // Servers to plan again, with their service object when known (else looked up in the description).
+    const servers = new Map<string, Service | undefined>();
     const lists = new Map<string, EdgePlan[]>();
     const list = (key: string): EdgePlan[] => {
       let l = lists.get(key);
       if (!l) lists.set(key, (l = [...(this.#edgesByPort.get(key) ?? [])]));
       return l;
     };
-    // A service edited in place whose edges all ask the same as before keeps its edge list: nothing to move.
-    const replacedByName = new Map<string, Service>();
-    for (const o of replaced) replacedByName.set(o.name, o);
+    // A service edited in place whose edges all ask the same as before keeps its edge list: nothing to move. An
+    // in-place edit is listed at the same index as the object it replaced (service-diff.ts); else look it up.
     const unmoved = new Set<Service>();
-    for (const s of changed) {
-      const o = replacedByName.get(s.name);
-      if (!o) continue;
+    let replacedByName: Map<string, Service> | undefined;
+    changed.forEach((s, i) => {
+      let o = replaced[i];
+      if (o?.name !== s.name) o = (replacedByName ??= new Map(replaced.map((r) => [r.name, r]))).get(s.name);
+      if (!o) return;
       const had = clientEdges(o);
       if (clientEdges(s, had) === had) unmoved.add(o).add(s);
-    }
+    });
     for (const o of replaced) {
-      servers.add(o.name);
+      if (!servers.has(o.name)) servers.set(o.name, undefined);
       if (unmoved.has(o)) continue;
       const { edges, portKeys } = clientEdges(o);
       edges.forEach((e, i) => {
@@ -270,7 +272,7 @@ export class RolloutPlanner {
     this.#services = desired.services;
     for (const s of changed) {
       if (!this.#index.has(s.name)) this.#index.set(s.name, this.#index.size);
-      servers.add(s.name);
+      servers.set(s.name, s);
       if (unmoved.has(s)) continue;
       const { edges, portKeys } = clientEdges(s);
       const at = this.#index.get(s.name)!;
@@ -291,11 +293,11 @@ export class RolloutPlanner {
     }
     for (const key of dirtyPorts) {
       const p = this.#byKey.get(key);
-      if (p) servers.add(p.service);
+      if (p && !servers.has(p.service)) servers.set(p.service, undefined);
     }
     const changes: PlanChange[] = [];
-    for (const name of servers) {
-      const s = desired.serviceByName(name);
+    for (const [name, known] of servers) {
+      const s = known ?? desired.serviceByName(name);
       const old = this.#byServer.get(name) ?? [];
       const mine = s ? planServer(s, this.#edgesByPort, old) : [];
       if (mine === old) continue;
