@@ -68,6 +68,8 @@ const NO_REVISION = Symbol('no revision');
 /** A decision with what it was made from. */
 interface Entry {
   readonly service: Service;
+  /** The port's `force` (with the service's name and the port, all a decision reads of the service object). */
+  readonly force: boolean;
   readonly available: boolean;
   readonly revision: unknown;
   /** Allowed because the description at start asked STRICT (the reason says so for as long as it stays allowed). */
@@ -217,9 +219,10 @@ export class StrictGate {
     const available = sendsEvidence(desired, s);
     const revision = this.#portRevision(s.name, port);
     const wasAllowed = had !== undefined && had.decision.state !== 'held';
-    if (!first && had && had.service === s && had.available === available && revision !== NO_REVISION && revision === had.revision) {
-      // Same inputs; only "allowed before" can differ, and only for a port that was held (it stays held).
-      return had;
+    if (!first && had && had.force === force && had.available === available && revision !== NO_REVISION && revision === had.revision) {
+      // Same inputs; only "allowed before" can differ, and only for a port that was held (it stays held). A new
+      // service object that asks the same of the port (an application port edited) keeps the decision.
+      return had.service === s ? had : { ...had, service: s };
     }
     gateCounters.decided++;
     gateCounters.evidenceRead++;
@@ -243,7 +246,7 @@ export class StrictGate {
     }
     const decision: GateDecision = { service: s.name, port, state, readiness: r.readiness, reason, plaintextSources };
     const same = had && sameDecision(had.decision, decision);
-    return { service: s, available, revision, atStart, decision: same ? had.decision : decision };
+    return { service: s, force, available, revision, atStart, decision: same ? had.decision : decision };
   }
 }
 

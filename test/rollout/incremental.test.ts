@@ -151,10 +151,10 @@ describe('incremental rollout work', () => {
     };
     // s42 edited: s39..s42 are re-resolved (their view of s42 changed); s43..s45 gain new edges from s42.
     const edit = cost(() => reload(syntheticMesh(M, { edited: { service: 42, appPort: 9090 } })));
-    // s40 and s42 ask STRICT (modes rotate STRICT, PERMISSIVE, STRICT, DISABLE): the gate decides those two only.
-    // The four new service objects ask the same of the rollout: their ports are looked at and kept (no step, no
+    // The four new service objects (s42 and its clients) ask the same of the gate (s40 and s42 ask STRICT with the
+    // same force: their decisions are kept) and of the rollout: their ports are looked at and kept (no step, no
     // recording: only s42's local cluster changed, which no step waits on); the four are derived again.
-    assert.deepEqual(edit, { decided: 2, evidenceRead: 2, planned: 4, stepped: 0, derived: 4, rerecorded: 0, classified: 0, reshaped: 0 });
+    assert.deepEqual(edit, { decided: 0, evidenceRead: 0, planned: 4, stepped: 0, derived: 4, rerecorded: 0, classified: 0, reshaped: 0 });
     const back = cost(() => reload(syntheticMesh(M)));
     assert.deepEqual(back, edit, 'and back: the same work');
     const again = cost(() => reload(syntheticMesh(M)));
@@ -164,6 +164,11 @@ describe('incremental rollout work', () => {
     traffic.evidence.record('s100', 15006, 'mtls', 'spiffe://bench.example.org/ns/n99/sa/s99');
     const evidence = cost(() => reload(syntheticMesh(M)));
     assert.deepEqual([evidence.decided, evidence.evidenceRead, evidence.planned, evidence.stepped], [1, 1, 0, 0]);
+
+    // s41 (PERMISSIVE) now asks STRICT: the gate decides that port only (s38 and s40, re-resolved, keep theirs).
+    const strict = cost(() => reload(withMode(syntheticMesh(M), 41, 'PERMISSIVE', 'STRICT')));
+    assert.deepEqual([strict.decided, strict.evidenceRead], [1, 1]);
+    assert.equal(traffic.decisions().find((d) => d.service === 's41')?.state, 'held', 'no evidence yet');
     traffic.close();
   });
 
