@@ -80,18 +80,17 @@ function clientEdges(client: Service, previous?: ClientEdges, m: Memo = memo): C
   let kept = 0;
   for (const dep of client.outbound) {
     if (dep.kind !== 'service') continue;
-    const key = edgeKey(client.name, dep.name);
     const wanted: Transport = usesMtls(client, dep) ? 'mtls' : 'plaintext';
     const old = previous?.edges[edges.length];
-    // Every field but the cluster name is compared as is; the cluster name follows from the dependency's name.
-    if (old && old.key === key && old.dependency === dep.name && old.server === dep.service && old.port === dep.port && old.wanted === wanted && old.clientMode === client.mode) {
+    // Compared field by field; the key and the cluster name follow from the client's and the dependency's names.
+    if (old && old.client === client.name && old.dependency === dep.name && old.server === dep.service && old.port === dep.port && old.wanted === wanted && old.clientMode === client.mode) {
       planCounters.edgesKept++;
       kept++;
       edges.push(old);
       continue;
     }
     planCounters.edgesPlanned++;
-    edges.push({ key, client: client.name, dependency: dep.name, cluster: outboundClusterName(dep), server: dep.service, port: dep.port, wanted, clientMode: client.mode });
+    edges.push({ key: edgeKey(client.name, dep.name), client: client.name, dependency: dep.name, cluster: outboundClusterName(dep), server: dep.service, port: dep.port, wanted, clientMode: client.mode });
   }
   const planned = previous && kept === edges.length && kept === previous.edges.length ? previous : { edges, portKeys: edges.map((e) => portKey(e.server, e.port)) };
   m.edgesOfClient.set(client, planned);
@@ -127,10 +126,11 @@ function planServer(s: Service, edgesByPort: ReadonlyMap<string, readonly EdgePl
   let kept = 0;
   s.inbound.forEach((ib, i) => {
     const old = before?.[i];
-    const key = same ? same[i]!.key : portKey(s.name, ib.port);
+    // The key of a plan made before for this port (a string whose hash is known), else a new one.
+    const key = old && old.service === s.name && old.port === ib.port ? old.key : portKey(s.name, ib.port);
     const edges = edgesByPort.get(key) ?? [];
     // The listener name and the target follow from the port, the mode and the edges.
-    if (old && old.key === key && (same !== undefined || (old.port === ib.port && old.asked === ib.mode)) && sameList(old.edges, edges)) {
+    if (old && old.key === key && old.asked === ib.mode && sameList(old.edges, edges)) {
       planCounters.portsKept++;
       kept++;
       mine.push(old);
