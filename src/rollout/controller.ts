@@ -9,7 +9,8 @@ import { TrustplaneError } from '../errors.js';
 import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../envoy/type-urls.js';
 import { AckTracker, type ProxyFeed, type TrackedProxy } from './progress.js';
-import { effectiveService } from './effective.js';
+import { sameOverrideInputs, serviceOverrides, serviceWith } from './effective.js';
+import type { ModeOverrides } from './with-modes.js';
 import { planRollout, RolloutPlanner, type EdgePlan, type PlanChange, type PortPlan } from './plan.js';
 import { diffServices } from './service-diff.js';
 import { advance, atTarget, initialState, stepPort, type EdgeInForce, type PortInForce, type RolloutState, type Settled } from './state-machine.js';
@@ -122,6 +123,13 @@ export class RolloutController {
   #effectiveServices: readonly Service[] = [];
   /** Position of each service in the description (of the effective array): kept while services are edited in place. */
   #index = new Map<string, number>();
+  /**
+   * By the same positions: the description's service each effective service was derived from, and the overrides
+   * it was derived with. Every service whose state entries change is derived again in the same change (as the
+   * effective array requires), so these overrides are those of the state in force.
+   */
+  #derivedFrom: readonly Service[] = [];
+  #overrides: readonly ModeOverrides[] = [];
   readonly #versions = new Map<string, StepVersions>();
   readonly #recordedByPlan = new WeakMap<PortPlan | EdgePlan, Recorded>();
   readonly #recordedByKey = new Map<string, Recorded>();
@@ -158,7 +166,8 @@ export class RolloutController {
 
   /**
    * What evaluating has cost (for tests and benchmarks): status snapshots read, proxy standings worked out,
-   * resources whose step versions were recorded again, ports stepped, services derived for the effective model.
+   * resources whose step versions were recorded again, ports stepped, services whose overrides were looked up in
+   * the state to derive the effective model (a service that reads the same as the one it replaces keeps them).
    */
   stats(): { readonly snapshots: number; readonly classified: number; readonly rerecorded: number; readonly stepped: number; readonly derived: number } {
     return { snapshots: this.#snapshots, classified: this.#tracker.classified, ...this.#counters };
@@ -304,7 +313,8 @@ export class RolloutController {
   /** The whole state replaced (first description, a reshaped one, or one imposed): O(ports). */
   #applyAll(desired: MeshModel, next: RolloutState): void {
     const index = new Map(desired.services.map((s, i) => [s.name, i]));
-    const services = Object.freeze(desired.services.map((s) => this.#derive(s, next)));
+    const overrides = desired.services.map((s) => this.#overridesOf(s, next));
+    const services = Object.freeze(desired.services.map((s, i) => serviceWith(s, overrides[i]!)));
     const model = modelWith(desired, services, (s) => services[index.get(s.name)!] ?? s);
     this.#push(model);
     this.#desired = desired;
@@ -312,6 +322,8 @@ export class RolloutController {
     this.#edges = new Map(next.edges);
     this.#index = index;
     this.#effectiveServices = services;
+    this.#derivedFrom = desired.services;
+    this.#overrides = overrides;
     this.#effective = model;
     this.#unsettled.clear();
     const plans = this.#planner.plans();
@@ -329,13 +341,15 @@ export class RolloutController {
     const state = this.#view();
     const settled = this.#settled();
     const pending: Pending = { ports: new Map(), edges: new Map(), dirty: new Set() };
-    const touched = new Set<string>();
-    for (const s of changed) touched.add(s.name);
-    for (const s of replaced) touched.add(s.name);
+    // Services to derive again, with their description object when known (else looked up by name).
+    const touched = new Map<string, Service | undefined>();
+    const touch = (name: string): void => void (touched.has(name) || touched.set(name, undefined));
+    for (const s of changed) touched.set(s.name, s);
+    for (const s of replaced) touch(s.name);
     const clientsOf = (p: PortPlan | undefined): void => {
       if (!p) return;
-      touched.add(p.service);
-      for (const e of p.edges) touched.add(e.client);
+      touch(p.service);
+      for (const e of p.edges) touch(e.client);
     };
     // Gone ports and edges no plan holds any more.
     for (const c of changes) {
@@ -371,15 +385,24 @@ export class RolloutController {
     // The effective services of what changed, against the state after the change.
     const after: RolloutState = { ports: overlay(this.#ports, pending.ports), edges: overlay(this.#edges, pending.edges) };
     const services = [...this.#effectiveServices];
+    const derivedFrom = [...this.#derivedFrom];
+    const overrides = [...this.#overrides];
+    // No state entry moves: a service that reads the same as the one it replaces keeps its overrides (no lookups).
+    const stateSame = pending.ports.size === 0 && pending.edges.size === 0;
     const index = this.#index;
-    for (const name of touched) {
-      const s = desired.serviceByName(name);
+    for (const [name, known] of touched) {
+      const s = known ?? desired.serviceByName(name);
       if (!s) continue;
       let at = index.get(name);
       if (at === undefined) index.set(name, (at = index.size));
-      services[at] = this.#derive(s, after);
+      const from = derivedFrom[at];
+      const o = stateSame && from !== undefined && sameOverrideInputs(from, s) ? overrides[at]! : this.#overridesOf(s, after);
+      derivedFrom[at] = s;
+      overrides[at] = o;
+      services[at] = serviceWith(s, o);
     }
     services.length = desired.services.length;
+    derivedFrom.length = overrides.length = desired.services.length;
     Object.freeze(services);
     const model = modelWith(desired, services, (s) => {
       const d = services[index.get(s.name)!];
@@ -391,6 +414,8 @@ export class RolloutController {
     for (const [k, v] of pending.ports) v ? this.#ports.set(k, v) : this.#ports.delete(k);
     for (const [k, v] of pending.edges) v ? this.#edges.set(k, v) : this.#edges.delete(k);
     this.#effectiveServices = services;
+    this.#derivedFrom = derivedFrom;
+    this.#overrides = overrides;
     this.#effective = model;
     for (const key of stepped) {
       const plan = this.#planner.port(key);
@@ -402,9 +427,10 @@ export class RolloutController {
     return true;
   }
 
-  #derive(s: Service, state: RolloutState): Service {
+  /** What a service is derived with (counted as a derivation: a service's overrides looked up in the state). */
+  #overridesOf(s: Service, state: RolloutState): ModeOverrides {
     this.#counters.derived++;
-    return effectiveService(s, state);
+    return serviceOverrides(s, state);
   }
 
   /** Publishes the effective model; the cache's change notices collected during it say which versions moved. */

@@ -47,8 +47,34 @@ const NO_OVERRIDES: ModeOverrides = Object.freeze({});
 
 /** The service as the generator should see it with `state` in force (itself when nothing is held back). */
 export function effectiveService(s: Service, state: RolloutState): Service {
-  const o = serviceOverrides(s, state);
-  return o === NO_OVERRIDES ? s : deriveService(s, o);
+  return serviceWith(s, serviceOverrides(s, state));
+}
+
+/** The service with overrides that serviceOverrides made (for it, or for a service it reads the same of). */
+export function serviceWith(s: Service, overrides: ModeOverrides): Service {
+  return overrides === NO_OVERRIDES ? s : deriveService(s, overrides);
+}
+
+/**
+ * Whether serviceOverrides reads the same of `b` as of `a` (so that, with the same state in force, b's overrides
+ * are a's): the fields it reads, and nothing else. Kept beside serviceOverrides: a field it comes to read joins here.
+ */
+export function sameOverrideInputs(a: Service, b: Service): boolean {
+  if (a === b) return true;
+  if (a.name !== b.name || a.mode !== b.mode || a.inbound.length !== b.inbound.length || a.outbound.length !== b.outbound.length) return false;
+  for (let i = 0; i < a.inbound.length; i++) {
+    const x = a.inbound[i]!;
+    const y = b.inbound[i]!;
+    if (x !== y && (x.port !== y.port || x.mode !== y.mode)) return false;
+  }
+  for (let i = 0; i < a.outbound.length; i++) {
+    const x = a.outbound[i]!;
+    const y = b.outbound[i]!;
+    if (x === y) continue;
+    if (x.kind !== y.kind || x.name !== y.name || x.serverMode !== y.serverMode) return false;
+    if (x.kind === 'service' && y.kind === 'service' && (x.service !== y.service || x.port !== y.port)) return false;
+  }
+  return true;
 }
 
 /** Every service's overrides at once. */
