@@ -9,8 +9,8 @@
 // rollout controller takes it: trustplane has no evidence from before it started, and holding back what proxies
 // already run would downgrade them.
 //
-// Incremental: a decision depends on the port's service object, whether the model sends evidence, the port's
-// evidence and whether it was allowed before. Each port's decision is kept with those inputs; an apply decides
+// Incremental: a decision depends on the port's service (its name, the port and its force), whether it sends
+// evidence, the port's evidence and whether it was allowed before. Each port's decision is kept with those inputs; an apply decides
 // again only the ports of services the description changed, and, when the evidence says which ports changed
 // (GateEvidence.revision), the ports whose evidence changed. Counters (gateCounters) prove it.
 import type { MeshModel, Mode, Service } from '../mesh/model.js';
@@ -67,8 +67,10 @@ const NO_REVISION = Symbol('no revision');
 
 /** A decision with what it was made from. */
 interface Entry {
-  readonly service: Service;
-  /** The port's `force` (with the service's name and the port, all a decision reads of the service object). */
+  /**
+   * The port's `force`: with the service's name and the port (the decision's), and whether its target sends
+   * evidence (`available`), all a decision reads of the service object. A new object that asks the same keeps it.
+   */
   readonly force: boolean;
   readonly available: boolean;
   readonly revision: unknown;
@@ -154,12 +156,12 @@ export class StrictGate {
       }
       // Evidence that changed since the last decision: only the ports it changed are decided again.
       if (!evidenceSame) {
-        const fresh = new Set(diff.changed);
+        // (A port of a changed service was visited above: its entry is new, or kept with the revision now.)
         for (const [key, had] of base.entries) {
-          if (entries.has(key) || fresh.has(had.service)) continue;
+          if (entries.has(key)) continue;
           const rev = this.#portRevision(had.decision.service, had.decision.port);
           if (rev !== NO_REVISION && rev === had.revision) continue;
-          const s = had.service;
+          const s = desired.serviceByName(had.decision.service)!;
           const ib = s.inbound.find((x) => x.port === had.decision.port)!;
           const e = this.#decide(desired, s, ib.port, ib.force === true, key, had, first);
           if (e === had) continue;
@@ -221,8 +223,8 @@ export class StrictGate {
     const wasAllowed = had !== undefined && had.decision.state !== 'held';
     if (!first && had && had.force === force && had.available === available && revision !== NO_REVISION && revision === had.revision) {
       // Same inputs; only "allowed before" can differ, and only for a port that was held (it stays held). A new
-      // service object that asks the same of the port (an application port edited) keeps the decision.
-      return had.service === s ? had : { ...had, service: s };
+      // service object that asks the same of the port (an application port edited) keeps the entry.
+      return had;
     }
     gateCounters.decided++;
     gateCounters.evidenceRead++;
@@ -246,7 +248,7 @@ export class StrictGate {
     }
     const decision: GateDecision = { service: s.name, port, state, readiness: r.readiness, reason, plaintextSources };
     const same = had && sameDecision(had.decision, decision);
-    return { service: s, force, available, revision, atStart, decision: same ? had.decision : decision };
+    return { force, available, revision, atStart, decision: same ? had.decision : decision };
   }
 }
 
