@@ -17,6 +17,7 @@ import { advance, atTarget, initialState, stepPort, type EdgeInForce, type PortI
 import { modelWith } from './with-modes.js';
 import type { Service } from '../mesh/model.js';
 import { buildRolloutStatus, type RolloutStatus } from './status.js';
+import { ResourceIndex } from './resource-index.js';
 
 export class RolloutError extends TrustplaneError {}
 
@@ -97,7 +98,11 @@ function trackedOf(p: ProxyStatus): TrackedProxy {
 
 /** The group every node sees (ResourceCache's DEFAULT_GROUP): a change there may change any version. */
 const SHARED_GROUP = '';
-const resourceKey = (group: string, typeUrl: string, name: string): string => `${group}\0${typeUrl}\0${name}`;
+
+const MAX_CHANGE_BATCHES = 100_000;
+
+/** One batch of the cache's change notices (ResourceCache.subscribe). */
+type ResourceChanges = { readonly group: string; readonly typeUrl: string; readonly names: readonly string[] };
 
 /** Steps and derivations one change worked out, applied only once the push succeeded. */
 interface Pending {
@@ -133,9 +138,9 @@ export class RolloutController {
   readonly #versions = new Map<string, StepVersions>();
   readonly #recordedByPlan = new WeakMap<PortPlan | EdgePlan, Recorded>();
   readonly #recordedByKey = new Map<string, Recorded>();
-  readonly #recordedByResource = new Map<string, Recorded>();
+  readonly #recordedByResource = new ResourceIndex<Recorded>();
   /** Resources the cache changed since the last recording; undefined = look every one up (no feed, or all changed). */
-  #changedResources: Set<string> | undefined;
+  #changedResources: ResourceChanges[] | undefined;
   #epoch = 0;
   #counters = { rerecorded: 0, stepped: 0, derived: 0 };
   #evaluating = false;
@@ -149,7 +154,7 @@ export class RolloutController {
       this.#tracker.resync(opts.feed.proxies());
     }
     if (opts.resources.subscribe) {
-      this.#changedResources = new Set();
+      this.#changedResources = [];
       opts.resources.subscribe((changes) => {
         const seen = this.#changedResources;
         if (!seen) return;
@@ -158,8 +163,11 @@ export class RolloutController {
             this.#changedResources = undefined;
             return;
           }
-          for (const n of c.names) seen.add(resourceKey(c.group, c.typeUrl, n));
+          // Kept as the cache's batches: names are looked up when recording, none is copied now.
+          seen.push(c);
         }
+        // Batches are not merged: past a bound (changes with no recording between), look every version up instead.
+        if (seen.length > MAX_CHANGE_BATCHES) this.#changedResources = undefined;
       });
     }
   }
@@ -446,7 +454,7 @@ export class RolloutController {
       if (r.epoch === epoch) continue;
       this.#forget(key, r);
     }
-    if (this.#opts.resources.subscribe) this.#changedResources = new Set();
+    if (this.#opts.resources.subscribe) this.#changedResources = [];
   }
 
   /**
@@ -464,15 +472,19 @@ export class RolloutController {
       const plan = this.#planner.port(key);
       if (plan) this.#recordPort(plan, epoch);
     }
-    for (const rk of changedResources) {
-      const r = this.#recordedByResource.get(rk);
-      if (!r || r.epoch === epoch) continue;
-      const plan = 'edges' in r.plan ? this.#planner.port(r.plan.key) : this.#planner.edge(r.plan.key);
-      if (plan !== r.plan) continue;
-      if ('edges' in plan) this.#recordListener(plan, epoch);
-      else this.#recordEdge(plan, epoch);
+    for (const c of changedResources) {
+      const recorded = this.#recordedByResource.names(c.group, c.typeUrl);
+      if (!recorded) continue;
+      for (const name of c.names) {
+        const r = recorded.get(name);
+        if (!r || r.epoch === epoch) continue;
+        const plan = 'edges' in r.plan ? this.#planner.port(r.plan.key) : this.#planner.edge(r.plan.key);
+        if (plan !== r.plan) continue;
+        if ('edges' in plan) this.#recordListener(plan, epoch);
+        else this.#recordEdge(plan, epoch);
+      }
     }
-    changedResources.clear();
+    changedResources.length = 0;
     // Plans that left: forget what was recorded for them unless a current plan recorded the same key since.
     for (const c of changes) {
       for (const plan of [c.before, ...(c.before?.edges ?? [])]) {
@@ -489,7 +501,7 @@ export class RolloutController {
 
   #forget(key: string, r: Recorded): void {
     this.#recordedByKey.delete(key);
-    if (this.#recordedByResource.get(resourceKey(r.group, r.typeUrl, r.name)) === r) this.#recordedByResource.delete(resourceKey(r.group, r.typeUrl, r.name));
+    if (this.#recordedByResource.get(r.group, r.typeUrl, r.name) === r) this.#recordedByResource.delete(r.group, r.typeUrl, r.name);
     this.#versions.delete(key);
     this.#tracker.untrack(key);
   }
@@ -524,7 +536,7 @@ export class RolloutController {
     r.state = state;
     r.version = version;
     this.#recordedByKey.set(r.key, r);
-    this.#recordedByResource.set(resourceKey(r.group, r.typeUrl, r.name), r);
+    this.#recordedByResource.set(r.group, r.typeUrl, r.name, r);
     const s = step();
     const had = this.#versions.get(r.key);
     let v: StepVersions;
