@@ -44,6 +44,12 @@ export interface RolloutControllerOptions {
    * service). node.cluster is the caller's word: without this, anyone could stall a rollout by never ACKing.
    */
   isProxyOf?(proxy: TrackedProxy, service: string): boolean;
+  /**
+   * true: the caller calls policyChanged() whenever isProxyOf's answers may have changed (e.g. once the policy of
+   * a new description is in force), and setDesired keeps the proxies of each service as they are: no pass over
+   * every stream per reload. Default: every setDesired works them out again (with the policy in force then).
+   */
+  readonly toldOfPolicyChanges?: boolean;
   /** Versions of what is served; read right after each onEffectiveChange to learn the version of each step. */
   readonly resources: ResourceVersions;
   /**
@@ -188,8 +194,9 @@ export class RolloutController {
     }
     const previous = this.#desired;
     const diff = previous === undefined ? undefined : diffServices(previous.services, model.services);
-    // Who may hold which service may have changed with the description: start the counts again.
-    this.#refresh(true);
+    // Who may hold which service may have changed with the description: start the counts again (unless the
+    // caller says when that changes: policyChanged()).
+    if (!this.#opts.toldOfPolicyChanges) this.#refresh(true);
     this.#exclusive(() => {
       if (!diff || diff.reshaped) {
         const plans = this.#planner.reset(model).flatMap((c) => (c.after ? [c.after] : []));
@@ -201,6 +208,18 @@ export class RolloutController {
       this.#guard(previous, () => this.#applyChanges(model, changes, diff.changed, diff.replaced, true));
     });
     this.#evaluate();
+  }
+
+  /**
+   * What isProxyOf answers may have changed (the policy of a new description is in force): the proxies of every
+   * service are worked out again, O(streams), and the steps now allowed are taken.
+   */
+  policyChanged(): void {
+    if (this.#evaluating) {
+      throw new RolloutError('ROLLOUT_REENTRANT', 'policyChanged was called from inside onEffectiveChange; call it after the push returns');
+    }
+    this.#refresh(true);
+    if (this.#opts.takesSteps !== false) this.#evaluate();
   }
 
   /** The proxy status may have changed (an ACK, a NACK, a stream opened or closed): take the steps now allowed. */
