@@ -11,7 +11,11 @@ export interface ServiceDiff {
   readonly replaced: readonly Service[];
   /** False when services were only edited in place (same names at the same positions, plus any appended). */
   readonly reshaped: boolean;
+  /** Without a reshape: the position in `next` of each of `changed` (empty after a reshape). */
+  readonly at: readonly number[];
 }
+
+const NONE: readonly number[] = Object.freeze([]);
 
 /** Diff counters (tests read them, not timers): diffs that fell back to comparing whole sets (after a reshape). */
 export const diffCounters = { reshaped: 0 };
@@ -32,6 +36,7 @@ export function diffServices(prev: readonly Service[], next: readonly Service[])
 function diffAfresh(prev: readonly Service[], next: readonly Service[]): ServiceDiff {
   const changed: Service[] = [];
   const replaced: Service[] = [];
+  const at: number[] = [];
   const common = Math.min(prev.length, next.length);
   let reshaped = prev.length > next.length;
   for (let i = 0; i < common && !reshaped; i++) {
@@ -42,15 +47,16 @@ function diffAfresh(prev: readonly Service[], next: readonly Service[]): Service
     else {
       changed.push(b);
       replaced.push(a);
+      at.push(i);
     }
   }
   if (!reshaped) {
-    for (let i = common; i < next.length; i++) changed.push(next[i]!);
-    return Object.freeze({ changed: Object.freeze(changed), replaced: Object.freeze(replaced), reshaped: false });
+    for (let i = common; i < next.length; i++) changed.push(next[i]!), at.push(i);
+    return Object.freeze({ changed: Object.freeze(changed), replaced: Object.freeze(replaced), reshaped: false, at: Object.freeze(at) });
   }
   // Insertions, removals or a new order: compare as sets of objects.
   diffCounters.reshaped++;
   const had = new Set(prev);
   const has = new Set(next);
-  return Object.freeze({ changed: Object.freeze(next.filter((s) => !had.has(s))), replaced: Object.freeze(prev.filter((s) => !has.has(s))), reshaped: true });
+  return Object.freeze({ changed: Object.freeze(next.filter((s) => !had.has(s))), replaced: Object.freeze(prev.filter((s) => !has.has(s))), reshaped: true, at: NONE });
 }

@@ -14,7 +14,7 @@
 // again only the ports of services the description changed, and, when the evidence says which ports changed
 // (GateEvidence.revision), the ports whose evidence changed. Counters (gateCounters) prove it.
 import type { MeshModel, Mode, Service } from '../mesh/model.js';
-import { edgeKey, portKey, withModes } from '../rollout/with-modes.js';
+import { deriveService, edgeKey, modelWith, portKey } from '../rollout/with-modes.js';
 import { diffServices } from '../rollout/service-diff.js';
 import type { PortEvidence, Readiness, SourceCount, TrafficEvidenceView } from './evidence-view.js';
 import { readinessOf, sendsEvidence } from './readiness.js';
@@ -59,8 +59,8 @@ export interface GateResult {
   commit(): void;
 }
 
-/** Work done (tests read these, not timers): ports decided afresh, and evidence read for them. */
-export const gateCounters = { decided: 0, evidenceRead: 0 };
+/** Work done (tests read these, not timers): ports decided afresh, evidence read for them, services held again. */
+export const gateCounters = { decided: 0, evidenceRead: 0, heldDerived: 0 };
 
 const NO_COUNTS = { mtls: 0, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 };
 const NO_REVISION = Symbol('no revision');
@@ -88,10 +88,20 @@ interface GateState {
   /** By port key, for every port asked STRICT. */
   readonly entries: Map<string, Entry>;
   readonly held: Set<string>;
+  /** The services of the model handed on (the description's, held ports at PERMISSIVE), aligned with `services`. */
+  readonly gated: Gated;
 }
 
+/** The services of a gated model, and those among them that are copies with ports held, by name. */
+interface Gated {
+  readonly services: readonly Service[];
+  readonly copies: ReadonlyMap<string, Service>;
+}
+
+const NO_COPIES: ReadonlyMap<string, Service> = new Map();
+
 export class StrictGate {
-  #state: GateState = { started: false, services: [], accessLogs: true, evidenceRevision: NO_REVISION, entries: new Map(), held: new Set() };
+  #state: GateState = { started: false, services: [], accessLogs: true, evidenceRevision: NO_REVISION, entries: new Map(), held: new Set(), gated: { services: [], copies: NO_COPIES } };
   /** Bumped on every commit: a result made against an older state is worked out again when committed. */
   #generation = 0;
 
@@ -184,9 +194,13 @@ export class StrictGate {
       if (isHeld) held.add(key);
       else held.delete(key);
     }
+    // The same ports held as before and services only edited in place: only the edited ones are derived again (the
+    // others read the same held set with the same objects). Else every service is.
+    const gated: Gated =
+      held.size === 0 ? { services: desired.services, copies: NO_COPIES } : diff && !diff.reshaped && held === base.held ? holdChanged(desired, held, base.gated, diff.changed, diff.at) : holdAtPermissive(desired, held);
     let ordered: GateDecision[] | undefined;
     const result: GateResult = {
-      model: held.size === 0 ? desired : holdAtPermissive(desired, held),
+      model: held.size === 0 ? desired : modelWith(desired, gated.services, (s) => gated.copies.get(s.name) ?? s),
       get decisions() {
         if (!ordered) {
           const view = new Map(base.entries);
@@ -205,7 +219,7 @@ export class StrictGate {
         this.#generation++;
         const next = base.entries;
         for (const [k, e] of entries) e ? next.set(k, e) : next.delete(k);
-        this.#state = { started: true, services: desired.services, accessLogs: desired.accessLogs, evidenceRevision, entries: next, held };
+        this.#state = { started: true, services: desired.services, accessLogs: desired.accessLogs, evidenceRevision, entries: next, held, gated };
       },
     };
     return result;
@@ -267,16 +281,45 @@ function orderedDecisions(model: MeshModel, entries: ReadonlyMap<string, Entry>)
   return out;
 }
 
-/** The model with these ports (portKey) at PERMISSIVE, and their mesh clients told so. */
-function holdAtPermissive(desired: MeshModel, held: ReadonlySet<string>): MeshModel {
-  const ports = new Map<string, Mode>([...held].map((k) => [k, 'PERMISSIVE']));
-  const serverModes = new Map<string, Mode>();
-  for (const client of desired.services) {
-    for (const dep of client.outbound) {
-      if (dep.kind === 'service' && held.has(portKey(dep.service, dep.port)) && dep.serverMode === 'STRICT') {
-        serverModes.set(edgeKey(client.name, dep.name), 'PERMISSIVE');
-      }
+/** A service with these ports (portKey) at PERMISSIVE, where it serves them and where it calls them. */
+function heldService(s: Service, held: ReadonlySet<string>): Service {
+  gateCounters.heldDerived++;
+  let ports: Map<string, Mode> | undefined;
+  let serverModes: Map<string, Mode> | undefined;
+  for (const ib of s.inbound) {
+    const key = portKey(s.name, ib.port);
+    if (held.has(key)) (ports ??= new Map()).set(key, 'PERMISSIVE');
+  }
+  for (const dep of s.outbound) {
+    if (dep.kind === 'service' && held.has(portKey(dep.service, dep.port)) && dep.serverMode === 'STRICT') {
+      (serverModes ??= new Map()).set(edgeKey(s.name, dep.name), 'PERMISSIVE');
     }
   }
-  return withModes(desired, { ports, serverModes });
+  return ports || serverModes ? deriveService(s, { ...(ports ? { ports } : {}), ...(serverModes ? { serverModes } : {}) }) : s;
+}
+
+/** Every service with these ports held. */
+function holdAtPermissive(desired: MeshModel, held: ReadonlySet<string>): Gated {
+  const copies = new Map<string, Service>();
+  const services = desired.services.map((s) => {
+    const d = heldService(s, held);
+    if (d !== s) copies.set(s.name, d);
+    return d;
+  });
+  return { services: Object.freeze(services), copies };
+}
+
+/** `base` (the same ports held) with the services edited in place, at positions `at`, held again. */
+function holdChanged(desired: MeshModel, held: ReadonlySet<string>, base: Gated, changed: readonly Service[], at: readonly number[]): Gated {
+  const services = [...base.services];
+  let copies = base.copies;
+  const own = (): Map<string, Service> => (copies === base.copies ? (copies = new Map(base.copies)) : copies) as Map<string, Service>;
+  changed.forEach((s, i) => {
+    const d = heldService(s, held);
+    services[at[i]!] = d;
+    if (d !== s) own().set(s.name, d);
+    else if (copies.has(s.name)) own().delete(s.name);
+  });
+  services.length = desired.services.length;
+  return { services: Object.freeze(services), copies };
 }

@@ -170,6 +170,13 @@ describe('incremental rollout work', () => {
     const strict = cost(() => reload(withMode(syntheticMesh(M), 41, 'PERMISSIVE', 'STRICT')));
     assert.deepEqual([strict.decided, strict.evidenceRead], [1, 1]);
     assert.equal(traffic.decisions().find((d) => d.service === 's41')?.state, 'held', 'no evidence yet');
+
+    // With a port held, a one-service edit holds again only the services it changed (s39..s42), not every service.
+    const held = gateCounters.heldDerived;
+    reload(withMode(syntheticMesh(M, { edited: { service: 42, appPort: 9090 } }), 41, 'PERMISSIVE', 'STRICT'));
+    assert.equal(gateCounters.heldDerived - held, 4);
+    assert.equal(rollout.desired()!.serviceByName('s41')!.inbound[0]!.mode, 'PERMISSIVE', 'still held');
+    assert.equal(rollout.desired()!.serviceByName('s40')!.outbound.find((d) => d.name === 's41')!.serverMode, 'PERMISSIVE', 'and its clients told so');
     traffic.close();
   });
 
