@@ -153,9 +153,17 @@ export class StrictGate {
       for (const s of desired.services) for (const ib of s.inbound) if (ib.mode === 'STRICT') asked.add(portKey(s.name, ib.port));
       for (const key of base.entries.keys()) if (!asked.has(key)) gone(key);
     } else {
-      for (const s of diff.changed) visit(s);
+      // A service edited in place that reads the same for the gate as the one it replaces, with no evidence changed:
+      // its entries stand (visiting it would keep each one). In-place edits pair up by index (service-diff.ts).
+      const kept: boolean[] = [];
+      diff.changed.forEach((s, i) => {
+        const o = diff.replaced[i];
+        if (evidenceSame && !diff.reshaped && o !== undefined && sameForGate(o, s)) kept[i] = true;
+        else visit(s);
+      });
       // Ports of replaced services that the new description no longer asks STRICT for.
-      for (const s of diff.replaced) {
+      for (const [i, s] of diff.replaced.entries()) {
+        if (kept[i]) continue;
         for (const ib of s.inbound) {
           if (ib.mode !== 'STRICT') continue;
           const key = portKey(s.name, ib.port);
@@ -264,6 +272,11 @@ export class StrictGate {
     const same = had && sameDecision(had.decision, decision);
     return { force, available, revision, atStart, decision: same ? had.decision : decision };
   }
+}
+
+/** Whether a decision reads the same of `b` as of `a`: name, target (whether it sends evidence), and each port's number, mode and force. */
+function sameForGate(a: Service, b: Service): boolean {
+  return a.name === b.name && a.target === b.target && a.inbound.length === b.inbound.length && a.inbound.every((x, i) => x === b.inbound[i] || (x.port === b.inbound[i]!.port && x.mode === b.inbound[i]!.mode && x.force === b.inbound[i]!.force));
 }
 
 function sameDecision(a: GateDecision, b: GateDecision): boolean {
