@@ -247,18 +247,23 @@ export class RolloutPlanner {
     };
     // A service edited in place whose edges all ask the same as before keeps its edge list: nothing to move. An
     // in-place edit is listed at the same index as the object it replaced (service-diff.ts); else look it up.
-    const unmoved = new Set<Service>();
+    // By index in `changed`; a pair found by name (not by index) is marked in `unmovedByName`.
+    const unmoved: boolean[] = [];
+    let unmovedByName: Set<Service> | undefined;
     let replacedByName: Map<string, Service> | undefined;
     changed.forEach((s, i) => {
       let o = replaced[i];
-      if (o?.name !== s.name) o = (replacedByName ??= new Map(replaced.map((r) => [r.name, r]))).get(s.name);
+      const byIndex = o?.name === s.name;
+      if (!byIndex) o = (replacedByName ??= new Map(replaced.map((r) => [r.name, r]))).get(s.name);
       if (!o) return;
       const had = clientEdges(o);
-      if (clientEdges(s, had) === had) unmoved.add(o).add(s);
+      if (clientEdges(s, had) !== had) return;
+      if (byIndex) unmoved[i] = true;
+      else (unmovedByName ??= new Set()).add(o).add(s);
     });
-    for (const o of replaced) {
+    for (const [i, o] of replaced.entries()) {
       if (!servers.has(o.name)) servers.set(o.name, undefined);
-      if (unmoved.has(o)) continue;
+      if (unmoved[i] || unmovedByName?.has(o)) continue;
       const { edges, portKeys } = clientEdges(o);
       edges.forEach((e, i) => {
         const key = portKeys[i]!;
@@ -270,10 +275,10 @@ export class RolloutPlanner {
       });
     }
     this.#services = desired.services;
-    for (const s of changed) {
+    for (const [i, s] of changed.entries()) {
       if (!this.#index.has(s.name)) this.#index.set(s.name, this.#index.size);
       servers.set(s.name, s);
-      if (unmoved.has(s)) continue;
+      if (unmoved[i] || unmovedByName?.has(s)) continue;
       const { edges, portKeys } = clientEdges(s);
       const at = this.#index.get(s.name)!;
       edges.forEach((e, i) => {
