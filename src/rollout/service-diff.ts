@@ -17,19 +17,26 @@ export interface ServiceDiff {
 
 const NONE: readonly number[] = Object.freeze([]);
 
-/** Diff counters (tests read them, not timers): diffs that fell back to comparing whole sets (after a reshape). */
-export const diffCounters = { reshaped: 0 };
+/**
+ * Diff counters (tests read them, not timers): diffs that fell back to comparing whole sets (after a reshape), and
+ * diffs worked out (not the last one handed back again).
+ */
+export const diffCounters = { reshaped: 0, made: 0 };
 
 /**
  * The last diff made: one reload asks for the same pair of (frozen) service arrays up to three times (the STRICT
- * gate, the rollout controller, the evidence's ports), and a diff is a pure function of the two arrays.
+ * gate, the rollout controller, the evidence's ports), and a diff is a pure function of the two arrays. Held weakly:
+ * a reload runs in one turn (a weak reference holds its target until the turn ends), and the diff's replaced
+ * services are not kept alive past it.
  */
-let last: { readonly prev: readonly Service[]; readonly next: readonly Service[]; readonly diff: ServiceDiff } | undefined;
+let last: { readonly prev: WeakRef<readonly Service[]>; readonly next: WeakRef<readonly Service[]>; readonly diff: WeakRef<ServiceDiff> } | undefined;
 
 export function diffServices(prev: readonly Service[], next: readonly Service[]): ServiceDiff {
-  if (last && last.prev === prev && last.next === next && Object.isFrozen(prev) && Object.isFrozen(next)) return last.diff;
+  const hit = last && last.prev.deref() === prev && last.next.deref() === next && Object.isFrozen(prev) && Object.isFrozen(next) ? last.diff.deref() : undefined;
+  if (hit) return hit;
+  diffCounters.made++;
   const diff = diffAfresh(prev, next);
-  last = { prev, next, diff };
+  last = { prev: new WeakRef(prev), next: new WeakRef(next), diff: new WeakRef(diff) };
   return diff;
 }
 

@@ -156,6 +156,10 @@ describe('incremental rollout work', () => {
     // same force: their decisions are kept) and of the rollout: their ports are looked at and kept (no step, no
     // recording: only s42's local cluster changed, which no step waits on); the four keep their overrides.
     assert.deepEqual(edit, { decided: 0, evidenceRead: 0, planned: 4, stepped: 0, derived: 0, rerecorded: 0, classified: 0, reshaped: 0 });
+    // The gate, the controller and the evidence's ports share one diff of the two descriptions.
+    const made = diffCounters.made;
+    reload(syntheticMesh(M, { edited: { service: 42, appPort: 9091 } }));
+    assert.equal(diffCounters.made - made, 1, 'one diff per reload');
     const back = cost(() => reload(syntheticMesh(M)));
     assert.deepEqual(back, edit, 'and back: the same work');
     const again = cost(() => reload(syntheticMesh(M)));
