@@ -2,8 +2,12 @@
 // prepare/commit and the rollout controller's setDesired for a description of n services, with `streams` fake
 // ADS proxies fed to the controller. Prints CPU per step (process.cpuUsage) beside a ceiling measured in the
 // same run: one pass over the services with a lookup by name each (what any reload must at least do), and the full
-// first setDesired. Usage: node dist/bench/rollout-edit.js [services] [streams] [--no-cache]
+// first setDesired. The controller asks who may hold each service as the control plane does (isProxyOf over the
+// identity policy); with --told it is told when that policy changes (toldOfPolicyChanges: an application-port
+// edit changes no identity, so it is never told) instead of asking every stream again on every reload.
+// Usage: node dist/bench/rollout-edit.js [services] [streams] [--no-cache] [--told]
 import { ManualClock } from '../src/clock.js';
+import { MeshIdentityPolicy, parsePrincipalString } from '../src/control-plane/identity-policy.js';
 import { MeshResources } from '../src/control-plane/resources.js';
 import { parseMesh } from '../src/mesh/parse.js';
 import type { MeshModel } from '../src/mesh/model.js';
@@ -18,6 +22,7 @@ const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? 10_000);
 const STREAMS = Number(args[1] ?? 1000);
 const withCache = !process.argv.includes('--no-cache');
+const told = process.argv.includes('--told');
 const EDITS = 20;
 
 const cpu = (f: () => void): number => {
@@ -32,7 +37,7 @@ const proxies: TrackedProxy[] = Array.from({ length: STREAMS }, (_, i) => ({
   streamId: String(i),
   nodeId: `n${i}`,
   cluster: `s${(i * 7) % N}`,
-  principal: 'insecure',
+  principal: `uid:${10000 + ((i * 7) % N)}`,
   service: 'ads',
   resource: () => undefined,
 }));
@@ -44,16 +49,26 @@ const clock = new ManualClock();
 const traffic = new Traffic({ clock, logger: silentLogger, mayReport: () => true });
 const cache = new ResourceCache();
 const resources = new MeshResources(cache);
+const base = syntheticMesh(N);
+const m0 = parseMesh(base, 'mesh.yaml');
+// The description in force when the controller starts (the control plane loads it first).
+let inForce: MeshModel = m0;
+const policy = new MeshIdentityPolicy(() => inForce);
 const rollout = new RolloutController({
   status: () => ({ generatedAt: '', proxies: [] }),
   feed,
+  toldOfPolicyChanges: told,
+  // As the control plane asks it (control-plane.ts), over the description in force.
+  isProxyOf: (proxy, service) => {
+    const principal = parsePrincipalString(proxy.principal);
+    return principal !== undefined && policy.mayReadGroup(principal, service);
+  },
   resources: cache,
   onEffectiveChange: (m) => {
     if (withCache) generatorCpu += cpu(() => resources.apply(m));
   },
 });
 
-const base = syntheticMesh(N);
 // Each reload changes one service: an edit of service k, then back to the base description, and so on. Parsed
 // in turn (the parser reuses what did not change, so unchanged services are the same objects), outside the
 // measured CPU.
@@ -63,9 +78,11 @@ const reload = (m: MeshModel): void => {
   const gated = traffic.prepare(m);
   rollout.setDesired(gated.model);
   gated.commit();
+  // The control plane swaps the policy in after the rollout took the description (the edits here change no
+  // identity: a told controller is not told).
+  inForce = m;
 };
 
-const m0 = parseMesh(base, 'mesh.yaml');
 const first = cpu(() => reload(m0));
 const scan =
   cpu(() => {
@@ -98,6 +115,7 @@ console.log(
   JSON.stringify({
     services: N,
     streams: STREAMS,
+    toldOfPolicyChanges: told,
     generator: withCache ? 'MeshResources into a ResourceCache' : 'none',
     firstReloadCpuMs: +first.toFixed(1),
     rolloutEditCpuMs: { median: +median.toFixed(2), min: +edits[0]!.toFixed(2), max: +edits.at(-1)!.toFixed(2) },

@@ -9,13 +9,15 @@ import { TrustplaneError } from '../errors.js';
 import type { ProxyStatus, ProxyStatusSnapshot } from '../xds/status/proxy-status.js';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../envoy/type-urls.js';
 import { AckTracker, type ProxyFeed, type TrackedProxy } from './progress.js';
-import { effectiveService } from './effective.js';
+import { sameOverrideInputs, serviceOverrides, serviceWith } from './effective.js';
+import type { ModeOverrides } from './with-modes.js';
 import { planRollout, RolloutPlanner, type EdgePlan, type PlanChange, type PortPlan } from './plan.js';
 import { diffServices } from './service-diff.js';
 import { advance, atTarget, initialState, stepPort, type EdgeInForce, type PortInForce, type RolloutState, type Settled } from './state-machine.js';
 import { modelWith } from './with-modes.js';
 import type { Service } from '../mesh/model.js';
 import { buildRolloutStatus, type RolloutStatus } from './status.js';
+import { ResourceIndex } from './resource-index.js';
 
 export class RolloutError extends TrustplaneError {}
 
@@ -42,6 +44,12 @@ export interface RolloutControllerOptions {
    * service). node.cluster is the caller's word: without this, anyone could stall a rollout by never ACKing.
    */
   isProxyOf?(proxy: TrackedProxy, service: string): boolean;
+  /**
+   * true: the caller calls policyChanged() whenever isProxyOf's answers may have changed (e.g. once the policy of
+   * a new description is in force), and setDesired keeps the proxies of each service as they are: no pass over
+   * every stream per reload. Default: every setDesired works them out again (with the policy in force then).
+   */
+  readonly toldOfPolicyChanges?: boolean;
   /** Versions of what is served; read right after each onEffectiveChange to learn the version of each step. */
   readonly resources: ResourceVersions;
   /**
@@ -96,7 +104,11 @@ function trackedOf(p: ProxyStatus): TrackedProxy {
 
 /** The group every node sees (ResourceCache's DEFAULT_GROUP): a change there may change any version. */
 const SHARED_GROUP = '';
-const resourceKey = (group: string, typeUrl: string, name: string): string => `${group}\0${typeUrl}\0${name}`;
+
+const MAX_CHANGE_BATCHES = 100_000;
+
+/** One batch of the cache's change notices (ResourceCache.subscribe). */
+type ResourceChanges = { readonly group: string; readonly typeUrl: string; readonly names: readonly string[] };
 
 /** Steps and derivations one change worked out, applied only once the push succeeded. */
 interface Pending {
@@ -122,12 +134,19 @@ export class RolloutController {
   #effectiveServices: readonly Service[] = [];
   /** Position of each service in the description (of the effective array): kept while services are edited in place. */
   #index = new Map<string, number>();
+  /**
+   * By the same positions: the description's service each effective service was derived from, and the overrides
+   * it was derived with. Every service whose state entries change is derived again in the same change (as the
+   * effective array requires), so these overrides are those of the state in force.
+   */
+  #derivedFrom: readonly Service[] = [];
+  #overrides: readonly ModeOverrides[] = [];
   readonly #versions = new Map<string, StepVersions>();
   readonly #recordedByPlan = new WeakMap<PortPlan | EdgePlan, Recorded>();
   readonly #recordedByKey = new Map<string, Recorded>();
-  readonly #recordedByResource = new Map<string, Recorded>();
+  readonly #recordedByResource = new ResourceIndex<Recorded>();
   /** Resources the cache changed since the last recording; undefined = look every one up (no feed, or all changed). */
-  #changedResources: Set<string> | undefined;
+  #changedResources: ResourceChanges[] | undefined;
   #epoch = 0;
   #counters = { rerecorded: 0, stepped: 0, derived: 0 };
   #evaluating = false;
@@ -141,7 +160,7 @@ export class RolloutController {
       this.#tracker.resync(opts.feed.proxies());
     }
     if (opts.resources.subscribe) {
-      this.#changedResources = new Set();
+      this.#changedResources = [];
       opts.resources.subscribe((changes) => {
         const seen = this.#changedResources;
         if (!seen) return;
@@ -150,15 +169,19 @@ export class RolloutController {
             this.#changedResources = undefined;
             return;
           }
-          for (const n of c.names) seen.add(resourceKey(c.group, c.typeUrl, n));
+          // Kept as the cache's batches: names are looked up when recording, none is copied now.
+          seen.push(c);
         }
+        // Batches are not merged: past a bound (changes with no recording between), look every version up instead.
+        if (seen.length > MAX_CHANGE_BATCHES) this.#changedResources = undefined;
       });
     }
   }
 
   /**
    * What evaluating has cost (for tests and benchmarks): status snapshots read, proxy standings worked out,
-   * resources whose step versions were recorded again, ports stepped, services derived for the effective model.
+   * resources whose step versions were recorded again, ports stepped, services whose overrides were looked up in
+   * the state to derive the effective model (a service that reads the same as the one it replaces keeps them).
    */
   stats(): { readonly snapshots: number; readonly classified: number; readonly rerecorded: number; readonly stepped: number; readonly derived: number } {
     return { snapshots: this.#snapshots, classified: this.#tracker.classified, ...this.#counters };
@@ -171,8 +194,9 @@ export class RolloutController {
     }
     const previous = this.#desired;
     const diff = previous === undefined ? undefined : diffServices(previous.services, model.services);
-    // Who may hold which service may have changed with the description: start the counts again.
-    this.#refresh(true);
+    // Who may hold which service may have changed with the description: start the counts again (unless the
+    // caller says when that changes: policyChanged()).
+    if (!this.#opts.toldOfPolicyChanges) this.#refresh(true);
     this.#exclusive(() => {
       if (!diff || diff.reshaped) {
         const plans = this.#planner.reset(model).flatMap((c) => (c.after ? [c.after] : []));
@@ -184,6 +208,18 @@ export class RolloutController {
       this.#guard(previous, () => this.#applyChanges(model, changes, diff.changed, diff.replaced, true));
     });
     this.#evaluate();
+  }
+
+  /**
+   * What isProxyOf answers may have changed (the policy of a new description is in force): the proxies of every
+   * service are worked out again, O(streams), and the steps now allowed are taken.
+   */
+  policyChanged(): void {
+    if (this.#evaluating) {
+      throw new RolloutError('ROLLOUT_REENTRANT', 'policyChanged was called from inside onEffectiveChange; call it after the push returns');
+    }
+    this.#refresh(true);
+    if (this.#opts.takesSteps !== false) this.#evaluate();
   }
 
   /** The proxy status may have changed (an ACK, a NACK, a stream opened or closed): take the steps now allowed. */
@@ -304,7 +340,8 @@ export class RolloutController {
   /** The whole state replaced (first description, a reshaped one, or one imposed): O(ports). */
   #applyAll(desired: MeshModel, next: RolloutState): void {
     const index = new Map(desired.services.map((s, i) => [s.name, i]));
-    const services = Object.freeze(desired.services.map((s) => this.#derive(s, next)));
+    const overrides = desired.services.map((s) => this.#overridesOf(s, next));
+    const services = Object.freeze(desired.services.map((s, i) => serviceWith(s, overrides[i]!)));
     const model = modelWith(desired, services, (s) => services[index.get(s.name)!] ?? s);
     this.#push(model);
     this.#desired = desired;
@@ -312,6 +349,8 @@ export class RolloutController {
     this.#edges = new Map(next.edges);
     this.#index = index;
     this.#effectiveServices = services;
+    this.#derivedFrom = desired.services;
+    this.#overrides = overrides;
     this.#effective = model;
     this.#unsettled.clear();
     const plans = this.#planner.plans();
@@ -329,13 +368,15 @@ export class RolloutController {
     const state = this.#view();
     const settled = this.#settled();
     const pending: Pending = { ports: new Map(), edges: new Map(), dirty: new Set() };
-    const touched = new Set<string>();
-    for (const s of changed) touched.add(s.name);
-    for (const s of replaced) touched.add(s.name);
+    // Services to derive again, with their description object when known (else looked up by name).
+    const touched = new Map<string, Service | undefined>();
+    const touch = (name: string): void => void (touched.has(name) || touched.set(name, undefined));
+    for (const s of changed) touched.set(s.name, s);
+    for (const s of replaced) touch(s.name);
     const clientsOf = (p: PortPlan | undefined): void => {
       if (!p) return;
-      touched.add(p.service);
-      for (const e of p.edges) touched.add(e.client);
+      touch(p.service);
+      for (const e of p.edges) touch(e.client);
     };
     // Gone ports and edges no plan holds any more.
     for (const c of changes) {
@@ -371,15 +412,24 @@ export class RolloutController {
     // The effective services of what changed, against the state after the change.
     const after: RolloutState = { ports: overlay(this.#ports, pending.ports), edges: overlay(this.#edges, pending.edges) };
     const services = [...this.#effectiveServices];
+    const derivedFrom = [...this.#derivedFrom];
+    const overrides = [...this.#overrides];
+    // No state entry moves: a service that reads the same as the one it replaces keeps its overrides (no lookups).
+    const stateSame = pending.ports.size === 0 && pending.edges.size === 0;
     const index = this.#index;
-    for (const name of touched) {
-      const s = desired.serviceByName(name);
+    for (const [name, known] of touched) {
+      const s = known ?? desired.serviceByName(name);
       if (!s) continue;
       let at = index.get(name);
       if (at === undefined) index.set(name, (at = index.size));
-      services[at] = this.#derive(s, after);
+      const from = derivedFrom[at];
+      const o = stateSame && from !== undefined && sameOverrideInputs(from, s) ? overrides[at]! : this.#overridesOf(s, after);
+      derivedFrom[at] = s;
+      overrides[at] = o;
+      services[at] = serviceWith(s, o);
     }
     services.length = desired.services.length;
+    derivedFrom.length = overrides.length = desired.services.length;
     Object.freeze(services);
     const model = modelWith(desired, services, (s) => {
       const d = services[index.get(s.name)!];
@@ -391,6 +441,8 @@ export class RolloutController {
     for (const [k, v] of pending.ports) v ? this.#ports.set(k, v) : this.#ports.delete(k);
     for (const [k, v] of pending.edges) v ? this.#edges.set(k, v) : this.#edges.delete(k);
     this.#effectiveServices = services;
+    this.#derivedFrom = derivedFrom;
+    this.#overrides = overrides;
     this.#effective = model;
     for (const key of stepped) {
       const plan = this.#planner.port(key);
@@ -402,9 +454,10 @@ export class RolloutController {
     return true;
   }
 
-  #derive(s: Service, state: RolloutState): Service {
+  /** What a service is derived with (counted as a derivation: a service's overrides looked up in the state). */
+  #overridesOf(s: Service, state: RolloutState): ModeOverrides {
     this.#counters.derived++;
-    return effectiveService(s, state);
+    return serviceOverrides(s, state);
   }
 
   /** Publishes the effective model; the cache's change notices collected during it say which versions moved. */
@@ -420,7 +473,7 @@ export class RolloutController {
       if (r.epoch === epoch) continue;
       this.#forget(key, r);
     }
-    if (this.#opts.resources.subscribe) this.#changedResources = new Set();
+    if (this.#opts.resources.subscribe) this.#changedResources = [];
   }
 
   /**
@@ -438,15 +491,19 @@ export class RolloutController {
       const plan = this.#planner.port(key);
       if (plan) this.#recordPort(plan, epoch);
     }
-    for (const rk of changedResources) {
-      const r = this.#recordedByResource.get(rk);
-      if (!r || r.epoch === epoch) continue;
-      const plan = 'edges' in r.plan ? this.#planner.port(r.plan.key) : this.#planner.edge(r.plan.key);
-      if (plan !== r.plan) continue;
-      if ('edges' in plan) this.#recordListener(plan, epoch);
-      else this.#recordEdge(plan, epoch);
+    for (const c of changedResources) {
+      const recorded = this.#recordedByResource.names(c.group, c.typeUrl);
+      if (!recorded) continue;
+      for (const name of c.names) {
+        const r = recorded.get(name);
+        if (!r || r.epoch === epoch) continue;
+        const plan = 'edges' in r.plan ? this.#planner.port(r.plan.key) : this.#planner.edge(r.plan.key);
+        if (plan !== r.plan) continue;
+        if ('edges' in plan) this.#recordListener(plan, epoch);
+        else this.#recordEdge(plan, epoch);
+      }
     }
-    changedResources.clear();
+    changedResources.length = 0;
     // Plans that left: forget what was recorded for them unless a current plan recorded the same key since.
     for (const c of changes) {
       for (const plan of [c.before, ...(c.before?.edges ?? [])]) {
@@ -463,7 +520,7 @@ export class RolloutController {
 
   #forget(key: string, r: Recorded): void {
     this.#recordedByKey.delete(key);
-    if (this.#recordedByResource.get(resourceKey(r.group, r.typeUrl, r.name)) === r) this.#recordedByResource.delete(resourceKey(r.group, r.typeUrl, r.name));
+    if (this.#recordedByResource.get(r.group, r.typeUrl, r.name) === r) this.#recordedByResource.delete(r.group, r.typeUrl, r.name);
     this.#versions.delete(key);
     this.#tracker.untrack(key);
   }
@@ -498,7 +555,7 @@ export class RolloutController {
     r.state = state;
     r.version = version;
     this.#recordedByKey.set(r.key, r);
-    this.#recordedByResource.set(resourceKey(r.group, r.typeUrl, r.name), r);
+    this.#recordedByResource.set(r.group, r.typeUrl, r.name, r);
     const s = step();
     const had = this.#versions.get(r.key);
     let v: StepVersions;

@@ -42,17 +42,25 @@ export interface PortPlan {
   readonly plaintextClients: readonly string[];
 }
 
-/** Plans made so far (tests read them, not timers): edges and ports planned afresh, and kept from before. */
-export const planCounters = { edgesPlanned: 0, portsPlanned: 0, portsKept: 0 };
+/**
+ * Plans made so far (tests read them, not timers): edges and ports planned afresh, and kept from before (a port's
+ * or edge's plan read off a new service object that asks the same as the one it replaced is the plan kept).
+ */
+export const planCounters = { edgesPlanned: 0, edgesKept: 0, portsPlanned: 0, portsKept: 0 };
 
 /**
  * Plans already made, by the (frozen) service objects they were read from: a client's edges depend on the client
  * alone, and a port's plan on its server and its edges. The resolver hands back the same service object for a
  * service that did not change (mesh/resolve.ts), so a reload plans only the ports whose inputs changed, and the
- * other plans stay the same objects (what the controller's per-port bookkeeping keys on).
+ * other plans stay the same objects (what the controller's per-port bookkeeping keys on). A new service object
+ * keeps the plans of the one it replaces where they ask the same (the planner hands them over), so an edit of what
+ * no plan reads (application ports, addresses, protocols) replans, steps and re-records nothing.
  */
-const edgesOfClient = new WeakMap<Service, ClientEdges>();
-const portsOfServer = new WeakMap<Service, readonly PortPlan[]>();
+interface Memo {
+  readonly edgesOfClient: WeakMap<Service, ClientEdges>;
+  readonly portsOfServer: WeakMap<Service, readonly PortPlan[]>;
+}
+const memo: Memo = { edgesOfClient: new WeakMap(), portsOfServer: new WeakMap() };
 
 /** A client's edges, each with the key of the server port it calls. */
 interface ClientEdges {
@@ -60,36 +68,42 @@ interface ClientEdges {
   readonly portKeys: readonly string[];
 }
 
-function clientEdges(client: Service): ClientEdges {
-  const hit = edgesOfClient.get(client);
+/**
+ * A client's edges. `previous`: the edges of the service object it replaces (same name); an edge that asks the
+ * same is that edge object, and a client whose every edge is kept gets the previous list itself, so a reload that
+ * changes nothing a plan reads (an application port, an address) changes no plan.
+ */
+function clientEdges(client: Service, previous?: ClientEdges, m: Memo = memo): ClientEdges {
+  const hit = m.edgesOfClient.get(client);
   if (hit) return hit;
   const edges: EdgePlan[] = [];
+  let kept = 0;
   for (const dep of client.outbound) {
     if (dep.kind !== 'service') continue;
+    const wanted: Transport = usesMtls(client, dep) ? 'mtls' : 'plaintext';
+    const old = previous?.edges[edges.length];
+    // Compared field by field; the key and the cluster name follow from the client's and the dependency's names.
+    if (old && old.client === client.name && old.dependency === dep.name && old.server === dep.service && old.port === dep.port && old.wanted === wanted && old.clientMode === client.mode) {
+      planCounters.edgesKept++;
+      kept++;
+      edges.push(old);
+      continue;
+    }
     planCounters.edgesPlanned++;
-    edges.push({
-      key: edgeKey(client.name, dep.name),
-      client: client.name,
-      dependency: dep.name,
-      cluster: outboundClusterName(dep),
-      server: dep.service,
-      port: dep.port,
-      wanted: usesMtls(client, dep) ? 'mtls' : 'plaintext',
-      clientMode: client.mode,
-    });
+    edges.push({ key: edgeKey(client.name, dep.name), client: client.name, dependency: dep.name, cluster: outboundClusterName(dep), server: dep.service, port: dep.port, wanted, clientMode: client.mode });
   }
-  const planned = { edges, portKeys: edges.map((e) => portKey(e.server, e.port)) };
-  edgesOfClient.set(client, planned);
+  const planned = previous && kept === edges.length && kept === previous.edges.length ? previous : { edges, portKeys: edges.map((e) => portKey(e.server, e.port)) };
+  m.edgesOfClient.set(client, planned);
   return planned;
 }
 
 const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Each server port's mesh clients (edges), by port key, in description order of the clients. */
-function edgeIndex(services: readonly Service[]): Map<string, EdgePlan[]> {
+function edgeIndex(services: readonly Service[], m: Memo = memo): Map<string, EdgePlan[]> {
   const edgesByPort = new Map<string, EdgePlan[]>();
   for (const client of services) {
-    const { edges, portKeys } = clientEdges(client);
+    const { edges, portKeys } = clientEdges(client, undefined, m);
     edges.forEach((edge, i) => {
       const key = portKeys[i]!;
       const list = edgesByPort.get(key);
@@ -100,17 +114,26 @@ function edgeIndex(services: readonly Service[]): Map<string, EdgePlan[]> {
   return edgesByPort;
 }
 
-/** A server's port plans: the plans kept from before for ports whose server and edges are the same objects. */
-function planServer(s: Service, edgesByPort: ReadonlyMap<string, readonly EdgePlan[]>): readonly PortPlan[] {
-  const before = portsOfServer.get(s);
+/**
+ * A server's port plans: the plans kept from before for ports whose server and edges are the same objects, or,
+ * given the plans of the service object it replaces (`previous`), whose port asks the same mode with the same
+ * edges. A server whose every plan is kept gets the previous list itself.
+ */
+function planServer(s: Service, edgesByPort: ReadonlyMap<string, readonly EdgePlan[]>, previous?: readonly PortPlan[], m: Memo = memo): readonly PortPlan[] {
+  const same = m.portsOfServer.get(s);
+  const before = same ?? previous;
   const mine: PortPlan[] = [];
+  let kept = 0;
   s.inbound.forEach((ib, i) => {
-    const kept = before?.[i];
-    const key = kept?.key ?? portKey(s.name, ib.port);
+    const old = before?.[i];
+    // The key of a plan made before for this port (a string whose hash is known), else a new one.
+    const key = old && old.service === s.name && old.port === ib.port ? old.key : portKey(s.name, ib.port);
     const edges = edgesByPort.get(key) ?? [];
-    if (kept && sameList(kept.edges, edges)) {
+    // The listener name and the target follow from the port, the mode and the edges.
+    if (old && old.key === key && old.asked === ib.mode && sameList(old.edges, edges)) {
       planCounters.portsKept++;
-      mine.push(kept);
+      kept++;
+      mine.push(old);
       return;
     }
     planCounters.portsPlanned++;
@@ -126,17 +149,22 @@ function planServer(s: Service, edgesByPort: ReadonlyMap<string, readonly EdgePl
       plaintextClients,
     });
   });
-  portsOfServer.set(s, mine);
-  return mine;
+  const planned = before && kept === mine.length && kept === before.length ? before : mine;
+  m.portsOfServer.set(s, planned);
+  return planned;
 }
 
 const NO_EDGES: readonly EdgePlan[] = Object.freeze([]);
 
-/** Every inbound port of every service, with its mesh clients, in description order. */
-export function planRollout(desired: MeshModel): PortPlan[] {
-  const edgesByPort = edgeIndex(desired.services);
+/**
+ * Every inbound port of every service, with its mesh clients, in description order. `afresh`: without the plans
+ * made before (every plan a new object), what tests compare the kept plans with.
+ */
+export function planRollout(desired: MeshModel, opts: { readonly afresh?: boolean } = {}): PortPlan[] {
+  const m: Memo = opts.afresh ? { edgesOfClient: new WeakMap(), portsOfServer: new WeakMap() } : memo;
+  const edgesByPort = edgeIndex(desired.services, m);
   const plans: PortPlan[] = [];
-  for (const s of desired.services) plans.push(...planServer(s, edgesByPort));
+  for (const s of desired.services) plans.push(...planServer(s, edgesByPort, undefined, m));
   return plans;
 }
 
@@ -209,14 +237,33 @@ export class RolloutPlanner {
    */
   update(desired: MeshModel, changed: readonly Service[], replaced: readonly Service[]): PlanChange[] {
     const dirtyPorts = new Set<string>();
-    const servers = new Set<string>();
+    // Servers to plan again, with their service object when known (else looked up in the description).
+    const servers = new Map<string, Service | undefined>();
     const lists = new Map<string, EdgePlan[]>();
     const list = (key: string): EdgePlan[] => {
       let l = lists.get(key);
       if (!l) lists.set(key, (l = [...(this.#edgesByPort.get(key) ?? [])]));
       return l;
     };
-    for (const o of replaced) {
+    // A service edited in place whose edges all ask the same as before keeps its edge list: nothing to move. An
+    // in-place edit is listed at the same index as the object it replaced (service-diff.ts); else look it up.
+    // By index in `changed`; a pair found by name (not by index) is marked in `unmovedByName`.
+    const unmoved: boolean[] = [];
+    let unmovedByName: Set<Service> | undefined;
+    let replacedByName: Map<string, Service> | undefined;
+    changed.forEach((s, i) => {
+      let o = replaced[i];
+      const byIndex = o?.name === s.name;
+      if (!byIndex) o = (replacedByName ??= new Map(replaced.map((r) => [r.name, r]))).get(s.name);
+      if (!o) return;
+      const had = clientEdges(o);
+      if (clientEdges(s, had) !== had) return;
+      if (byIndex) unmoved[i] = true;
+      else (unmovedByName ??= new Set()).add(o).add(s);
+    });
+    for (const [i, o] of replaced.entries()) {
+      if (!servers.has(o.name)) servers.set(o.name, undefined);
+      if (unmoved[i] || unmovedByName?.has(o)) continue;
       const { edges, portKeys } = clientEdges(o);
       edges.forEach((e, i) => {
         const key = portKeys[i]!;
@@ -226,11 +273,12 @@ export class RolloutPlanner {
         if (this.#edgeByKey.get(e.key) === e) this.#edgeByKey.delete(e.key);
         dirtyPorts.add(key);
       });
-      servers.add(o.name);
     }
     this.#services = desired.services;
-    for (const s of changed) {
+    for (const [i, s] of changed.entries()) {
       if (!this.#index.has(s.name)) this.#index.set(s.name, this.#index.size);
+      servers.set(s.name, s);
+      if (unmoved[i] || unmovedByName?.has(s)) continue;
       const { edges, portKeys } = clientEdges(s);
       const at = this.#index.get(s.name)!;
       edges.forEach((e, i) => {
@@ -243,7 +291,6 @@ export class RolloutPlanner {
         this.#edgeByKey.set(e.key, e);
         dirtyPorts.add(key);
       });
-      servers.add(s.name);
     }
     for (const [key, l] of lists) {
       if (l.length) this.#edgesByPort.set(key, l);
@@ -251,13 +298,14 @@ export class RolloutPlanner {
     }
     for (const key of dirtyPorts) {
       const p = this.#byKey.get(key);
-      if (p) servers.add(p.service);
+      if (p && !servers.has(p.service)) servers.set(p.service, undefined);
     }
     const changes: PlanChange[] = [];
-    for (const name of servers) {
-      const s = desired.serviceByName(name);
+    for (const [name, known] of servers) {
+      const s = known ?? desired.serviceByName(name);
       const old = this.#byServer.get(name) ?? [];
-      const mine = s ? planServer(s, this.#edgesByPort) : [];
+      const mine = s ? planServer(s, this.#edgesByPort, old) : [];
+      if (mine === old) continue;
       if (mine.length) this.#byServer.set(name, mine);
       else this.#byServer.delete(name);
       const now = new Set(mine.map((p) => p.key));

@@ -9,12 +9,12 @@
 // rollout controller takes it: trustplane has no evidence from before it started, and holding back what proxies
 // already run would downgrade them.
 //
-// Incremental: a decision depends on the port's service object, whether the model sends evidence, the port's
-// evidence and whether it was allowed before. Each port's decision is kept with those inputs; an apply decides
+// Incremental: a decision depends on the port's service (its name, the port and its force), whether it sends
+// evidence, the port's evidence and whether it was allowed before. Each port's decision is kept with those inputs; an apply decides
 // again only the ports of services the description changed, and, when the evidence says which ports changed
 // (GateEvidence.revision), the ports whose evidence changed. Counters (gateCounters) prove it.
 import type { MeshModel, Mode, Service } from '../mesh/model.js';
-import { edgeKey, portKey, withModes } from '../rollout/with-modes.js';
+import { deriveService, edgeKey, modelWith, portKey } from '../rollout/with-modes.js';
 import { diffServices } from '../rollout/service-diff.js';
 import type { PortEvidence, Readiness, SourceCount, TrafficEvidenceView } from './evidence-view.js';
 import { readinessOf, sendsEvidence } from './readiness.js';
@@ -59,15 +59,19 @@ export interface GateResult {
   commit(): void;
 }
 
-/** Work done (tests read these, not timers): ports decided afresh, and evidence read for them. */
-export const gateCounters = { decided: 0, evidenceRead: 0 };
+/** Work done (tests read these, not timers): ports decided afresh, evidence read for them, services held again. */
+export const gateCounters = { decided: 0, evidenceRead: 0, heldDerived: 0 };
 
 const NO_COUNTS = { mtls: 0, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 };
 const NO_REVISION = Symbol('no revision');
 
 /** A decision with what it was made from. */
 interface Entry {
-  readonly service: Service;
+  /**
+   * The port's `force`: with the service's name and the port (the decision's), and whether its target sends
+   * evidence (`available`), all a decision reads of the service object. A new object that asks the same keeps it.
+   */
+  readonly force: boolean;
   readonly available: boolean;
   readonly revision: unknown;
   /** Allowed because the description at start asked STRICT (the reason says so for as long as it stays allowed). */
@@ -84,10 +88,20 @@ interface GateState {
   /** By port key, for every port asked STRICT. */
   readonly entries: Map<string, Entry>;
   readonly held: Set<string>;
+  /** The services of the model handed on (the description's, held ports at PERMISSIVE), aligned with `services`. */
+  readonly gated: Gated;
 }
 
+/** The services of a gated model, and those among them that are copies with ports held, by name. */
+interface Gated {
+  readonly services: readonly Service[];
+  readonly copies: ReadonlyMap<string, Service>;
+}
+
+const NO_COPIES: ReadonlyMap<string, Service> = new Map();
+
 export class StrictGate {
-  #state: GateState = { started: false, services: [], accessLogs: true, evidenceRevision: NO_REVISION, entries: new Map(), held: new Set() };
+  #state: GateState = { started: false, services: [], accessLogs: true, evidenceRevision: NO_REVISION, entries: new Map(), held: new Set(), gated: { services: [], copies: NO_COPIES } };
   /** Bumped on every commit: a result made against an older state is worked out again when committed. */
   #generation = 0;
 
@@ -139,9 +153,17 @@ export class StrictGate {
       for (const s of desired.services) for (const ib of s.inbound) if (ib.mode === 'STRICT') asked.add(portKey(s.name, ib.port));
       for (const key of base.entries.keys()) if (!asked.has(key)) gone(key);
     } else {
-      for (const s of diff.changed) visit(s);
+      // A service edited in place that reads the same for the gate as the one it replaces, with no evidence changed:
+      // its entries stand (visiting it would keep each one). In-place edits pair up by index (service-diff.ts).
+      const kept: boolean[] = [];
+      diff.changed.forEach((s, i) => {
+        const o = diff.replaced[i];
+        if (evidenceSame && !diff.reshaped && o !== undefined && sameForGate(o, s)) kept[i] = true;
+        else visit(s);
+      });
       // Ports of replaced services that the new description no longer asks STRICT for.
-      for (const s of diff.replaced) {
+      for (const [i, s] of diff.replaced.entries()) {
+        if (kept[i]) continue;
         for (const ib of s.inbound) {
           if (ib.mode !== 'STRICT') continue;
           const key = portKey(s.name, ib.port);
@@ -152,12 +174,12 @@ export class StrictGate {
       }
       // Evidence that changed since the last decision: only the ports it changed are decided again.
       if (!evidenceSame) {
-        const fresh = new Set(diff.changed);
+        // (A port of a changed service was visited above: its entry is new, or kept with the revision now.)
         for (const [key, had] of base.entries) {
-          if (entries.has(key) || fresh.has(had.service)) continue;
+          if (entries.has(key)) continue;
           const rev = this.#portRevision(had.decision.service, had.decision.port);
           if (rev !== NO_REVISION && rev === had.revision) continue;
-          const s = had.service;
+          const s = desired.serviceByName(had.decision.service)!;
           const ib = s.inbound.find((x) => x.port === had.decision.port)!;
           const e = this.#decide(desired, s, ib.port, ib.force === true, key, had, first);
           if (e === had) continue;
@@ -180,9 +202,13 @@ export class StrictGate {
       if (isHeld) held.add(key);
       else held.delete(key);
     }
+    // The same ports held as before and services only edited in place: only the edited ones are derived again (the
+    // others read the same held set with the same objects). Else every service is.
+    const gated: Gated =
+      held.size === 0 ? { services: desired.services, copies: NO_COPIES } : diff && !diff.reshaped && held === base.held ? holdChanged(desired, held, base.gated, diff.changed, diff.at) : holdAtPermissive(desired, held);
     let ordered: GateDecision[] | undefined;
     const result: GateResult = {
-      model: held.size === 0 ? desired : holdAtPermissive(desired, held),
+      model: held.size === 0 ? desired : modelWith(desired, gated.services, (s) => gated.copies.get(s.name) ?? s),
       get decisions() {
         if (!ordered) {
           const view = new Map(base.entries);
@@ -201,7 +227,7 @@ export class StrictGate {
         this.#generation++;
         const next = base.entries;
         for (const [k, e] of entries) e ? next.set(k, e) : next.delete(k);
-        this.#state = { started: true, services: desired.services, accessLogs: desired.accessLogs, evidenceRevision, entries: next, held };
+        this.#state = { started: true, services: desired.services, accessLogs: desired.accessLogs, evidenceRevision, entries: next, held, gated };
       },
     };
     return result;
@@ -217,8 +243,9 @@ export class StrictGate {
     const available = sendsEvidence(desired, s);
     const revision = this.#portRevision(s.name, port);
     const wasAllowed = had !== undefined && had.decision.state !== 'held';
-    if (!first && had && had.service === s && had.available === available && revision !== NO_REVISION && revision === had.revision) {
-      // Same inputs; only "allowed before" can differ, and only for a port that was held (it stays held).
+    if (!first && had && had.force === force && had.available === available && revision !== NO_REVISION && revision === had.revision) {
+      // Same inputs; only "allowed before" can differ, and only for a port that was held (it stays held). A new
+      // service object that asks the same of the port (an application port edited) keeps the entry.
       return had;
     }
     gateCounters.decided++;
@@ -243,8 +270,13 @@ export class StrictGate {
     }
     const decision: GateDecision = { service: s.name, port, state, readiness: r.readiness, reason, plaintextSources };
     const same = had && sameDecision(had.decision, decision);
-    return { service: s, available, revision, atStart, decision: same ? had.decision : decision };
+    return { force, available, revision, atStart, decision: same ? had.decision : decision };
   }
+}
+
+/** Whether a decision reads the same of `b` as of `a`: name, target (whether it sends evidence), and each port's number, mode and force. */
+function sameForGate(a: Service, b: Service): boolean {
+  return a.name === b.name && a.target === b.target && a.inbound.length === b.inbound.length && a.inbound.every((x, i) => x === b.inbound[i] || (x.port === b.inbound[i]!.port && x.mode === b.inbound[i]!.mode && x.force === b.inbound[i]!.force));
 }
 
 function sameDecision(a: GateDecision, b: GateDecision): boolean {
@@ -262,16 +294,45 @@ function orderedDecisions(model: MeshModel, entries: ReadonlyMap<string, Entry>)
   return out;
 }
 
-/** The model with these ports (portKey) at PERMISSIVE, and their mesh clients told so. */
-function holdAtPermissive(desired: MeshModel, held: ReadonlySet<string>): MeshModel {
-  const ports = new Map<string, Mode>([...held].map((k) => [k, 'PERMISSIVE']));
-  const serverModes = new Map<string, Mode>();
-  for (const client of desired.services) {
-    for (const dep of client.outbound) {
-      if (dep.kind === 'service' && held.has(portKey(dep.service, dep.port)) && dep.serverMode === 'STRICT') {
-        serverModes.set(edgeKey(client.name, dep.name), 'PERMISSIVE');
-      }
+/** A service with these ports (portKey) at PERMISSIVE, where it serves them and where it calls them. */
+function heldService(s: Service, held: ReadonlySet<string>): Service {
+  gateCounters.heldDerived++;
+  let ports: Map<string, Mode> | undefined;
+  let serverModes: Map<string, Mode> | undefined;
+  for (const ib of s.inbound) {
+    const key = portKey(s.name, ib.port);
+    if (held.has(key)) (ports ??= new Map()).set(key, 'PERMISSIVE');
+  }
+  for (const dep of s.outbound) {
+    if (dep.kind === 'service' && held.has(portKey(dep.service, dep.port)) && dep.serverMode === 'STRICT') {
+      (serverModes ??= new Map()).set(edgeKey(s.name, dep.name), 'PERMISSIVE');
     }
   }
-  return withModes(desired, { ports, serverModes });
+  return ports || serverModes ? deriveService(s, { ...(ports ? { ports } : {}), ...(serverModes ? { serverModes } : {}) }) : s;
+}
+
+/** Every service with these ports held. */
+function holdAtPermissive(desired: MeshModel, held: ReadonlySet<string>): Gated {
+  const copies = new Map<string, Service>();
+  const services = desired.services.map((s) => {
+    const d = heldService(s, held);
+    if (d !== s) copies.set(s.name, d);
+    return d;
+  });
+  return { services: Object.freeze(services), copies };
+}
+
+/** `base` (the same ports held) with the services edited in place, at positions `at`, held again. */
+function holdChanged(desired: MeshModel, held: ReadonlySet<string>, base: Gated, changed: readonly Service[], at: readonly number[]): Gated {
+  const services = [...base.services];
+  let copies = base.copies;
+  const own = (): Map<string, Service> => (copies === base.copies ? (copies = new Map(base.copies)) : copies) as Map<string, Service>;
+  changed.forEach((s, i) => {
+    const d = heldService(s, held);
+    services[at[i]!] = d;
+    if (d !== s) own().set(s.name, d);
+    else if (copies.has(s.name)) own().delete(s.name);
+  });
+  services.length = desired.services.length;
+  return { services: Object.freeze(services), copies };
 }

@@ -41,6 +41,11 @@ export function knownPorts(model: MeshModel, services: readonly Service[] = mode
   return services.flatMap((s) => s.inbound.map((ib) => ({ service: s.name, port: ib.port, evidenceAvailable: sendsEvidence(model, s) })));
 }
 
+/** Whether knownPorts says the same of `b` as of `a` (in `model`): the same ports, as able to send evidence. */
+function sameKnownPorts(model: MeshModel, a: Service, b: Service): boolean {
+  return a.inbound.length === b.inbound.length && a.inbound.every((ib, i) => ib.port === b.inbound[i]!.port) && sendsEvidence(model, a) === sendsEvidence(model, b);
+}
+
 export class Traffic implements TrafficEvidenceView {
   readonly evidence: TrafficEvidence;
   readonly receiver: AccessLogReceiver;
@@ -81,8 +86,20 @@ export class Traffic implements TrafficEvidenceView {
         this.#desired = model;
         // The evidence's ports follow the description: only those of the services it changed are declared again.
         const diff = previous && previous.accessLogs === model.accessLogs ? diffServices(previous.services, model.services) : undefined;
-        if (diff) this.evidence.updatePorts(new Set([...diff.replaced, ...diff.changed].map((s) => s.name)), knownPorts(model, diff.changed));
-        else this.evidence.setPorts(knownPorts(model));
+        if (diff) {
+          // A service edited in place that declares the same ports, as able to send evidence as before, keeps them.
+          const names = new Set<string>();
+          const declared: Service[] = [];
+          const { changed, replaced } = diff;
+          for (let i = 0; i < Math.max(changed.length, replaced.length); i++) {
+            const s = changed[i];
+            const o = replaced[i];
+            if (s && o && s.name === o.name && sameKnownPorts(model, o, s)) continue;
+            if (s) names.add(s.name), declared.push(s);
+            if (o) names.add(o.name);
+          }
+          this.evidence.updatePorts(names, knownPorts(model, declared));
+        } else this.evidence.setPorts(knownPorts(model));
         this.receiver.policyChanged();
         this.#adopt(result, before);
       },

@@ -10,6 +10,7 @@ import type { ProxyStatus, ProxyStatusSnapshot, ResourceState } from '../../src/
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { TYPE_CLUSTER, TYPE_LISTENER } from '../../src/xds/type-urls.js';
 import { publish, shopMesh } from './fixtures.js';
+import type { ProxyFeed, TrackedProxy } from '../../src/rollout/progress.js';
 
 interface Held {
   readonly typeUrl: string;
@@ -209,5 +210,32 @@ describe('rollout controller', () => {
     rollout.setDesired(shopMesh({ orders: 'DISABLE' }));
     rollout.setDesired(shopMesh({ orders: 'STRICT' }));
     assert.equal(rollout.rolloutStatus().ports.find((p) => p.service === 'orders')!.proxies.connected, 1, 'only the real proxy is counted');
+  });
+
+  test('told of policy changes: a reload asks isProxyOf nothing; policyChanged() asks it of every stream', () => {
+    const cache = new ResourceCache();
+    const tracked = (nodeId: string): TrackedProxy => ({ streamId: nodeId, nodeId, cluster: 'orders', principal: `node:${nodeId}`, service: 'ads', resource: () => undefined });
+    const proxies = [tracked('orders-1'), tracked('spoof-1')];
+    const feed: ProxyFeed = { proxies: () => proxies, onStatusChange: () => () => {} };
+    let asked = 0;
+    let spoofAllowed = true;
+    const rollout = new RolloutController({
+      status: () => ({ generatedAt: '', proxies: [] }),
+      feed,
+      toldOfPolicyChanges: true,
+      isProxyOf: (p) => (asked++, spoofAllowed || p.nodeId !== 'spoof-1'),
+      resources: cache,
+      onEffectiveChange: (m) => publish(cache, m),
+    });
+    const connected = (): number => rollout.rolloutStatus().ports.find((p) => p.service === 'orders')!.proxies.connected;
+    assert.equal(asked, 2, 'the streams at start');
+    rollout.setDesired(shopMesh({ orders: 'DISABLE' }));
+    rollout.setDesired(shopMesh({ orders: 'STRICT' }));
+    assert.equal(asked, 2, 'no stream asked again on a reload');
+    assert.equal(connected(), 2);
+    spoofAllowed = false;
+    rollout.policyChanged();
+    assert.equal(asked, 4, 'every stream, once');
+    assert.equal(connected(), 1, 'only the real proxy is counted');
   });
 });

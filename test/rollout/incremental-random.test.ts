@@ -101,6 +101,9 @@ describe('incremental equals fresh under random histories', () => {
       // The same, but looking every version up after every push (no change feed from the cache).
       const lookAll: ResourceVersions = { get: (g, t, n) => cache.get(g, t, n) };
       const full = new RolloutController({ status: () => ({ generatedAt: '', proxies: [] }), feed, resources: lookAll, onEffectiveChange: () => {} });
+      // The same, told when the policy changes (after every reload here) instead of starting the counts again on
+      // every setDesired.
+      const told = new RolloutController({ status: () => ({ generatedAt: '', proxies: [] }), feed, toldOfPolicyChanges: true, resources: lookAll, onEffectiveChange: () => {} });
 
       let desired: MeshModel | undefined;
       // Off: every listener changes (no access-log config) while no service object does.
@@ -112,6 +115,8 @@ describe('incremental equals fresh under random histories', () => {
         assert.deepEqual(gated.model.services, ref.model.services, 'the gated model');
         rollout.setDesired(gated.model);
         full.setDesired(gated.model);
+        told.setDesired(gated.model);
+        told.policyChanged();
         gated.commit();
         ref.commit();
       };
@@ -119,13 +124,18 @@ describe('incremental equals fresh under random histories', () => {
         refGate.apply(desired!).commit();
         rollout.setDesired(m);
         full.setDesired(m);
+        told.setDesired(m);
       });
       const check = (step: number): void => {
         const at = `seed ${seed}, step ${step}`;
         const gated = rollout.desired()!;
         const plans = planRollout(gated);
+        // The plans kept across descriptions (same objects when they ask the same) equal plans made afresh.
+        assert.deepEqual(plans, planRollout(gated, { afresh: true }), `${at}: plans kept equal plans made afresh`);
         assert.deepEqual(rollout.rolloutStatus(), full.rolloutStatus(), `${at}: status`);
         assert.deepEqual(rollout.state(), full.state(), `${at}: state`);
+        assert.deepEqual(told.rolloutStatus(), full.rolloutStatus(), `${at}: status (told of policy changes)`);
+        assert.deepEqual(told.state(), full.state(), `${at}: state (told of policy changes)`);
         const state = rollout.state();
         assert.deepEqual([...state.ports.keys()].sort(), plans.map((p) => p.key).sort(), `${at}: a state for every port, none for ports gone`);
         assert.deepEqual([...state.edges.keys()].sort(), plans.flatMap((p) => p.edges.map((e) => e.key)).sort(), `${at}: edges`);
@@ -166,10 +176,12 @@ describe('incremental equals fresh under random histories', () => {
           feed.open(pick(services).name);
           rollout.statusChanged();
           full.statusChanged();
+          told.statusChanged();
         } else if (r < 0.78) {
           for (const p of feed.list) if (rand() < 0.5) feed.ackAll(p, cache);
           rollout.statusChanged();
           full.statusChanged();
+          told.statusChanged();
         } else if (r < 0.93) {
           // Mostly on held ports, mostly mTLS: what releases them (and plaintext, what keeps them held).
           const held = traffic.decisions().filter((d) => d.state === 'held');

@@ -30,6 +30,14 @@ function controller(): { rollout: RolloutController; cache: ResourceCache } {
   return { rollout, cache };
 }
 
+/** The description with service `i`'s own mode changed (its line in syntheticMesh's output). */
+function withMode(text: string, i: number, from: string, to: string): string {
+  const at = text.indexOf(`  - name: s${i}\n`);
+  const line = text.indexOf(`    mode: ${from}\n`, at);
+  assert.ok(at >= 0 && line > at);
+  return text.slice(0, line) + `    mode: ${to}\n` + text.slice(line + `    mode: ${from}\n`.length);
+}
+
 describe('incremental rollout work', () => {
   const N = 300;
 
@@ -39,21 +47,41 @@ describe('incremental rollout work', () => {
     rollout.setDesired(base);
     const plansBefore = planRollout(base);
     const before = { ...planCounters, rerecorded: rollout.stats().rerecorded };
-    // s42's application port: its listener's bytes change, its clients' clusters do not.
-    const edited = parseMesh(syntheticMesh(N, { edited: { service: 42, appPort: 9090 } }), 'mesh.yaml');
+    // s42 asks PERMISSIVE instead of STRICT: its port's plan and its own edges (its mode) change.
+    const edited = parseMesh(withMode(syntheticMesh(N), 42, 'STRICT', 'PERMISSIVE'), 'mesh.yaml');
     rollout.setDesired(edited);
-    // Edges of s42 (its own outbound) and of its three clients, whose service objects are new.
-    assert.equal(planCounters.edgesPlanned - before.edgesPlanned, 4 * 3);
-    // The ports of the four re-resolved services (s39..s42) and those their new edges reach (s40..s45): s39..s45.
+    // s42's three edges; s39..s41's edges to s42 (new service objects) ask the same: kept.
+    assert.equal(planCounters.edgesPlanned - before.edgesPlanned, 3);
+    assert.equal(planCounters.edgesKept - before.edgesKept, 3 * 3);
+    // s42's port and the ports its new edges reach (s43..s45); s39..s41 are looked at and kept.
     const replanned = planCounters.portsPlanned - before.portsPlanned;
-    assert.equal(replanned, 7);
-    // No other port is even looked at: the planner visits the servers the changed services reach, nothing else.
-    assert.equal(planCounters.portsKept - before.portsKept, 0);
-    // Re-recorded: the listeners of those 7 ports and the 12 new edges' clusters; none of the other ~1,200.
-    assert.equal(rollout.stats().rerecorded - before.rerecorded, 7 + 12);
+    assert.equal(replanned, 4);
+    assert.equal(planCounters.portsKept - before.portsKept, 3);
+    // Re-recorded: the listeners of those 4 ports and s42's 3 clusters; none of the other ~1,200.
+    assert.equal(rollout.stats().rerecorded - before.rerecorded, 4 + 3);
     const after = planRollout(edited);
     const kept = after.filter((p, i) => p === plansBefore[i]).length;
     assert.equal(kept, N - replanned);
+    assert.deepEqual(after, planRollout(edited, { afresh: true }));
+  });
+
+  test('an edit no plan reads (an application port) keeps every plan: nothing replanned, stepped or re-recorded', () => {
+    const { rollout } = controller();
+    const base = parseMesh(syntheticMesh(N), 'mesh.yaml');
+    rollout.setDesired(base);
+    const plansBefore = planRollout(base);
+    const before = { ...planCounters, ...rollout.stats() };
+    // Every service's application port: every service object is new, and only its local cluster changes.
+    const edited = parseMesh(syntheticMesh(N, { appPort: 9090 }), 'mesh.yaml');
+    rollout.setDesired(edited);
+    assert.equal(planCounters.edgesPlanned - before.edgesPlanned, 0);
+    assert.equal(planCounters.portsPlanned - before.portsPlanned, 0);
+    assert.equal(planCounters.portsKept - before.portsKept, N);
+    const stats = rollout.stats();
+    // Each new object reads the same of the state as the one it replaces: its overrides are kept, none looked up.
+    assert.deepEqual([stats.stepped - before.stepped, stats.rerecorded - before.rerecorded, stats.derived - before.derived], [0, 0, 0]);
+    assert.ok(planRollout(edited).every((p, i) => p === plansBefore[i]), 'the same plan objects');
+    assert.deepEqual(planRollout(edited), planRollout(edited, { afresh: true }));
   });
 
   test('a service held back the same way as before is the same derived object (no inputs compared downstream)', () => {
@@ -124,9 +152,14 @@ describe('incremental rollout work', () => {
     };
     // s42 edited: s39..s42 are re-resolved (their view of s42 changed); s43..s45 gain new edges from s42.
     const edit = cost(() => reload(syntheticMesh(M, { edited: { service: 42, appPort: 9090 } })));
-    // s40 and s42 ask STRICT (modes rotate STRICT, PERMISSIVE, STRICT, DISABLE): the gate decides those two only.
-    // Derived again: the services of those 7 ports and their clients (s36..s45).
-    assert.deepEqual(edit, { decided: 2, evidenceRead: 2, planned: 7, stepped: 7, derived: 10, rerecorded: 7 + 12, classified: 0, reshaped: 0 });
+    // The four new service objects (s42 and its clients) ask the same of the gate (s40 and s42 ask STRICT with the
+    // same force: their decisions are kept) and of the rollout: their ports are looked at and kept (no step, no
+    // recording: only s42's local cluster changed, which no step waits on); the four keep their overrides.
+    assert.deepEqual(edit, { decided: 0, evidenceRead: 0, planned: 4, stepped: 0, derived: 0, rerecorded: 0, classified: 0, reshaped: 0 });
+    // The gate, the controller and the evidence's ports share one diff of the two descriptions.
+    const made = diffCounters.made;
+    reload(syntheticMesh(M, { edited: { service: 42, appPort: 9091 } }));
+    assert.equal(diffCounters.made - made, 1, 'one diff per reload');
     const back = cost(() => reload(syntheticMesh(M)));
     assert.deepEqual(back, edit, 'and back: the same work');
     const again = cost(() => reload(syntheticMesh(M)));
@@ -136,6 +169,18 @@ describe('incremental rollout work', () => {
     traffic.evidence.record('s100', 15006, 'mtls', 'spiffe://bench.example.org/ns/n99/sa/s99');
     const evidence = cost(() => reload(syntheticMesh(M)));
     assert.deepEqual([evidence.decided, evidence.evidenceRead, evidence.planned, evidence.stepped], [1, 1, 0, 0]);
+
+    // s41 (PERMISSIVE) now asks STRICT: the gate decides that port only (s38 and s40, re-resolved, keep theirs).
+    const strict = cost(() => reload(withMode(syntheticMesh(M), 41, 'PERMISSIVE', 'STRICT')));
+    assert.deepEqual([strict.decided, strict.evidenceRead], [1, 1]);
+    assert.equal(traffic.decisions().find((d) => d.service === 's41')?.state, 'held', 'no evidence yet');
+
+    // With a port held, a one-service edit holds again only the services it changed (s39..s42), not every service.
+    const held = gateCounters.heldDerived;
+    reload(withMode(syntheticMesh(M, { edited: { service: 42, appPort: 9090 } }), 41, 'PERMISSIVE', 'STRICT'));
+    assert.equal(gateCounters.heldDerived - held, 4);
+    assert.equal(rollout.desired()!.serviceByName('s41')!.inbound[0]!.mode, 'PERMISSIVE', 'still held');
+    assert.equal(rollout.desired()!.serviceByName('s40')!.outbound.find((d) => d.name === 's41')!.serverMode, 'PERMISSIVE', 'and its clients told so');
     traffic.close();
   });
 
@@ -156,6 +201,6 @@ describe('incremental rollout work', () => {
     // The next change anywhere (here: s9 edited) records s5's new version too, without looking at any other.
     rollout.setDesired(parseMesh(syntheticMesh(12, { edited: { service: 9, appPort: 9090 } }), 'mesh.yaml'));
     const edited = rollout.stats().rerecorded - before;
-    assert.equal(edited, 7 + 12 + 1, "the edit's resources and s5's listener");
+    assert.equal(edited, 1, "s5's listener (the edit changes no plan and no listener)");
   });
 });
