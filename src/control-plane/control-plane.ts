@@ -194,6 +194,9 @@ export class ControlPlane {
         const principal = parsePrincipalString(proxy.principal);
         return principal !== undefined && policy.mayReadGroup(principal, service);
       },
+      // Who is a proxy of which service changes only with the identities of a description, and #apply says when:
+      // a reload that keeps them costs no pass over every stream.
+      toldOfPolicyChanges: true,
       resources: this.resources,
       onEffectiveChange: (model) => {
         const stats = this.meshResources.apply(model);
@@ -487,6 +490,8 @@ export class ControlPlane {
     const own = this.#source.kind === 'embedded-ca' || this.config.tcpAddress || this.config.bundleEndpoint?.profile === 'https_spiffe' ? [SpiffeId.parse(this.serverSpiffeId)] : [];
     this.#source.setIdentities([...own, ...next.model.services.map((s) => s.spiffeId)]);
     this.xds.policyChanged();
+    // With the new policy in force (this.#mesh is the new description now), the rollout counts proxies again.
+    this.#rollout.policyChanged();
     this.#workloadApi?.grantsChanged();
   }
 
