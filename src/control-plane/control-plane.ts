@@ -38,6 +38,7 @@ import { knownPorts, Traffic } from '../traffic/traffic.js';
 import { gatedEvidence } from '../replica/replicated-gate.js';
 import { trafficMetrics } from '../traffic/metrics.js';
 import { strictCheckHandler } from '../traffic/admin.js';
+import { strictCheck, type StrictCheckReport } from '../traffic/strict-check.js';
 import { Federation } from '../federation/federation.js';
 import { federationDocument } from '../federation/status.js';
 import { startBundleEndpoint, type BundleEndpointServer } from '../federation/serve-endpoint.js';
@@ -458,6 +459,14 @@ export class ControlPlane {
     if (active) this.metrics.caExpiry.set(active.notAfter.getTime() / 1000);
   }
 
+  /**
+   * `trustplane strict-check`: a replica answers from every replica's evidence (a plaintext caller may reach any
+   * of them) over the description it serves; a single server from its own.
+   */
+  #strictCheck(service?: string): StrictCheckReport {
+    return this.#serving ? strictCheck(this.#mesh.model, this.#serving.evidence, this.clock.now(), service) : this.traffic.strictCheck(service);
+  }
+
   /** Where each port's rollout stands: asked for, in force, waiting for. */
   rolloutStatus(): ReturnType<Traffic['decorate']> {
     // A replica shows the STRICT gate its leader recorded, over every replica's evidence.
@@ -551,7 +560,7 @@ export class ControlPlane {
         metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
         json: (path) => this.#json(path),
         isOperator: (req) => access.isOperator(req),
-        handlers: [access.handler, this.#dashboard.handler, strictCheckHandler(this.traffic), jwksHandler(this.store, this.#resourceOptions.jwks.cacheSeconds)],
+        handlers: [access.handler, this.#dashboard.handler, strictCheckHandler((service) => this.#strictCheck(service)), jwksHandler(this.store, this.#resourceOptions.jwks.cacheSeconds)],
       });
     }
     await this.#listenOidc();

@@ -167,6 +167,7 @@ export class GlobalEvidence implements TrafficEvidenceView {
       totals: { mtls: totals[0], plaintext: totals[1], handshakeFailures: totals[2], rbacDenied: totals[3] },
       mtlsCallers: bounded('mtls'),
       plaintextSources,
+      rbacDeniedCallers: bounded('rbac_denied'),
       series,
     };
   }

@@ -1,11 +1,12 @@
 // /strict-check on the admin endpoint: the dry run `trustplane strict-check` reads. It names callers (SPIFFE IDs,
 // source addresses), so only the operator gets it; /strict-check/SERVICE narrows it to one service.
 import type { AdminHandler } from '../control-plane/admin-http.js';
-import type { Traffic } from './traffic.js';
+import type { StrictCheckReport } from './strict-check.js';
 
 export const STRICT_CHECK_PATH = '/strict-check';
 
-export function strictCheckHandler(traffic: Traffic): AdminHandler {
+/** `report` answers for every port, or one service's (a replica's reads every replica's evidence). */
+export function strictCheckHandler(report: (service?: string) => StrictCheckReport): AdminHandler {
   return (_req, res, ctx) => {
     if (ctx.path !== STRICT_CHECK_PATH && !ctx.path.startsWith(`${STRICT_CHECK_PATH}/`)) return false;
     if (!ctx.operator) {
@@ -13,12 +14,12 @@ export function strictCheckHandler(traffic: Traffic): AdminHandler {
       return true;
     }
     const service = ctx.path === STRICT_CHECK_PATH ? undefined : decodeURIComponent(ctx.path.slice(STRICT_CHECK_PATH.length + 1));
-    const report = traffic.strictCheck(service);
-    if (service !== undefined && report.ports.length === 0) {
+    const doc = report(service);
+    if (service !== undefined && doc.ports.length === 0) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`no service "${service}" with inbound ports in the mesh description\n`);
       return true;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(report, null, 2)}\n`);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(doc, null, 2)}\n`);
     return true;
   };
 }

@@ -50,6 +50,8 @@ export interface PortEvidence {
   readonly mtlsCallers: readonly SourceCount[];
   /** Plaintext connections in the window by source address, most first. */
   readonly plaintextSources: readonly SourceCount[];
+  /** Connections the port's RBAC refused in the window, by caller, most first. */
+  readonly rbacDeniedCallers: readonly SourceCount[];
   /** mTLS share over time, oldest first: one point per bucket of the window. */
   readonly series: readonly { readonly at: string; readonly mtls: number; readonly plaintext: number }[];
 }

@@ -200,12 +200,6 @@ export class TrafficEvidence implements TrafficEvidenceView {
     return mtls > 0;
   }
 
-  /** Callers whose mTLS connections the port's RBAC denied in the window, most first. */
-  deniedCallers(service: string, port: number): readonly SourceCount[] {
-    const p = this.#ports.get(portKeyOf(service, port));
-    return p ? this.#sourceCounts(p, 'rbac_denied', this.#validSlots(p, this.#clock.now())) : [];
-  }
-
   /** Totals since start per port and kind, for the connections counter. */
   totals(): Iterable<{ readonly service: string; readonly port: number; readonly kind: ConnectionKind; readonly count: number }> {
     const out: { service: string; port: number; kind: ConnectionKind; count: number }[] = [];
@@ -354,6 +348,7 @@ export class TrafficEvidence implements TrafficEvidenceView {
       totals: { mtls: p.totals[0]!, plaintext: p.totals[1]!, handshakeFailures: p.totals[2]!, rbacDenied: p.totals[3]! },
       mtlsCallers: this.#sourceCounts(p, 'mtls', slots),
       plaintextSources,
+      rbacDeniedCallers: this.#sourceCounts(p, 'rbac_denied', slots),
       series,
     };
   }

@@ -7,8 +7,7 @@
 // Pure: the document /strict-check serves and the CLI renders.
 import type { MeshModel, Mode, Service } from '../mesh/model.js';
 import { SpiffeId } from '../spiffe/id.js';
-import type { Readiness, SourceCount } from './evidence-view.js';
-import type { TrafficEvidence } from './evidence.js';
+import type { Readiness, SourceCount, TrafficEvidenceView } from './evidence-view.js';
 import { NO_SPIFFE_ID } from './classify.js';
 import { OTHER_SOURCE } from './evidence.js';
 
@@ -55,7 +54,11 @@ function admits(mesh: MeshModel, service: Service, caller: string): boolean {
   return mesh.admitsCaller(service, id);
 }
 
-export function strictCheck(mesh: MeshModel, evidence: TrafficEvidence, at: number, service?: string): StrictCheckReport {
+/**
+ * `evidence` is this server's own, or on a replica every replica's merged (src/replica/global-evidence.ts): a
+ * caller may send its plaintext to any replica.
+ */
+export function strictCheck(mesh: MeshModel, evidence: TrafficEvidenceView, at: number, service?: string): StrictCheckReport {
   const ports: StrictCheckPort[] = [];
   for (const s of mesh.services) {
     if (service !== undefined && s.name !== service) continue;
@@ -67,7 +70,7 @@ export function strictCheck(mesh: MeshModel, evidence: TrafficEvidence, at: numb
       const deniedCallers: DeniedCaller[] = [
         ...mtlsCallers.filter((c) => c.source !== OTHER_SOURCE && !admits(mesh, s, c.source)).map((c) => ({ ...c, why: 'mtls_not_allowed' as const })),
         ...mtlsCallers.filter((c) => c.source === OTHER_SOURCE).map((c) => ({ ...c, why: 'not_checked' as const })),
-        ...evidence.deniedCallers(s.name, ib.port).map((c) => ({ ...c, why: 'rbac_denied' as const })),
+        ...(e?.rbacDeniedCallers ?? []).map((c) => ({ ...c, why: 'rbac_denied' as const })),
       ];
       const plaintextClients = mesh.services.filter((c) => c.mode === 'DISABLE' && c.outbound.some((d) => d.kind === 'service' && d.service === s.name && d.port === ib.port)).map((c) => c.name);
       const plaintextSources = e?.plaintextSources ?? [];

@@ -28,7 +28,7 @@ const rollout: RolloutStatus = {
 
 function evidence(service: string, port: number, o: Partial<PortEvidence>): PortEvidence {
   const zero = { mtls: 0, plaintext: 0, handshakeFailures: 0, rbacDenied: 0 };
-  return { service, port, evidenceAvailable: true, readiness: 'not_ready', readinessReason: 'no mTLS seen', window: zero, totals: zero, mtlsCallers: [], plaintextSources: [], series: [], ...o };
+  return { service, port, evidenceAvailable: true, readiness: 'not_ready', readinessReason: 'no mTLS seen', window: zero, totals: zero, mtlsCallers: [], plaintextSources: [], rbacDeniedCallers: [], series: [], ...o };
 }
 
 function inputs(over: Partial<DashboardInputs>): DashboardInputs {

@@ -50,6 +50,12 @@ async function rolloutOf(cp: ControlPlane): Promise<PortDoc> {
   return doc.ports.find((p) => p.service === 'orders')!;
 }
 
+/** `trustplane strict-check --service orders` as a replica answers it (the CLI renders this document). */
+async function strictCheckOf(cp: ControlPlane): Promise<{ ports: { port: number; plaintextSources: { source: string }[]; breaks: boolean }[] }> {
+  const token = readFileSync(adminTokenFile(cp.config.dataDir), 'utf8').trim();
+  return (await (await fetch(`http://${cp.adminAddress}/strict-check/orders`, { headers: { authorization: `Bearer ${token}` } })).json()) as never;
+}
+
 /** What `node`'s proxy at `cp` logs: connections to orders over one access-log stream (mTLS with its node SVID). */
 async function accessLogs(cp: ControlPlane, creds: NodeCredentials, conns: readonly Conn[]): Promise<void> {
   const client = new grpc.Client(cp.tcpAddress!, spiffeChannelCredentials({ bundlePem: creds.bundlePem, serverSpiffeId: cp.serverSpiffeId, certChainPem: creds.certChainPem, privateKeyPem: creds.privateKeyPem }));
@@ -107,6 +113,9 @@ describe('the STRICT gate across replicas', () => {
         const p = await rolloutOf(cp);
         assert.equal(p.strictGate?.state, 'held', `${cp.replica!.id} shows the leader's hold`);
         assert.match(p.waitingFor[0]!, /^held at PERMISSIVE by the STRICT gate: plaintext in the last 48 s from 10\.1\.2\.3/);
+        // strict-check on any replica names the plaintext source, though only r2's proxies saw it.
+        const check = await strictCheckOf(cp);
+        assert.deepEqual(check.ports.map((x) => [x.port, x.plaintextSources.map((s) => s.source), x.breaks]), [[15006, ['10.1.2.3'], true]], `${cp.replica!.id}: strict-check`);
       }
       assert.equal(await strictDecisions(ds, 2), 0);
 
