@@ -14,7 +14,7 @@ import type { RolloutStatus } from '../rollout/status.js';
 import type { StrictGateState, TrafficEvidenceView, PortEvidence } from '../traffic/evidence-view.js';
 import { StrictGate, type GateDecision, type GateResult } from '../traffic/gate.js';
 import { portKeyOf } from '../traffic/evidence.js';
-import type { GatedPortRollout } from '../traffic/traffic.js';
+import { gatedRollout, type GatedPortRollout } from '../traffic/gated-rollout.js';
 import { TrustplaneError } from '../errors.js';
 
 /** The gate's word on one port, as recorded with a rollout decision. */
@@ -79,18 +79,12 @@ function current(r: GateRecord, evidence: TrafficEvidenceView): { state: GateRec
 /** Rollout status with the recorded gate's word on every port it holds or forces (as Traffic.decorate does for one process). */
 export function decorateReplicated(status: RolloutStatus, records: readonly GateRecord[] | undefined, evidence: TrafficEvidenceView): { ports: GatedPortRollout[] } {
   const byKey = new Map((records ?? []).map((r) => [portKeyOf(r.service, r.port), r]));
-  return {
-    ...status,
-    ports: status.ports.map((p): GatedPortRollout => {
-      const r = byKey.get(portKeyOf(p.service, p.port));
-      if (!r) return p;
-      const { state, reason, e } = current(r, evidence);
-      const strictGate = { state, readiness: e?.readiness ?? 'no_evidence', reason, plaintextSources: e?.plaintextSources ?? [] };
-      if (state === 'held') return { ...p, asked: 'STRICT', done: false, waitingFor: [reason, ...p.waitingFor.filter((w) => w !== 'next step due at the next evaluation')], strictGate };
-      if (state === 'forced') return { ...p, waitingFor: [...p.waitingFor, reason], strictGate };
-      return { ...p, strictGate };
-    }),
-  };
+  return gatedRollout(status, (service, port) => {
+    const r = byKey.get(portKeyOf(service, port));
+    if (!r) return undefined;
+    const { state, reason, e } = current(r, evidence);
+    return { state, readiness: e?.readiness ?? 'no_evidence', reason, plaintextSources: e?.plaintextSources ?? [] };
+  });
 }
 
 /** The shared evidence with the recorded gate's word on each port (for the dashboard). */

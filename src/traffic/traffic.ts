@@ -17,6 +17,7 @@ import { StrictGate, type GateDecision, type GateResult } from './gate.js';
 import { diffServices } from '../rollout/service-diff.js';
 import { sendsEvidence } from './readiness.js';
 import { strictCheck, type StrictCheckReport } from './strict-check.js';
+import { gatedRollout, type GatedPortRollout } from './gated-rollout.js';
 
 export interface TrafficConfig {
   /** Sliding window of the evidence (default 24 h). */
@@ -33,8 +34,7 @@ export interface TrafficOptions extends TrafficConfig {
   readonly hooks?: AlsHooks;
 }
 
-/** A port of rollout status, with what the STRICT gate decided when the description asks STRICT for it. */
-export type GatedPortRollout = RolloutStatus['ports'][number] & { readonly strictGate?: Pick<GateDecision, 'state' | 'readiness' | 'reason' | 'plaintextSources'> };
+export type { GatedPortRollout } from './gated-rollout.js';
 
 /** Which ports a model declares (or these of its services), and whether they can send evidence. */
 export function knownPorts(model: MeshModel, services: readonly Service[] = model.services): KnownPort[] {
@@ -147,18 +147,10 @@ export class Traffic implements TrafficEvidenceView {
 
   /** Rollout status with the gate's word on every port it holds or forces: asked is the description's mode. */
   decorate(status: RolloutStatus): { ports: GatedPortRollout[] } {
-    return {
-      ...status,
-      ports: status.ports.map((p): GatedPortRollout => {
-        const had = this.#gate.decision(portKeyOf(p.service, p.port));
-        if (!had) return p;
-        const d = this.#current(had);
-        const strictGate = { state: d.state, readiness: d.readiness, reason: d.reason, plaintextSources: d.plaintextSources };
-        if (d.state === 'held') return { ...p, asked: 'STRICT', done: false, waitingFor: [d.reason, ...p.waitingFor.filter((w) => w !== 'next step due at the next evaluation')], strictGate };
-        if (d.state === 'forced') return { ...p, waitingFor: [...p.waitingFor, d.reason], strictGate };
-        return { ...p, strictGate };
-      }),
-    };
+    return gatedRollout(status, (service, port) => {
+      const had = this.#gate.decision(portKeyOf(service, port));
+      return had && this.#current(had);
+    });
   }
 
   strictCheck(service?: string): StrictCheckReport {
