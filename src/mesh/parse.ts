@@ -39,7 +39,7 @@ let last: { readonly services: readonly Service[]; readonly index: ModelIndex } 
 export function checkRead(read: SourceRead, file: string, fast: boolean): MeshCheck {
   const structure = checkStructure(read, file);
   if (structure.value === undefined) return { ok: false, problems: structure.problems };
-  const resolver = new Resolver(file, structure.positions);
+  const resolver = new Resolver(file, structure.positions, structure.problems.length === 0);
   // Only a fast read without a structural problem may patch (and become) the last resolve: its items are shared.
   const resolved = resolver.resolve(structure.value as RawMesh, fast && structure.problems.length === 0);
   const problems = [...structure.problems, ...resolver.problems].sort((a, b) => a.line - b.line || a.column - b.column);

@@ -143,7 +143,21 @@ export class Resolver {
     private readonly file: string,
     /** Where paths start in the file (and whether they were written at all). */
     private readonly positions: { get(path: string): SourcePosition | undefined; has(path: string): boolean; hasKey(path: string, key: string): boolean },
+    /**
+     * The structural check found no problem: then every key written in the file is in the checked value and
+     * nothing else is, so "was it written" is answered by the value without looking the path up in the tree.
+     */
+    private readonly clean = false,
   ) {}
+
+  /**
+   * Whether `key` was written (with any value, even an invalid one) in the map whose checked value is `obj`, at the
+   * path `at()` gives (built only when the tree must be asked).
+   */
+  private written(obj: object | undefined, key: string, at: () => string): boolean {
+    if (obj !== undefined && (obj as Record<string, unknown>)[key] !== undefined) return true;
+    return !this.clean && this.positions.hasKey(at(), key);
+  }
 
   /** Position of a path, or of its nearest ancestor that was in the file. */
   private at(path: string): SourcePosition {
@@ -601,7 +615,7 @@ export class Resolver {
       if (id && this.knownDomain(id, `${p}.spiffeIds[${k}]`)) spiffeIds.push(id);
     });
     // A key that was present but invalid is already reported; only a truly absent list is missing.
-    const written = (key: string) => this.positions.has(`${p}.${key}`);
+    const written = (key: string) => this.written(ro, key, () => p);
     // istio derives the server ID, SNI and ALPN; stating any of them as well would leave two answers.
     if (written('istio')) {
       for (const key of ['spiffeIds', 'sni', 'alpn']) {
@@ -636,7 +650,7 @@ export class Resolver {
 
   private istio(ri: NonNullable<Extract<RawOutbound, { kind: 'name' }>['istio']>, port: number, p: string): IstioDestination | undefined {
     const trustDomain = ri.trustDomain ?? TrustDomain.parse(ISTIO_DEFAULT_TRUST_DOMAIN);
-    const tdPath = this.positions.has(`${p}.trustDomain`) ? `${p}.trustDomain` : p;
+    const tdPath = this.written(ri, 'trustDomain', () => p) ? `${p}.trustDomain` : p;
     if (ri.host === undefined || ri.namespace === undefined || ri.serviceAccount === undefined) return undefined;
     const spiffeId = SpiffeId.fromPath(trustDomain, `/ns/${ri.namespace}/sa/${ri.serviceAccount}`);
     if (!this.knownDomain(spiffeId, tdPath)) return undefined;
@@ -661,8 +675,7 @@ export class Resolver {
 
   /** Fields only some targets generate: reported rather than silently ignored. */
   private checkTarget(rs: RawService, target: Target, path: string): void {
-    const written = (parent: string, key: string) => this.positions.hasKey(parent, key);
-    const gateway = written(path, 'gateway');
+    const gateway = this.written(rs, 'gateway', () => path);
     if (target === 'gateway' && !gateway) {
       this.report('MISSING_FIELD', `${path}.gateway`, 'missing required field "gateway"', undefined, 'the listeners and routes of a service with target gateway');
     }
@@ -670,17 +683,16 @@ export class Resolver {
       this.report('NOT_FOR_TARGET', `${path}.gateway`, `"gateway" is only used by target gateway; this service's target is ${target}`, undefined, 'target: gateway, or no gateway key');
     }
     if (target !== 'grpc') {
-      (rs.inbound ?? []).forEach((_, i) => {
-        const p = `${path}.inbound[${i}].listenAddress`;
-        if (written(`${path}.inbound[${i}]`, 'listenAddress')) this.report('NOT_FOR_TARGET', p, `"listenAddress" is only used by target grpc (the server binds it itself); this service's target is ${target}`, undefined, 'target: grpc, or no listenAddress key');
+      (rs.inbound ?? []).forEach((ri, i) => {
+        if (this.written(ri, 'listenAddress', () => `${path}.inbound[${i}]`)) this.report('NOT_FOR_TARGET', `${path}.inbound[${i}].listenAddress`, `"listenAddress" is only used by target grpc (the server binds it itself); this service's target is ${target}`, undefined, 'target: grpc, or no listenAddress key');
       });
     }
     if (UPSTREAM_TLS_TARGETS.includes(target)) return;
-    (rs.outbound ?? []).forEach((_, i) => {
-      const item = `${path}.outbound[${i}]`;
+    (rs.outbound ?? []).forEach((ro, i) => {
       for (const key of ['istio', 'sni', 'alpn']) {
-        const p = `${item}.${key}`;
-        if (written(item, key)) this.report('NOT_FOR_TARGET', p, `"${key}" is only generated for targets ${UPSTREAM_TLS_TARGETS.join(' and ')}; this service's target is ${target}`, undefined, `target: ${UPSTREAM_TLS_TARGETS.join(' or ')}, or no ${key} key`);
+        if (!this.written(ro, key, () => `${path}.outbound[${i}]`)) continue;
+        const p = `${path}.outbound[${i}].${key}`;
+        this.report('NOT_FOR_TARGET', p, `"${key}" is only generated for targets ${UPSTREAM_TLS_TARGETS.join(' and ')}; this service's target is ${target}`, undefined, `target: ${UPSTREAM_TLS_TARGETS.join(' or ')}, or no ${key} key`);
       }
     });
   }
@@ -692,7 +704,7 @@ export class Resolver {
       const lp = childPath(`${path}.listeners`, i);
       if (rl === undefined) return;
       const tls = rl.tls;
-      if (tls?.requireClientCertificate === true && tls.clientCaFile === undefined && !this.positions.has(`${lp}.tls.clientCaFile`)) {
+      if (tls?.requireClientCertificate === true && tls.clientCaFile === undefined && !this.written(tls, 'clientCaFile', () => `${lp}.tls`)) {
         this.report('MISSING_FIELD', `${lp}.tls.clientCaFile`, 'missing field "clientCaFile": requireClientCertificate needs the CAs client certificates are checked against', undefined, 'a PEM file of CA certificates');
       }
       const hosts: string[] = [];
@@ -727,7 +739,7 @@ export class Resolver {
     (rg.routes ?? []).forEach((rr, i) => {
       const rp = childPath(`${path}.routes`, i);
       if (rr?.host === undefined || rr.dependency === undefined) return;
-      const pathPrefix = rr.pathPrefix ?? (this.positions.has(`${rp}.pathPrefix`) ? undefined : '/');
+      const pathPrefix = rr.pathPrefix ?? (this.written(rr, 'pathPrefix', () => rp) ? undefined : '/');
       if (pathPrefix === undefined) return;
       let ok = true;
       if (!served.includes(rr.host)) {
