@@ -246,9 +246,19 @@ function readDelta(prev: LastRead, text: string): LastRead | undefined {
   // Line numbers after the change move by this much; what follows the list would need reading again then.
   const lineShift = line - (synced < n ? list.lines[synced]! + 1 : list.endLine);
   if (lineShift !== 0 && list.starts[n]! < old.length) return undefined;
-  // Old items of the rescanned range, by text: one moved or left as it was inside the range is not read again.
-  const rescanned = new Map<string, SourceNode>();
-  for (let k = a; k < synced; k++) rescanned.set(old.slice(list.starts[k], list.starts[k + 1]), list.nodes[k]!);
+  // Old items of the rescanned range, by text (built when first asked): one moved or left as it was inside the
+  // range is not read again.
+  let rescanned: Map<string, SourceNode> | undefined;
+  const byText = (slice: string): SourceNode | undefined => {
+    if (!rescanned) {
+      rescanned = new Map();
+      for (let k = a; k < synced; k++) rescanned.set(old.slice(list.starts[k], list.starts[k + 1]), list.nodes[k]!);
+    }
+    return rescanned.get(slice);
+  };
+  // As many items as before in the range: each is first compared with the old item at its place, and when the two
+  // differ in one value on one line, that value is read and the rest of the old tree shared (patchItem).
+  const inPlace = found.length === synced - a;
   const nodes = list.nodes.slice(0, a);
   const starts = list.starts.slice(0, a);
   const lines = list.lines.slice(0, a);
@@ -256,8 +266,11 @@ function readDelta(prev: LastRead, text: string): LastRead | undefined {
   const syncAt = list.starts[synced]! + shift;
   for (let k = 0; k < found.length; k++) {
     const slice = text.slice(found[k], k + 1 < found.length ? found[k + 1] : syncAt);
-    let node = rescanned.get(slice);
+    const oldSlice = inPlace ? old.slice(list.starts[a + k], list.starts[a + k + 1]) : undefined;
+    let node = oldSlice === slice ? list.nodes[a + k] : undefined;
     if (node) reused++;
+    else if (oldSlice !== undefined && (node = patchItem(oldSlice, list.nodes[a + k]!, slice))) meshCounters.itemsPatched++;
+    else if ((node = byText(slice))) reused++;
     else {
       const il = splitLines(slice);
       const { rest, column } = itemHead(il[0]!);
@@ -296,6 +309,93 @@ function upperBound(xs: readonly number[], x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * The tree of an item whose text differs from an old item's in one value on one line (a scalar, or a flow
+ * collection, after `key: ` or `- `): that value is read again and the old tree is copied along the path to it, every
+ * other node shared. This is what a reload that changes a port or an image of every service costs per service.
+ * Undefined when the change is anything else (the item is then read whole); the result is the tree a full read of
+ * `text` gives, since every other line, and the part of the changed line before the value, are the same text.
+ */
+function patchItem(oldText: string, oldNode: SourceNode, text: string): SourceNode | undefined {
+  const p = commonPrefix(oldText, text);
+  const s = commonSuffix(oldText, text, Math.min(oldText.length, text.length) - p);
+  // The changed spans, old and new, stay inside one line, with nothing the line splitter refuses.
+  for (let i = p; i < oldText.length - s; i++) if (oldText.charCodeAt(i) === 10) return undefined;
+  for (let i = p; i < text.length - s; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 9) return undefined;
+  }
+  const lineStart = text.lastIndexOf('\n', p - 1) + 1;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < lineStart; i = text.indexOf('\n', i + 1)) line++;
+  const at = valueOnLine(oldNode, line, oldText, lineStart);
+  if (!at) return undefined;
+  const column = at.value.pos.column - 1;
+  if (lineStart + column > p) return undefined; // the change reaches the key or the dash before the value
+  const nl = text.indexOf('\n', lineStart);
+  const rest = text.slice(lineStart + column, nl < 0 ? text.length : nl);
+  if (rest.endsWith('\r')) return undefined;
+  // What the block reader requires of the value (else it reads the line as something else than a value).
+  if (rest === '' || rest.charCodeAt(0) === 32 || rest.startsWith('#')) return undefined;
+  if (at.seqItem && (isDash(rest) || startsKey(rest))) return undefined;
+  let value: SourceNode;
+  try {
+    value = inlineValue(rest, line, column);
+  } catch (e) {
+    if (e instanceof NotInSubset) return undefined;
+    throw e;
+  }
+  // Copy the path from the item down to the value.
+  for (let k = at.chain.length - 1; k >= 0; k--) {
+    const { node, index } = at.chain[k]!;
+    if (node.kind === 'map') {
+      const pairs = node.pairs.slice();
+      pairs[index] = { key: pairs[index]!.key, value };
+      value = { kind: 'map', pairs, pos: node.pos };
+    } else {
+      const items = node.items.slice();
+      items[index] = value;
+      value = { kind: 'seq', items, pos: node.pos };
+    }
+  }
+  return value;
+}
+
+/**
+ * The value written on `line` (item-relative) of an item's block tree, after `key: ` or `- `, and the block maps
+ * and lists above it with the index taken in each; undefined when that line holds no such value (a key whose value
+ * is a block below, a comment, a blank line).
+ */
+function valueOnLine(root: SourceNode, line: number, text: string, lineStart: number): { chain: { node: SourceMap | SourceSeq; index: number }[]; value: SourceNode; seqItem: boolean } | undefined {
+  const chain: { node: SourceMap | SourceSeq; index: number }[] = [];
+  const flow = (n: SourceNode) => n.kind !== 'scalar' && n.pos.line === line && (text.charCodeAt(lineStart + n.pos.column - 1) === 123 /* { */ || text.charCodeAt(lineStart + n.pos.column - 1) === 91 /* [ */);
+  let node = root;
+  for (;;) {
+    if (node.kind === 'map') {
+      if (flow(node)) return undefined;
+      let i = node.pairs.length - 1;
+      while (i >= 0 && (node.pairs[i]!.key?.pos.line ?? Infinity) > line) i--;
+      if (i < 0) return undefined;
+      const { key, value } = node.pairs[i]!;
+      if (value === null) return undefined;
+      chain.push({ node, index: i });
+      if (key!.pos.line === line) {
+        return value.pos.line === line && (value.kind === 'scalar' || flow(value)) ? { chain, value, seqItem: false } : undefined;
+      }
+      node = value;
+    } else if (node.kind === 'seq') {
+      if (flow(node)) return undefined;
+      let i = node.items.length - 1;
+      while (i >= 0 && (node.items[i]?.pos.line ?? Infinity) > line) i--;
+      if (i < 0) return undefined;
+      const item = node.items[i]!;
+      chain.push({ node, index: i });
+      if (item.pos.line === line && (item.kind === 'scalar' || flow(item))) return { chain, value: item, seqItem: true };
+      node = item;
+    } else return undefined;
+  }
 }
 
 class BlockReader {

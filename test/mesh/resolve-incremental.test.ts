@@ -55,9 +55,11 @@ describe('incremental reading', () => {
     const base = parseMesh(syntheticMesh(N), 'mesh.yaml');
     const edit = counted(() => parseMesh(syntheticMesh(N, { edited: { service: 42, appPort: 9090 } }), 'mesh.yaml'));
     assert.equal(edit.deltaReads, 1);
-    assert.equal(edit.itemsRead, 1);
-    // The service and its 7 list items (1 inbound port, 3 outbound, 3 allowed callers).
-    assert.equal(edit.itemsChecked, 8);
+    // One value of one item read again (the port line), the rest of its tree shared with the last read.
+    assert.equal(edit.itemsRead, 0);
+    assert.equal(edit.itemsPatched, 1);
+    // The service and the one list item that is a new tree (its inbound port); outbound and callers are shared.
+    assert.equal(edit.itemsChecked, 2);
     // s42's own item; then s42 and its three clients (s39, s40, s41), whose dependency on it changed.
     assert.equal(edit.partialsResolved, 1);
     assert.equal(edit.servicesResolved, 4);
@@ -78,8 +80,8 @@ describe('incremental reading', () => {
     parseMesh(syntheticMesh(n), 'mesh.yaml');
     const edit = counted(() => parseMesh(syntheticMesh(n, { edited: { service: 1234, appPort: 9090 } }), 'mesh.yaml'));
     assert.deepEqual(
-      { fullReads: edit.fullReads, itemsRead: edit.itemsRead, itemsChecked: edit.itemsChecked, partials: edit.partialsResolved, services: edit.servicesResolved, deltaResolves: edit.deltaResolves },
-      { fullReads: 0, itemsRead: 1, itemsChecked: 8, partials: 1, services: 4, deltaResolves: 1 },
+      { fullReads: edit.fullReads, itemsRead: edit.itemsRead, itemsPatched: edit.itemsPatched, itemsChecked: edit.itemsChecked, partials: edit.partialsResolved, services: edit.servicesResolved, deltaResolves: edit.deltaResolves },
+      { fullReads: 0, itemsRead: 0, itemsPatched: 1, itemsChecked: 2, partials: 1, services: 4, deltaResolves: 1 },
     );
   });
 
