@@ -35,6 +35,7 @@ function fresh(text: string) {
 /** Asserts two models answer alike: values, lookups, positions. */
 function sameModel(got: MeshModel, want: MeshModel, where: string): void {
   assert.equal(plain(got), plain(want), `${where}: models differ`);
+  assert.ok(Object.isFrozen(got.services) && got.services.every((s) => Object.isFrozen(s) && Object.isFrozen(s.inbound) && Object.isFrozen(s.outbound)), `${where}: not frozen`);
   for (const s of want.services) {
     assert.equal(got.serviceByName(s.name)?.path, s.path, `${where}: serviceByName ${s.name}`);
     assert.equal(got.serviceBySpiffeId(s.spiffeId)?.path, s.path, `${where}: serviceBySpiffeId ${s.spiffeId.toString()}`);
