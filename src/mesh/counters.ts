@@ -15,6 +15,8 @@ export const meshCounters = {
   partialsResolved: 0,
   servicesResolved: 0,
   servicesReused: 0,
+  /** Parts of a service resolved again (its allowedCallers, its outbound list) taken whole from an earlier resolve. */
+  partsReused: 0,
   /** Resolves that patched the last one (the others resolved every item, reusing what they could). */
   deltaResolves: 0,
 };

@@ -69,6 +69,35 @@ interface Resolution {
 const resolutions = new WeakMap<RawService, Resolution>();
 
 /**
+ * A part of a service resolved from one raw list (its allowedCallers, its outbound dependencies), kept by that list:
+ * the structural check hands back the same array for a list whose text did not change, so a service resolved again
+ * because another of its fields changed takes the part whole when its place, the description's context and what
+ * it looked up are the same. Kept only when resolving the part reported no problem.
+ */
+interface PartMemo<V> {
+  readonly path: string;
+  readonly context: string;
+  readonly lookups: readonly (readonly [string, unknown])[];
+  readonly value: V;
+}
+const callersMemo = new WeakMap<readonly unknown[], PartMemo<AllowedCallers>>();
+const outboundMemo = new WeakMap<readonly unknown[], PartMemo<Outbound[]>>();
+
+/** Whether a server looked up by a mesh dependency answers the same as far as meshDependency() reads it. */
+function sameServer(a: Partial | undefined, b: Partial | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  if (a.name !== b.name || a.address !== b.address || a.inbound.length !== b.inbound.length) return false;
+  if (a.spiffeId !== b.spiffeId && !(a.spiffeId !== undefined && a.spiffeId.equals(b.spiffeId))) return false;
+  for (let k = 0; k < a.inbound.length; k++) {
+    const x = a.inbound[k]!;
+    const y = b.inbound[k]!;
+    if (x.port !== y.port || x.protocol !== y.protocol || x.mode !== y.mode) return false;
+  }
+  return true;
+}
+
+/**
  * The last resolve without a problem of a description read by the fast reader, with its indexes: the next one
  * patches it (resolve only the items that changed and those whose lookups name them) instead of walking every item.
  * Its maps are patched in place under a Journal and the patches taken back when the new description has a problem.
@@ -138,6 +167,8 @@ export class Resolver {
   readonly problems: MeshProblem[] = [];
   private known: TrustDomain[] = [];
   private ownValid = true;
+  /** Everything about the description as a whole that resolving one item reads (see resolve()). */
+  private context = '';
 
   constructor(
     private readonly file: string,
@@ -187,6 +218,7 @@ export class Resolver {
     this.ownValid = raw.trustDomain !== undefined;
     this.known = [raw.trustDomain, ...federation.map((f) => f.trustDomain)].filter((t) => t !== undefined);
     const context = [defaultMode, this.ownValid, ...this.known.map((t) => t.name)].join('\0');
+    this.context = context;
     if (incremental && lastState?.context === context && raw.trustDomain && this.problems.length === 0) {
       const services = this.#patch(raw.services ?? [], lastState, raw.trustDomain, defaultMode);
       if (services) return { trustDomain: raw.trustDomain, defaultMode, accessLogs: raw.accessLogs ?? true, federation, ...services };
@@ -511,7 +543,30 @@ export class Resolver {
     };
   }
 
+  /** A service's allowedCallers: the last resolve's object when its raw list, place and lookups are the same. */
   private callers(rs: RawService, path: string, own: TrustDomain | undefined): AllowedCallers {
+    const raw = rs.allowedCallers;
+    if (raw === undefined) return this.#callers(rs, path, own);
+    const listPath = `${path}.allowedCallers`;
+    const memo = callersMemo.get(raw);
+    if (memo && memo.path === listPath && memo.context === this.context && sameLookups(memo.lookups, this.servicesByName, callerView)) {
+      meshCounters.partsReused++;
+      return memo.value;
+    }
+    const before = this.problems.length;
+    const outer = this.servicesByName;
+    const lookups: (readonly [string, unknown])[] = [];
+    this.servicesByName = recording(outer, lookups, callerView) as Map<string, { name?: string; spiffeId?: SpiffeId }>;
+    try {
+      const value = this.#callers(rs, path, own);
+      if (this.problems.length === before) callersMemo.set(raw, { path: listPath, context: this.context, lookups, value });
+      return value;
+    } finally {
+      this.servicesByName = outer;
+    }
+  }
+
+  #callers(rs: RawService, path: string, own: TrustDomain | undefined): AllowedCallers {
     const listPath = `${path}.allowedCallers`;
     if (rs.allowedCallers === undefined) {
       const trustDomains = own ? [own] : [];
@@ -562,16 +617,35 @@ export class Resolver {
     this.report('UNKNOWN_SERVICE', path, `no service named "${name}"${near ? `, did you mean "${near}"?` : ''}`, `"${name}"`, names.length > 0 ? `a service of this mesh: ${names.join(', ')}` : 'a service of this mesh');
   }
 
+  /**
+   * A service's outbound dependencies: the last resolve's array when its raw list and place are the same and every
+   * server it looked up answers the same as far as a dependency reads it (name, address, SPIFFE ID, ports), so a
+   * change of a server's application port does not rebuild its clients' dependencies.
+   */
   private outbound(rs: RawService, path: string, byName: ReadonlyMap<string, Partial>): Outbound[] {
+    const raw = rs.outbound;
+    if (raw === undefined) return [];
+    const memo = outboundMemo.get(raw);
+    if (memo && memo.path === path && memo.context === this.context && memo.lookups.every(([name, v]) => sameServer(byName.get(name), v as Partial | undefined))) {
+      meshCounters.partsReused++;
+      return memo.value;
+    }
+    const before = this.problems.length;
+    const lookups: (readonly [string, unknown])[] = [];
+    const value = this.#outbound(raw, path, recording(byName, lookups));
+    if (this.problems.length === before) outboundMemo.set(raw, { path, context: this.context, lookups, value });
+    return value;
+  }
+
+  #outbound(raw: readonly (RawOutbound | undefined)[], path: string, byName: ReadonlyMap<string, Partial>): Outbound[] {
     const out: Outbound[] = [];
     const names = new Map<string, string>();
-    (rs.outbound ?? []).forEach((ro: RawOutbound | undefined, i) => {
+    raw.forEach((ro: RawOutbound | undefined, i) => {
       const p = childPath(`${path}.outbound`, i);
       const o = ro?.kind === 'service' ? this.meshDependency(ro, p, byName) : ro ? this.external(ro, p) : undefined;
       if (!o) return;
       const first = names.get(o.name);
-      const keyPath = `${p}.${ro!.kind}`;
-      if (first) this.report('DUPLICATE_DEPENDENCY', keyPath, `dependency "${o.name}" is already declared at ${this.where(first)}`);
+      if (first) this.report('DUPLICATE_DEPENDENCY', `${p}.${ro!.kind}`, `dependency "${o.name}" is already declared at ${this.where(first)}`);
       else names.set(o.name, p);
       out.push(o);
     });

@@ -6,8 +6,8 @@ import { meshCounters } from './counters.js';
 import { FORMATS } from './formats.js';
 import type { SourcePosition } from './model.js';
 import { problem, suggestKey, type MeshProblem, type MeshProblemCode } from './problems.js';
-import { MESH_SCHEMA, type ObjectSchema, type SchemaNode, type UnionSchema } from './schema.js';
-import { SourceIndex, type SourceMap, type SourceNode, type SourceRead } from './source-tree.js';
+import { MESH_SCHEMA, type ArraySchema, type ObjectSchema, type SchemaNode, type UnionSchema } from './schema.js';
+import { SourceIndex, type SourceMap, type SourceNode, type SourceRead, type SourceSeq } from './source-tree.js';
 
 export interface StructureResult {
   /** undefined when the document could not be read at all. */
@@ -112,30 +112,17 @@ class Walker {
           this.report('EMPTY_LIST', this.at(node), this.path(), 'empty list', undefined, `at least ${schema.minItems} item`);
           return undefined;
         }
-        // Items checked before are taken without building their path: an edit of one service checks that one.
-        // A top-level list of the fast reader is compared with the last one checked, item by item, first.
-        const path = node.itemLines ? this.path() : '';
-        const last = node.itemLines && lastLists.get(path);
-        const shift = last ? node.items.length - last.items.length : 0;
-        const n = node.items.length;
-        const values = new Array<unknown>(n);
-        for (let i = 0; i < n; i++) {
-          const item = node.items[i]!;
-          if (last && item !== null) {
-            if (last.items[i] === item) {
-              values[i] = last.values[i];
-              continue;
-            }
-            if (last.items[i - shift] === item) {
-              values[i] = last.values[i - shift];
-              continue;
-            }
-          }
-          const hit = item?.kind === 'map' ? checkedItems.get(item) : undefined;
-          values[i] = hit?.schema === schema.items ? hit.value : this.child(item, schema.items, i);
+        // A list inside an item whose tree the fast reader shared with an earlier read (an unchanged port list,
+        // caller list...) has the value it had then: the same array, so the resolver can tell it is unchanged.
+        if (!node.itemLines) {
+          const hit = checkedItems.get(node);
+          if (hit?.schema === schema) return hit.value;
+          const before = this.problems.length;
+          const values = this.items(node, schema, undefined);
+          if (this.problems.length === before) checkedItems.set(node, { schema, value: values });
+          return values;
         }
-        if (node.itemLines) this.lists.set(path, { items: node.items, values });
-        return values;
+        return this.items(node, schema, this.path());
       }
       case 'boolean': {
         const v = node?.kind === 'scalar' ? node.value : undefined;
@@ -171,6 +158,33 @@ class Walker {
         return v;
       }
     }
+  }
+
+  /** The values of a list's items; `path`: the list's, when it is a top-level list of the fast reader. */
+  private items(node: SourceSeq, schema: ArraySchema, path: string | undefined): unknown[] {
+    // Items checked before are taken without building their path: an edit of one service checks that one.
+    // A top-level list of the fast reader is compared with the last one checked, item by item, first.
+    const last = path !== undefined ? lastLists.get(path) : undefined;
+    const shift = last ? node.items.length - last.items.length : 0;
+    const n = node.items.length;
+    const values = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      const item = node.items[i]!;
+      if (last && item !== null) {
+        if (last.items[i] === item) {
+          values[i] = last.values[i];
+          continue;
+        }
+        if (last.items[i - shift] === item) {
+          values[i] = last.values[i - shift];
+          continue;
+        }
+      }
+      const hit = item?.kind === 'map' ? checkedItems.get(item) : undefined;
+      values[i] = hit?.schema === schema.items ? hit.value : this.child(item, schema.items, i);
+    }
+    if (path !== undefined) this.lists.set(path, { items: node.items, values });
+    return values;
   }
 
   private wrongType(node: SourceNode | null, schema: SchemaNode): undefined {

@@ -86,6 +86,25 @@ describe('incremental reading', () => {
     );
   });
 
+  test('every service\'s application port changed: each is resolved again, but its callers and dependencies are the last objects', () => {
+    const base = parseMesh(syntheticMesh(N), 'mesh.yaml');
+    const text = syntheticMesh(N, { appPort: 7000 });
+    const all = counted(() => parseMesh(text, 'mesh.yaml'));
+    // One value per item read and checked again (the service map and its port); lists whose text is unchanged
+    // keep their values, so every service's allowedCallers and outbound list is taken whole.
+    assert.deepEqual(
+      { itemsRead: all.itemsRead, itemsPatched: all.itemsPatched, itemsChecked: all.itemsChecked, services: all.servicesResolved, parts: all.partsReused },
+      { itemsRead: 0, itemsPatched: N, itemsChecked: 2 * N, services: N, parts: 2 * N },
+    );
+    all.result.services.forEach((s, i) => {
+      assert.notEqual(s, base.services[i]);
+      assert.equal(s.outbound, base.services[i]!.outbound);
+      assert.equal(s.allowedCallers, base.services[i]!.allowedCallers);
+      assert.equal(s.inbound[0]!.appPort, 7000);
+    });
+    sameModel(all.result, (fresh(text) as { model: MeshModel }).model, 'every port');
+  });
+
   test('the same text again resolves nothing; a changed SPIFFE ID reaches the services that admit it by name', () => {
     const text = syntheticMesh(N);
     parseMesh(text, 'mesh.yaml');
