@@ -150,6 +150,13 @@ function recording<V>(map: ReadonlyMap<string, V>, log: (readonly [string, unkno
   } as ReadonlyMap<string, V>;
 }
 
+/** Whether a log of lookups named the same names, in the same order, as `names`. */
+function sameNames(names: readonly string[], log: readonly (readonly [string, unknown])[]): boolean {
+  if (names.length !== log.length) return false;
+  for (let k = 0; k < names.length; k++) if (names[k] !== log[k]![0]) return false;
+  return true;
+}
+
 const sameLookups = (log: readonly (readonly [string, unknown])[], map: ReadonlyMap<string, unknown>, view: Projection = itself): boolean =>
   log.every(([name, v]) => view(map.get(name)) === v);
 
@@ -279,25 +286,52 @@ export class Resolver {
   }
 
   /** The state a full resolve leaves for the next one to patch. */
+  /**
+   * The state a full resolve leaves for the next one to patch. The reverse dependencies of the last state are kept
+   * (patched for the items whose lookups named other services) when the items are as many and most looked up the
+   * same names: a reload that changes every service's port rebuilds none of them.
+   */
   #state(context: string, partials: Partial[], services: Service[], partialByName: Map<string, Partial>, fresh: Map<RawService, Resolution>): ResolveState {
     const raws = partials.map((p) => p.raw);
     const rawById = new Map<string, RawService>();
     for (const r of raws) if (r.spiffeId) rawById.set(r.spiffeId.toString(), r);
-    const lookups = raws.map((r) => {
-      const res = fresh.get(r)!;
-      return { caller: res.callerLookups.map(([name]) => name), server: (res.serverLookups ?? []).map(([name]) => name) };
-    });
-    const callerDeps = new Map<string, Set<number>>();
-    const serverDeps = new Map<string, Set<number>>();
+    const n = raws.length;
+    const prev = lastState?.lookups.length === n ? lastState : undefined;
+    const lookups: ResolveState['lookups'][number][] = new Array(n);
+    const moved: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = fresh.get(raws[i]!)!;
+      const old = prev?.lookups[i];
+      if (old && sameNames(old.caller, res.callerLookups) && sameNames(old.server, res.serverLookups ?? [])) lookups[i] = old;
+      else {
+        lookups[i] = { caller: res.callerLookups.map(([name]) => name), server: (res.serverLookups ?? []).map(([name]) => name) };
+        moved.push(i);
+      }
+    }
     const link = (deps: Map<string, Set<number>>, name: string, i: number) => {
       let set = deps.get(name);
       if (!set) deps.set(name, (set = new Set()));
       set.add(i);
     };
-    lookups.forEach((l, i) => {
-      for (const name of l.caller) link(callerDeps, name, i);
-      for (const name of l.server) link(serverDeps, name, i);
-    });
+    let callerDeps: Map<string, Set<number>>;
+    let serverDeps: Map<string, Set<number>>;
+    if (prev && moved.length <= Math.max(64, n / 4)) {
+      // The last state is replaced by this one: its maps are patched in place.
+      ({ callerDeps, serverDeps } = prev);
+      for (const i of moved) {
+        for (const name of prev.lookups[i]!.caller) callerDeps.get(name)?.delete(i);
+        for (const name of prev.lookups[i]!.server) serverDeps.get(name)?.delete(i);
+        for (const name of lookups[i]!.caller) link(callerDeps, name, i);
+        for (const name of lookups[i]!.server) link(serverDeps, name, i);
+      }
+    } else {
+      callerDeps = new Map();
+      serverDeps = new Map();
+      lookups.forEach((l, i) => {
+        for (const name of l.caller) link(callerDeps, name, i);
+        for (const name of l.server) link(serverDeps, name, i);
+      });
+    }
     return { context, raws, partials, services, lookups, rawByName: this.servicesByName as Map<string, RawService>, partialByName, rawById, callerDeps, serverDeps };
   }
 
