@@ -884,6 +884,7 @@ export class Resolver {
 
   /** A service's proxy binds its inbound and outbound listen ports on one host, beside its (loopback) application. */
   private checkPorts(s: Service): void {
+    if (!portsMayClash(s)) return;
     const bound = new Map<number, string>();
     const claim = (port: number, path: string) => {
       const first = bound.get(port);
@@ -906,4 +907,20 @@ export class Resolver {
       }
     }
   }
+}
+
+/**
+ * Whether checkPorts() can have anything to report: a port claimed twice (gateway listeners on one port counted
+ * once), or a loopback application port the proxy also listens on. Small lists, no paths built: most services
+ * clash nowhere, and their check then allocates nothing.
+ */
+function portsMayClash(s: Service): boolean {
+  const claimed: number[] = [];
+  for (const ib of s.inbound) claimed.push(ib.port);
+  const gatewayFrom = claimed.length;
+  for (const gl of s.gateway?.listeners ?? []) if (claimed.indexOf(gl.port, gatewayFrom) < 0) claimed.push(gl.port);
+  for (const ob of s.outbound) if (ob.listenPort !== undefined) claimed.push(ob.listenPort);
+  for (let i = 1; i < claimed.length; i++) if (claimed.lastIndexOf(claimed[i]!, i - 1) >= 0) return true;
+  for (const ib of s.inbound) if (LOOPBACK.has(ib.appAddress) && claimed.includes(ib.appPort)) return true;
+  return false;
 }
