@@ -132,22 +132,43 @@ export interface ServiceDelta {
 type Projection = (v: unknown) => unknown;
 const itself: Projection = (v) => v;
 /** allowedCallers reads of another service only whether it exists and its SPIFFE ID. */
-const callerView: Projection = (v) => (v === undefined ? undefined : String((v as { spiffeId?: SpiffeId }).spiffeId ?? ''));
+const callerView: Projection = (v) => {
+  if (v === undefined) return undefined;
+  const id = (v as { spiffeId?: SpiffeId }).spiffeId;
+  return id === undefined ? '' : id.toString();
+};
 
-/** A name lookup that remembers what it answered. */
+/** A name lookup that remembers what it answered (a class: one shape, no closures per lookup table). */
+class Recording<V> {
+  constructor(
+    readonly base: ReadonlyMap<string, V>,
+    readonly log: (readonly [string, unknown])[],
+    readonly view: Projection,
+  ) {}
+
+  get(name: string): V | undefined {
+    const v = this.base.get(name);
+    this.log.push([name, this.view(v)]);
+    return v;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /**
+   * Whether every lookup of an earlier log answers the same now (under this table's view); if so they are appended
+   * to this log as if made again, else nothing is.
+   */
+  replay(earlier: readonly (readonly [string, unknown])[]): boolean {
+    for (const [name, v] of earlier) if (this.view(this.base.get(name)) !== v) return false;
+    for (const entry of earlier) this.log.push(entry);
+    return true;
+  }
+}
+
 function recording<V>(map: ReadonlyMap<string, V>, log: (readonly [string, unknown])[], view: Projection = itself): ReadonlyMap<string, V> {
-  return {
-    get: (name: string) => {
-      const v = map.get(name);
-      log.push([name, view(v)]);
-      return v;
-    },
-    has: (name: string) => {
-      const v = map.get(name);
-      log.push([name, view(v)]);
-      return v !== undefined;
-    },
-  } as ReadonlyMap<string, V>;
+  return new Recording(map, log, view) as unknown as ReadonlyMap<string, V>;
 }
 
 /** Whether a log of lookups named the same names, in the same order, as `names`. */
@@ -583,7 +604,8 @@ export class Resolver {
     if (raw === undefined) return this.#callers(rs, path, own);
     const listPath = `${path}.allowedCallers`;
     const memo = callersMemo.get(raw);
-    if (memo && memo.path === listPath && memo.context === this.context && sameLookups(memo.lookups, this.servicesByName, callerView)) {
+    const names = this.servicesByName as unknown;
+    if (memo && memo.path === listPath && memo.context === this.context && (names instanceof Recording && (names as Recording<unknown>).view === callerView ? names.replay(memo.lookups) : sameLookups(memo.lookups, this.servicesByName, callerView))) {
       meshCounters.partsReused++;
       return memo.value;
     }
@@ -660,7 +682,10 @@ export class Resolver {
     const raw = rs.outbound;
     if (raw === undefined) return [];
     const memo = outboundMemo.get(raw);
-    if (memo && memo.path === path && memo.context === this.context && memo.lookups.every(([name, v]) => sameServer(byName.get(name), v as Partial | undefined))) {
+    const base = byName instanceof Recording ? (byName.base as ReadonlyMap<string, Partial>) : byName;
+    if (memo && memo.path === path && memo.context === this.context && memo.lookups.every(([name, v]) => sameServer(base.get(name), v as Partial | undefined))) {
+      // Looked up again through byName, so that its log holds what this service reads now.
+      for (const [name] of memo.lookups) byName.get(name);
       meshCounters.partsReused++;
       return memo.value;
     }
