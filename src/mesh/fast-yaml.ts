@@ -165,6 +165,10 @@ function itemHead(line: Line): { rest: string; column: number } {
 function commonPrefix(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
+  if (n < 1024) {
+    while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+    return i;
+  }
   for (let chunk = 4096; i < n; ) {
     const len = Math.min(chunk, n - i);
     if (a.substr(i, len) === b.substr(i, len)) i += len;
@@ -179,6 +183,10 @@ function commonPrefix(a: string, b: string): number {
 /** Length of the common suffix of two strings, at most `max`. */
 function commonSuffix(a: string, b: string, max: number): number {
   let i = 0;
+  if (max < 1024) {
+    while (i < max && a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i)) i++;
+    return i;
+  }
   for (let chunk = 4096; i < max; ) {
     const len = Math.min(chunk, max - i);
     if (a.substr(a.length - i - len, len) === b.substr(b.length - i - len, len)) i += len;
@@ -605,6 +613,9 @@ function plainValue(raw: string): unknown {
     case 'FALSE':
       return false;
   }
+  // Every other non-string of the core schema starts with a digit, a sign or a dot.
+  const k = raw.charCodeAt(0);
+  if (!((k >= 48 && k <= 57) || k === 43 || k === 45 || k === 46)) return raw;
   if (PLAIN_INT.test(raw)) return Number(raw);
   for (const re of OTHER_NON_STRING) if (re.test(raw)) bail();
   return raw;
@@ -651,16 +662,21 @@ class FlowReader {
     const start = this.#i;
     const t = this.text;
     while (this.#i < t.length) {
-      const c = t[this.#i]!;
-      if (c === ',' || c === ']' || c === '}' || c === '[' || c === '{') break;
-      if (c === ':' && (t[this.#i + 1] === ' ' || t[this.#i + 1] === undefined || ',]}'.includes(t[this.#i + 1]!))) {
-        if (!key) bail();
-        break;
+      const c = t.charCodeAt(this.#i);
+      if (c === 44 /* , */ || c === 93 /* ] */ || c === 125 /* } */ || c === 91 /* [ */ || c === 123 /* { */) break;
+      if (c === 58 /* : */) {
+        const d = this.#i + 1 < t.length ? t.charCodeAt(this.#i + 1) : -1;
+        if (d === 32 || d === -1 || d === 44 || d === 93 || d === 125) {
+          if (!key) bail();
+          break;
+        }
       }
-      if (c === '#' && t[this.#i - 1] === ' ') bail();
+      if (c === 35 /* # */ && this.#i > 0 && t.charCodeAt(this.#i - 1) === 32) bail();
       this.#i++;
     }
-    const raw = t.slice(start, this.#i).replace(/ +$/, '');
+    let end = this.#i;
+    while (end > start && t.charCodeAt(end - 1) === 32) end--;
+    const raw = t.slice(start, end);
     if (key && (!KEY.test(raw) || NOT_STRING_KEYS.has(raw))) bail();
     return { kind: 'scalar', value: key ? raw : plainValue(raw), pos };
   }
