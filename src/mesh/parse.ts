@@ -85,11 +85,17 @@ function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, po
 function deepFreeze<T>(v: T): T {
   if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) deepFreeze(v[i]);
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null) deepFreeze(x);
+    }
     Object.freeze(v);
   } else if (Object.getPrototypeOf(v) === Object.prototype) {
     const o = v as Record<string, unknown>;
-    for (const k in o) deepFreeze(o[k]);
+    for (const k in o) {
+      const x = o[k];
+      if (typeof x === 'object' && x !== null) deepFreeze(x);
+    }
     Object.freeze(v);
   }
   return v;

@@ -40,7 +40,7 @@ export function describeAccepted(s: SchemaNode): string {
   }
 }
 
-/** Values of list items checked without a problem, by their (immutable, shared) tree. */
+/** Values of list items, lists and formatted strings checked without a problem, by their (immutable, shared) tree. */
 const checkedItems = new WeakMap<SourceNode, { readonly schema: SchemaNode; readonly value: unknown }>();
 
 /** The fast reader's top-level lists of the last check without a problem, by path, with their items' values. */
@@ -147,12 +147,17 @@ class Walker {
           return undefined;
         }
         if (schema.format) {
+          // A formatted string parsed into an object (a SPIFFE ID, a principal...) before, from the same shared
+          // node, is not parsed again: the value is immutable and depends on the text alone.
+          const hit = checkedItems.get(node!);
+          if (hit?.schema === schema) return hit.value;
           const format = FORMATS[schema.format];
           const r = format.parse(v);
           if ('reason' in r) {
             this.report(format.code, this.at(node), this.path(), `not a valid ${format.what}: ${r.reason}`, JSON.stringify(v), format.accepted);
             return undefined;
           }
+          if (typeof r.value === 'object') checkedItems.set(node!, { schema, value: r.value });
           return r.value;
         }
         return v;
