@@ -289,21 +289,24 @@ function readDelta(prev: LastRead, text: string): LastRead | undefined {
     starts.push(found[k]!);
     lines.push(foundLines[k]!);
   }
-  for (let k = synced; k < n; k++) {
-    nodes.push(list.nodes[k]!);
-    starts.push(list.starts[k]! + shift);
-    lines.push(list.lines[k]! + lineShift);
-  }
-  starts.push(list.starts[n]! + shift);
-  if (nodes.length === 0) return undefined;
+  // The unchanged tail: copied whole (native copies) when nothing moved, else moved by the shifts.
+  const tailNodes = list.nodes.slice(synced);
+  let tailStarts = list.starts.slice(synced);
+  let tailLines = list.lines.slice(synced);
+  if (shift !== 0) tailStarts = tailStarts.map((x) => x + shift);
+  if (lineShift !== 0) tailLines = tailLines.map((x) => x + lineShift);
+  if (nodes.length + tailNodes.length === 0) return undefined;
+  const allNodes = nodes.concat(tailNodes);
+  const allStarts = starts.concat(tailStarts);
+  const allLines = lines.concat(tailLines);
   meshCounters.itemsReused += reused;
   const root = prev.root as SourceMap;
   const pair = root.pairs[list.pair]!;
-  const seq: SourceSeq = { kind: 'seq', items: nodes, pos: (pair.value as SourceSeq).pos, itemLines: lines };
+  const seq: SourceSeq = { kind: 'seq', items: allNodes, pos: (pair.value as SourceSeq).pos, itemLines: allLines };
   const pairs = root.pairs.slice();
   pairs[list.pair] = { key: pair.key, value: seq };
   const lists = prev.lists.slice();
-  lists[li] = { indent: list.indent, pair: list.pair, starts, lines, nodes, endLine: list.endLine + lineShift };
+  lists[li] = { indent: list.indent, pair: list.pair, starts: allStarts, lines: allLines, nodes: allNodes, endLine: list.endLine + lineShift };
   return { text, root: { kind: 'map', pairs, pos: root.pos }, lists };
 }
 
