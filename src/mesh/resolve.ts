@@ -686,9 +686,15 @@ export class Resolver {
     if (memo && memo.path === path && memo.context === this.context && memo.lookups.every(([name, v]) => sameServer(base.get(name), v as Partial | undefined))) {
       // Looked up again through byName, so that its log holds what this service reads now; the memo then holds
       // the servers of this resolve (not those of the one that made it, which would stay alive with it).
-      const lookups: (readonly [string, unknown])[] = [];
-      const rec = new Recording(byName, lookups, itself);
-      for (const [name] of memo.lookups) rec.get(name);
+      let lookups: (readonly [string, unknown])[];
+      if (byName instanceof Recording && byName.view === itself) {
+        for (const [name] of memo.lookups) byName.get(name);
+        lookups = byName.log.slice(byName.log.length - memo.lookups.length);
+      } else {
+        lookups = [];
+        const rec = new Recording(byName, lookups, itself);
+        for (const [name] of memo.lookups) rec.get(name);
+      }
       outboundMemo.set(raw, { ...memo, lookups });
       meshCounters.partsReused++;
       return memo.value;
