@@ -203,7 +203,8 @@ class Walker {
     for (const pair of node.pairs) {
       const keyNode = pair.key;
       const key = keyNode?.kind === 'scalar' ? String(keyNode.value) : describeFound(keyNode);
-      const sub = schema.properties[key];
+      // (A miss is looked up as before, inherited names included, so that no answer changes.)
+      const sub = propertiesOf(schema).get(key) ?? (schema.properties[key] as SchemaNode | undefined);
       if (sub === undefined) {
         const accepted = Object.keys(schema.properties);
         const near = suggestKey(key, accepted);
@@ -255,6 +256,14 @@ class Walker {
     }
     return undefined;
   }
+}
+
+/** An object schema's properties as a Map: looked up once per key of every checked map (a fast string lookup). */
+const propertyMaps = new WeakMap<ObjectSchema, ReadonlyMap<string, SchemaNode>>();
+function propertiesOf(schema: ObjectSchema): ReadonlyMap<string, SchemaNode> {
+  let m = propertyMaps.get(schema);
+  if (!m) propertyMaps.set(schema, (m = new Map(Object.entries(schema.properties))));
+  return m;
 }
 
 /**
