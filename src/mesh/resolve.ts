@@ -306,7 +306,6 @@ export class Resolver {
     return { trustDomain: raw.trustDomain, defaultMode, accessLogs: raw.accessLogs ?? true, federation, services };
   }
 
-  /** The state a full resolve leaves for the next one to patch. */
   /**
    * The state a full resolve leaves for the next one to patch. The reverse dependencies of the last state are kept
    * (patched for the items whose lookups named other services) when the items are as many and most looked up the
