@@ -165,6 +165,10 @@ function itemHead(line: Line): { rest: string; column: number } {
 function commonPrefix(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
+  if (n < 1024) {
+    while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+    return i;
+  }
   for (let chunk = 4096; i < n; ) {
     const len = Math.min(chunk, n - i);
     if (a.substr(i, len) === b.substr(i, len)) i += len;
@@ -179,6 +183,10 @@ function commonPrefix(a: string, b: string): number {
 /** Length of the common suffix of two strings, at most `max`. */
 function commonSuffix(a: string, b: string, max: number): number {
   let i = 0;
+  if (max < 1024) {
+    while (i < max && a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i)) i++;
+    return i;
+  }
   for (let chunk = 4096; i < max; ) {
     const len = Math.min(chunk, max - i);
     if (a.substr(a.length - i - len, len) === b.substr(b.length - i - len, len)) i += len;
@@ -246,9 +254,19 @@ function readDelta(prev: LastRead, text: string): LastRead | undefined {
   // Line numbers after the change move by this much; what follows the list would need reading again then.
   const lineShift = line - (synced < n ? list.lines[synced]! + 1 : list.endLine);
   if (lineShift !== 0 && list.starts[n]! < old.length) return undefined;
-  // Old items of the rescanned range, by text: one moved or left as it was inside the range is not read again.
-  const rescanned = new Map<string, SourceNode>();
-  for (let k = a; k < synced; k++) rescanned.set(old.slice(list.starts[k], list.starts[k + 1]), list.nodes[k]!);
+  // Old items of the rescanned range, by text (built when first asked): one moved or left as it was inside the
+  // range is not read again.
+  let rescanned: Map<string, SourceNode> | undefined;
+  const byText = (slice: string): SourceNode | undefined => {
+    if (!rescanned) {
+      rescanned = new Map();
+      for (let k = a; k < synced; k++) rescanned.set(old.slice(list.starts[k], list.starts[k + 1]), list.nodes[k]!);
+    }
+    return rescanned.get(slice);
+  };
+  // As many items as before in the range: each is first compared with the old item at its place, and when the two
+  // differ in one value on one line, that value is read and the rest of the old tree shared (patchItem).
+  const inPlace = found.length === synced - a;
   const nodes = list.nodes.slice(0, a);
   const starts = list.starts.slice(0, a);
   const lines = list.lines.slice(0, a);
@@ -256,8 +274,11 @@ function readDelta(prev: LastRead, text: string): LastRead | undefined {
   const syncAt = list.starts[synced]! + shift;
   for (let k = 0; k < found.length; k++) {
     const slice = text.slice(found[k], k + 1 < found.length ? found[k + 1] : syncAt);
-    let node = rescanned.get(slice);
+    const oldSlice = inPlace ? old.slice(list.starts[a + k], list.starts[a + k + 1]) : undefined;
+    let node = oldSlice === slice ? list.nodes[a + k] : undefined;
     if (node) reused++;
+    else if (oldSlice !== undefined && (node = patchItem(oldSlice, list.nodes[a + k]!, slice))) meshCounters.itemsPatched++;
+    else if ((node = byText(slice))) reused++;
     else {
       const il = splitLines(slice);
       const { rest, column } = itemHead(il[0]!);
@@ -268,21 +289,24 @@ function readDelta(prev: LastRead, text: string): LastRead | undefined {
     starts.push(found[k]!);
     lines.push(foundLines[k]!);
   }
-  for (let k = synced; k < n; k++) {
-    nodes.push(list.nodes[k]!);
-    starts.push(list.starts[k]! + shift);
-    lines.push(list.lines[k]! + lineShift);
-  }
-  starts.push(list.starts[n]! + shift);
-  if (nodes.length === 0) return undefined;
+  // The unchanged tail: copied whole (native copies) when nothing moved, else moved by the shifts.
+  const tailNodes = list.nodes.slice(synced);
+  let tailStarts = list.starts.slice(synced);
+  let tailLines = list.lines.slice(synced);
+  if (shift !== 0) tailStarts = tailStarts.map((x) => x + shift);
+  if (lineShift !== 0) tailLines = tailLines.map((x) => x + lineShift);
+  if (nodes.length + tailNodes.length === 0) return undefined;
+  const allNodes = nodes.concat(tailNodes);
+  const allStarts = starts.concat(tailStarts);
+  const allLines = lines.concat(tailLines);
   meshCounters.itemsReused += reused;
   const root = prev.root as SourceMap;
   const pair = root.pairs[list.pair]!;
-  const seq: SourceSeq = { kind: 'seq', items: nodes, pos: (pair.value as SourceSeq).pos, itemLines: lines };
+  const seq: SourceSeq = { kind: 'seq', items: allNodes, pos: (pair.value as SourceSeq).pos, itemLines: allLines };
   const pairs = root.pairs.slice();
   pairs[list.pair] = { key: pair.key, value: seq };
   const lists = prev.lists.slice();
-  lists[li] = { indent: list.indent, pair: list.pair, starts, lines, nodes, endLine: list.endLine + lineShift };
+  lists[li] = { indent: list.indent, pair: list.pair, starts: allStarts, lines: allLines, nodes: allNodes, endLine: list.endLine + lineShift };
   return { text, root: { kind: 'map', pairs, pos: root.pos }, lists };
 }
 
@@ -296,6 +320,93 @@ function upperBound(xs: readonly number[], x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * The tree of an item whose text differs from an old item's in one value on one line (a scalar, or a flow
+ * collection, after `key: ` or `- `): that value is read again and the old tree is copied along the path to it, every
+ * other node shared. This is what a reload that changes a port or an image of every service costs per service.
+ * Undefined when the change is anything else (the item is then read whole); the result is the tree a full read of
+ * `text` gives, since every other line, and the part of the changed line before the value, are the same text.
+ */
+function patchItem(oldText: string, oldNode: SourceNode, text: string): SourceNode | undefined {
+  const p = commonPrefix(oldText, text);
+  const s = commonSuffix(oldText, text, Math.min(oldText.length, text.length) - p);
+  // The changed spans, old and new, stay inside one line, with nothing the line splitter refuses.
+  for (let i = p; i < oldText.length - s; i++) if (oldText.charCodeAt(i) === 10) return undefined;
+  for (let i = p; i < text.length - s; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 9) return undefined;
+  }
+  const lineStart = text.lastIndexOf('\n', p - 1) + 1;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < lineStart; i = text.indexOf('\n', i + 1)) line++;
+  const at = valueOnLine(oldNode, line, oldText, lineStart);
+  if (!at) return undefined;
+  const column = at.value.pos.column - 1;
+  if (lineStart + column > p) return undefined; // the change reaches the key or the dash before the value
+  const nl = text.indexOf('\n', lineStart);
+  const rest = text.slice(lineStart + column, nl < 0 ? text.length : nl);
+  if (rest.endsWith('\r')) return undefined;
+  // What the block reader requires of the value (else it reads the line as something else than a value).
+  if (rest === '' || rest.charCodeAt(0) === 32 || rest.startsWith('#')) return undefined;
+  if (at.seqItem && (isDash(rest) || startsKey(rest))) return undefined;
+  let value: SourceNode;
+  try {
+    value = inlineValue(rest, line, column);
+  } catch (e) {
+    if (e instanceof NotInSubset) return undefined;
+    throw e;
+  }
+  // Copy the path from the item down to the value.
+  for (let k = at.chain.length - 1; k >= 0; k--) {
+    const { node, index } = at.chain[k]!;
+    if (node.kind === 'map') {
+      const pairs = node.pairs.slice();
+      pairs[index] = { key: pairs[index]!.key, value };
+      value = { kind: 'map', pairs, pos: node.pos };
+    } else {
+      const items = node.items.slice();
+      items[index] = value;
+      value = { kind: 'seq', items, pos: node.pos };
+    }
+  }
+  return value;
+}
+
+/**
+ * The value written on `line` (item-relative) of an item's block tree, after `key: ` or `- `, and the block maps
+ * and lists above it with the index taken in each; undefined when that line holds no such value (a key whose value
+ * is a block below, a comment, a blank line).
+ */
+function valueOnLine(root: SourceNode, line: number, text: string, lineStart: number): { chain: { node: SourceMap | SourceSeq; index: number }[]; value: SourceNode; seqItem: boolean } | undefined {
+  const chain: { node: SourceMap | SourceSeq; index: number }[] = [];
+  const flow = (n: SourceNode) => n.kind !== 'scalar' && n.pos.line === line && (text.charCodeAt(lineStart + n.pos.column - 1) === 123 /* { */ || text.charCodeAt(lineStart + n.pos.column - 1) === 91 /* [ */);
+  let node = root;
+  for (;;) {
+    if (node.kind === 'map') {
+      if (flow(node)) return undefined;
+      let i = node.pairs.length - 1;
+      while (i >= 0 && (node.pairs[i]!.key?.pos.line ?? Infinity) > line) i--;
+      if (i < 0) return undefined;
+      const { key, value } = node.pairs[i]!;
+      if (value === null) return undefined;
+      chain.push({ node, index: i });
+      if (key!.pos.line === line) {
+        return value.pos.line === line && (value.kind === 'scalar' || flow(value)) ? { chain, value, seqItem: false } : undefined;
+      }
+      node = value;
+    } else if (node.kind === 'seq') {
+      if (flow(node)) return undefined;
+      let i = node.items.length - 1;
+      while (i >= 0 && (node.items[i]?.pos.line ?? Infinity) > line) i--;
+      if (i < 0) return undefined;
+      const item = node.items[i]!;
+      chain.push({ node, index: i });
+      if (item.pos.line === line && (item.kind === 'scalar' || flow(item))) return { chain, value: item, seqItem: true };
+      node = item;
+    } else return undefined;
+  }
 }
 
 class BlockReader {
@@ -505,6 +616,9 @@ function plainValue(raw: string): unknown {
     case 'FALSE':
       return false;
   }
+  // Every other non-string of the core schema starts with a digit, a sign or a dot.
+  const k = raw.charCodeAt(0);
+  if (!((k >= 48 && k <= 57) || k === 43 || k === 45 || k === 46)) return raw;
   if (PLAIN_INT.test(raw)) return Number(raw);
   for (const re of OTHER_NON_STRING) if (re.test(raw)) bail();
   return raw;
@@ -551,16 +665,21 @@ class FlowReader {
     const start = this.#i;
     const t = this.text;
     while (this.#i < t.length) {
-      const c = t[this.#i]!;
-      if (c === ',' || c === ']' || c === '}' || c === '[' || c === '{') break;
-      if (c === ':' && (t[this.#i + 1] === ' ' || t[this.#i + 1] === undefined || ',]}'.includes(t[this.#i + 1]!))) {
-        if (!key) bail();
-        break;
+      const c = t.charCodeAt(this.#i);
+      if (c === 44 /* , */ || c === 93 /* ] */ || c === 125 /* } */ || c === 91 /* [ */ || c === 123 /* { */) break;
+      if (c === 58 /* : */) {
+        const d = this.#i + 1 < t.length ? t.charCodeAt(this.#i + 1) : -1;
+        if (d === 32 || d === -1 || d === 44 || d === 93 || d === 125) {
+          if (!key) bail();
+          break;
+        }
       }
-      if (c === '#' && t[this.#i - 1] === ' ') bail();
+      if (c === 35 /* # */ && this.#i > 0 && t.charCodeAt(this.#i - 1) === 32) bail();
       this.#i++;
     }
-    const raw = t.slice(start, this.#i).replace(/ +$/, '');
+    let end = this.#i;
+    while (end > start && t.charCodeAt(end - 1) === 32) end--;
+    const raw = t.slice(start, end);
     if (key && (!KEY.test(raw) || NOT_STRING_KEYS.has(raw))) bail();
     return { kind: 'scalar', value: key ? raw : plainValue(raw), pos };
   }

@@ -25,8 +25,12 @@ class Layered<V> {
   }
 }
 
-/** Where each service object sits in its model; a service object's path (and so its place) never changes. */
-const place = new WeakMap<Service, number>();
+/**
+ * Where a service object sits in its model: its path is `services[<index>]`, and a service object's path (and so
+ * its place) never changes (no table keyed by every service object is kept for this).
+ */
+const PREFIX = 'services[';
+const place = (s: Service): number => Number(s.path.slice(PREFIX.length, -1));
 
 export class ModelIndex {
   private constructor(
@@ -39,8 +43,7 @@ export class ModelIndex {
     const byName = new Map<string, Service>();
     const byId = new Map<string, Service>();
     const byPrincipal = new Map<string, Service[]>();
-    services.forEach((s, i) => {
-      place.set(s, i);
+    services.forEach((s) => {
       byName.set(s.name, s);
       byId.set(s.spiffeId.toString(), s);
       for (const p of s.nodes) {
@@ -68,7 +71,6 @@ export class ModelIndex {
     const added: Service[] = [];
     for (const i of delta.changed) {
       const s = services[i]!;
-      place.set(s, i);
       added.push(s);
       names.set(s.name, s);
       ids.set(s.spiffeId.toString(), s);
@@ -78,7 +80,7 @@ export class ModelIndex {
     for (const key of keys) {
       const list = (this.byPrincipal.get(key) ?? []).filter((s) => !gone.has(s));
       for (const s of added) if (!list.includes(s) && s.nodes.some((p) => principalToString(p) === key)) list.push(s);
-      list.sort((a, b) => place.get(a)! - place.get(b)!);
+      list.sort((a, b) => place(a) - place(b));
       principals.set(key, list.length ? Object.freeze(list) : undefined);
     }
     return new ModelIndex(this.byName.with(names), this.byId.with(ids), this.byPrincipal.with(principals));

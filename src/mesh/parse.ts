@@ -6,7 +6,7 @@ import type { MeshModel, NodePrincipal, Service } from './model.js';
 import { ModelIndex } from './model-index.js';
 import { MeshError, type MeshProblem } from './problems.js';
 import type { RawMesh } from './raw.js';
-import { Resolver, type Resolved } from './resolve.js';
+import { Resolver, type Resolved, type ServiceDelta } from './resolve.js';
 import { readFastYaml } from './fast-yaml.js';
 import { yamlSourceTree, type SourceIndex, type SourceRead } from './source-tree.js';
 import { checkStructure } from './structure.js';
@@ -39,7 +39,7 @@ let last: { readonly services: readonly Service[]; readonly index: ModelIndex } 
 export function checkRead(read: SourceRead, file: string, fast: boolean): MeshCheck {
   const structure = checkStructure(read, file);
   if (structure.value === undefined) return { ok: false, problems: structure.problems };
-  const resolver = new Resolver(file, structure.positions);
+  const resolver = new Resolver(file, structure.positions, structure.problems.length === 0);
   // Only a fast read without a structural problem may patch (and become) the last resolve: its items are shared.
   const resolved = resolver.resolve(structure.value as RawMesh, fast && structure.problems.length === 0);
   const problems = [...structure.problems, ...resolver.problems].sort((a, b) => a.line - b.line || a.column - b.column);
@@ -66,7 +66,7 @@ function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, po
     defaultMode: r.defaultMode,
     accessLogs: r.accessLogs,
     federation: deepFreeze(r.federation),
-    services: deepFreeze(r.services),
+    services: freezeServices(r.services, d),
     ...(d ? { changes: Object.freeze({ previous: d.previous, changed: Object.freeze(d.changed.map((i) => r.services[i]!)), removed: Object.freeze([...d.removed]) }) } : {}),
     serviceByName: (name: string) => index.service(name),
     serviceBySpiffeId: (id: SpiffeId | string) => index.serviceBySpiffeId(id.toString()),
@@ -83,10 +83,27 @@ function buildModel(file: string, r: Resolved & { trustDomain: TrustDomain }, po
  * frozen here, children first: a service the resolver kept from the last reload is not walked again.
  */
 function deepFreeze<T>(v: T): T {
-  if (Object.isFrozen(v)) return v;
-  if (Array.isArray(v) || (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype)) {
-    for (const x of Object.values(v as object)) deepFreeze(x);
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null) deepFreeze(x);
+    }
+    Object.freeze(v);
+  } else if (Object.getPrototypeOf(v) === Object.prototype) {
+    const o = v as Record<string, unknown>;
+    for (const k in o) {
+      const x = o[k];
+      if (typeof x === 'object' && x !== null) deepFreeze(x);
+    }
     Object.freeze(v);
   }
   return v;
+}
+
+/** The services of a patched resolve frozen: only the changed ones are new (the others are frozen already). */
+function freezeServices(services: Service[], d: ServiceDelta | undefined): readonly Service[] {
+  if (!d) return deepFreeze(services);
+  for (const i of d.changed) deepFreeze(services[i]);
+  return Object.freeze(services);
 }

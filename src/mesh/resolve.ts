@@ -69,6 +69,35 @@ interface Resolution {
 const resolutions = new WeakMap<RawService, Resolution>();
 
 /**
+ * A part of a service resolved from one raw list (its allowedCallers, its outbound dependencies), kept by that list:
+ * the structural check hands back the same array for a list whose text did not change, so a service resolved again
+ * because another of its fields changed takes the part whole when its place, the description's context and what
+ * it looked up are the same. Kept only when resolving the part reported no problem.
+ */
+interface PartMemo<V> {
+  readonly path: string;
+  readonly context: string;
+  readonly lookups: readonly (readonly [string, unknown])[];
+  readonly value: V;
+}
+const callersMemo = new WeakMap<readonly unknown[], PartMemo<AllowedCallers>>();
+const outboundMemo = new WeakMap<readonly unknown[], PartMemo<Outbound[]>>();
+
+/** Whether a server looked up by a mesh dependency answers the same as far as meshDependency() reads it. */
+function sameServer(a: Partial | undefined, b: Partial | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  if (a.name !== b.name || a.address !== b.address || a.inbound.length !== b.inbound.length) return false;
+  if (a.spiffeId !== b.spiffeId && !(a.spiffeId !== undefined && a.spiffeId.equals(b.spiffeId))) return false;
+  for (let k = 0; k < a.inbound.length; k++) {
+    const x = a.inbound[k]!;
+    const y = b.inbound[k]!;
+    if (x.port !== y.port || x.protocol !== y.protocol || x.mode !== y.mode) return false;
+  }
+  return true;
+}
+
+/**
  * The last resolve without a problem of a description read by the fast reader, with its indexes: the next one
  * patches it (resolve only the items that changed and those whose lookups name them) instead of walking every item.
  * Its maps are patched in place under a Journal and the patches taken back when the new description has a problem.
@@ -103,22 +132,50 @@ export interface ServiceDelta {
 type Projection = (v: unknown) => unknown;
 const itself: Projection = (v) => v;
 /** allowedCallers reads of another service only whether it exists and its SPIFFE ID. */
-const callerView: Projection = (v) => (v === undefined ? undefined : String((v as { spiffeId?: SpiffeId }).spiffeId ?? ''));
+const callerView: Projection = (v) => {
+  if (v === undefined) return undefined;
+  const id = (v as { spiffeId?: SpiffeId }).spiffeId;
+  return id === undefined ? '' : id.toString();
+};
 
-/** A name lookup that remembers what it answered. */
+/** A name lookup that remembers what it answered (a class: one shape, no closures per lookup table). */
+class Recording<V> {
+  constructor(
+    readonly base: ReadonlyMap<string, V>,
+    readonly log: (readonly [string, unknown])[],
+    readonly view: Projection,
+  ) {}
+
+  get(name: string): V | undefined {
+    const v = this.base.get(name);
+    this.log.push([name, this.view(v)]);
+    return v;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /**
+   * Whether every lookup of an earlier log answers the same now (under this table's view); if so they are appended
+   * to this log as if made again, else nothing is.
+   */
+  replay(earlier: readonly (readonly [string, unknown])[]): boolean {
+    for (const [name, v] of earlier) if (this.view(this.base.get(name)) !== v) return false;
+    for (const entry of earlier) this.log.push(entry);
+    return true;
+  }
+}
+
 function recording<V>(map: ReadonlyMap<string, V>, log: (readonly [string, unknown])[], view: Projection = itself): ReadonlyMap<string, V> {
-  return {
-    get: (name: string) => {
-      const v = map.get(name);
-      log.push([name, view(v)]);
-      return v;
-    },
-    has: (name: string) => {
-      const v = map.get(name);
-      log.push([name, view(v)]);
-      return v !== undefined;
-    },
-  } as ReadonlyMap<string, V>;
+  return new Recording(map, log, view) as unknown as ReadonlyMap<string, V>;
+}
+
+/** Whether a log of lookups named the same names, in the same order, as `names`. */
+function sameNames(names: readonly string[], log: readonly (readonly [string, unknown])[]): boolean {
+  if (names.length !== log.length) return false;
+  for (let k = 0; k < names.length; k++) if (names[k] !== log[k]![0]) return false;
+  return true;
 }
 
 const sameLookups = (log: readonly (readonly [string, unknown])[], map: ReadonlyMap<string, unknown>, view: Projection = itself): boolean =>
@@ -138,12 +195,28 @@ export class Resolver {
   readonly problems: MeshProblem[] = [];
   private known: TrustDomain[] = [];
   private ownValid = true;
+  /** Everything about the description as a whole that resolving one item reads (see resolve()). */
+  private context = '';
 
   constructor(
     private readonly file: string,
     /** Where paths start in the file (and whether they were written at all). */
     private readonly positions: { get(path: string): SourcePosition | undefined; has(path: string): boolean; hasKey(path: string, key: string): boolean },
+    /**
+     * The structural check found no problem: then every key written in the file is in the checked value and
+     * nothing else is, so "was it written" is answered by the value without looking the path up in the tree.
+     */
+    private readonly clean = false,
   ) {}
+
+  /**
+   * Whether `key` was written (with any value, even an invalid one) in the map whose checked value is `obj`, at the
+   * path `at()` gives (built only when the tree must be asked).
+   */
+  private written(obj: object | undefined, key: string, at: () => string): boolean {
+    if (obj !== undefined && (obj as Record<string, unknown>)[key] !== undefined) return true;
+    return !this.clean && this.positions.hasKey(at(), key);
+  }
 
   /** Position of a path, or of its nearest ancestor that was in the file. */
   private at(path: string): SourcePosition {
@@ -173,6 +246,7 @@ export class Resolver {
     this.ownValid = raw.trustDomain !== undefined;
     this.known = [raw.trustDomain, ...federation.map((f) => f.trustDomain)].filter((t) => t !== undefined);
     const context = [defaultMode, this.ownValid, ...this.known.map((t) => t.name)].join('\0');
+    this.context = context;
     if (incremental && lastState?.context === context && raw.trustDomain && this.problems.length === 0) {
       const services = this.#patch(raw.services ?? [], lastState, raw.trustDomain, defaultMode);
       if (services) return { trustDomain: raw.trustDomain, defaultMode, accessLogs: raw.accessLogs ?? true, federation, ...services };
@@ -232,26 +306,52 @@ export class Resolver {
     return { trustDomain: raw.trustDomain, defaultMode, accessLogs: raw.accessLogs ?? true, federation, services };
   }
 
-  /** The state a full resolve leaves for the next one to patch. */
+  /**
+   * The state a full resolve leaves for the next one to patch. The reverse dependencies of the last state are kept
+   * (patched for the items whose lookups named other services) when the items are as many and most looked up the
+   * same names: a reload that changes every service's port rebuilds none of them.
+   */
   #state(context: string, partials: Partial[], services: Service[], partialByName: Map<string, Partial>, fresh: Map<RawService, Resolution>): ResolveState {
     const raws = partials.map((p) => p.raw);
     const rawById = new Map<string, RawService>();
     for (const r of raws) if (r.spiffeId) rawById.set(r.spiffeId.toString(), r);
-    const lookups = raws.map((r) => {
-      const res = fresh.get(r)!;
-      return { caller: res.callerLookups.map(([name]) => name), server: (res.serverLookups ?? []).map(([name]) => name) };
-    });
-    const callerDeps = new Map<string, Set<number>>();
-    const serverDeps = new Map<string, Set<number>>();
+    const n = raws.length;
+    const prev = lastState?.lookups.length === n ? lastState : undefined;
+    const lookups: ResolveState['lookups'][number][] = new Array(n);
+    const moved: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = fresh.get(raws[i]!)!;
+      const old = prev?.lookups[i];
+      if (old && sameNames(old.caller, res.callerLookups) && sameNames(old.server, res.serverLookups ?? [])) lookups[i] = old;
+      else {
+        lookups[i] = { caller: res.callerLookups.map(([name]) => name), server: (res.serverLookups ?? []).map(([name]) => name) };
+        moved.push(i);
+      }
+    }
     const link = (deps: Map<string, Set<number>>, name: string, i: number) => {
       let set = deps.get(name);
       if (!set) deps.set(name, (set = new Set()));
       set.add(i);
     };
-    lookups.forEach((l, i) => {
-      for (const name of l.caller) link(callerDeps, name, i);
-      for (const name of l.server) link(serverDeps, name, i);
-    });
+    let callerDeps: Map<string, Set<number>>;
+    let serverDeps: Map<string, Set<number>>;
+    if (prev && moved.length <= Math.max(64, n / 4)) {
+      // The last state is replaced by this one: its maps are patched in place.
+      ({ callerDeps, serverDeps } = prev);
+      for (const i of moved) {
+        for (const name of prev.lookups[i]!.caller) callerDeps.get(name)?.delete(i);
+        for (const name of prev.lookups[i]!.server) serverDeps.get(name)?.delete(i);
+        for (const name of lookups[i]!.caller) link(callerDeps, name, i);
+        for (const name of lookups[i]!.server) link(serverDeps, name, i);
+      }
+    } else {
+      callerDeps = new Map();
+      serverDeps = new Map();
+      lookups.forEach((l, i) => {
+        for (const name of l.caller) link(callerDeps, name, i);
+        for (const name of l.server) link(serverDeps, name, i);
+      });
+    }
     return { context, raws, partials, services, lookups, rawByName: this.servicesByName as Map<string, RawService>, partialByName, rawById, callerDeps, serverDeps };
   }
 
@@ -497,7 +597,31 @@ export class Resolver {
     };
   }
 
+  /** A service's allowedCallers: the last resolve's object when its raw list, place and lookups are the same. */
   private callers(rs: RawService, path: string, own: TrustDomain | undefined): AllowedCallers {
+    const raw = rs.allowedCallers;
+    if (raw === undefined) return this.#callers(rs, path, own);
+    const listPath = `${path}.allowedCallers`;
+    const memo = callersMemo.get(raw);
+    const names = this.servicesByName as unknown;
+    if (memo && memo.path === listPath && memo.context === this.context && (names instanceof Recording && (names as Recording<unknown>).view === callerView ? names.replay(memo.lookups) : sameLookups(memo.lookups, this.servicesByName, callerView))) {
+      meshCounters.partsReused++;
+      return memo.value;
+    }
+    const before = this.problems.length;
+    const outer = this.servicesByName;
+    const lookups: (readonly [string, unknown])[] = [];
+    this.servicesByName = recording(outer, lookups, callerView) as Map<string, { name?: string; spiffeId?: SpiffeId }>;
+    try {
+      const value = this.#callers(rs, path, own);
+      if (this.problems.length === before) callersMemo.set(raw, { path: listPath, context: this.context, lookups, value });
+      return value;
+    } finally {
+      this.servicesByName = outer;
+    }
+  }
+
+  #callers(rs: RawService, path: string, own: TrustDomain | undefined): AllowedCallers {
     const listPath = `${path}.allowedCallers`;
     if (rs.allowedCallers === undefined) {
       const trustDomains = own ? [own] : [];
@@ -548,16 +672,48 @@ export class Resolver {
     this.report('UNKNOWN_SERVICE', path, `no service named "${name}"${near ? `, did you mean "${near}"?` : ''}`, `"${name}"`, names.length > 0 ? `a service of this mesh: ${names.join(', ')}` : 'a service of this mesh');
   }
 
+  /**
+   * A service's outbound dependencies: the last resolve's array when its raw list and place are the same and every
+   * server it looked up answers the same as far as a dependency reads it (name, address, SPIFFE ID, ports), so a
+   * change of a server's application port does not rebuild its clients' dependencies.
+   */
   private outbound(rs: RawService, path: string, byName: ReadonlyMap<string, Partial>): Outbound[] {
+    const raw = rs.outbound;
+    if (raw === undefined) return [];
+    const memo = outboundMemo.get(raw);
+    const base = byName instanceof Recording ? (byName.base as ReadonlyMap<string, Partial>) : byName;
+    if (memo && memo.path === path && memo.context === this.context && memo.lookups.every(([name, v]) => sameServer(base.get(name), v as Partial | undefined))) {
+      // Looked up again through byName, so that its log holds what this service reads now; the memo then holds
+      // the servers of this resolve (not those of the one that made it, which would stay alive with it).
+      let lookups: (readonly [string, unknown])[];
+      if (byName instanceof Recording && byName.view === itself) {
+        for (const [name] of memo.lookups) byName.get(name);
+        lookups = byName.log.slice(byName.log.length - memo.lookups.length);
+      } else {
+        lookups = [];
+        const rec = new Recording(byName, lookups, itself);
+        for (const [name] of memo.lookups) rec.get(name);
+      }
+      outboundMemo.set(raw, { ...memo, lookups });
+      meshCounters.partsReused++;
+      return memo.value;
+    }
+    const before = this.problems.length;
+    const lookups: (readonly [string, unknown])[] = [];
+    const value = this.#outbound(raw, path, recording(byName, lookups));
+    if (this.problems.length === before) outboundMemo.set(raw, { path, context: this.context, lookups, value });
+    return value;
+  }
+
+  #outbound(raw: readonly (RawOutbound | undefined)[], path: string, byName: ReadonlyMap<string, Partial>): Outbound[] {
     const out: Outbound[] = [];
     const names = new Map<string, string>();
-    (rs.outbound ?? []).forEach((ro: RawOutbound | undefined, i) => {
+    raw.forEach((ro: RawOutbound | undefined, i) => {
       const p = childPath(`${path}.outbound`, i);
       const o = ro?.kind === 'service' ? this.meshDependency(ro, p, byName) : ro ? this.external(ro, p) : undefined;
       if (!o) return;
       const first = names.get(o.name);
-      const keyPath = `${p}.${ro!.kind}`;
-      if (first) this.report('DUPLICATE_DEPENDENCY', keyPath, `dependency "${o.name}" is already declared at ${this.where(first)}`);
+      if (first) this.report('DUPLICATE_DEPENDENCY', `${p}.${ro!.kind}`, `dependency "${o.name}" is already declared at ${this.where(first)}`);
       else names.set(o.name, p);
       out.push(o);
     });
@@ -601,7 +757,7 @@ export class Resolver {
       if (id && this.knownDomain(id, `${p}.spiffeIds[${k}]`)) spiffeIds.push(id);
     });
     // A key that was present but invalid is already reported; only a truly absent list is missing.
-    const written = (key: string) => this.positions.has(`${p}.${key}`);
+    const written = (key: string) => this.written(ro, key, () => p);
     // istio derives the server ID, SNI and ALPN; stating any of them as well would leave two answers.
     if (written('istio')) {
       for (const key of ['spiffeIds', 'sni', 'alpn']) {
@@ -636,7 +792,7 @@ export class Resolver {
 
   private istio(ri: NonNullable<Extract<RawOutbound, { kind: 'name' }>['istio']>, port: number, p: string): IstioDestination | undefined {
     const trustDomain = ri.trustDomain ?? TrustDomain.parse(ISTIO_DEFAULT_TRUST_DOMAIN);
-    const tdPath = this.positions.has(`${p}.trustDomain`) ? `${p}.trustDomain` : p;
+    const tdPath = this.written(ri, 'trustDomain', () => p) ? `${p}.trustDomain` : p;
     if (ri.host === undefined || ri.namespace === undefined || ri.serviceAccount === undefined) return undefined;
     const spiffeId = SpiffeId.fromPath(trustDomain, `/ns/${ri.namespace}/sa/${ri.serviceAccount}`);
     if (!this.knownDomain(spiffeId, tdPath)) return undefined;
@@ -661,8 +817,7 @@ export class Resolver {
 
   /** Fields only some targets generate: reported rather than silently ignored. */
   private checkTarget(rs: RawService, target: Target, path: string): void {
-    const written = (parent: string, key: string) => this.positions.hasKey(parent, key);
-    const gateway = written(path, 'gateway');
+    const gateway = this.written(rs, 'gateway', () => path);
     if (target === 'gateway' && !gateway) {
       this.report('MISSING_FIELD', `${path}.gateway`, 'missing required field "gateway"', undefined, 'the listeners and routes of a service with target gateway');
     }
@@ -670,17 +825,16 @@ export class Resolver {
       this.report('NOT_FOR_TARGET', `${path}.gateway`, `"gateway" is only used by target gateway; this service's target is ${target}`, undefined, 'target: gateway, or no gateway key');
     }
     if (target !== 'grpc') {
-      (rs.inbound ?? []).forEach((_, i) => {
-        const p = `${path}.inbound[${i}].listenAddress`;
-        if (written(`${path}.inbound[${i}]`, 'listenAddress')) this.report('NOT_FOR_TARGET', p, `"listenAddress" is only used by target grpc (the server binds it itself); this service's target is ${target}`, undefined, 'target: grpc, or no listenAddress key');
+      (rs.inbound ?? []).forEach((ri, i) => {
+        if (this.written(ri, 'listenAddress', () => `${path}.inbound[${i}]`)) this.report('NOT_FOR_TARGET', `${path}.inbound[${i}].listenAddress`, `"listenAddress" is only used by target grpc (the server binds it itself); this service's target is ${target}`, undefined, 'target: grpc, or no listenAddress key');
       });
     }
     if (UPSTREAM_TLS_TARGETS.includes(target)) return;
-    (rs.outbound ?? []).forEach((_, i) => {
-      const item = `${path}.outbound[${i}]`;
+    (rs.outbound ?? []).forEach((ro, i) => {
       for (const key of ['istio', 'sni', 'alpn']) {
-        const p = `${item}.${key}`;
-        if (written(item, key)) this.report('NOT_FOR_TARGET', p, `"${key}" is only generated for targets ${UPSTREAM_TLS_TARGETS.join(' and ')}; this service's target is ${target}`, undefined, `target: ${UPSTREAM_TLS_TARGETS.join(' or ')}, or no ${key} key`);
+        if (!this.written(ro, key, () => `${path}.outbound[${i}]`)) continue;
+        const p = `${path}.outbound[${i}].${key}`;
+        this.report('NOT_FOR_TARGET', p, `"${key}" is only generated for targets ${UPSTREAM_TLS_TARGETS.join(' and ')}; this service's target is ${target}`, undefined, `target: ${UPSTREAM_TLS_TARGETS.join(' or ')}, or no ${key} key`);
       }
     });
   }
@@ -692,7 +846,7 @@ export class Resolver {
       const lp = childPath(`${path}.listeners`, i);
       if (rl === undefined) return;
       const tls = rl.tls;
-      if (tls?.requireClientCertificate === true && tls.clientCaFile === undefined && !this.positions.has(`${lp}.tls.clientCaFile`)) {
+      if (tls?.requireClientCertificate === true && tls.clientCaFile === undefined && !this.written(tls, 'clientCaFile', () => `${lp}.tls`)) {
         this.report('MISSING_FIELD', `${lp}.tls.clientCaFile`, 'missing field "clientCaFile": requireClientCertificate needs the CAs client certificates are checked against', undefined, 'a PEM file of CA certificates');
       }
       const hosts: string[] = [];
@@ -727,7 +881,7 @@ export class Resolver {
     (rg.routes ?? []).forEach((rr, i) => {
       const rp = childPath(`${path}.routes`, i);
       if (rr?.host === undefined || rr.dependency === undefined) return;
-      const pathPrefix = rr.pathPrefix ?? (this.positions.has(`${rp}.pathPrefix`) ? undefined : '/');
+      const pathPrefix = rr.pathPrefix ?? (this.written(rr, 'pathPrefix', () => rp) ? undefined : '/');
       if (pathPrefix === undefined) return;
       let ok = true;
       if (!served.includes(rr.host)) {
@@ -764,6 +918,7 @@ export class Resolver {
 
   /** A service's proxy binds its inbound and outbound listen ports on one host, beside its (loopback) application. */
   private checkPorts(s: Service): void {
+    if (!portsMayClash(s)) return;
     const bound = new Map<number, string>();
     const claim = (port: number, path: string) => {
       const first = bound.get(port);
@@ -786,4 +941,20 @@ export class Resolver {
       }
     }
   }
+}
+
+/**
+ * Whether checkPorts() can have anything to report: a port claimed twice (gateway listeners on one port counted
+ * once), or a loopback application port the proxy also listens on. Small lists, no paths built: most services
+ * clash nowhere, and their check then allocates nothing.
+ */
+function portsMayClash(s: Service): boolean {
+  const claimed: number[] = [];
+  for (const ib of s.inbound) claimed.push(ib.port);
+  const gatewayFrom = claimed.length;
+  for (const gl of s.gateway?.listeners ?? []) if (claimed.indexOf(gl.port, gatewayFrom) < 0) claimed.push(gl.port);
+  for (const ob of s.outbound) if (ob.listenPort !== undefined) claimed.push(ob.listenPort);
+  for (let i = 1; i < claimed.length; i++) if (claimed.lastIndexOf(claimed[i]!, i - 1) >= 0) return true;
+  for (const ib of s.inbound) if (LOOPBACK.has(ib.appAddress) && claimed.includes(ib.appPort)) return true;
+  return false;
 }

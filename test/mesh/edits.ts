@@ -26,7 +26,7 @@ export function mutateServices(text: string, r: () => number): string {
   const items = text.split(/(?=^  - name: )/m);
   const head = items.shift()!;
   const pick = () => Math.floor(r() * items.length);
-  const op = Math.floor(r() * 10);
+  const op = Math.floor(r() * 13);
   const i = pick();
   switch (op) {
     case 0: // edit a value inside a service
@@ -56,6 +56,15 @@ export function mutateServices(text: string, r: () => number): string {
       break;
     case 8: // a syntax the fast reader leaves to the yaml library, or one that is wrong
       items[i] = items[i]!.replace(/mode: (\w+)/, r() < 0.5 ? "mode: '$1'" : 'mode: [');
+      break;
+    case 10: // what its clients read of a service: protocol or port mode
+      items[i] = items[i]!.replace(/protocol: \w+/, `protocol: ${['http', 'grpc', 'tcp'][Math.floor(r() * 3)]}`);
+      break;
+    case 11: // its mode, or its SPIFFE ID (read by the services that admit it by name, and by its clients)
+      items[i] = r() < 0.5 ? items[i]!.replace(/mode: \w+/, `mode: ${['STRICT', 'PERMISSIVE', 'DISABLE'][Math.floor(r() * 3)]}`) : items[i]!.replace(/\/sa\/([a-z0-9]+)/, (_m, d) => `/sa/${d}v${k()}`);
+      break;
+    case 12: // its inbound port (its clients name no port, so they follow it)
+      items[i] = items[i]!.replace(/port: 15\d+, appPort/, `port: ${15000 + Math.floor(r() * 50)}, appPort`);
       break;
     default: // the last service's lines end without a newline, or an edit of its last line
       return `${head}${items.join('')}`.replace(/\n$/, r() < 0.5 ? '' : '\n      - service: s1\n');

@@ -35,6 +35,7 @@ function fresh(text: string) {
 /** Asserts two models answer alike: values, lookups, positions. */
 function sameModel(got: MeshModel, want: MeshModel, where: string): void {
   assert.equal(plain(got), plain(want), `${where}: models differ`);
+  assert.ok(Object.isFrozen(got.services) && got.services.every((s) => Object.isFrozen(s) && Object.isFrozen(s.inbound) && Object.isFrozen(s.outbound)), `${where}: not frozen`);
   for (const s of want.services) {
     assert.equal(got.serviceByName(s.name)?.path, s.path, `${where}: serviceByName ${s.name}`);
     assert.equal(got.serviceBySpiffeId(s.spiffeId)?.path, s.path, `${where}: serviceBySpiffeId ${s.spiffeId.toString()}`);
@@ -55,9 +56,11 @@ describe('incremental reading', () => {
     const base = parseMesh(syntheticMesh(N), 'mesh.yaml');
     const edit = counted(() => parseMesh(syntheticMesh(N, { edited: { service: 42, appPort: 9090 } }), 'mesh.yaml'));
     assert.equal(edit.deltaReads, 1);
-    assert.equal(edit.itemsRead, 1);
-    // The service and its 7 list items (1 inbound port, 3 outbound, 3 allowed callers).
-    assert.equal(edit.itemsChecked, 8);
+    // One value of one item read again (the port line), the rest of its tree shared with the last read.
+    assert.equal(edit.itemsRead, 0);
+    assert.equal(edit.itemsPatched, 1);
+    // The service and the one list item that is a new tree (its inbound port); outbound and callers are shared.
+    assert.equal(edit.itemsChecked, 2);
     // s42's own item; then s42 and its three clients (s39, s40, s41), whose dependency on it changed.
     assert.equal(edit.partialsResolved, 1);
     assert.equal(edit.servicesResolved, 4);
@@ -78,9 +81,28 @@ describe('incremental reading', () => {
     parseMesh(syntheticMesh(n), 'mesh.yaml');
     const edit = counted(() => parseMesh(syntheticMesh(n, { edited: { service: 1234, appPort: 9090 } }), 'mesh.yaml'));
     assert.deepEqual(
-      { fullReads: edit.fullReads, itemsRead: edit.itemsRead, itemsChecked: edit.itemsChecked, partials: edit.partialsResolved, services: edit.servicesResolved, deltaResolves: edit.deltaResolves },
-      { fullReads: 0, itemsRead: 1, itemsChecked: 8, partials: 1, services: 4, deltaResolves: 1 },
+      { fullReads: edit.fullReads, itemsRead: edit.itemsRead, itemsPatched: edit.itemsPatched, itemsChecked: edit.itemsChecked, partials: edit.partialsResolved, services: edit.servicesResolved, deltaResolves: edit.deltaResolves },
+      { fullReads: 0, itemsRead: 0, itemsPatched: 1, itemsChecked: 2, partials: 1, services: 4, deltaResolves: 1 },
     );
+  });
+
+  test('every service\'s application port changed: each is resolved again, but its callers and dependencies are the last objects', () => {
+    const base = parseMesh(syntheticMesh(N), 'mesh.yaml');
+    const text = syntheticMesh(N, { appPort: 7000 });
+    const all = counted(() => parseMesh(text, 'mesh.yaml'));
+    // One value per item read and checked again (the service map and its port); lists whose text is unchanged
+    // keep their values, so every service's allowedCallers and outbound list is taken whole.
+    assert.deepEqual(
+      { itemsRead: all.itemsRead, itemsPatched: all.itemsPatched, itemsChecked: all.itemsChecked, services: all.servicesResolved, parts: all.partsReused },
+      { itemsRead: 0, itemsPatched: N, itemsChecked: 2 * N, services: N, parts: 2 * N },
+    );
+    all.result.services.forEach((s, i) => {
+      assert.notEqual(s, base.services[i]);
+      assert.equal(s.outbound, base.services[i]!.outbound);
+      assert.equal(s.allowedCallers, base.services[i]!.allowedCallers);
+      assert.equal(s.inbound[0]!.appPort, 7000);
+    });
+    sameModel(all.result, (fresh(text) as { model: MeshModel }).model, 'every port');
   });
 
   test('the same text again resolves nothing; a changed SPIFFE ID reaches the services that admit it by name', () => {
