@@ -273,6 +273,11 @@ export function packInit<Desc extends DescMessage>(typeUrl: string, schema: Desc
   return any as unknown as Any;
 }
 
+/** The init shape of an Any made by packInit (undefined for any other value). */
+export function packedInit(value: object): object | undefined {
+  return ((value as Record<symbol, unknown>)[PACKED] as Packed | undefined)?.init;
+}
+
 function writePacked(w: BinaryWriter, typeUrl: string, packed: Packed): void {
   if (typeUrl) w.tag(ANY_TYPE_URL, WireType.LengthDelimited).string(typeUrl);
   if (packed.bytes) {

@@ -4,7 +4,7 @@
 // frozen messages are byte-identical wherever they appear. The cache lives as long as the MeshModel object, so a
 // reloaded description starts fresh and nothing grows across reloads.
 import type { MeshModel } from '../mesh/model.js';
-import { share } from './binary.js';
+import { packedInit, share } from './binary.js';
 
 const byMesh = new WeakMap<MeshModel, WeakMap<object, Map<string, unknown>>>();
 
@@ -25,12 +25,23 @@ export function once<T>(make: () => T): () => T {
   return () => (v ??= deepFreeze(make()));
 }
 
-/** Freezes a value and everything in it; frozen messages are shared, so their encoding is kept (binary.ts). */
+/**
+ * Freezes a value and everything in it, and marks the value itself shared: its encoding is kept (binary.ts) and
+ * copied wherever it appears. Only the value, not every sub-message in it: those are written inside its bytes,
+ * and keeping a buffer of their own for each (and a WeakSet entry for every object) cost more than it saved. A
+ * part that is memoised on its own was frozen and marked by its own call (it is not walked again here).
+ */
 export function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o) && !ArrayBuffer.isView(o)) {
-    Object.freeze(o);
-    share(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
+  if (freeze(o)) share(o);
   return o;
+}
+
+function freeze(o: unknown): boolean {
+  if (!o || typeof o !== 'object' || Object.isFrozen(o) || ArrayBuffer.isView(o)) return false;
+  Object.freeze(o);
+  // A packed Any's `value` is a getter that encodes it: its init is frozen instead, without encoding anything.
+  const packed = packedInit(o);
+  if (packed) freeze(packed);
+  else for (const v of Object.values(o)) freeze(v);
+  return true;
 }
