@@ -3,7 +3,8 @@
 // resolved inputs (envoy/inputs.ts) are those of the model in force is not rebuilt, re-encoded or re-versioned,
 // and its group is not touched, so no proxy of it hears of the reload; services that left the mesh lose their
 // group. The counters say how much each apply did (bench/reload and the tests read them, not timers).
-import { buildNodeResources, isGenerated, resourceOptions, type ResourceOptions } from '../envoy/index.js';
+import { isGenerated, resourceOptions, type ResourceOptions } from '../envoy/index.js';
+import { encodeNodeResources } from '../envoy/resources.js';
 import { changedServices, meshInputs, sameInputs, serviceInputs, type ServiceInputs } from '../envoy/inputs.js';
 import type { MeshModel, Service } from '../mesh/index.js';
 import type { NamedResource, ResourceCache, ResourceSnapshot } from '../xds/cache/resource-cache.js';
@@ -76,11 +77,11 @@ export class MeshResources {
       inputs.set(service.name, now);
       // Every config type is set, empty or not, so a type the service no longer has is emptied.
       const snapshot: Record<ConfigTypeUrl, NamedResource[]> = Object.fromEntries(CONFIG_TYPES.map((t) => [t, []])) as never;
-      for (const r of buildNodeResources(mesh, service, this.options)) {
+      for (const r of encodeNodeResources(mesh, service, this.options)) {
         // Already encoded as Anys (one buffer per service): the cache keeps them as they are. Only the bytes are
-        // held until the swap, not the resource (which holds its builder's init shape): what survives a
-        // collection while every service is built is what the cache will keep, nothing more.
-        snapshot[r.typeUrl as ConfigTypeUrl]?.push({ name: r.name, typeUrl: r.typeUrl, any: r.any });
+        // held until the swap, not the builders' init shapes: what survives a collection while every service is
+        // built is what the cache will keep, nothing more.
+        snapshot[r.typeUrl as ConfigTypeUrl]?.push(r);
         resources++;
       }
       snapshots.set(service.name, snapshot);

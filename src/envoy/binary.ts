@@ -12,7 +12,7 @@
 // memoises, after deep-freezing it) keeps its bytes in a WeakMap, so the HTTP manager, SDS configs and filters
 // that many resources have in common are written once per mesh, not once per resource.
 import { create, fromJson, toBinary, ScalarType, type DescField, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
-import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { AnySchema, StructSchema, type Any } from '@bufbuild/protobuf/wkt';
 
 type Writer = (w: BinaryWriter, value: Record<string, unknown>) => void;
@@ -40,25 +40,41 @@ export function encodeInit<Desc extends DescMessage>(schema: Desc, init: Message
     const hit = sharedBytes.get(value);
     if (hit?.desc === schema) return hit.bytes;
   }
-  // One writer kept between calls, so its buffer has grown to the largest resource once, not for every one; a
-  // call made while it is in use (a shared sub-message met for the first time) gets its own.
-  // (A call that throws leaves its writer behind, and gives back the field stack it used.)
-  const w = spare ?? new BinaryWriter();
-  spare = undefined;
+  const w = takeWriter();
   const base = top;
   try {
     writerOf(schema)(w, value);
   } catch (err) {
     unwind(base);
+    dropWriter();
     throw err;
   }
   const bytes = w.finish();
-  spare = w;
+  giveWriter();
   if (keep) sharedBytes.set(value, { desc: schema, bytes });
   return bytes;
 }
 
-let spare: BinaryWriter | undefined = new BinaryWriter();
+/**
+ * Writers kept between calls, one per level of nesting (a shared sub-message met for the first time is encoded
+ * by a call inside the one writing the resource that holds it), so each buffer grows to the largest message of
+ * its level once, not for every message.
+ */
+const writers: BinaryWriter[] = [];
+let depth = 0;
+
+function takeWriter(): BinaryWriter {
+  return (writers[depth++] ??= new BinaryWriter());
+}
+
+function giveWriter(): void {
+  depth--;
+}
+
+/** After a throw: the writer of this level is left half-written, so the next call at this level gets a new one. */
+function dropWriter(): void {
+  writers[--depth] = new BinaryWriter();
+}
 
 /** A message to encode wrapped in a google.protobuf.Any (what anyPack makes of it). */
 export interface AnyInit<Desc extends DescMessage = DescMessage> {
@@ -84,13 +100,21 @@ const ANY_VALUE = 2;
  * Why: a reload encodes every resource of a regenerated service and the cache keeps each as an Any. Encoding the
  * message, copying it into its own buffer, then copying it again into an Any envelope cost two allocations and
  * two copies per resource, and the garbage of 80,000 small buffers per 10,000 services. Written in one pass into
- * one buffer (the items are the fields of a notional `repeated Any`, read back with BinaryReader), the bytes are
+ * one buffer (the items are the fields of a notional `repeated Any`, cut apart again below), the bytes are
  * copied once and the buffer lives exactly as long as the resources that share it — one service's, replaced
  * together.
  */
 export function encodeAnys(items: readonly AnyInit[]): EncodedAny[] {
-  const w = spare ?? new BinaryWriter();
-  spare = undefined;
+  return encodeAnyViews(items).map((any, i) => new EncodedAnyView(any, items[i]!.typeUrl));
+}
+
+/**
+ * encodeAnys' Anys alone: what the xDS cache keeps. The buffer is cut into its Anys by reading back the lengths
+ * just written (a varint each, no reader objects): a reload encodes 80,000 resources, and a BinaryReader (with its
+ * DataView) and a view per field read back were a good part of its garbage.
+ */
+export function encodeAnyViews(items: readonly AnyInit[]): Uint8Array[] {
+  const w = takeWriter();
   const base = top;
   try {
     for (const item of items) {
@@ -101,23 +125,64 @@ export function encodeAnys(items: readonly AnyInit[]): EncodedAny[] {
     }
   } catch (err) {
     unwind(base);
+    dropWriter();
     throw err;
   }
   const buf = w.finish();
-  spare = w;
-  const out: EncodedAny[] = [];
-  const r = new BinaryReader(buf);
+  giveWriter();
+  const out: Uint8Array[] = [];
+  let pos = 0;
   for (const item of items) {
-    r.tag();
-    const any = r.bytes();
-    const inner = new BinaryReader(any);
-    if (item.typeUrl) inner.skip(inner.tag()[1]);
-    inner.tag();
-    const value = inner.bytes();
-    // An empty message: toBinary leaves the Any's value field out altogether (rare; never a named resource).
-    out.push(value.byteLength ? { any, value } : { any: toBinary(AnySchema, create(AnySchema, { typeUrl: item.typeUrl })), value });
+    // Each item: tag (one byte, field 1), length, the Any.
+    const len = varint(buf, pos + 1);
+    const start = pos + 1 + varintSize(len);
+    pos = start + len;
+    // An empty message (its value field's tag and a zero length alone): toBinary leaves the Any's value field out
+    // altogether (rare; never a named resource).
+    out.push(len > anyHeaderSize(item.typeUrl) + 2 ? buf.subarray(start, pos) : toBinary(AnySchema, create(AnySchema, { typeUrl: item.typeUrl })));
   }
   return out;
+}
+
+/** The bytes of an Any's type URL field: what is left when its value field is empty (and so left out). */
+function anyHeaderSize(typeUrl: string): number {
+  if (!typeUrl) return 0;
+  const n = Buffer.byteLength(typeUrl);
+  return 1 + varintSize(n) + n;
+}
+
+/** An Any of encodeAnys: its value is found when first asked for. */
+class EncodedAnyView implements EncodedAny {
+  #value: Uint8Array | undefined;
+  constructor(
+    readonly any: Uint8Array,
+    private readonly typeUrl: string,
+  ) {}
+  get value(): Uint8Array {
+    if (this.#value) return this.#value;
+    // Skip the type URL field, then the value field's tag and length.
+    let pos = anyHeaderSize(this.typeUrl);
+    if (pos >= this.any.byteLength) return (this.#value = new Uint8Array(0));
+    const len = varint(this.any, pos + 1);
+    pos += 1 + varintSize(len);
+    return (this.#value = this.any.subarray(pos, pos + len));
+  }
+}
+
+/** A uint32 varint at `pos`. */
+function varint(b: Uint8Array, pos: number): number {
+  let v = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = b[pos++]!;
+    v += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return v;
+  }
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) (v = Math.floor(v / 128)), n++;
+  return n;
 }
 
 /** How one key of a message's init shape is written: the field's number (for ordering) and its writer. */
