@@ -25,17 +25,27 @@ const sharedBytes = new WeakMap<object, { readonly desc: DescMessage; readonly b
 
 /**
  * Marks a deep-frozen sub-message whose encoding may be kept and reused wherever it appears. Only for values
- * that can never change again (memo.ts deepFreeze); returns the value.
+ * that can never change again (memo.ts deepFreeze), and frozen (an unfrozen one is written afresh each time);
+ * returns the value.
  */
 export function share<T>(value: T): T {
   if (value && typeof value === 'object') shared.add(value);
   return value;
 }
 
+/**
+ * Whether `value` was shared. Only frozen values can be (share() is for values that never change), and telling
+ * an unfrozen object apart is a flag of its map, where the WeakSet is a hash lookup: most messages written are
+ * the builders' fresh, unfrozen init shapes.
+ */
+function isShared(value: object): boolean {
+  return Object.isFrozen(value) && shared.has(value);
+}
+
 /** The binary encoding of `init` as a `schema` message; equal to toBinary(schema, create(schema, init)). */
 export function encodeInit<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Uint8Array {
   const value = init as Record<string, unknown>;
-  const keep = shared.has(value);
+  const keep = isShared(value);
   if (keep) {
     const hit = sharedBytes.get(value);
     if (hit?.desc === schema) return hit.bytes;
@@ -216,8 +226,7 @@ function writerOf(desc: DescMessage): Writer {
   if (desc.typeName === 'google.protobuf.Any') {
     const plain = writer;
     writer = (w, m) => {
-      const packed = (m as Record<symbol, unknown>)[PACKED] as Packed | undefined;
-      if (packed) writePacked(w, m['typeUrl'] as string, packed);
+      if (m instanceof PackedAny) PackedAny.write(w, m);
       else plain(w, m);
     };
   }
@@ -314,42 +323,49 @@ function skipWhen(field: DescField): ((v: unknown) => boolean) | undefined {
 /**
  * An Any made by packInit: its value is a message still given as (schema, init). The writer encodes that message
  * in place, inside whatever resource holds the Any, instead of into a buffer of its own that is then copied;
- * whoever reads `value` (create(), toJson, anyUnpack) gets the bytes, encoded once on first read.
+ * whoever reads `value` (create(), toJson, anyUnpack) gets the bytes, encoded once on first read. A class (value
+ * a getter of its prototype; the init in private fields, which freezing leaves writable for the kept bytes)
+ * rather than an object literal with its own getter closure and a property defined on it: the builders pack
+ * tens of thousands of these per reload.
  */
-const PACKED = Symbol('packed init');
-
-interface Packed {
-  readonly schema: DescMessage;
-  readonly init: Record<string, unknown>;
-  bytes?: Uint8Array;
+class PackedAny {
+  readonly $typeName = 'google.protobuf.Any';
+  readonly #schema: DescMessage;
+  readonly #init: Record<string, unknown>;
+  #bytes: Uint8Array | undefined;
+  constructor(
+    readonly typeUrl: string,
+    schema: DescMessage,
+    init: Record<string, unknown>,
+  ) {
+    this.#schema = schema;
+    this.#init = init;
+  }
+  get value(): Uint8Array {
+    return (this.#bytes ??= encodeInit(this.#schema, this.#init as never));
+  }
+  static init(any: PackedAny): Record<string, unknown> {
+    return any.#init;
+  }
+  static write(w: BinaryWriter, any: PackedAny): void {
+    if (any.typeUrl) w.tag(ANY_TYPE_URL, WireType.LengthDelimited).string(any.typeUrl);
+    const bytes = any.#bytes;
+    if (bytes) {
+      if (bytes.byteLength) w.tag(ANY_VALUE, WireType.LengthDelimited).bytes(bytes);
+      return;
+    }
+    if (!isEmpty(any.#schema, any.#init)) writeMessageField(w, ANY_VALUE, any.#schema, any.#init);
+  }
 }
 
 /** An Any holding `init` as a `schema` message, as anyPack would make it, encoded only when written or read. */
 export function packInit<Desc extends DescMessage>(typeUrl: string, schema: Desc, init: MessageInitShape<Desc>): Any {
-  const packed: Packed = { schema, init: init as Record<string, unknown> };
-  const any = {
-    $typeName: 'google.protobuf.Any',
-    typeUrl,
-    get value(): Uint8Array {
-      return (packed.bytes ??= encodeInit(schema, init));
-    },
-  };
-  Object.defineProperty(any, PACKED, { value: packed });
-  return any as unknown as Any;
+  return new PackedAny(typeUrl, schema, init as Record<string, unknown>) as unknown as Any;
 }
 
 /** The init shape of an Any made by packInit (undefined for any other value). */
 export function packedInit(value: object): object | undefined {
-  return ((value as Record<symbol, unknown>)[PACKED] as Packed | undefined)?.init;
-}
-
-function writePacked(w: BinaryWriter, typeUrl: string, packed: Packed): void {
-  if (typeUrl) w.tag(ANY_TYPE_URL, WireType.LengthDelimited).string(typeUrl);
-  if (packed.bytes) {
-    if (packed.bytes.byteLength) w.tag(ANY_VALUE, WireType.LengthDelimited).bytes(packed.bytes);
-    return;
-  }
-  if (!isEmpty(packed.schema, packed.init)) writeMessageField(w, ANY_VALUE, packed.schema, packed.init);
+  return value instanceof PackedAny ? PackedAny.init(value) : undefined;
 }
 
 /** The fields of the messages being written, nested messages above their parents (see writerOf). */
@@ -438,7 +454,7 @@ function childWriter(field: DescField, desc: DescMessage, no = field.number): (w
 }
 
 function writeMessageField(w: BinaryWriter, no: number, desc: DescMessage, m: Record<string, unknown>): void {
-  if (shared.has(m)) {
+  if (isShared(m)) {
     w.tag(no, WireType.LengthDelimited).bytes(encodeInit(desc, m as never));
     return;
   }
