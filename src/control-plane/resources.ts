@@ -7,7 +7,7 @@ import { isGenerated, resourceOptions, type ResourceOptions } from '../envoy/ind
 import { encodeNodeResources } from '../envoy/resources.js';
 import { changedServices, meshInputs, sameInputs, serviceInputs, type ServiceInputs } from '../envoy/inputs.js';
 import type { MeshModel, Service } from '../mesh/index.js';
-import type { NamedResource, ResourceCache, ResourceSnapshot } from '../xds/cache/resource-cache.js';
+import type { ResourceCache, StagedGroup } from '../xds/cache/resource-cache.js';
 import { CONFIG_TYPES, type ConfigTypeUrl } from '../xds/type-urls.js';
 
 /** What one apply did. */
@@ -61,7 +61,7 @@ export class MeshResources {
     const { changed, removed } = wide === this.#meshInputs ? changedServices(this.#services, mesh) : everything(mesh, this.#inputs);
     const inputs = new Map<string, ServiceInputs>();
     const gone = new Set<string>(removed);
-    const snapshots = new Map<string, ResourceSnapshot>();
+    const staged: StagedGroup[] = [];
     let resources = 0;
     let compared = 0;
     for (const service of changed) {
@@ -75,18 +75,14 @@ export class MeshResources {
       // Unchanged (a copy equal to the one in force): keep the inputs in force (the model they belong to may go).
       if (before && sameInputs(before, now)) continue;
       inputs.set(service.name, now);
-      // Every config type is set, empty or not, so a type the service no longer has is emptied.
-      const snapshot: Record<ConfigTypeUrl, NamedResource[]> = Object.fromEntries(CONFIG_TYPES.map((t) => [t, []])) as never;
-      for (const r of encodeNodeResources(mesh, service, this.options)) {
-        // Already encoded as Anys (one buffer per service): the cache keeps them as they are. Only the bytes are
-        // held until the swap, not the builders' init shapes: what survives a collection while every service is
-        // built is what the cache will keep, nothing more.
-        snapshot[r.typeUrl as ConfigTypeUrl]?.push(r);
-        resources++;
-      }
-      snapshots.set(service.name, snapshot);
+      // Every config type is staged, empty or not, so a type the service no longer has is emptied. The resources
+      // come encoded as Anys (one buffer per service) and the cache keeps them as they are: what survives while
+      // every service is built is what the cache will keep, nothing more.
+      const group = this.cache.stage(service.name, CONFIG_TYPES);
+      resources += encodeNodeResources(mesh, service, this.options, (typeUrl, name, any) => group.add(typeUrl as ConfigTypeUrl, name, typeUrl, any));
+      staged.push(group);
     }
-    for (const [group, snapshot] of snapshots) this.cache.setSnapshot(group, snapshot);
+    for (const group of staged) this.cache.commit(group);
     let dropped = 0;
     for (const name of gone) {
       if (!this.#inputs.delete(name)) continue;
@@ -96,9 +92,9 @@ export class MeshResources {
     for (const [name, now] of inputs) this.#inputs.set(name, now);
     this.#services = mesh.services;
     this.#meshInputs = wide;
-    this.#totals.servicesRegenerated += snapshots.size;
+    this.#totals.servicesRegenerated += staged.length;
     this.#totals.resourcesRegenerated += resources;
-    this.#last = { services: this.#inputs.size, servicesRegenerated: snapshots.size, resourcesRegenerated: resources, servicesRemoved: dropped, inputsCompared: compared };
+    this.#last = { services: this.#inputs.size, servicesRegenerated: staged.length, resourcesRegenerated: resources, servicesRemoved: dropped, inputsCompared: compared };
     return this.#last;
   }
 }

@@ -115,21 +115,16 @@ export function buildNodeResources(mesh: MeshModel, service: Service, options: P
   return items.map((item, i) => new EncodedResource(item, encoded[i]!));
 }
 
-/** A resource as the xDS cache keeps it: its name, its type URL and the Any it is served as, nothing else. */
-export interface ServedResource {
-  readonly name: string;
-  readonly typeUrl: string;
-  readonly any: Uint8Array;
-}
-
 /**
- * buildNodeResources as a reload needs it: the Anys alone (no message, no init shape held), so what survives
- * while every regenerated service is built is what the cache will keep.
+ * buildNodeResources as a reload needs it: each resource's type URL, name and Any handed to `add` (no message,
+ * no init shape held, no object per resource), so what survives while every regenerated service is built is
+ * what the cache will keep. Returns how many resources there were.
  */
-export function encodeNodeResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions> = {}): ServedResource[] {
+export function encodeNodeResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions>, add: (typeUrl: string, name: string, any: Uint8Array) => void): number {
   const items = pendingResources(mesh, service, options);
   const anys = encodeAnyViews(items);
-  return items.map((item, i) => ({ name: item.name, typeUrl: item.typeUrl, any: anys[i]! }));
+  for (let i = 0; i < items.length; i++) add(items[i]!.typeUrl, items[i]!.name, anys[i]!);
+  return items.length;
 }
 
 function pendingResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions>): Pending[] {
