@@ -19,37 +19,55 @@ type Writer = (w: BinaryWriter, value: Record<string, unknown>) => void;
 type FieldWriter = (w: BinaryWriter, message: Record<string, unknown>) => void;
 
 const compiled = new WeakMap<DescMessage, Writer>();
-const shared = new WeakSet<object>();
-/** Kept encodings of shared values, with the type they were encoded as (the same object is never two types). */
-const sharedBytes = new WeakMap<object, { readonly desc: DescMessage; readonly bytes: Uint8Array }>();
+
+/**
+ * The kept encoding of a shared value, with the type it was encoded as (the same object is never two types). It
+ * hangs off the value itself (a non-enumerable symbol property, defined before the value is frozen), not in a
+ * process-wide WeakSet and WeakMap: those held an entry per memoised value of every mesh, and one insertion that
+ * grew the table cost a one-service reload 30 ms; their entries also cost every collection ephemeron work.
+ */
+const KEPT = Symbol('kept encoding');
+
+interface Kept {
+  desc: DescMessage | undefined;
+  bytes: Uint8Array | undefined;
+}
+
+/** Values shared after they were frozen (no property can be added to them any more): rare. */
+const keptApart = new WeakMap<object, Kept>();
 
 /**
  * Marks a deep-frozen sub-message whose encoding may be kept and reused wherever it appears. Only for values
- * that can never change again (memo.ts deepFreeze), and frozen (an unfrozen one is written afresh each time);
- * returns the value.
+ * that can never change again (memo.ts deepFreeze shares them just before freezing them), and frozen (an
+ * unfrozen one is written afresh each time); returns the value.
  */
 export function share<T>(value: T): T {
-  if (value && typeof value === 'object') shared.add(value);
+  if (value && typeof value === 'object' && keptOf(value) === undefined) {
+    const kept: Kept = { desc: undefined, bytes: undefined };
+    if (Object.isExtensible(value)) Object.defineProperty(value, KEPT, { value: kept });
+    else keptApart.set(value, kept);
+  }
   return value;
 }
 
+function keptOf(value: object): Kept | undefined {
+  return ((value as Record<symbol, unknown>)[KEPT] as Kept | undefined) ?? keptApart.get(value);
+}
+
 /**
- * Whether `value` was shared. Only frozen values can be (share() is for values that never change), and telling
- * an unfrozen object apart is a flag of its map, where the WeakSet is a hash lookup: most messages written are
- * the builders' fresh, unfrozen init shapes.
+ * The kept encoding of `value` if it was shared. Only frozen values can be (share() is for values that never
+ * change), and telling an unfrozen object apart is a flag of its map: most messages written are the builders'
+ * fresh, unfrozen init shapes.
  */
-function isShared(value: object): boolean {
-  return Object.isFrozen(value) && shared.has(value);
+function sharedKept(value: object): Kept | undefined {
+  return Object.isFrozen(value) ? keptOf(value) : undefined;
 }
 
 /** The binary encoding of `init` as a `schema` message; equal to toBinary(schema, create(schema, init)). */
 export function encodeInit<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Uint8Array {
   const value = init as Record<string, unknown>;
-  const keep = isShared(value);
-  if (keep) {
-    const hit = sharedBytes.get(value);
-    if (hit?.desc === schema) return hit.bytes;
-  }
+  const kept = sharedKept(value);
+  if (kept?.desc === schema) return kept.bytes!;
   const w = takeWriter();
   const base = top;
   try {
@@ -61,7 +79,10 @@ export function encodeInit<Desc extends DescMessage>(schema: Desc, init: Message
   }
   const bytes = w.finish();
   giveWriter();
-  if (keep) sharedBytes.set(value, { desc: schema, bytes });
+  if (kept) {
+    kept.desc = schema;
+    kept.bytes = bytes;
+  }
   return bytes;
 }
 
@@ -454,7 +475,7 @@ function childWriter(field: DescField, desc: DescMessage, no = field.number): (w
 }
 
 function writeMessageField(w: BinaryWriter, no: number, desc: DescMessage, m: Record<string, unknown>): void {
-  if (isShared(m)) {
+  if (sharedKept(m) !== undefined) {
     w.tag(no, WireType.LengthDelimited).bytes(encodeInit(desc, m as never));
     return;
   }

@@ -32,7 +32,10 @@ export function once<T>(make: () => T): () => T {
  * part that is memoised on its own was frozen and marked by its own call (it is not walked again here).
  */
 export function deepFreeze<T>(o: T): T {
-  if (freeze(o)) share(o);
+  if (!o || typeof o !== 'object' || Object.isFrozen(o) || ArrayBuffer.isView(o)) return o;
+  // Marked first: the mark is a property of the value, which freezing would forbid.
+  share(o);
+  freeze(o);
   return o;
 }
 
