@@ -35,6 +35,7 @@ function measure(f: () => void): Timing {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const summary = (ts: Timing[]) => ({
   cpuMs: +median(ts.map((t) => t.cpuMs)).toFixed(2),
+  cpuMin: +Math.min(...ts.map((t) => t.cpuMs)).toFixed(2),
   wallMs: +median(ts.map((t) => t.wallMs)).toFixed(2),
   wallMin: +Math.min(...ts.map((t) => t.wallMs)).toFixed(2),
   wallMax: +Math.max(...ts.map((t) => t.wallMs)).toFixed(2),

@@ -545,11 +545,34 @@ function wireType(scalar: ScalarType): WireType {
   }
 }
 
+/**
+ * Strings longer than the writer's ASCII fast path (32 code units: type URLs, SPIFFE IDs, secret names) are
+ * written from their UTF-8 bytes, kept per string: the writer's own way encodes each through TextEncoder into a
+ * fresh view of its buffer, and a reload writes hundreds of thousands of them, mostly the same few thousand.
+ * Equal bytes either way (UTF-8 of the string, length first). The table is emptied when it holds LONG_STRINGS.
+ */
+function writeString(w: BinaryWriter, s: string): void {
+  if (s.length <= 32) {
+    w.string(s);
+    return;
+  }
+  let bytes = utf8.get(s);
+  if (bytes === undefined) {
+    if (utf8.size >= LONG_STRINGS) utf8.clear();
+    utf8.set(s, (bytes = utf8Encoder.encode(s)));
+  }
+  w.bytes(bytes);
+}
+
+const LONG_STRINGS = 50_000;
+const utf8 = new Map<string, Uint8Array>();
+const utf8Encoder = new TextEncoder();
+
 function writeScalar(w: BinaryWriter, scalar: ScalarType, v: unknown): void {
   const x = v as never;
   switch (scalar) {
     case ScalarType.STRING:
-      w.string(x);
+      writeString(w, x);
       return;
     case ScalarType.BOOL:
       w.bool(x);
