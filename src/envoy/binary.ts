@@ -150,7 +150,7 @@ export function encodeAnyViews(items: readonly AnyInit[]): Uint8Array[] {
   try {
     for (const item of items) {
       w.tag(1, WireType.LengthDelimited).fork();
-      if (item.typeUrl) w.tag(ANY_TYPE_URL, WireType.LengthDelimited).string(item.typeUrl);
+      if (item.typeUrl) writeString(w.tag(ANY_TYPE_URL, WireType.LengthDelimited), item.typeUrl);
       writeMessageField(w, ANY_VALUE, item.schema, item.init as Record<string, unknown>);
       w.join();
     }
@@ -369,7 +369,7 @@ class PackedAny {
     return any.#init;
   }
   static write(w: BinaryWriter, any: PackedAny): void {
-    if (any.typeUrl) w.tag(ANY_TYPE_URL, WireType.LengthDelimited).string(any.typeUrl);
+    if (any.typeUrl) writeString(w.tag(ANY_TYPE_URL, WireType.LengthDelimited), any.typeUrl);
     const bytes = any.#bytes;
     if (bytes) {
       if (bytes.byteLength) w.tag(ANY_VALUE, WireType.LengthDelimited).bytes(bytes);
