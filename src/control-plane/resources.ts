@@ -79,7 +79,8 @@ export class MeshResources {
       // come encoded as Anys (one buffer per service) and the cache keeps them as they are: what survives while
       // every service is built is what the cache will keep, nothing more.
       const group = this.cache.stage(service.name, CONFIG_TYPES);
-      resources += encodeNodeResources(mesh, service, this.options, (typeUrl, name, any) => group.add(typeUrl as ConfigTypeUrl, name, typeUrl, any));
+      // A resource whose bytes come out as they were is staged as the very Any in force (no copy of it is made).
+      resources += encodeNodeResources(mesh, service, this.options, (typeUrl, name, any) => group.add(typeUrl as ConfigTypeUrl, name, typeUrl, any), group.held());
       staged.push(group);
     }
     for (const group of staged) this.cache.commit(group);

@@ -143,8 +143,13 @@ export function encodeAnys(items: readonly AnyInit[]): EncodedAny[] {
  * encodeAnys' Anys alone: what the xDS cache keeps. The buffer is cut into its Anys by reading back the lengths
  * just written (a varint each, no reader objects): a reload encodes 80,000 resources, and a BinaryReader (with its
  * DataView) and a view per field read back were a good part of its garbage.
+ *
+ * `reuse(i, bytes)` may answer an Any already held with exactly these bytes (`bytes` is only valid during the
+ * call): that one is handed back and only the others are copied out of the writer, into one new buffer. Why: a
+ * full reload rebuilds every service and most resources come out as they were; copying all of them out (35 MB of
+ * buffers outside the JS heap at 10,000 services) is what pushed V8 into a full collection on most reloads.
  */
-export function encodeAnyViews(items: readonly AnyInit[]): Uint8Array[] {
+export function encodeAnyViews(items: readonly AnyInit[], reuse?: (i: number, bytes: Uint8Array) => Uint8Array | undefined): Uint8Array[] {
   const w = takeWriter();
   const base = top;
   try {
@@ -159,20 +164,62 @@ export function encodeAnyViews(items: readonly AnyInit[]): Uint8Array[] {
     dropWriter();
     throw err;
   }
-  const buf = w.finish();
-  giveWriter();
-  const out: Uint8Array[] = [];
+  // Without `reuse` (or with a writer that does not keep its bytes where we look), everything is copied out once.
+  const inPlace = reuse ? written(w) : undefined;
+  const buf = inPlace ?? w.finish();
+  const out: (Uint8Array | undefined)[] = [];
+  const starts: number[] = [];
+  const lengths: number[] = [];
+  let copied = 0;
   let pos = 0;
-  for (const item of items) {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     // Each item: tag (one byte, field 1), length, the Any.
     const len = varint(buf, pos + 1);
     const start = pos + 1 + varintSize(len);
     pos = start + len;
     // An empty message (its value field's tag and a zero length alone): toBinary leaves the Any's value field out
     // altogether (rare; never a named resource).
-    out.push(len > anyHeaderSize(item.typeUrl) + 2 ? buf.subarray(start, pos) : toBinary(AnySchema, create(AnySchema, { typeUrl: item.typeUrl })));
+    if (len <= anyHeaderSize(item.typeUrl) + 2) out.push(toBinary(AnySchema, create(AnySchema, { typeUrl: item.typeUrl })));
+    else if (!inPlace) out.push(buf.subarray(start, pos));
+    else {
+      const held = reuse!(i, buf.subarray(start, pos));
+      out.push(held);
+      if (held === undefined) copied += len;
+    }
+    starts.push(start);
+    lengths.push(len);
   }
-  return out;
+  if (inPlace) {
+    // The Anys not held elsewhere, copied into one buffer of their own.
+    const own = new Uint8Array(copied);
+    let at = 0;
+    for (let i = 0; i < items.length; i++) {
+      if (out[i] !== undefined) continue;
+      const len = lengths[i]!;
+      own.set(buf.subarray(starts[i]!, starts[i]! + len), at);
+      out[i] = own.subarray(at, at + len);
+      at += len;
+    }
+    rewind(w);
+  }
+  giveWriter();
+  return out as Uint8Array[];
+}
+
+/**
+ * What `w` has written so far, as a view of its own buffer (valid until it writes again), read from the fields
+ * @bufbuild/protobuf's BinaryWriter keeps them in; undefined if a version of it keeps them elsewhere (the callers
+ * then copy them out with finish(), as before).
+ */
+function written(w: BinaryWriter): Uint8Array | undefined {
+  const inside = w as unknown as { buffer?: unknown; pos?: unknown };
+  return inside.buffer instanceof Uint8Array && typeof inside.pos === 'number' ? inside.buffer.subarray(0, inside.pos) : undefined;
+}
+
+/** Empties `w` after written() was read (what finish() does, without the copy). */
+function rewind(w: BinaryWriter): void {
+  (w as unknown as { pos: number }).pos = 0;
 }
 
 /** The bytes of an Any's type URL field: what is left when its value field is empty (and so left out). */

@@ -118,11 +118,25 @@ export function buildNodeResources(mesh: MeshModel, service: Service, options: P
 /**
  * buildNodeResources as a reload needs it: each resource's type URL, name and Any handed to `add` (no message,
  * no init shape held, no object per resource), so what survives while every regenerated service is built is
- * what the cache will keep. Returns how many resources there were.
+ * what the cache will keep. `held(typeUrl, name)` may answer the Any in force for the resource: when the new one
+ * has the same bytes, that one is handed to `add` instead of a copy (binary.ts encodeAnyViews). Returns how many
+ * resources there were.
  */
-export function encodeNodeResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions>, add: (typeUrl: string, name: string, any: Uint8Array) => void): number {
+export function encodeNodeResources(
+  mesh: MeshModel,
+  service: Service,
+  options: Partial<ResourceOptions>,
+  add: (typeUrl: string, name: string, any: Uint8Array) => void,
+  held?: (typeUrl: string, name: string) => Uint8Array | undefined,
+): number {
   const items = pendingResources(mesh, service, options);
-  const anys = encodeAnyViews(items);
+  const reuse = held
+    ? (i: number, bytes: Uint8Array): Uint8Array | undefined => {
+        const old = held(items[i]!.typeUrl, items[i]!.name);
+        return old !== undefined && old.byteLength === bytes.byteLength && Buffer.compare(old, bytes) === 0 ? old : undefined;
+      }
+    : undefined;
+  const anys = encodeAnyViews(items, reuse);
   for (let i = 0; i < items.length; i++) add(items[i]!.typeUrl, items[i]!.name, anys[i]!);
   return items.length;
 }

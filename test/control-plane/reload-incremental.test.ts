@@ -8,7 +8,7 @@ import type { MeshModel } from '../../src/mesh/model.js';
 import { MeshResources } from '../../src/control-plane/resources.js';
 import { ResourceCache, type ResourceChange } from '../../src/xds/cache/resource-cache.js';
 import { CONFIG_TYPES } from '../../src/xds/type-urls.js';
-import { CLUSTER_TYPE_URL } from '../../src/envoy/type-urls.js';
+import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../src/envoy/type-urls.js';
 import { syntheticMesh } from '../../bench/synthetic-mesh.js';
 import { randomMesh } from '../envoy/fixtures/random-mesh.js';
 import { mutateServices, prng } from '../mesh/edits.js';
@@ -32,6 +32,21 @@ function contents(cache: ResourceCache, mesh: MeshModel): string[] {
  */
 function unannotated(mesh: MeshModel, services: MeshModel['services'] = mesh.services): MeshModel {
   return Object.freeze({ ...mesh, services, changes: undefined });
+}
+
+/** A group's own bytes, and the bytes of the buffers its Anys keep alive. */
+function footprint(cache: ResourceCache, group: string): { own: number; held: number } {
+  const buffers = new Set<ArrayBufferLike>();
+  let own = 0;
+  let held = 0;
+  for (const t of CONFIG_TYPES) {
+    for (const n of cache.names(group, t)) {
+      const any = cache.get(group, t, n)!.any;
+      own += any.byteLength;
+      if (!buffers.has(any.buffer)) buffers.add(any.buffer), (held += any.buffer.byteLength);
+    }
+  }
+  return { own, held };
 }
 
 /** A cache built from nothing for the mesh. */
@@ -68,6 +83,8 @@ describe('incremental reloads of the resource cache', () => {
     sync.apply(base);
     const rec = recorder(cache);
     const counts = cache.versionCounts;
+    const kept = cache.get('s17', LISTENER_TYPE_URL, 'inbound_15006')!;
+    const changed = cache.get('s17', CLUSTER_TYPE_URL, 'inbound_15006_app')!;
     const moved = parseMesh(syntheticMesh(N, { appPort: 8081 }), 'mesh.yaml');
     assert.deepEqual(sync.apply(moved), { services: N, servicesRegenerated: N, resourcesRegenerated: N * 8, servicesRemoved: 0, inputsCompared: N });
     // The application port is in the local cluster alone: the other seven resources of each service come out
@@ -75,6 +92,9 @@ describe('incremental reloads of the resource cache', () => {
     assert.deepEqual(cache.versionCounts, { hashed: counts.hashed + N, kept: counts.kept + N * 7 });
     assert.deepEqual([...new Set(rec.changes.flatMap((c) => c.names))], ['inbound_15006_app']);
     assert.deepEqual(contents(cache, moved), contents(fresh(moved), moved));
+    // The unchanged ones are the very Anys that were in force (no copy made); the changed one is new.
+    assert.equal(cache.get('s17', LISTENER_TYPE_URL, 'inbound_15006')!.any, kept.any);
+    assert.notEqual(cache.get('s17', CLUSTER_TYPE_URL, 'inbound_15006_app')!.any, changed.any);
   });
 
   test(`one service of ${N.toLocaleString('en-US')} edited, the model not saying what changed (as the rollout hands it over): four services' inputs looked at`, () => {
@@ -189,6 +209,11 @@ describe('incremental applies over a history of edits', () => {
       assert.deepEqual(contents(annotated, m), want, `edit ${k}: annotated`);
       assert.deepEqual(contents(byIdentity, m), want, `edit ${k}: by identity`);
       assert.equal(sa.servicesRegenerated, sb.servicesRegenerated, `edit ${k}`);
+      // Anys handed back keep their old buffers alive; a group never holds much more than its own bytes.
+      for (const s of m.services) {
+        const { own, held } = footprint(annotated, s.name);
+        assert.ok(held <= 3 * own, `edit ${k}: ${s.name} holds ${held} bytes of buffers for ${own} of its own`);
+      }
       // No group of a service that left remains.
       for (const s of previous.services) {
         if (m.serviceByName(s.name)) continue;

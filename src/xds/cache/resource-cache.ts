@@ -175,6 +175,30 @@ export class StagedGroup {
     table.set(name, { name, version, any: bytes });
   }
 
+  /**
+   * The Anys in force for this group, to be handed back to add() where a new resource has the same bytes (no copy
+   * kept of it) — or undefined when the group's Anys hold more than twice their own size of buffers: Anys handed
+   * back keep alive the buffer they were cut from, with whatever else in it was replaced since, so a group that
+   * got there is written out afresh (into one buffer of its own) instead.
+   */
+  held(): ((typeUrl: string, name: string) => Uint8Array | undefined) | undefined {
+    const before = this.#before;
+    if (!before) return undefined;
+    const buffers = new Set<ArrayBufferLike>();
+    let own = 0;
+    let held = 0;
+    for (const table of before.values()) {
+      for (const r of table.values()) {
+        own += r.any.byteLength;
+        if (buffers.has(r.any.buffer)) continue;
+        buffers.add(r.any.buffer);
+        held += r.any.buffer.byteLength;
+      }
+    }
+    if (held > 2 * own) return undefined;
+    return (typeUrl, name) => before.get(typeUrl as ConfigTypeUrl)?.get(name)?.any;
+  }
+
   #where(typeUrl: string): string {
     return `resource cache group ${JSON.stringify(this.group)}, type ${typeUrl}`;
   }
