@@ -21,10 +21,10 @@ export function memo<T>(mesh: MeshModel, options: object, key: string, make: () 
 }
 
 /**
- * Kept across meshes: what `lasting` remembers per options object. The values used while one mesh is built move
- * into `current`; `previous` holds the rest of what earlier meshes used, and is dropped once a new mesh has used
- * as many values as it holds (a full rebuild has then been served): what is kept stays within about twice what
- * one whole mesh uses, and edits of a few services between full rebuilds do not empty it.
+ * Kept across meshes: what `lasting` remembers per options object. The values used while one mesh is built go
+ * into `current`; `previous` holds what earlier meshes used, and is dropped once a new mesh has used as many
+ * values as it holds (a full rebuild has then been served): what is kept stays within about twice what one whole
+ * mesh uses, and edits of a few services between full rebuilds do not empty it.
  */
 interface Generations {
   /** The mesh last built (weakly: a replaced model is not kept alive by this). */
@@ -52,9 +52,9 @@ export function lasting<T>(mesh: MeshModel, options: object, key: string, make: 
   }
   let v = g.current.get(key) as T | undefined;
   if (v !== undefined) return v;
-  v = g.previous.get(key) as T | undefined;
-  if (v !== undefined) g.previous.delete(key);
-  else v = deepFreeze(make());
+  // Found in the older generation: carried into the current one (and left where it was: deleting from a large
+  // map shrinks and rehashes it as it empties; the older generation is dropped whole).
+  v = (g.previous.get(key) as T | undefined) ?? deepFreeze(make());
   g.current.set(key, v);
   return v;
 }
