@@ -91,7 +91,10 @@ export class ResourceCache {
     const current = this.#groups.get(group) ?? new Map<ConfigTypeUrl, TypeTable>();
     const changes: ResourceChange[] = [];
     for (const [typeUrl, table] of staged.tables) {
-      const names = diff(current.get(typeUrl), table);
+      const before = current.get(typeUrl);
+      // Every entry is the very one in force: the table in force stays (the staged one, a copy of it, is let go).
+      if (before !== undefined && sameEntries(before, table)) continue;
+      const names = diff(before, table);
       if (table.size) current.set(typeUrl, table);
       else current.delete(typeUrl);
       if (names.length) changes.push({ group, typeUrl, names });
@@ -177,9 +180,10 @@ export class StagedGroup {
     // often unchanged). The new bytes are kept all the same, so a service's buffer is not held by its old group.
     const old = this.#before?.get(typeUrl)?.get(name);
     const keep = old !== undefined && sameBytes(old.any, bytes);
-    const version = keep ? old.version : bytesVersion(bytes);
     this.#counts[keep ? 'kept' : 'hashed']++;
-    table.set(name, { name, version, any: bytes });
+    // The very Any in force (handed back by held()): the entry in force is kept as it is, no new object.
+    if (keep && old.any === bytes) table.set(name, old);
+    else table.set(name, { name, version: keep ? old.version : bytesVersion(bytes), any: bytes });
   }
 
   /**
@@ -213,6 +217,12 @@ export class StagedGroup {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a === b || (a.byteLength === b.byteLength && Buffer.compare(a, b) === 0);
+}
+
+function sameEntries(before: TypeTable, after: TypeTable): boolean {
+  if (before.size !== after.size) return false;
+  for (const [name, r] of after) if (before.get(name) !== r) return false;
+  return true;
 }
 
 function diff(before: TypeTable | undefined, after: TypeTable): string[] {
