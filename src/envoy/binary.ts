@@ -14,6 +14,7 @@
 import { create, fromJson, toBinary, ScalarType, type DescField, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { AnySchema, StructSchema, type Any } from '@bufbuild/protobuf/wkt';
+import { rewind, varint, varintSize, writeString, written } from './writer-bytes.js';
 
 type Writer = (w: BinaryWriter, value: Record<string, unknown>) => void;
 type FieldWriter = (w: BinaryWriter, message: Record<string, unknown>) => void;
@@ -207,21 +208,6 @@ export function encodeAnyViews(items: readonly AnyInit[], reuse?: (i: number, by
   return out as Uint8Array[];
 }
 
-/**
- * What `w` has written so far, as a view of its own buffer (valid until it writes again), read from the fields
- * @bufbuild/protobuf's BinaryWriter keeps them in; undefined if a version of it keeps them elsewhere (the callers
- * then copy them out with finish(), as before).
- */
-function written(w: BinaryWriter): Uint8Array | undefined {
-  const inside = w as unknown as { buffer?: unknown; pos?: unknown };
-  return inside.buffer instanceof Uint8Array && typeof inside.pos === 'number' ? inside.buffer.subarray(0, inside.pos) : undefined;
-}
-
-/** Empties `w` after written() was read (what finish() does, without the copy). */
-function rewind(w: BinaryWriter): void {
-  (w as unknown as { pos: number }).pos = 0;
-}
-
 /** The bytes of an Any's type URL field: what is left when its value field is empty (and so left out). */
 function anyHeaderSize(typeUrl: string): number {
   if (!typeUrl) return 0;
@@ -247,21 +233,6 @@ class EncodedAnyView implements EncodedAny {
   }
 }
 
-/** A uint32 varint at `pos`. */
-function varint(b: Uint8Array, pos: number): number {
-  let v = 0;
-  for (let shift = 0; ; shift += 7) {
-    const byte = b[pos++]!;
-    v += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) return v;
-  }
-}
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) (v = Math.floor(v / 128)), n++;
-  return n;
-}
 
 /** How one key of a message's init shape is written: the field's number (for ordering) and its writer. */
 interface Slot {
@@ -591,29 +562,6 @@ function wireType(scalar: ScalarType): WireType {
       return WireType.Varint;
   }
 }
-
-/**
- * Strings longer than the writer's ASCII fast path (32 code units: type URLs, SPIFFE IDs, secret names) are
- * written from their UTF-8 bytes, kept per string: the writer's own way encodes each through TextEncoder into a
- * fresh view of its buffer, and a reload writes hundreds of thousands of them, mostly the same few thousand.
- * Equal bytes either way (UTF-8 of the string, length first). The table is emptied when it holds LONG_STRINGS.
- */
-function writeString(w: BinaryWriter, s: string): void {
-  if (s.length <= 32) {
-    w.string(s);
-    return;
-  }
-  let bytes = utf8.get(s);
-  if (bytes === undefined) {
-    if (utf8.size >= LONG_STRINGS) utf8.clear();
-    utf8.set(s, (bytes = utf8Encoder.encode(s)));
-  }
-  w.bytes(bytes);
-}
-
-const LONG_STRINGS = 50_000;
-const utf8 = new Map<string, Uint8Array>();
-const utf8Encoder = new TextEncoder();
 
 function writeScalar(w: BinaryWriter, scalar: ScalarType, v: unknown): void {
   const x = v as never;
