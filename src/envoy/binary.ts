@@ -169,42 +169,46 @@ export function encodeAnyViews(items: readonly AnyInit[], reuse?: (i: number, by
   const inPlace = reuse ? written(w) : undefined;
   const buf = inPlace ?? w.finish();
   const out: (Uint8Array | undefined)[] = [];
-  const starts: number[] = [];
-  const lengths: number[] = [];
-  let copied = 0;
-  let pos = 0;
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i]!;
-    // Each item: tag (one byte, field 1), length, the Any.
-    const len = varint(buf, pos + 1);
-    const start = pos + 1 + varintSize(len);
-    pos = start + len;
-    // An empty message (its value field's tag and a zero length alone): toBinary leaves the Any's value field out
-    // altogether (rare; never a named resource).
-    if (len <= anyHeaderSize(item.typeUrl) + 2) out.push(toBinary(AnySchema, create(AnySchema, { typeUrl: item.typeUrl })));
-    else if (!inPlace) out.push(buf.subarray(start, pos));
-    else {
-      const held = reuse!(i, buf.subarray(start, pos));
-      out.push(held);
-      if (held === undefined) copied += len;
-    }
-    starts.push(start);
-    lengths.push(len);
-  }
-  if (inPlace) {
-    // The Anys not held elsewhere, copied into one buffer of their own.
-    const own = new Uint8Array(copied);
-    let at = 0;
+  try {
+    const starts: number[] = [];
+    const lengths: number[] = [];
+    let copied = 0;
+    let pos = 0;
     for (let i = 0; i < items.length; i++) {
-      if (out[i] !== undefined) continue;
-      const len = lengths[i]!;
-      own.set(buf.subarray(starts[i]!, starts[i]! + len), at);
-      out[i] = own.subarray(at, at + len);
-      at += len;
+      const item = items[i]!;
+      // Each item: tag (one byte, field 1), length, the Any.
+      const len = varint(buf, pos + 1);
+      const start = pos + 1 + varintSize(len);
+      pos = start + len;
+      // An empty message (its value field's tag and a zero length alone): toBinary leaves the Any's value field out
+      // altogether (rare; never a named resource).
+      if (len <= anyHeaderSize(item.typeUrl) + 2) out.push(toBinary(AnySchema, create(AnySchema, { typeUrl: item.typeUrl })));
+      else if (!inPlace) out.push(buf.subarray(start, pos));
+      else {
+        const held = reuse!(i, buf.subarray(start, pos));
+        out.push(held);
+        if (held === undefined) copied += len;
+      }
+      starts.push(start);
+      lengths.push(len);
     }
-    rewind(w);
+    if (inPlace) {
+      // The Anys not held elsewhere, copied into one buffer of their own.
+      const own = new Uint8Array(copied);
+      let at = 0;
+      for (let i = 0; i < items.length; i++) {
+        if (out[i] !== undefined) continue;
+        const len = lengths[i]!;
+        own.set(buf.subarray(starts[i]!, starts[i]! + len), at);
+        out[i] = own.subarray(at, at + len);
+        at += len;
+      }
+    }
+  } finally {
+    // The writer is handed back empty whatever happens here.
+    if (inPlace) rewind(w);
+    giveWriter();
   }
-  giveWriter();
   return out as Uint8Array[];
 }
 
