@@ -73,6 +73,15 @@ interface Row {
   ratio: number;
 }
 
+// --apply: what a reload's generate+cache stage costs in process, MeshResources.apply into a ResourceCache, at
+// 10,000 services (or the size given): a full reload (every service's application port changes: 80,000 resources
+// rebuilt) and a one-service edit, CPU (process.cpuUsage) and wall time, medians of several.
+if (process.argv.includes('--apply')) {
+  const { applyBench } = await import('./generate-apply.js');
+  applyBench(Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 10_000));
+  process.exit(0);
+}
+
 const rows: Row[] = [];
 // Warm-up, so the 100-service row measures the generator and not the JIT (50 services were too few for that):
 // both paths, twice, on a mesh of 1,000, and the SDS config caches.

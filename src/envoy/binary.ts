@@ -12,53 +12,101 @@
 // memoises, after deep-freezing it) keeps its bytes in a WeakMap, so the HTTP manager, SDS configs and filters
 // that many resources have in common are written once per mesh, not once per resource.
 import { create, fromJson, toBinary, ScalarType, type DescField, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
-import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { AnySchema, StructSchema, type Any } from '@bufbuild/protobuf/wkt';
+import { rewind, varint, varintSize, writeString, written } from './writer-bytes.js';
 
 type Writer = (w: BinaryWriter, value: Record<string, unknown>) => void;
 type FieldWriter = (w: BinaryWriter, message: Record<string, unknown>) => void;
 
 const compiled = new WeakMap<DescMessage, Writer>();
-const shared = new WeakSet<object>();
-/** Kept encodings of shared values, with the type they were encoded as (the same object is never two types). */
-const sharedBytes = new WeakMap<object, { readonly desc: DescMessage; readonly bytes: Uint8Array }>();
+
+/**
+ * The kept encoding of a shared value, with the type it was encoded as (the same object is never two types). It
+ * hangs off the value itself (a non-enumerable symbol property, defined before the value is frozen), not in a
+ * process-wide WeakSet and WeakMap: those held an entry per memoised value of every mesh, and one insertion that
+ * grew the table cost a one-service reload 30 ms; their entries also cost every collection ephemeron work.
+ */
+const KEPT = Symbol('kept encoding');
+
+interface Kept {
+  desc: DescMessage | undefined;
+  bytes: Uint8Array | undefined;
+}
+
+/** Values shared after they were frozen (no property can be added to them any more): rare. */
+const keptApart = new WeakMap<object, Kept>();
 
 /**
  * Marks a deep-frozen sub-message whose encoding may be kept and reused wherever it appears. Only for values
- * that can never change again (memo.ts deepFreeze); returns the value.
+ * that can never change again (memo.ts deepFreeze shares them just before freezing them), and frozen (an
+ * unfrozen one is written afresh each time); returns the value.
  */
 export function share<T>(value: T): T {
-  if (value && typeof value === 'object') shared.add(value);
+  if (value && typeof value === 'object' && keptOf(value) === undefined) {
+    const kept: Kept = { desc: undefined, bytes: undefined };
+    if (Object.isExtensible(value)) Object.defineProperty(value, KEPT, { value: kept });
+    else keptApart.set(value, kept);
+  }
   return value;
+}
+
+function keptOf(value: object): Kept | undefined {
+  return ((value as Record<symbol, unknown>)[KEPT] as Kept | undefined) ?? keptApart.get(value);
+}
+
+/**
+ * The kept encoding of `value` if it was shared. Only frozen values can be (share() is for values that never
+ * change), and telling an unfrozen object apart is a flag of its map: most messages written are the builders'
+ * fresh, unfrozen init shapes.
+ */
+function sharedKept(value: object): Kept | undefined {
+  return Object.isFrozen(value) ? keptOf(value) : undefined;
 }
 
 /** The binary encoding of `init` as a `schema` message; equal to toBinary(schema, create(schema, init)). */
 export function encodeInit<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Uint8Array {
   const value = init as Record<string, unknown>;
-  const keep = shared.has(value);
-  if (keep) {
-    const hit = sharedBytes.get(value);
-    if (hit?.desc === schema) return hit.bytes;
-  }
-  // One writer kept between calls, so its buffer has grown to the largest resource once, not for every one; a
-  // call made while it is in use (a shared sub-message met for the first time) gets its own.
-  // (A call that throws leaves its writer behind, and gives back the field stack it used.)
-  const w = spare ?? new BinaryWriter();
-  spare = undefined;
+  const kept = sharedKept(value);
+  if (kept?.desc === schema) return kept.bytes!;
+  const w = takeWriter();
   const base = top;
   try {
     writerOf(schema)(w, value);
   } catch (err) {
     unwind(base);
+    dropWriter();
     throw err;
   }
   const bytes = w.finish();
-  spare = w;
-  if (keep) sharedBytes.set(value, { desc: schema, bytes });
+  giveWriter();
+  if (kept) {
+    kept.desc = schema;
+    kept.bytes = bytes;
+  }
   return bytes;
 }
 
-let spare: BinaryWriter | undefined = new BinaryWriter();
+/**
+ * Writers kept between calls, one per level of nesting (a shared sub-message met for the first time is encoded
+ * by a call inside the one writing the resource that holds it), so each buffer grows to the largest message of
+ * its level once, not for every message.
+ */
+const writers: BinaryWriter[] = [];
+let depth = 0;
+
+function takeWriter(): BinaryWriter {
+  return (writers[depth++] ??= new BinaryWriter());
+}
+
+function giveWriter(): void {
+  depth--;
+}
+
+/** After a throw: the writer of this level is left half-written, so the next call at this level gets a new one. */
+function dropWriter(): void {
+  writers[--depth] = new BinaryWriter();
+}
 
 /** A message to encode wrapped in a google.protobuf.Any (what anyPack makes of it). */
 export interface AnyInit<Desc extends DescMessage = DescMessage> {
@@ -84,41 +132,111 @@ const ANY_VALUE = 2;
  * Why: a reload encodes every resource of a regenerated service and the cache keeps each as an Any. Encoding the
  * message, copying it into its own buffer, then copying it again into an Any envelope cost two allocations and
  * two copies per resource, and the garbage of 80,000 small buffers per 10,000 services. Written in one pass into
- * one buffer (the items are the fields of a notional `repeated Any`, read back with BinaryReader), the bytes are
+ * one buffer (the items are the fields of a notional `repeated Any`, cut apart again below), the bytes are
  * copied once and the buffer lives exactly as long as the resources that share it — one service's, replaced
  * together.
  */
 export function encodeAnys(items: readonly AnyInit[]): EncodedAny[] {
-  const w = spare ?? new BinaryWriter();
-  spare = undefined;
+  return encodeAnyViews(items).map((any, i) => new EncodedAnyView(any, items[i]!.typeUrl));
+}
+
+/**
+ * encodeAnys' Anys alone: what the xDS cache keeps. The buffer is cut into its Anys by reading back the lengths
+ * just written (a varint each, no reader objects): a reload encodes 80,000 resources, and a BinaryReader (with its
+ * DataView) and a view per field read back were a good part of its garbage.
+ *
+ * `reuse(i, bytes)` may answer an Any already held with exactly these bytes (`bytes` is only valid during the
+ * call): that one is handed back and only the others are copied out of the writer, into one new buffer. Why: a
+ * full reload rebuilds every service and most resources come out as they were; copying all of them out (35 MB of
+ * buffers outside the JS heap at 10,000 services) is what pushed V8 into a full collection on most reloads.
+ */
+export function encodeAnyViews(items: readonly AnyInit[], reuse?: (i: number, bytes: Uint8Array) => Uint8Array | undefined): Uint8Array[] {
+  const w = takeWriter();
   const base = top;
   try {
     for (const item of items) {
       w.tag(1, WireType.LengthDelimited).fork();
-      if (item.typeUrl) w.tag(ANY_TYPE_URL, WireType.LengthDelimited).string(item.typeUrl);
+      if (item.typeUrl) writeString(w.tag(ANY_TYPE_URL, WireType.LengthDelimited), item.typeUrl);
       writeMessageField(w, ANY_VALUE, item.schema, item.init as Record<string, unknown>);
       w.join();
     }
   } catch (err) {
     unwind(base);
+    dropWriter();
     throw err;
   }
-  const buf = w.finish();
-  spare = w;
-  const out: EncodedAny[] = [];
-  const r = new BinaryReader(buf);
-  for (const item of items) {
-    r.tag();
-    const any = r.bytes();
-    const inner = new BinaryReader(any);
-    if (item.typeUrl) inner.skip(inner.tag()[1]);
-    inner.tag();
-    const value = inner.bytes();
-    // An empty message: toBinary leaves the Any's value field out altogether (rare; never a named resource).
-    out.push(value.byteLength ? { any, value } : { any: toBinary(AnySchema, create(AnySchema, { typeUrl: item.typeUrl })), value });
+  // Without `reuse` (or with a writer that does not keep its bytes where we look), everything is copied out once.
+  const inPlace = reuse ? written(w) : undefined;
+  const buf = inPlace ?? w.finish();
+  const out: (Uint8Array | undefined)[] = [];
+  try {
+    const starts: number[] = [];
+    const lengths: number[] = [];
+    let copied = 0;
+    let pos = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      // Each item: tag (one byte, field 1), length, the Any.
+      const len = varint(buf, pos + 1);
+      const start = pos + 1 + varintSize(len);
+      pos = start + len;
+      // An empty message (its value field's tag and a zero length alone): toBinary leaves the Any's value field out
+      // altogether (rare; never a named resource).
+      if (len <= anyHeaderSize(item.typeUrl) + 2) out.push(toBinary(AnySchema, create(AnySchema, { typeUrl: item.typeUrl })));
+      else if (!inPlace) out.push(buf.subarray(start, pos));
+      else {
+        const held = reuse!(i, buf.subarray(start, pos));
+        out.push(held);
+        if (held === undefined) copied += len;
+      }
+      starts.push(start);
+      lengths.push(len);
+    }
+    if (inPlace) {
+      // The Anys not held elsewhere, copied into one buffer of their own.
+      const own = new Uint8Array(copied);
+      let at = 0;
+      for (let i = 0; i < items.length; i++) {
+        if (out[i] !== undefined) continue;
+        const len = lengths[i]!;
+        own.set(buf.subarray(starts[i]!, starts[i]! + len), at);
+        out[i] = own.subarray(at, at + len);
+        at += len;
+      }
+    }
+  } finally {
+    // The writer is handed back empty whatever happens here.
+    if (inPlace) rewind(w);
+    giveWriter();
   }
-  return out;
+  return out as Uint8Array[];
 }
+
+/** The bytes of an Any's type URL field: what is left when its value field is empty (and so left out). */
+function anyHeaderSize(typeUrl: string): number {
+  if (!typeUrl) return 0;
+  const n = Buffer.byteLength(typeUrl);
+  return 1 + varintSize(n) + n;
+}
+
+/** An Any of encodeAnys: its value is found when first asked for. */
+class EncodedAnyView implements EncodedAny {
+  #value: Uint8Array | undefined;
+  constructor(
+    readonly any: Uint8Array,
+    private readonly typeUrl: string,
+  ) {}
+  get value(): Uint8Array {
+    if (this.#value) return this.#value;
+    // Skip the type URL field, then the value field's tag and length.
+    let pos = anyHeaderSize(this.typeUrl);
+    if (pos >= this.any.byteLength) return (this.#value = new Uint8Array(0));
+    const len = varint(this.any, pos + 1);
+    pos += 1 + varintSize(len);
+    return (this.#value = this.any.subarray(pos, pos + len));
+  }
+}
+
 
 /** How one key of a message's init shape is written: the field's number (for ordering) and its writer. */
 interface Slot {
@@ -151,8 +269,7 @@ function writerOf(desc: DescMessage): Writer {
   if (desc.typeName === 'google.protobuf.Any') {
     const plain = writer;
     writer = (w, m) => {
-      const packed = (m as Record<symbol, unknown>)[PACKED] as Packed | undefined;
-      if (packed) writePacked(w, m['typeUrl'] as string, packed);
+      if (m instanceof PackedAny) PackedAny.write(w, m);
       else plain(w, m);
     };
   }
@@ -249,37 +366,49 @@ function skipWhen(field: DescField): ((v: unknown) => boolean) | undefined {
 /**
  * An Any made by packInit: its value is a message still given as (schema, init). The writer encodes that message
  * in place, inside whatever resource holds the Any, instead of into a buffer of its own that is then copied;
- * whoever reads `value` (create(), toJson, anyUnpack) gets the bytes, encoded once on first read.
+ * whoever reads `value` (create(), toJson, anyUnpack) gets the bytes, encoded once on first read. A class (value
+ * a getter of its prototype; the init in private fields, which freezing leaves writable for the kept bytes)
+ * rather than an object literal with its own getter closure and a property defined on it: the builders pack
+ * tens of thousands of these per reload.
  */
-const PACKED = Symbol('packed init');
-
-interface Packed {
-  readonly schema: DescMessage;
-  readonly init: Record<string, unknown>;
-  bytes?: Uint8Array;
+class PackedAny {
+  readonly $typeName = 'google.protobuf.Any';
+  readonly #schema: DescMessage;
+  readonly #init: Record<string, unknown>;
+  #bytes: Uint8Array | undefined;
+  constructor(
+    readonly typeUrl: string,
+    schema: DescMessage,
+    init: Record<string, unknown>,
+  ) {
+    this.#schema = schema;
+    this.#init = init;
+  }
+  get value(): Uint8Array {
+    return (this.#bytes ??= encodeInit(this.#schema, this.#init as never));
+  }
+  static init(any: PackedAny): Record<string, unknown> {
+    return any.#init;
+  }
+  static write(w: BinaryWriter, any: PackedAny): void {
+    if (any.typeUrl) writeString(w.tag(ANY_TYPE_URL, WireType.LengthDelimited), any.typeUrl);
+    const bytes = any.#bytes;
+    if (bytes) {
+      if (bytes.byteLength) w.tag(ANY_VALUE, WireType.LengthDelimited).bytes(bytes);
+      return;
+    }
+    if (!isEmpty(any.#schema, any.#init)) writeMessageField(w, ANY_VALUE, any.#schema, any.#init);
+  }
 }
 
 /** An Any holding `init` as a `schema` message, as anyPack would make it, encoded only when written or read. */
 export function packInit<Desc extends DescMessage>(typeUrl: string, schema: Desc, init: MessageInitShape<Desc>): Any {
-  const packed: Packed = { schema, init: init as Record<string, unknown> };
-  const any = {
-    $typeName: 'google.protobuf.Any',
-    typeUrl,
-    get value(): Uint8Array {
-      return (packed.bytes ??= encodeInit(schema, init));
-    },
-  };
-  Object.defineProperty(any, PACKED, { value: packed });
-  return any as unknown as Any;
+  return new PackedAny(typeUrl, schema, init as Record<string, unknown>) as unknown as Any;
 }
 
-function writePacked(w: BinaryWriter, typeUrl: string, packed: Packed): void {
-  if (typeUrl) w.tag(ANY_TYPE_URL, WireType.LengthDelimited).string(typeUrl);
-  if (packed.bytes) {
-    if (packed.bytes.byteLength) w.tag(ANY_VALUE, WireType.LengthDelimited).bytes(packed.bytes);
-    return;
-  }
-  if (!isEmpty(packed.schema, packed.init)) writeMessageField(w, ANY_VALUE, packed.schema, packed.init);
+/** The init shape of an Any made by packInit (undefined for any other value). */
+export function packedInit(value: object): object | undefined {
+  return value instanceof PackedAny ? PackedAny.init(value) : undefined;
 }
 
 /** The fields of the messages being written, nested messages above their parents (see writerOf). */
@@ -368,7 +497,7 @@ function childWriter(field: DescField, desc: DescMessage, no = field.number): (w
 }
 
 function writeMessageField(w: BinaryWriter, no: number, desc: DescMessage, m: Record<string, unknown>): void {
-  if (shared.has(m)) {
+  if (sharedKept(m) !== undefined) {
     w.tag(no, WireType.LengthDelimited).bytes(encodeInit(desc, m as never));
     return;
   }
@@ -442,7 +571,7 @@ function writeScalar(w: BinaryWriter, scalar: ScalarType, v: unknown): void {
   const x = v as never;
   switch (scalar) {
     case ScalarType.STRING:
-      w.string(x);
+      writeString(w, x);
       return;
     case ScalarType.BOOL:
       w.bool(x);

@@ -23,7 +23,7 @@ import type { ResourceOptions } from './options.js';
 import { rbacFilter } from './rbac.js';
 import { validationSecretName } from './sds.js';
 import { downstreamTlsSocket } from './tls.js';
-import { memo, once } from './memo.js';
+import { lasting, memo, once } from './memo.js';
 import { typed, type Init } from './typed.js';
 
 export const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
@@ -49,9 +49,12 @@ function filterChain(row: FilterChainRow, mesh: MeshModel, service: Service, por
   const statPrefix = `${name}_${row.name}`;
   // A requireJwt port's filter depends on the service's callers and audiences: memoised per service.
   const jwt = port.requireJwt !== undefined && isHttpProtocol(port.protocol);
-  const app = memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}${jwt ? `|jwt|${service.name}` : ''}`, () =>
-    appFilter(port.protocol, statPrefix, localClusterName(port), jwt ? jwtHttpParts(mesh, service, port, `${statPrefix}_jwt_`, opts) : undefined),
-  );
+  const app = jwt
+    ? memo(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}|jwt|${service.name}`, () =>
+        appFilter(port.protocol, statPrefix, localClusterName(port), jwtHttpParts(mesh, service, port, `${statPrefix}_jwt_`, opts)),
+      )
+    : // Without JWT checks, a function of the protocol and the two names alone: kept across reloads.
+      lasting(mesh, opts, `filter|${port.protocol}|${statPrefix}|${localClusterName(port)}`, () => appFilter(port.protocol, statPrefix, localClusterName(port)));
   return {
     name: row.name,
     filterChainMatch: { transportProtocol: row.transportProtocol, applicationProtocols: [...row.applicationProtocols] },
@@ -88,7 +91,8 @@ export function inboundListener(mesh: MeshModel, service: Service, port: Inbound
 /** Plaintext to the application on its own port; gRPC applications get HTTP/2 (h2c). */
 export function localCluster(mesh: MeshModel, port: InboundPort, opts: ResourceOptions): Init<typeof ClusterSchema> {
   const key = `local|${localClusterName(port)}|${port.appAddress}|${port.appPort}|${port.protocol}`;
-  return memo(mesh, opts, key, () => endpointCluster({
+  // A function of the key's parts and the options alone: kept across reloads.
+  return lasting(mesh, opts, key, () => endpointCluster({
     name: localClusterName(port),
     endpoints: [{ address: port.appAddress, port: port.appPort }],
     http2: port.protocol === 'grpc',

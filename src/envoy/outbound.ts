@@ -10,7 +10,7 @@ import type { ListenerSchema } from '#gen/envoy/config/listener/v3/listener_pb';
 import { TrafficDirection } from '#gen/envoy/config/core/v3/base_pb';
 import type { ClusterSchema } from '#gen/envoy/config/cluster/v3/cluster_pb';
 import type { MeshModel, Outbound, Service } from '../mesh/model.js';
-import { memo } from './memo.js';
+import { lasting } from './memo.js';
 import { appFilter } from './app-filters.js';
 import { endpointCluster, socketAddress } from './cluster.js';
 import { EnvoyGenerateError } from './errors.js';
@@ -73,7 +73,8 @@ export function outboundCluster(service: Service, dep: Outbound, opts: ResourceO
 export function outboundListener(mesh: MeshModel, dep: Outbound & { readonly listenPort: number }, opts: ResourceOptions): Init<typeof ListenerSchema> {
   const name = outboundListenerName(dep);
   const cluster = outboundClusterName(dep);
-  const filter = memo(mesh, opts, `filter|${dep.protocol}|${name}|${cluster}`, () => appFilter(dep.protocol, name, cluster));
+  // A function of the protocol and the two names alone: kept across reloads.
+  const filter = lasting(mesh, opts, `filter|${dep.protocol}|${name}|${cluster}`, () => appFilter(dep.protocol, name, cluster));
   return {
     name,
     address: socketAddress(opts.outboundBindAddress, dep.listenPort),

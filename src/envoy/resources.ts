@@ -7,7 +7,7 @@ import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '#gen/en
 import { ListenerSchema, type Listener } from '#gen/envoy/config/listener/v3/listener_pb';
 import { RouteConfigurationSchema, type RouteConfiguration } from '#gen/envoy/config/route/v3/route_pb';
 import type { MeshModel, Service, Target } from '../mesh/model.js';
-import { encodeAnys, type AnyInit, type EncodedAny } from './binary.js';
+import { encodeAnys, encodeAnyViews, type AnyInit, type EncodedAny } from './binary.js';
 import { EnvoyGenerateError } from './errors.js';
 import { gatewayResources } from './gateway/resources.js';
 import { grpcResources } from './grpc/resources.js';
@@ -110,14 +110,45 @@ export interface NodeResource {
  * (binary.ts encodeAnys), which lives as long as the service's resources do.
  */
 export function buildNodeResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions> = {}): NodeResource[] {
+  const items = pendingResources(mesh, service, options);
+  const encoded = encodeAnys(items);
+  return items.map((item, i) => new EncodedResource(item, encoded[i]!));
+}
+
+/**
+ * buildNodeResources as a reload needs it: each resource's type URL, name and Any handed to `add` (no message,
+ * no init shape held, no object per resource), so what survives while every regenerated service is built is
+ * what the cache will keep. `held(typeUrl, name)` may answer the Any in force for the resource: when the new one
+ * has the same bytes, that one is handed to `add` instead of a copy (binary.ts encodeAnyViews). Returns how many
+ * resources there were.
+ */
+export function encodeNodeResources(
+  mesh: MeshModel,
+  service: Service,
+  options: Partial<ResourceOptions>,
+  add: (typeUrl: string, name: string, any: Uint8Array) => void,
+  held?: (typeUrl: string, name: string) => Uint8Array | undefined,
+): number {
+  const items = pendingResources(mesh, service, options);
+  const reuse = held
+    ? (i: number, bytes: Uint8Array): Uint8Array | undefined => {
+        const old = held(items[i]!.typeUrl, items[i]!.name);
+        return old !== undefined && old.byteLength === bytes.byteLength && Buffer.compare(old, bytes) === 0 ? old : undefined;
+      }
+    : undefined;
+  const anys = encodeAnyViews(items, reuse);
+  for (let i = 0; i < items.length; i++) add(items[i]!.typeUrl, items[i]!.name, anys[i]!);
+  return items.length;
+}
+
+function pendingResources(mesh: MeshModel, service: Service, options: Partial<ResourceOptions>): Pending[] {
   const { listeners, clusters, routes = [], endpoints = [] } = buildInits(mesh, service, options);
   const items: Pending[] = [];
   for (const init of listeners) items.push({ typeUrl: LISTENER_TYPE_URL, schema: ListenerSchema, name: init.name ?? '', init });
   for (const init of clusters) items.push({ typeUrl: CLUSTER_TYPE_URL, schema: ClusterSchema, name: init.name ?? '', init });
   for (const init of routes) items.push({ typeUrl: ROUTE_TYPE_URL, schema: RouteConfigurationSchema, name: init.name ?? '', init });
   for (const init of endpoints) items.push({ typeUrl: ENDPOINT_TYPE_URL, schema: ClusterLoadAssignmentSchema, name: init.clusterName ?? '', init });
-  const encoded = encodeAnys(items);
-  return items.map((item, i) => new EncodedResource(item, encoded[i]!));
+  return items;
 }
 
 interface Pending extends AnyInit {
@@ -127,16 +158,19 @@ interface Pending extends AnyInit {
 class EncodedResource implements NodeResource {
   readonly typeUrl: string;
   readonly name: string;
-  readonly bytes: Uint8Array;
   readonly any: Uint8Array;
   readonly #item: Pending;
+  readonly #encoded: EncodedAny;
   #message: NodeResource['message'] | undefined;
   constructor(item: Pending, encoded: EncodedAny) {
     this.typeUrl = item.typeUrl;
     this.name = item.name;
-    this.bytes = encoded.value;
     this.any = encoded.any;
     this.#item = item;
+    this.#encoded = encoded;
+  }
+  get bytes(): Uint8Array {
+    return this.#encoded.value;
   }
   get message(): NodeResource['message'] {
     return (this.#message ??= create(this.#item.schema, this.#item.init) as unknown as NodeResource['message']);

@@ -15,7 +15,15 @@ export type Init<Desc extends DescMessage> = MessageInitShape<Desc>;
  * that holds it (binary.ts packInit), or encoded from the init shape when `value` is read.
  */
 export function typed<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Any {
-  return packInit(`type.googleapis.com/${schema.typeName}`, schema, init);
+  return packInit(typeUrlOf(schema), schema, init);
+}
+
+/** The type URL of each message type, made once (not a new string to build and hash for every Any). */
+const typeUrls = new WeakMap<DescMessage, string>();
+function typeUrlOf(schema: DescMessage): string {
+  let url = typeUrls.get(schema);
+  if (url === undefined) typeUrls.set(schema, (url = `type.googleapis.com/${schema.typeName}`));
+  return url;
 }
 
 export function durationMs(ms: number): Duration {

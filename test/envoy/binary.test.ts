@@ -18,7 +18,7 @@ import { RetryPolicySchema } from '#gen/envoy/config/route/v3/route_components_p
 import { parseMesh } from '../../src/mesh/parse.js';
 import type { MeshModel, Service } from '../../src/mesh/model.js';
 import { buildNodeResources, buildServiceResources } from '../../src/envoy/resources.js';
-import { encodeAnys, encodeInit, share } from '../../src/envoy/binary.js';
+import { encodeAnys, encodeAnyViews, encodeInit, share } from '../../src/envoy/binary.js';
 import { typed } from '../../src/envoy/typed.js';
 import { AnySchema, anyPack } from '@bufbuild/protobuf/wkt';
 import { deepFreeze } from '../../src/envoy/memo.js';
@@ -187,5 +187,28 @@ describe('encodeInit, generic cases', () => {
     // The non-empty ones share one buffer: one allocation for the lot.
     assert.equal(out[0]!.any.buffer, out[1]!.any.buffer);
     assert.equal(out[0]!.value.buffer, out[0]!.any.buffer);
+  });
+
+  test('encodeAnyViews with Anys already held: those with equal bytes are handed back, the rest copied into one buffer', () => {
+    const inits = [{ name: 'a', virtualHosts: [{ name: 'v', domains: ['*'] }] }, { name: 'b' }, { name: 'c' }, {}];
+    const items = inits.map((init) => ({ typeUrl: ROUTE_TYPE_URL, schema: RouteConfigurationSchema, init }));
+    const before = encodeAnyViews(items);
+    // Held: a's Any as it is, and a stale Any for c (other bytes).
+    const stale = encodeAnyViews([{ typeUrl: ROUTE_TYPE_URL, schema: RouteConfigurationSchema, init: { name: 'old c' } }])[0]!;
+    const held = [before[0]!, undefined, stale, undefined];
+    const asked: number[] = [];
+    const out = encodeAnyViews(items, (i, bytes) => {
+      asked.push(i);
+      const h = held[i];
+      return h && hex(h) === hex(bytes) ? h : undefined;
+    });
+    assert.deepEqual(out.map(hex), before.map(hex));
+    assert.equal(out[0], before[0], 'equal bytes: the held Any itself');
+    assert.equal(out[1]!.buffer, out[2]!.buffer, 'the others: one new buffer');
+    assert.notEqual(out[1]!.buffer, before[1]!.buffer);
+    // The empty message is never asked about (its Any is written apart, without a value field).
+    assert.deepEqual(asked, [0, 1, 2]);
+    // The writer is left empty: the next encoding is unaffected.
+    assert.deepEqual(encodeAnyViews(items).map(hex), before.map(hex));
   });
 });
