@@ -40,6 +40,8 @@ import { syntheticMesh } from './synthetic-mesh.js';
 const now = (): number => performance.timeOrigin + performance.now();
 const TYPES = [CLUSTER_TYPE_URL, LISTENER_TYPE_URL];
 const PER_CONNECTION = 10;
+/** One-service edits measured after the full reload, each on its own. */
+const EDITS = 5;
 
 // ---------------------------------------------------------------- client process
 
@@ -194,14 +196,13 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
 
   const rows: Row[] = [];
   const oneService = step * Math.floor(groups.length / 2);
-  const descriptions = {
-    // Every application port moves: every service is rebuilt, every proxy pushed.
-    full: syntheticMesh(services, { appPort: 8081 }),
-    // Then one of them moves again.
-    'one service': syntheticMesh(services, { appPort: 8081, edited: { service: oneService, appPort: 8082 } }),
-  };
-  for (const edit of ['full', 'one service'] as const) {
-    const next = descriptions[edit];
+  // Every application port moves: every service is rebuilt, every proxy pushed. Then one service's moves again,
+  // EDITS times in a row (another port each time): the first edit after a full reload, and the ones after it.
+  const edits: { edit: Row['edit']; text: string }[] = [
+    { edit: 'full', text: syntheticMesh(services, { appPort: 8081 }) },
+    ...Array.from({ length: EDITS }, (_, k) => ({ edit: 'one service' as const, text: syntheticMesh(services, { appPort: 8081, edited: { service: oneService, appPort: 8082 + k } }) })),
+  ];
+  for (const { edit, text: next } of edits) {
     const changed = new Set<string>();
     const off = cp.resources.subscribe((cs) => {
       for (const c of cs) changed.add(c.group);
@@ -241,7 +242,7 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
     const cpu = process.cpuUsage(cpu0);
     let last = 0;
     for (let k = from; k < seen.length; k++) last = Math.max(last, seen[k]![2]);
-    if (profile) await profile(`${process.env['RELOAD_PROFILE']}-${services}-${edit.replace(' ', '-')}.cpuprofile`);
+    if (profile) await profile(`${process.env['RELOAD_PROFILE']}-${services}-${edit.replace(' ', '-')}-${rows.length}.cpuprofile`);
     const after = cp.meshResources.totals;
     rows.push({
       services,
@@ -347,9 +348,12 @@ async function main(): Promise<void> {
     );
   }
   const full10k = rows.find((r) => r.services === 10_000 && r.edit === 'full');
-  const one10k = rows.find((r) => r.services === 10_000 && r.edit === 'one service');
-  if (full10k && one10k) {
-    console.log(`goals at 10,000 services: full reload < 2,000 ms: ${full10k.ms < 2000 ? 'met' : 'NOT met'} (${f(full10k.ms)} ms); one-service edit < 100 ms: ${one10k.ms < 100 ? 'met' : 'NOT met'} (${f(one10k.ms, 1)} ms)`);
+  const one10k = rows.filter((r) => r.services === 10_000 && r.edit === 'one service').map((r) => r.ms);
+  if (full10k && one10k.length) {
+    // Every edit counts: the goal is met only when the slowest of them (the first after the full reload) is under it.
+    const worst = Math.max(...one10k);
+    const median = [...one10k].sort((a, b) => a - b)[Math.floor(one10k.length / 2)]!;
+    console.log(`goals at 10,000 services: full reload < 2,000 ms: ${full10k.ms < 2000 ? 'met' : 'NOT met'} (${f(full10k.ms)} ms); one-service edit < 100 ms: ${worst < 100 ? 'met' : 'NOT met'} (slowest of ${one10k.length} ${f(worst, 1)} ms, median ${f(median, 1)} ms)`);
   }
   const load = loadavg()[0]!;
   console.log(`load average (1 min) at the end of the run: ${f(load, 2)} (2 cores; other work on the machine inflates every figure, ratios less)`);
