@@ -84,7 +84,7 @@ function runClient(address: string, groups: string[]): void {
 interface Row {
   services: number;
   streams: number;
-  edit: 'full' | 'one service';
+  edit: 'full' | 'full, rewritten' | 'one service';
   ms: number;
   /** From the write to the new description applied (cache updated, pushes scheduled). */
   appliedMs: number;
@@ -184,10 +184,13 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
   // Streams that received anything since the current edit's write: kept as responses arrive, so waiting for the
   // last ACK costs the server process O(1) per response (it shares the process, and the core, with trustplane).
   let pushed = new Set<number>();
+  /** (stream, type) pairs answered since the write, as stream * TYPES.length + type. */
+  let answered = new Set<number>();
   child.on('message', (m: Seen) => {
     for (const r of m.responses) {
       seen.push(r);
       pushed.add(r[0]);
+      answered.add(r[0] * TYPES.length + r[1]);
     }
     onSeen();
   });
@@ -196,20 +199,33 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
 
   const rows: Row[] = [];
   const oneService = step * Math.floor(groups.length / 2);
-  // Every application port moves: every service is rebuilt, every proxy pushed. Then one service's moves again,
-  // EDITS times in a row (another port each time): the first edit after a full reload, and the ones after it.
+  // Every application port moves: every service is rebuilt, every proxy pushed (one value on one line of each
+  // service changes: the reader patches that value in each item). Then every service is rewritten on four lines
+  // (its application port and its three outbound listen ports: each item is read again, as a description
+  // generated afresh would be). Then one service's application port moves, EDITS times in a row (another port each
+  // time): the first edit after a full reload, and the ones after it.
+  const rewritten = { appPort: 8082, listenPortBase: 15200 };
   const edits: { edit: Row['edit']; text: string }[] = [
     { edit: 'full', text: syntheticMesh(services, { appPort: 8081 }) },
-    ...Array.from({ length: EDITS }, (_, k) => ({ edit: 'one service' as const, text: syntheticMesh(services, { appPort: 8081, edited: { service: oneService, appPort: 8082 + k } }) })),
+    { edit: 'full, rewritten', text: syntheticMesh(services, rewritten) },
+    ...Array.from({ length: EDITS }, (_, k) => ({ edit: 'one service' as const, text: syntheticMesh(services, { ...rewritten, edited: { service: oneService, appPort: 8090 + k } }) })),
   ];
   for (const { edit, text: next } of edits) {
-    const changed = new Set<string>();
+    // The (group, type) pairs whose resources the reload changed: each of their streams gets a push of that type.
+    const changed = new Map<string, Set<number>>();
     const off = cp.resources.subscribe((cs) => {
-      for (const c of cs) changed.add(c.group);
+      for (const c of cs) {
+        const t = TYPES.indexOf(c.typeUrl);
+        if (t < 0) continue;
+        let types = changed.get(c.group);
+        if (!types) changed.set(c.group, (types = new Set()));
+        types.add(t);
+      }
     });
     const before = cp.meshResources.totals;
     const from = seen.length;
     pushed = new Set();
+    answered = new Set();
     (globalThis as { gc?: () => void }).gc?.();
     let appliedAt = 0;
     const reloaded = new Promise<void>((resolve) => {
@@ -227,16 +243,16 @@ async function measureSize(services: number, streams: number): Promise<Row[]> {
     write(next);
     await reloaded;
     off();
-    const expected = new Set<string>();
-    for (const g of changed) {
+    // Wait for every changed (stream, type) to be answered (and so ACKed): a stream may get its clusters and its
+    // listeners in two responses, and the next edit must not see the second one.
+    const waitFor: number[] = [];
+    for (const [g, types] of changed) {
       const i = streamOf.get(g);
-      if (i !== undefined) for (let t = 0; t < TYPES.length; t++) expected.add(`${i} ${t}`);
+      if (i !== undefined) for (const t of types) waitFor.push(i * TYPES.length + t);
     }
-    // Only types whose resources changed are pushed; wait for every changed stream's pushes to be ACKed.
-    const waitFor = [...new Set([...expected].map((k) => Number(k.split(' ')[0])))];
-    let k = 0; // waitFor[0..k) have been pushed; pushed only grows, so each check resumes where the last stopped
+    let k = 0; // waitFor[0..k) have been answered; answered only grows, so each check resumes where the last stopped
     await until(() => {
-      while (k < waitFor.length && pushed.has(waitFor[k]!)) k++;
+      while (k < waitFor.length && answered.has(waitFor[k]!)) k++;
       return k === waitFor.length;
     }, (f) => (onSeen = f));
     const cpu = process.cpuUsage(cpu0);
@@ -320,13 +336,13 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const n of sizes) rows.push(...(await measureSize(n, streams)));
   const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  console.log('services  streams  edit           write→last ACK ms  (applied ms)  (parse ms)  µs/service  services regen.  resources regen.  proxies pushed  ceiling ms  ratio  server CPU ms');
+  console.log('services  streams  edit             write→last ACK ms  (applied ms)  (parse ms)  µs/service  services regen.  resources regen.  proxies pushed  ceiling ms  ratio  server CPU ms');
   for (const r of rows) {
     console.log(
       [
         f(r.services).padStart(8),
         f(r.streams).padStart(7),
-        r.edit.padEnd(13),
+        r.edit.padEnd(15),
         f(r.ms, 1).padStart(17),
         `(${f(r.appliedMs, 0)})`.padStart(12),
         `(${f(r.parseMs, 0)})`.padStart(10),
@@ -344,7 +360,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     const s = r.stages;
     console.log(
-      [`${f(r.services)} ${r.edit}`.padEnd(17), f(s.watch, 1).padStart(5), f(s.meshLoad, 1).padStart(9), f(s.rollout, 1).padStart(7), f(s.generate, 1).padStart(14), f(s.identities, 1).padStart(17), f(s.push, 1).padStart(16)].join('  '),
+      [`${f(r.services)} ${r.edit}`.padEnd(24), f(s.watch, 1).padStart(5), f(s.meshLoad, 1).padStart(9), f(s.rollout, 1).padStart(7), f(s.generate, 1).padStart(14), f(s.identities, 1).padStart(17), f(s.push, 1).padStart(16)].join('  '),
     );
   }
   const full10k = rows.find((r) => r.services === 10_000 && r.edit === 'full');

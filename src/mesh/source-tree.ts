@@ -7,8 +7,21 @@ import type { SourcePosition } from './model.js';
 
 export type SourceNode = SourceMap | SourceSeq | SourceScalar | SourceOther;
 
+/**
+ * What the structural check (structure.ts) last made of a node without a problem, kept on the node itself: nodes
+ * are immutable and shared by every later text holding them, so the value holds as long as the node lives, and no
+ * process-wide table grows with every description read (a WeakMap of every item ever read cost a reload tens of
+ * milliseconds each time it had to grow).
+ */
+export interface CheckedValue {
+  readonly schema: unknown;
+  readonly value: unknown;
+}
+
 export interface SourceMap {
   readonly kind: 'map';
+  /** Set by the structural check only. */
+  checked?: CheckedValue;
   readonly pairs: readonly SourcePair[];
   readonly pos: SourcePosition;
 }
@@ -20,6 +33,8 @@ export interface SourcePair {
 
 export interface SourceSeq {
   readonly kind: 'seq';
+  /** Set by the structural check only. */
+  checked?: CheckedValue;
   readonly items: readonly (SourceNode | null)[];
   readonly pos: SourcePosition;
   /**
@@ -32,6 +47,8 @@ export interface SourceSeq {
 
 export interface SourceScalar {
   readonly kind: 'scalar';
+  /** Set by the structural check only. */
+  checked?: CheckedValue;
   /** The value under YAML 1.2's core schema: string, number, boolean or null. */
   readonly value: unknown;
   readonly pos: SourcePosition;
@@ -40,6 +57,8 @@ export interface SourceScalar {
 /** Anything else where a value was expected (an alias used as a key). */
 export interface SourceOther {
   readonly kind: 'other';
+  /** Set by the structural check only. */
+  checked?: CheckedValue;
   readonly pos: SourcePosition;
 }
 

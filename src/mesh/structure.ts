@@ -40,8 +40,12 @@ export function describeAccepted(s: SchemaNode): string {
   }
 }
 
-/** Values of list items, lists and formatted strings checked without a problem, by their (immutable, shared) tree. */
-const checkedItems = new WeakMap<SourceNode, { readonly schema: SchemaNode; readonly value: unknown }>();
+/** Values of list items, lists and formatted strings checked without a problem are kept on their (immutable, shared) tree. */
+function keepChecked(node: SourceNode, checked: { readonly schema: SchemaNode; readonly value: unknown }): void {
+  // Not enumerable: the tree reads (and compares) as the reader made it.
+  if (Object.prototype.hasOwnProperty.call(node, 'checked')) node.checked = checked;
+  else Object.defineProperty(node, 'checked', { value: checked, writable: true, enumerable: false, configurable: false });
+}
 
 /** The fast reader's top-level lists of the last check without a problem, by path, with their items' values. */
 interface CheckedList {
@@ -91,12 +95,12 @@ class Walker {
    */
   check(node: SourceNode | null, schema: SchemaNode, item: boolean): unknown {
     if (node === null || node.kind !== 'map' || !item) return this.#check(node, schema);
-    const hit = checkedItems.get(node);
+    const hit = node!.checked;
     if (hit?.schema === schema) return hit.value;
     const before = this.problems.length;
     meshCounters.itemsChecked++;
     const value = this.#check(node, schema);
-    if (this.problems.length === before) checkedItems.set(node, { schema, value });
+    if (this.problems.length === before) keepChecked(node!, { schema, value });
     return value;
   }
 
@@ -115,11 +119,11 @@ class Walker {
         // A list inside an item whose tree the fast reader shared with an earlier read (an unchanged port list,
         // caller list...) has the value it had then: the same array, so the resolver can tell it is unchanged.
         if (!node.itemLines) {
-          const hit = checkedItems.get(node);
+          const hit = node!.checked;
           if (hit?.schema === schema) return hit.value;
           const before = this.problems.length;
           const values = this.items(node, schema, undefined);
-          if (this.problems.length === before) checkedItems.set(node, { schema, value: values });
+          if (this.problems.length === before) keepChecked(node!, { schema, value: values });
           return values;
         }
         return this.items(node, schema, this.path());
@@ -149,7 +153,7 @@ class Walker {
         if (schema.format) {
           // A formatted string parsed into an object (a SPIFFE ID, a principal...) before, from the same shared
           // node, is not parsed again: the value is immutable and depends on the text alone.
-          const hit = checkedItems.get(node!);
+          const hit = node!.checked;
           if (hit?.schema === schema) return hit.value;
           const format = FORMATS[schema.format];
           const r = format.parse(v);
@@ -157,7 +161,7 @@ class Walker {
             this.report(format.code, this.at(node), this.path(), `not a valid ${format.what}: ${r.reason}`, JSON.stringify(v), format.accepted);
             return undefined;
           }
-          if (typeof r.value === 'object') checkedItems.set(node!, { schema, value: r.value });
+          if (typeof r.value === 'object') keepChecked(node!, { schema, value: r.value });
           return r.value;
         }
         return v;
@@ -185,7 +189,7 @@ class Walker {
           continue;
         }
       }
-      const hit = item?.kind === 'map' ? checkedItems.get(item) : undefined;
+      const hit = item?.kind === 'map' ? item.checked : undefined;
       values[i] = hit?.schema === schema.items ? hit.value : this.child(item, schema.items, i);
     }
     if (path !== undefined) this.lists.set(path, { items: node.items, values });
