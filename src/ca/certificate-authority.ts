@@ -189,6 +189,16 @@ export class CertificateAuthority {
    * Rotates now: prepares and publishes a new CA (listeners see the new bundle first), then makes it active.
    * The old CA stays in the bundle until every SVID it signed has expired.
    */
+  /** See KeyRotation.requirePublication: among replicas, an authority signs only once the datastore holds it. */
+  requirePublication(): void {
+    this.#rotation.requirePublication();
+  }
+
+  /** These authorities (by id) are in every replica's bundle from now on (as soon as each reads the datastore). */
+  confirmPublished(ids: Iterable<string>): void {
+    this.#rotation.confirmPublished(ids);
+  }
+
   rotateNow(): void {
     this.#rotation.rotateNow();
   }

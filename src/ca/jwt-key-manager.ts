@@ -66,8 +66,6 @@ export class JwtKeyManager {
   readonly #listeners = new Set<() => void>();
   #rotation!: KeyRotation<Key>;
   #published: JwtAuthority[] | undefined;
-  /** With requirePublication(): when each key was first confirmed visible to other verifiers. */
-  #confirmed: Map<string, number> | undefined;
 
   private constructor(opts: JwtKeyManagerOptions) {
     this.trustDomain = opts.trustDomain;
@@ -102,25 +100,14 @@ export class JwtKeyManager {
     return publishLeadMs(this.tokenTtlMs);
   }
 
-  /**
-   * From now on a prepared key activates only a publish lead after confirmPublished() named it (replicas: after the
-   * shared datastore took it). Unconfirmed, it activates only when the active key expires, the last resort.
-   */
+  /** See KeyRotation.requirePublication: among replicas, a key signs only once the datastore holds it. */
   requirePublication(): void {
-    this.#confirmed ??= new Map();
+    this.#rotation.requirePublication();
   }
 
-  /** These keys are visible to every verifier from now on; an activation waiting for them is scheduled. */
+  /** These keys are visible to every verifier from now on. */
   confirmPublished(kids: Iterable<string>): void {
-    if (!this.#confirmed) return;
-    let fresh = false;
-    for (const kid of kids) {
-      if (this.#confirmed.has(kid)) continue;
-      this.#confirmed.set(kid, this.#clock.now());
-      fresh = true;
-    }
-    for (const kid of this.#confirmed.keys()) if (!this.#rotation.keys.some((k) => k.id === kid)) this.#confirmed.delete(kid);
-    if (fresh) this.#rotation.reconcile();
+    this.#rotation.confirmPublished(kids);
   }
 
   /** Every key a verifier must know now: active, prepared, old. */
@@ -193,9 +180,9 @@ export class JwtKeyManager {
         logger: this.#logger,
         signedTtlMs: this.tokenTtlMs,
         words: { field: 'jwtKey', key: 'JWT signing key', journal: 'JWT key' },
-        // On its own a key is published when made (the bundle it rides in is served at once); among replicas only
-        // once the datastore holds it, so a key a peer cannot see yet never signs.
-        publishedAt: (k) => (this.#confirmed ? (this.#confirmed.get(k.id) ?? Infinity) : k.notBefore),
+        // On its own a key is published when made (the bundle it rides in is served at once); among replicas, when
+        // the datastore took it (KeyRotation.requirePublication).
+        publishedAt: (k) => k.notBefore,
         create: (state) => this.#create(state),
         fingerprint: (ks) => ks.map((k) => k.id).sort().join(),
         write: (ks, sequence) =>

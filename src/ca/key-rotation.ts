@@ -5,7 +5,7 @@
 // signing, is decided here once for both.
 import type { Clock, TimerHandle } from '../clock.js';
 import type { AuthorityState } from './key-journal-store.js';
-import { activationTime, preparationDue } from './rotation.js';
+import { activationDue, activationTime, preparationDue } from './rotation.js';
 
 /** How soon a failed rotation step (e.g. the disk was full) is tried again. */
 export const RECONCILE_RETRY_MS = 30_000;
@@ -69,6 +69,8 @@ export class KeyRotation<K extends RotatingKey<unknown>> {
   #timer: TimerHandle | undefined;
   #nextDue = Infinity;
   #closed = false;
+  /** With requirePublication(): when each key was first confirmed visible to every relying party. */
+  #confirmed: Map<string, number> | undefined;
 
   /** Starts from the journal as loaded (keys with issued = reserved = the persisted bound), or from nothing. */
   constructor(spec: RotationSpec<K>, loaded?: { readonly keys: K[]; readonly sequence: number }) {
@@ -101,6 +103,41 @@ export class KeyRotation<K extends RotatingKey<unknown>> {
       this.#persist();
     }
     k.issued = Math.max(k.issued, until);
+  }
+
+  /**
+   * From now on a prepared key activates only a publish lead after confirmPublished() named it (replicas: after the
+   * shared datastore took it, so a key a peer cannot see yet never signs). Unconfirmed, it activates only when the
+   * active key could no longer sign anything for a full lifetime (its notAfter minus the signed TTL), the last
+   * resort: signing must go on, and what is signed must not be cut ever shorter toward the active key's end (an
+   * SVID renewed at half its life would be renewed ever sooner).
+   */
+  requirePublication(): void {
+    this.#confirmed ??= new Map();
+  }
+
+  /** These keys are visible to every relying party from now on; an activation waiting for them is scheduled. */
+  confirmPublished(ids: Iterable<string>): void {
+    if (!this.#confirmed) return;
+    let fresh = false;
+    for (const id of ids) {
+      if (this.#confirmed.has(id)) continue;
+      this.#confirmed.set(id, this.#spec.clock.now());
+      fresh = true;
+    }
+    for (const id of this.#confirmed.keys()) if (!this.#keys.some((k) => k.id === id)) this.#confirmed.delete(id);
+    if (fresh) this.reconcile();
+  }
+
+  #publishedAt(k: K): number {
+    return this.#confirmed ? (this.#confirmed.get(k.id) ?? Infinity) : this.#spec.publishedAt(k);
+  }
+
+  /** When `prepared` takes over from `active`: on schedule; unconfirmed, the last resort (requirePublication). */
+  #activationTime(active: K, prepared: K): number {
+    const { signedTtlMs } = this.#spec;
+    const publishedAt = this.#publishedAt(prepared);
+    return publishedAt === Infinity ? Math.max(active.notAfter - signedTtlMs, activationDue(active, signedTtlMs)) : activationTime(active, publishedAt, signedTtlMs);
   }
 
   /** Rotates now: a new key is prepared and published (listeners see it first), then made active. */
@@ -156,7 +193,7 @@ export class KeyRotation<K extends RotatingKey<unknown>> {
         this.#keys.push(this.#spec.create('prepared'));
         changed = true;
       }
-    } else if (now >= activationTime(active, this.#spec.publishedAt(prepared), signedTtlMs)) {
+    } else if (now >= this.#activationTime(active, prepared)) {
       this.#activatePrepared();
       changed = true;
     }
@@ -220,7 +257,7 @@ export class KeyRotation<K extends RotatingKey<unknown>> {
     const { clock, signedTtlMs } = this.#spec;
     const active = this.#keys.find((k) => k.state === 'active')!;
     const prepared = this.#keys.find((k) => k.state === 'prepared');
-    const due = [active.notAfter, prepared ? activationTime(active, this.#spec.publishedAt(prepared), signedTtlMs) : preparationDue(active, signedTtlMs)];
+    const due = [active.notAfter, prepared ? this.#activationTime(active, prepared) : preparationDue(active, signedTtlMs)];
     for (const k of this.#keys) if (k.state === 'old') due.push(Math.min(k.issued, k.notAfter));
     this.#nextDue = Math.min(...due);
     this.#timer = clock.setTimer(Math.max(0, this.#nextDue - clock.now()), () => this.#scheduledReconcile());

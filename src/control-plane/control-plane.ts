@@ -645,11 +645,13 @@ export class ControlPlane {
 
 /** The embedded CA as what a replica publishes: its X.509 authorities and its JWT-SVID keys (public parts only). */
 function caBundleSource(ca: CertificateAuthority): BundleSource {
-  // A JWT key signs only once the datastore holds it, so every replica can verify its first token.
+  // A key signs only once the datastore holds it, so every replica can verify its first SVID or token.
+  ca.requirePublication();
   ca.jwt.requirePublication();
   return {
     bundle: () => ca.bundle(), onBundleChange: (l) => ca.onBundleChange(l), status: () => ca.status(),
     jwtStatus: () => ca.jwt.status(), jwtPublished: (kids) => ca.jwt.confirmPublished(kids),
+    authoritiesPublished: (ids) => ca.confirmPublished(ids),
   };
 }
 

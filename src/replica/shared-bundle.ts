@@ -21,6 +21,8 @@ export interface BundleSource {
   jwtStatus?(): readonly LocalJwtKey[];
   /** Told which JWT keys the datastore now holds: a prepared one may sign a publish lead later. */
   jwtPublished?(keyIds: ReadonlySet<string>): void;
+  /** Told which X.509 authorities (by id) the datastore now holds: the same rule as for JWT keys. */
+  authoritiesPublished?(ids: ReadonlySet<string>): void;
 }
 
 export const DEFAULT_AUTHORITY_POLL_MS = 10_000;
@@ -39,6 +41,7 @@ export class SharedBundle implements BundleSource {
   #remote: X509Certificate[] = [];
   #remoteJwt: JwtAuthority[] = [];
   #publishedJwt: ReadonlySet<string> = new Set();
+  #publishedX509: ReadonlySet<string> = new Set();
   #publishing: Promise<void> | undefined;
   #publishAgain = false;
   #bundle: X509Bundle;
@@ -111,8 +114,9 @@ export class SharedBundle implements BundleSource {
     this.#remote = remote;
     this.#remoteJwt = (await remoteJwtKeys(this.#ds, jwtRows, this.#replica, now)).map((r) => jwtAuthorityOf(r.keyId, r.publicKey));
     this.#recompute();
-    // A JWT key whose publish failed (the datastore was down) may not sign: publish it again now that reads work.
-    if (!this.#publishing && this.#local.bundle().jwtAuthorities.some((j) => !this.#publishedJwt.has(j.keyId))) {
+    // A key whose publish failed (the datastore was down) may not sign: publish it again now that reads work.
+    const unpublished = this.#local.bundle().jwtAuthorities.some((j) => !this.#publishedJwt.has(j.keyId)) || this.#local.status().some((a) => !this.#publishedX509.has(a.id));
+    if (!this.#publishing && unpublished) {
       await this.#publish().catch((e: unknown) => this.#onError(`publishing this replica's authorities failed: ${(e as Error).message}`));
     }
   }
@@ -134,9 +138,13 @@ export class SharedBundle implements BundleSource {
   }
 
   async #publishOnce(): Promise<void> {
+    const published = new Set<string>();
     for (const a of this.#local.status()) {
       await this.#ds.putAuthority({ id: a.id, replica: this.#replica, certificatePem: a.certificate.toString(), notAfter: a.notAfter.getTime(), state: a.state });
+      published.add(a.id);
     }
+    this.#publishedX509 = published;
+    this.#local.authoritiesPublished?.(published);
     this.#publishedJwt = await publishJwtKeys(this.#ds, this.#replica, this.#local.bundle().jwtAuthorities, this.#local.jwtStatus?.() ?? [], this.#publishedJwt);
     this.#local.jwtPublished?.(this.#publishedJwt);
   }

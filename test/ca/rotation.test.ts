@@ -150,4 +150,42 @@ describe('CA rotation without an outage', () => {
     manager.close();
     ca.close();
   });
+
+  test('with requirePublication (replicas), a prepared CA signs only a publish lead after it was confirmed published; unconfirmed, only when the active CA could no longer sign a full-lifetime SVID', () => {
+    const clock = new ManualClock();
+    const t0 = clock.now();
+    const ca = CertificateAuthority.open({ trustDomain: td, dataDir: tempDir(), clock, caTtlMs: 12 * H, svidTtlMs: H });
+    ca.requirePublication();
+    const lead = publishLeadMs(H);
+    const cert = (id: string): X509Certificate => ca.status().find((a) => a.id === id)!.certificate;
+    const signer = (): string | undefined => {
+      const leaf = ca.mintX509Svid(SpiffeId.parse(ids[0]!)).chain[0]!;
+      return ca.status().find((a) => signerOf(leaf, [a.certificate]))?.id;
+    };
+    const first = ca.status()[0]!.id;
+    ca.confirmPublished([first]);
+    clock.advanceTo(t0 + 6 * H + 60_000);
+    const next = ca.status().find((a) => a.state === 'prepared')!.id;
+    assert.ok(cert(next));
+    // Past the schedule's activation time, but nobody said the datastore holds the new CA: the old one keeps signing.
+    clock.advanceTo(t0 + 10 * H + 60_000);
+    assert.equal(signer(), first);
+    ca.confirmPublished([first, next]);
+    assert.equal(signer(), first, 'not before the publish lead has passed since the confirmation');
+    clock.advance(lead);
+    assert.equal(signer(), next);
+
+    // Never confirmed: the prepared CA takes over only when the active one could no longer sign an SVID for its full
+    // lifetime (signing must go on, and SVIDs are not cut ever shorter toward the active CA's end).
+    const active = ca.status().find((a) => a.state === 'active')!;
+    const lastResort = active.notAfter.getTime() - H;
+    clock.advanceTo(lastResort - 60_000);
+    const unconfirmed = ca.status().find((a) => a.state === 'prepared')!.id;
+    assert.equal(signer(), next);
+    clock.advanceTo(lastResort);
+    assert.equal(signer(), unconfirmed);
+    const leaf = ca.mintX509Svid(SpiffeId.parse(ids[0]!)).chain[0]!;
+    assert.equal(Date.parse(leaf.validTo) - clock.now() >= H - 1000, true, 'a full-lifetime SVID');
+    ca.close();
+  });
 });

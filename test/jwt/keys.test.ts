@@ -175,7 +175,7 @@ describe('JWT signing keys', () => {
     writeFileSync(join(dataDir, 'ca', `jwt-${kid}.key.pem`), readFileSync(join(other, 'ca', `jwt-${otherKid}.key.pem`)));
     assert.throws(() => CertificateAuthority.open({ trustDomain: td, dataDir, clock }), (e: unknown) => e instanceof JwtKeyError && e.code === 'JWT_KEY_STORE_CORRUPT' && /does not belong to key/.test(e.message));
   });
-  test('with requirePublication (replicas), a prepared key signs only a publish lead after it was confirmed published; unconfirmed, only when the active key expires', async () => {
+  test('with requirePublication (replicas), a prepared key signs only a publish lead after it was confirmed published; unconfirmed, only when the active key could no longer sign a full-lifetime token', async () => {
     const clock = new ManualClock();
     const t0 = clock.now();
     const ca = CertificateAuthority.open({ trustDomain: td, dataDir: tempDir(), clock, caTtlMs: 6 * H, svidTtlMs: H });
@@ -193,13 +193,15 @@ describe('JWT signing keys', () => {
     clock.advance(lead);
     assert.equal((await ca.jwt.mint(web, ['orders'])).keyId, next);
 
-    // Never confirmed: the prepared key takes over only when the active one expires (signing must go on).
+    // Never confirmed: the prepared key takes over only when the active one could no longer sign a token for its
+    // full lifetime (signing must go on, and tokens are not cut short to the active key's end).
     clock.advanceTo(t0 + 3 * H + 60_000 + 3 * H + 60_000);
     const unconfirmed = ca.jwt.status().find((k) => k.state === 'prepared')!.keyId;
     const active = ca.jwt.status().find((k) => k.state === 'active')!;
-    clock.advanceTo(active.notAfter.getTime() - 1000);
+    const lastResort = active.notAfter.getTime() - ca.jwt.tokenTtlMs;
+    clock.advanceTo(lastResort - 1000);
     assert.equal((await ca.jwt.mint(web, ['orders'])).keyId, next);
-    clock.advanceTo(active.notAfter.getTime());
+    clock.advanceTo(lastResort);
     assert.equal((await ca.jwt.mint(web, ['orders'])).keyId, unconfirmed);
     ca.close();
   });
