@@ -124,7 +124,9 @@ export class SvidManager {
     // the identity without a timer.
     const lifetime = record.notAfter.getTime() - this.#clock.now();
     const fraction = 0.5 + this.#jitter * (2 * this.#random() - 1);
-    entry.timer = this.#clock.setTimer(Math.max(0, Math.floor(lifetime * fraction)), () => this.#renew(entry));
+    // At least 1 ms: an SVID cut short by its CA's end (nothing to take over yet) is renewed ever sooner, and a
+    // zero delay would renew it again at the same instant, for ever (with a manual clock, or within one millisecond).
+    entry.timer = this.#clock.setTimer(Math.max(1, Math.floor(lifetime * fraction)), () => this.#renew(entry));
     try {
       this.#store.setSvid(record);
     } catch (err) {

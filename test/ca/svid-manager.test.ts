@@ -126,4 +126,28 @@ describe('failures', () => {
     manager.close();
     ca.close();
   });
+
+  test('SVIDs cut short by their CA\'s end are renewed ever sooner, but never again at the same instant', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const ca = CertificateAuthority.open({ trustDomain: td, dataDir: tempDir(), clock });
+    const end = clock.now() + 10_000;
+    const clamped: SvidIssuer = {
+      bundle: () => ca.bundle(),
+      onBundleChange: (l) => ca.onBundleChange(l),
+      mintX509Svid: (id) => {
+        const r = ca.mintX509Svid(id);
+        return clock.now() < end ? { spiffeId: r.spiffeId, chain: r.chain, privateKeyPem: r.privateKeyPem, notBefore: r.notBefore, notAfter: new Date(end), serial: r.serial } : r;
+      },
+    };
+    const at: number[] = [];
+    const manager = new SvidManager({ ca: clamped, store: new IdentityStore(td.name), clock, jitter: 0, onRenewal: () => at.push(clock.now()) });
+    manager.setIdentities([a]);
+    clock.advance(20_000);
+    // Halving towards `end`, one millisecond apart at the least, then a full-lifetime SVID: a few dozen, not a loop.
+    assert.ok(at.length > 10 && at.length < 40, `${at.length} renewals`);
+    for (let i = 1; i < at.length; i++) assert.ok(at[i]! > at[i - 1]!, 'never twice at the same instant');
+    assert.ok(at.at(-1)! >= end);
+    manager.close();
+    ca.close();
+  });
 });
