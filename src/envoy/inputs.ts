@@ -10,6 +10,7 @@
 // only name places in the file for error messages and are left out: inserting a service above another does not
 // change the other's resources. A builder that starts reading anything else must add it here.
 import type { MeshModel, Service } from '../mesh/model.js';
+import { diffAfresh } from '../mesh/service-diff.js';
 import type { ResourceOptions } from './options.js';
 
 /** Keys that do not feed any builder: source positions, and the matcher derived from the caller lists. */
@@ -46,33 +47,21 @@ export interface ServiceChanges {
  * given that the mesh-wide inputs (meshInputs) are the same. A service object is frozen and its resolved form
  * holds everything its resources read about the services it calls and that call it (see above), so the very
  * same object has the same inputs: only the others need looking at. O(changed) when the model says what it
- * changed against `prev` (model.changes, from a patched parse); otherwise one pointer comparison per service,
- * and a comparison of sets only when services were inserted, removed or reordered.
+ * changed against `prev` (model.changes, from a patched parse); otherwise the diff by identity the rollout and the
+ * gate read too (mesh/service-diff.ts).
  */
 export function changedServices(prev: readonly Service[], mesh: MeshModel): ServiceChanges {
-  const next = mesh.services;
   const gone = (names: Iterable<Service>): string[] => {
     const out: string[] = [];
     for (const s of names) if (mesh.serviceByName(s.name) === undefined) out.push(s.name);
     return out;
   };
   if (mesh.changes && mesh.changes.previous === prev) return { changed: mesh.changes.changed, removed: gone(mesh.changes.removed) };
-  const changed: Service[] = [];
-  const common = Math.min(prev.length, next.length);
-  let reshaped = prev.length > next.length;
-  for (let i = 0; i < common && !reshaped; i++) {
-    const a = prev[i]!;
-    const b = next[i]!;
-    if (a === b) continue;
-    if (a.name !== b.name) reshaped = true;
-    else changed.push(b);
-  }
-  if (!reshaped) {
-    for (let i = common; i < next.length; i++) changed.push(next[i]!);
-    return { changed, removed: [] };
-  }
-  const had = new Set(prev);
-  return { changed: next.filter((s) => !had.has(s)), removed: gone(prev) };
+  // Services only edited in place (or appended) remove nothing; after a reshape, a removed service's object is
+  // among those replaced.
+  // (The effective models of the rollout, not the descriptions the gate and the controller diff: worked out apart.)
+  const diff = diffAfresh(prev, mesh.services);
+  return { changed: diff.changed, removed: diff.reshaped ? gone(diff.replaced) : [] };
 }
 
 /** Whether two services' resources are built from the same inputs (compared in place: nothing is serialized). */

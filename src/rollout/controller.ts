@@ -12,7 +12,7 @@ import { AckTracker, type ProxyFeed, type TrackedProxy } from './progress.js';
 import { sameOverrideInputs, serviceOverrides, serviceWith } from './effective.js';
 import type { ModeOverrides } from './with-modes.js';
 import { planRollout, RolloutPlanner, type EdgePlan, type PlanChange, type PortPlan } from './plan.js';
-import { diffServices } from './service-diff.js';
+import { diffServices } from '../mesh/service-diff.js';
 import { advance, atTarget, initialState, stepPort, type EdgeInForce, type PortInForce, type RolloutState, type Settled } from './state-machine.js';
 import { modelWith } from './with-modes.js';
 import type { Service } from '../mesh/model.js';

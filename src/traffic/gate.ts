@@ -15,7 +15,7 @@
 // (GateEvidence.revision), the ports whose evidence changed. Counters (gateCounters) prove it.
 import type { MeshModel, Mode, Service } from '../mesh/model.js';
 import { deriveService, edgeKey, modelWith, portKey } from '../rollout/with-modes.js';
-import { diffServices } from '../rollout/service-diff.js';
+import { diffServices } from '../mesh/service-diff.js';
 import type { PortEvidence, Readiness, SourceCount, TrafficEvidenceView } from './evidence-view.js';
 import { readinessOf, sendsEvidence } from './readiness.js';
 

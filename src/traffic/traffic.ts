@@ -14,7 +14,7 @@ import { AccessLogReceiver, type AlsHooks, type AlsLimits, type AlsLogger } from
 import type { PortEvidence, TrafficEvidenceView } from './evidence-view.js';
 import { portKeyOf, TrafficEvidence, type KnownPort } from './evidence.js';
 import { StrictGate, type GateDecision, type GateResult } from './gate.js';
-import { diffServices } from '../rollout/service-diff.js';
+import { diffServices } from '../mesh/service-diff.js';
 import { sendsEvidence } from './readiness.js';
 import { strictCheck, type StrictCheckReport } from './strict-check.js';
 import { gatedRollout, type GatedPortRollout } from './gated-rollout.js';

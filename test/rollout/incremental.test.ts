@@ -14,7 +14,7 @@ import { ManualClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/observe/log.js';
 import { gateCounters } from '../../src/traffic/gate.js';
 import { Traffic } from '../../src/traffic/traffic.js';
-import { diffCounters } from '../../src/rollout/service-diff.js';
+import { diffCounters } from '../../src/mesh/service-diff.js';
 import { LISTENER_TYPE_URL } from '../../src/envoy/type-urls.js';
 import { create } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';

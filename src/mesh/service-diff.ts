@@ -1,8 +1,8 @@
 // Which services a new description changed, by identity: the mesh stage hands back the same frozen service object
-// for a service whose resolved inputs did not change (mesh/resolve.ts), and a held-back copy is the same copy as
-// long as it is held back the same way (with-modes.ts). Comparing by position is one pointer comparison per
+// for a service whose resolved inputs did not change (resolve.ts), and a held-back copy is the same copy as
+// long as it is held back the same way (rollout/with-modes.ts). Comparing by position is one pointer comparison per
 // service; only when services were inserted, removed or reordered is a lookup by name needed.
-import type { Service } from '../mesh/model.js';
+import type { Service } from './model.js';
 
 export interface ServiceDiff {
   /** Services new or different in `next` (the new objects), in description order. */
@@ -40,7 +40,8 @@ export function diffServices(prev: readonly Service[], next: readonly Service[])
   return diff;
 }
 
-function diffAfresh(prev: readonly Service[], next: readonly Service[]): ServiceDiff {
+/** The diff, worked out now (not the last one kept): for a pair no other reader asks for, so it would only evict it. */
+export function diffAfresh(prev: readonly Service[], next: readonly Service[]): ServiceDiff {
   const changed: Service[] = [];
   const replaced: Service[] = [];
   const at: number[] = [];
