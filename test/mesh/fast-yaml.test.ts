@@ -33,6 +33,15 @@ function agrees(text: string, where: string): boolean {
   return true;
 }
 
+/** The trees of the `services:` list items, as the fast reader hands them back. */
+function serviceItems(text: string): readonly (SourceNode | null)[] {
+  const root = readFastYaml(text);
+  assert.ok(root?.kind === 'map');
+  const services = root.pairs.find((p) => p.key?.kind === 'scalar' && p.key.value === 'services')!.value!;
+  assert.ok(services.kind === 'seq');
+  return services.items;
+}
+
 describe('fast YAML reader', () => {
   test('takes every example and gives the same tree as the yaml library', () => {
     for (const e of examples) assert.ok(agrees(e.text, e.name), `${e.name} was not taken`);
@@ -93,17 +102,10 @@ describe('fast YAML reader', () => {
   test('an edit of one service re-reads that service only; moved services are shared, at their new lines', () => {
     const before = syntheticMesh(50);
     const edited = syntheticMesh(50, { edited: { service: 20, appPort: 9999 } });
-    const items = (text: string) => {
-      const root = readFastYaml(text);
-      assert.ok(root?.kind === 'map');
-      const services = root.pairs.find((p) => p.key?.kind === 'scalar' && p.key.value === 'services')!.value!;
-      assert.ok(services.kind === 'seq');
-      return services.items;
-    };
-    const a = items(before);
+    const a = serviceItems(before);
     const read = meshCounters.itemsRead;
     const patched = meshCounters.itemsPatched;
-    const b = items(edited);
+    const b = serviceItems(edited);
     assert.equal(meshCounters.itemsRead - read, 0, 'no item tokenised whole');
     assert.equal(meshCounters.itemsPatched - patched, 1, 'one value of one item read again');
     assert.ok(agrees(edited, 'edited'));
@@ -113,7 +115,7 @@ describe('fast YAML reader', () => {
     // as before, so each is the same tree, moved down a line (the list's itemLines say where).
     const shifted = `# a comment\n${edited}`;
     const full = meshCounters.fullReads;
-    const c = items(shifted);
+    const c = serviceItems(shifted);
     assert.equal(meshCounters.fullReads - full, 1);
     assert.ok(agrees(shifted, 'shifted'));
     assert.equal(c.filter((item, i) => item === b[i]).length, 50);
@@ -121,7 +123,7 @@ describe('fast YAML reader', () => {
     const grown = shifted.replace('  - name: s3\n', '  - name: s3\n    address: s3.internal\n');
     const read2 = meshCounters.itemsRead;
     const delta = meshCounters.deltaReads;
-    const d = items(grown);
+    const d = serviceItems(grown);
     assert.equal(meshCounters.deltaReads - delta, 1);
     assert.equal(meshCounters.itemsRead - read2, 1);
     assert.ok(agrees(grown, 'grown'));
@@ -131,16 +133,9 @@ describe('fast YAML reader', () => {
   test('a value changed on one line of every service: that value is read, the rest of each old tree shared', () => {
     const before = syntheticMesh(60);
     const after = syntheticMesh(60, { appPort: 7000 });
-    const items = (text: string) => {
-      const root = readFastYaml(text);
-      assert.ok(root?.kind === 'map');
-      const services = root.pairs.find((p) => p.key?.kind === 'scalar' && p.key.value === 'services')!.value!;
-      assert.ok(services.kind === 'seq');
-      return services.items;
-    };
-    const a = items(before);
+    const a = serviceItems(before);
     const c = { ...meshCounters };
-    const b = items(after);
+    const b = serviceItems(after);
     assert.equal(meshCounters.itemsPatched - c.itemsPatched, 60);
     assert.equal(meshCounters.itemsRead - c.itemsRead, 0);
     assert.ok(agrees(after, 'every appPort'));
