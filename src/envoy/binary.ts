@@ -8,9 +8,9 @@
 // well (a message is an init shape with every field present). test/envoy/binary.test.ts holds its output to
 // toBinary(create(...)) for every example mesh and for random meshes.
 //
-// Shared parts are encoded once: a sub-message registered with share() (memo.ts does it for everything it
-// memoises, after deep-freezing it) keeps its bytes in a WeakMap, so the HTTP manager, SDS configs and filters
-// that many resources have in common are written once per mesh, not once per resource.
+// Shared parts are encoded once: a value registered with share() (memo.ts does it for everything it memoises, just
+// before freezing it) keeps its bytes on itself (KEPT below), so the HTTP manager, SDS configs and filters that
+// many resources have in common are written once per mesh, not once per resource.
 import { create, fromJson, toBinary, ScalarType, type DescField, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { AnySchema, StructSchema, type Any } from '@bufbuild/protobuf/wkt';
